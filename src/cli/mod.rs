@@ -1,0 +1,1 @@
+//! Headless subcommands, one file each. `main.rs` parses flags and dispatches here.

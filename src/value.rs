@@ -1,0 +1,58 @@
+//! A typed field value, as the application sees it (before encryption, after decryption).
+//!
+//! Timber encrypts strings as-is and everything else as `json.dumps(value)` (DESIGN §3); the
+//! column's declared type, not a JSON guess, decides how plaintext is read back.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// One field's value. `Numeric` keeps its decimal text so no precision is lost.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Numeric(String),
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+    Json(serde_json::Value),
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as JSON, the shape `--format json` prints for a revealed value.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Numeric(s) => s
+                .parse::<serde_json::Number>()
+                .map(J::Number)
+                .unwrap_or_else(|_| J::String(s.clone())),
+            Value::Text(s) => J::String(s.clone()),
+            Value::Date(d) => J::String(d.format("%Y-%m-%d").to_string()),
+            Value::DateTime(t) => J::String(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+            Value::Json(v) => v.clone(),
+            Value::Bytes(b) => J::String(hex_lower(b)),
+        }
+    }
+}
+
+/// Lower-case hex, used for fingerprints and for showing binary values.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
