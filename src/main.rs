@@ -1,1 +1,19 @@
-fn main() {}
+//! `timber`: parse the command line and dispatch; no logic here (DESIGN §2).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // The panic hook restores the terminal first (installed by the console before raw mode);
+    // here it only makes a panic report readable.
+    let _ = color_eyre::install();
+    let cli = timber::cli::Cli::parse();
+    match timber::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("timber: {err}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -162,7 +162,20 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Loads settings from the process environment and env file.
+    /// (Placeholder until the settings loader lands: refuses clearly.)
+    pub fn load(_flags: &Flags) -> Result<Settings, ConfigError> {
+        Err(ConfigError::Invalid("settings loading is not available in this build".into()))
+    }
+
     pub fn is_production(&self) -> bool {
         self.oak_env.as_ref().is_some_and(|e| e.value.eq_ignore_ascii_case("production"))
     }
+}
+
+/// Why settings could not be loaded. Messages name the variable or file, never a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -19,3 +19,7 @@
 //!   `not_a_token` / `unknown_key` / `corrupted` (the JSON of DESIGN §12).
 //! - `inspect::inspect(token) -> Result<TokenInfo, Malformed>` without a key.
 //! - `blind_index::{keyed, legacy_sha256}`.
+
+pub mod key;
+
+pub use key::{Fingerprint, Key, KeyError};

@@ -1,0 +1,84 @@
+//! The command line of DESIGN §12, as clap types. Each subcommand's own arguments live
+//! here too so `--help` is complete in one place; behaviour lives in the subcommand's file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::settings::Flags;
+
+#[derive(Debug, Parser)]
+#[command(name = "timber", version, about = "Operate Timber field-level database encryption")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Read settings from this env file instead of ./.env
+    #[arg(long, global = true, value_name = "F")]
+    pub env_file: Option<PathBuf>,
+    /// Database URL (sqlite://, postgres://, mysql://, mariadb://); overrides DATABASE_URL
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Model YAML directory (repeatable); overrides TIMBER_MODELS
+    #[arg(long = "models", global = true, value_name = "DIR")]
+    pub models: Vec<PathBuf>,
+    /// Access policy YAML; overrides TIMBER_POLICY
+    #[arg(long, global = true, value_name = "F")]
+    pub policy: Option<PathBuf>,
+    /// Role from the policy; overrides TIMBER_ROLE
+    #[arg(long, global = true, value_name = "R")]
+    pub role: Option<String>,
+    /// Acting user for audit entries and owner rules; overrides TIMBER_USER
+    #[arg(long, global = true, value_name = "U")]
+    pub user: Option<String>,
+    /// Open the database session read-only
+    #[arg(long, global = true, conflicts_with = "write")]
+    pub read_only: bool,
+    /// Allow writes even with OAK_ENV=production
+    #[arg(long, global = true)]
+    pub write: bool,
+    /// Console theme (dark, light, high-contrast, mono, or a user theme)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Write diagnostics to this file (never keys or values)
+    #[arg(long, global = true, value_name = "F")]
+    pub log_file: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn to_flags(&self) -> Flags {
+        Flags {
+            env_file: self.env_file.clone(),
+            database_url: self.database_url.clone(),
+            models: self.models.clone(),
+            policy: self.policy.clone(),
+            role: self.role.clone(),
+            user: self.user.clone(),
+            read_only: self.read_only,
+            write: self.write,
+            theme: self.theme.clone(),
+            log_file: self.log_file.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the console (the default)
+    Console,
+    /// Print one new Fernet key on stdout, nothing else
+    Keygen,
+}
