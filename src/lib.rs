@@ -6,6 +6,8 @@
 //! handling, `store` is the only SQL, `access` decides masking, `audit` keeps the hash chain,
 //! `rotation` and `health` are services over the store, `tui` only draws, `cli` is headless.
 
+pub mod access;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;

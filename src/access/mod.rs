@@ -1,0 +1,27 @@
+//! Role policy evaluation and masking (DESIGN §6): which level a role has for a cell, and
+//! the masked text it sees. A value the role may not reveal never leaves this module as
+//! plaintext: callers (TUI, CLI) receive rendered cells.
+//!
+//! - [`identity`]: acting user and role;
+//! - [`rules`]: the level of a column for a role (precedence documented there);
+//! - [`mask`]: the type-aware masks and the keyed `hash` level.
+
+pub mod identity;
+pub mod mask;
+pub mod rules;
+
+pub use identity::Identity;
+pub use mask::{HashKeySource, MaskHasher, REDACTED};
+pub use rules::RoleRules;
+
+/// Why an access decision could not be made. Messages never hold a value or a key.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("unknown role `{role}` (from {origin}); {policy} defines: {known}")]
+    UnknownRole {
+        role: String,
+        origin: String,
+        policy: String,
+        known: String,
+    },
+}

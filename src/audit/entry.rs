@@ -1,0 +1,171 @@
+//! One audit entry: what is stored in a `timber_audit_log` row (DESIGN §7), and the fixed
+//! vocabulary of actions the console writes.
+
+use chrono::{NaiveDateTime, Timelike};
+
+/// What happened. Stored as its text; rows written by other tools may hold other texts,
+/// which read back as [`Action::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// An operator revealed one cell (or one export, see `Export`).
+    Reveal,
+    /// `timber browse --reveal`: one entry for the whole export.
+    Export,
+    /// A row of an `AuditMixin` model was written.
+    Insert,
+    Update,
+    Delete,
+    RotationStart,
+    RotationEnd,
+    KeyRetire,
+    HealthRun,
+    Other(String),
+}
+
+impl Action {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Action::Reveal => "reveal",
+            Action::Export => "export",
+            Action::Insert => "insert",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::RotationStart => "rotation.start",
+            Action::RotationEnd => "rotation.end",
+            Action::KeyRetire => "key.retire",
+            Action::HealthRun => "health.run",
+            Action::Other(text) => text,
+        }
+    }
+
+    pub fn parse(text: &str) -> Action {
+        match text {
+            "reveal" => Action::Reveal,
+            "export" => Action::Export,
+            "insert" => Action::Insert,
+            "update" => Action::Update,
+            "delete" => Action::Delete,
+            "rotation.start" => Action::RotationStart,
+            "rotation.end" => Action::RotationEnd,
+            "key.retire" => Action::KeyRetire,
+            "health.run" => Action::HealthRun,
+            other => Action::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The hashed content of an entry: everything but its id and the two hashes.
+///
+/// `detail` is the *stored* text: a Fernet token when the entry carries values (old and new
+/// values of a write), or plain JSON of non-sensitive facts (a reason, a job id). The hash
+/// covers the stored text, so verifying never needs the encryption key, only the audit key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryContent {
+    /// UTC, truncated to microseconds (what every backend's timestamp column keeps).
+    pub created_at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub table_name: Option<String>,
+    pub record_id: Option<String>,
+    /// Field (column) names concerned, never values.
+    pub fields: Vec<String>,
+    pub detail: Option<String>,
+}
+
+impl EntryContent {
+    /// `created_at` as stored and hashed: microsecond precision.
+    pub fn truncate_to_micros(at: NaiveDateTime) -> NaiveDateTime {
+        let nanos = at.nanosecond() / 1_000 * 1_000;
+        at.with_nanosecond(nanos).unwrap_or(at)
+    }
+}
+
+/// A row of `timber_audit_log` as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub content: EntryContent,
+    /// Lower-case hex of the previous entry's `entry_hash` (64 zeros for the first entry).
+    pub prev_hash: String,
+    /// Lower-case hex of HMAC-SHA256(audit key, prev_hash bytes ‖ canonical content).
+    pub entry_hash: String,
+}
+
+impl AuditEntry {
+    /// The JSON line `timber audit --format json` prints (DESIGN §12); never the detail.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "created_at": format_time(&self.content.created_at),
+            "actor": self.content.actor,
+            "action": self.content.action,
+            "table": self.content.table_name,
+            "record_id": self.content.record_id,
+            "fields": self.content.fields,
+        })
+    }
+}
+
+/// `2026-11-29T16:30:31.123456Z`: the one text form of an entry time (hashing, JSON, text).
+pub fn format_time(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Field names as stored in the `fields` column: comma separated (column names cannot
+/// contain commas: the model loader validates identifiers).
+pub fn join_fields(fields: &[String]) -> String {
+    fields.join(",")
+}
+
+pub fn split_fields(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn actions_round_trip_and_unknown_actions_are_kept() {
+        for a in [
+            Action::Reveal,
+            Action::Export,
+            Action::Insert,
+            Action::Update,
+            Action::Delete,
+            Action::RotationStart,
+            Action::RotationEnd,
+            Action::KeyRetire,
+            Action::HealthRun,
+        ] {
+            assert_eq!(Action::parse(a.as_str()), a);
+        }
+        assert_eq!(Action::parse("login"), Action::Other("login".into()));
+    }
+
+    #[test]
+    fn times_keep_microseconds_only() {
+        let t = NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_nano_opt(16, 30, 31, 123_456_789)
+            .unwrap();
+        let t = EntryContent::truncate_to_micros(t);
+        assert_eq!(format_time(&t), "2026-11-29T16:30:31.123456Z");
+        assert_eq!(
+            split_fields(&join_fields(&["a".into(), "b".into()])),
+            vec!["a", "b"]
+        );
+        assert!(split_fields("").is_empty());
+    }
+}

@@ -1,0 +1,365 @@
+//! Verifying the chain, streaming in id order, and naming the first broken link.
+//!
+//! For each row the verifier checks two things: the row's own hash (`entry_hash` recomputed
+//! from its `prev_hash` and content) and its link (`prev_hash` equals the previous row's
+//! `entry_hash`). The first row that fails either is the first broken link; what follows it
+//! tells what kind of damage it is:
+//!
+//! - own hash wrong, and the next row links to this row's stored hash: **altered** (content
+//!   edited in place);
+//! - own hash wrong, and the next row links past it to the previous row (or, for the last
+//!   row, the head still names the previous row): **inserted** (a forged entry);
+//! - own hash right, link wrong, and the entry it links to appears later: **reordered**;
+//! - own hash right, link wrong, and the entry it links to is nowhere: **deleted**;
+//! - the whole chain intact but the head row names a newer entry: **newest removed**;
+//! - the head row's MAC is wrong, or the head names an entry older than the newest:
+//!   **head invalid** (edited or rolled back).
+//!
+//! Limit: someone with database access who deletes the newest entries *and* restores an
+//! older copy of the head row (a head that was once valid) is not detected from the database
+//! alone. `--expect-head H` closes that gap: H (the `head` a previous verify printed, kept
+//! elsewhere) must still be an entry of the chain.
+
+use super::chain::{AuditKey, GENESIS, encode_canonical, from_hex, to_hex};
+use super::entry::AuditEntry;
+
+/// The kind of damage at the first broken link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Damage {
+    Altered,
+    Deleted,
+    Inserted,
+    Reordered,
+    NewestRemoved,
+    HeadInvalid,
+    ExpectedHeadNotFound,
+}
+
+impl Damage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Damage::Altered => "altered",
+            Damage::Deleted => "deleted",
+            Damage::Inserted => "inserted",
+            Damage::Reordered => "reordered",
+            Damage::NewestRemoved => "newest_removed",
+            Damage::HeadInvalid => "head_invalid",
+            Damage::ExpectedHeadNotFound => "expected_head_not_found",
+        }
+    }
+}
+
+/// The head row as stored: the newest entry's id and hash, sealed by a MAC (hex texts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredHead {
+    pub last_id: i64,
+    pub last_hash: String,
+    pub head_mac: String,
+}
+
+/// What verification found. `entries` counts every row read; `head` is the hash of the
+/// last entry that verified intact (the value to keep for a later `--expect-head`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub entries: u64,
+    pub first_broken: Option<i64>,
+    pub damage: Option<Damage>,
+    pub reason: Option<String>,
+    pub head: Option<String>,
+}
+
+impl VerifyReport {
+    /// `{"ok", "entries", "first_broken", "reason", "head"}` (DESIGN §12), plus `damage`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_broken": self.first_broken,
+            "damage": self.damage.map(Damage::as_str),
+            "reason": self.reason,
+            "head": self.head,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Intact,
+    /// A row whose own hash is wrong; the next row decides altered vs inserted.
+    BadHash {
+        id: i64,
+        stored: Option<[u8; 32]>,
+        expected: [u8; 32],
+    },
+    /// A row with a good hash and a wrong link; a later row with `target` means reordered.
+    BadLink {
+        id: i64,
+        target: [u8; 32],
+        prev_id: Option<i64>,
+    },
+    Decided {
+        id: i64,
+        damage: Damage,
+        reason: String,
+    },
+}
+
+/// Streams entries in id order; feed with [`push`](Self::push), conclude with
+/// [`finish`](Self::finish). Memory stays constant however long the log is.
+pub struct ChainVerifier<'k> {
+    key: &'k AuditKey,
+    expected: [u8; 32],
+    last_good: Option<(i64, [u8; 32])>,
+    entries: u64,
+    buf: Vec<u8>,
+    expect_head: Option<[u8; 32]>,
+    expect_head_seen: bool,
+    state: State,
+}
+
+impl<'k> ChainVerifier<'k> {
+    pub fn new(key: &'k AuditKey, expect_head: Option<[u8; 32]>) -> Self {
+        ChainVerifier {
+            key,
+            expected: GENESIS,
+            last_good: None,
+            entries: 0,
+            buf: Vec::with_capacity(512),
+            expect_head,
+            expect_head_seen: false,
+            state: State::Intact,
+        }
+    }
+
+    /// Feeds the next row (ascending id).
+    pub fn push(&mut self, row: &AuditEntry) {
+        self.entries += 1;
+        let prev = from_hex(&row.prev_hash);
+        let stored = from_hex(&row.entry_hash);
+        match std::mem::replace(&mut self.state, State::Intact) {
+            State::Intact => self.check(row, prev, stored),
+            State::BadHash {
+                id,
+                stored: bad,
+                expected,
+            } => {
+                let (damage, reason) = if prev.is_some() && prev == bad {
+                    (
+                        Damage::Altered,
+                        format!("entry {id} was altered: its hash no longer matches its content"),
+                    )
+                } else if prev == Some(expected) {
+                    (
+                        Damage::Inserted,
+                        format!(
+                            "entry {id} was inserted: it is not part of the chain (entry {} links past it)",
+                            row.id
+                        ),
+                    )
+                } else {
+                    (
+                        Damage::Altered,
+                        format!("entry {id} was altered, and its links with it"),
+                    )
+                };
+                self.state = State::Decided { id, damage, reason };
+            }
+            State::BadLink {
+                id,
+                target,
+                prev_id,
+            } => {
+                self.state = if stored == Some(target) {
+                    let reason = format!(
+                        "entries were reordered: entry {id} should follow entry {}, which comes after it",
+                        row.id
+                    );
+                    State::Decided {
+                        id,
+                        damage: Damage::Reordered,
+                        reason,
+                    }
+                } else {
+                    State::BadLink {
+                        id,
+                        target,
+                        prev_id,
+                    }
+                };
+            }
+            decided @ State::Decided { .. } => self.state = decided,
+        }
+    }
+
+    fn check(&mut self, row: &AuditEntry, prev: Option<[u8; 32]>, stored: Option<[u8; 32]>) {
+        let own_ok = match (prev, stored) {
+            (Some(prev), Some(stored)) => {
+                self.buf.clear();
+                encode_canonical(&row.content, &mut self.buf);
+                self.key.entry_hash(&prev, &self.buf) == stored
+            }
+            _ => false,
+        };
+        let prev_id = self.last_good.map(|(id, _)| id);
+        match (own_ok, prev) {
+            (true, Some(prev)) if prev == self.expected => {
+                let stored = stored.expect("own_ok implies a parsed hash");
+                self.expected = stored;
+                self.last_good = Some((row.id, stored));
+                if self.expect_head == Some(stored) {
+                    self.expect_head_seen = true;
+                }
+            }
+            (true, Some(prev)) if prev == GENESIS => {
+                let after = prev_id.map_or(String::new(), |p| format!(" after entry {p}"));
+                self.state = State::Decided {
+                    id: row.id,
+                    damage: Damage::Reordered,
+                    reason: format!(
+                        "entries were reordered: entry {} is the first entry of the chain but appears{after}",
+                        row.id
+                    ),
+                };
+            }
+            (true, Some(target)) => {
+                self.state = State::BadLink {
+                    id: row.id,
+                    target,
+                    prev_id,
+                }
+            }
+            _ => {
+                self.state = State::BadHash {
+                    id: row.id,
+                    stored,
+                    expected: self.expected,
+                }
+            }
+        }
+    }
+
+    /// Concludes, comparing the end of the chain with the stored head row.
+    pub fn finish(self, head: Option<&StoredHead>) -> VerifyReport {
+        let head_row = head.map(|h| {
+            let last_hash = from_hex(&h.last_hash);
+            let mac_ok = match (last_hash, from_hex(&h.head_mac)) {
+                (Some(lh), Some(mac)) => self.key.head_mac_matches(h.last_id, &lh, &mac),
+                _ => false,
+            };
+            (h.last_id, last_hash.unwrap_or(GENESIS), mac_ok)
+        });
+        let finding = match self.state.clone() {
+            State::Decided { id, damage, reason } => Some((Some(id), damage, reason)),
+            State::BadHash {
+                id,
+                stored,
+                expected,
+            } => Some(match head_row {
+                Some((head_id, head_hash, true)) if head_hash == expected && head_id < id => (
+                    Some(id),
+                    Damage::Inserted,
+                    format!(
+                        "entry {id} was inserted after the newest genuine entry (id {head_id})"
+                    ),
+                ),
+                _ => {
+                    let _ = stored;
+                    (
+                        Some(id),
+                        Damage::Altered,
+                        format!("entry {id} was altered: its hash no longer matches its content"),
+                    )
+                }
+            }),
+            State::BadLink { id, prev_id, .. } => Some(match prev_id {
+                None => (
+                    Some(id),
+                    Damage::Deleted,
+                    format!("the oldest entries, before entry {id}, were deleted"),
+                ),
+                Some(p) => (
+                    Some(id),
+                    Damage::Deleted,
+                    format!("entries between entry {p} and entry {id} were deleted"),
+                ),
+            }),
+            State::Intact => self.head_finding(head_row),
+        };
+        let finding = finding.or_else(|| {
+            (self.expect_head.is_some() && !self.expect_head_seen).then(|| {
+                (
+                    None,
+                    Damage::ExpectedHeadNotFound,
+                    "the expected head is not in the chain: entries up to it were removed or rewritten (a rolled-back log)".to_string(),
+                )
+            })
+        });
+        let head = self.last_good.map(|(_, h)| to_hex(&h));
+        match finding {
+            None => VerifyReport {
+                ok: true,
+                entries: self.entries,
+                first_broken: None,
+                damage: None,
+                reason: None,
+                head,
+            },
+            Some((first_broken, damage, reason)) => VerifyReport {
+                ok: false,
+                entries: self.entries,
+                first_broken,
+                damage: Some(damage),
+                reason: Some(format!("{}: {reason}", damage.as_str())),
+                head,
+            },
+        }
+    }
+
+    /// With every row intact, the head row must name the newest entry.
+    fn head_finding(
+        &self,
+        head_row: Option<(i64, [u8; 32], bool)>,
+    ) -> Option<(Option<i64>, Damage, String)> {
+        let last = self.last_good;
+        match (head_row, last) {
+            (None, None) => None,
+            (None, Some((id, _))) => Some((
+                None,
+                Damage::HeadInvalid,
+                format!("the head row is missing, yet the log holds entries up to {id}"),
+            )),
+            (Some((_, _, false)), _) => Some((
+                None,
+                Damage::HeadInvalid,
+                "the head row was altered: its MAC does not match".to_string(),
+            )),
+            (Some((head_id, _, true)), None) => Some((
+                Some(head_id),
+                Damage::NewestRemoved,
+                format!("every entry was deleted (the head names entry {head_id})"),
+            )),
+            (Some((head_id, head_hash, true)), Some((id, hash))) => {
+                if head_hash == hash && head_id == id {
+                    None
+                } else if head_id > id {
+                    Some((
+                        Some(id + 1),
+                        Damage::NewestRemoved,
+                        format!(
+                            "the newest entries were deleted: the log ends at entry {id} but the head names entry {head_id}"
+                        ),
+                    ))
+                } else {
+                    Some((
+                        None,
+                        Damage::HeadInvalid,
+                        format!(
+                            "the head names entry {head_id} but the log continues to entry {id}: the head row was rolled back"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+}
