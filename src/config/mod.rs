@@ -1,13 +1,24 @@
 //! Configuration: settings (flags > environment > env file), model YAML, access policy YAML.
 //! Reads files (and runs `ENCRYPTION_KEY_COMMAND`); never touches the database.
+//!
+//! YAML is read with serde_yaml_ng: serde_yaml is archived (RUSTSEC-2024-0320) and serde_yml
+//! is unsound (RUSTSEC-2025-0068). Positions in error messages come from serde_yaml_ng itself
+//! (see `yaml_locate`), so no second YAML crate is needed.
 
 pub mod model;
+pub mod model_loader;
+mod model_parse;
+mod model_validate;
 pub mod policy;
 pub mod settings;
+pub mod yaml_locate;
+mod yaml_node;
 
 pub use model::{
     Classification, ColumnDef, ColumnType, EncryptionSettings, GdprSettings, IndexDef, Mixin,
     ModelDef, ModelSet,
 };
+pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
 pub use policy::{Level, Policy, RolePolicy};
 pub use settings::{Settings, Source};
+pub use yaml_locate::YamlIssue;

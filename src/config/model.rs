@@ -21,6 +21,100 @@ pub enum ColumnType {
     LargeBinary,
 }
 
+/// The type spellings the loader accepts, for "expected one of" messages.
+pub const COLUMN_TYPE_SPELLINGS: &str = "String(N), String, Text, Integer, BigInteger, Float, \
+     Numeric(p,s), Boolean, Date, DateTime, JSON, LargeBinary";
+
+impl ColumnType {
+    /// Parses a YAML type such as `String(36)` or `Numeric(10, 2)`. Names are case-sensitive,
+    /// as SQLAlchemy's are; spaces around the name and the arguments are allowed.
+    /// `Numeric(p)` means scale 0. The error says what was wrong, without the offending text.
+    pub fn parse(text: &str) -> Result<ColumnType, TypeError> {
+        let text = text.trim();
+        let (name, args) = match text.split_once('(') {
+            Some((name, rest)) => {
+                let Some(inner) = rest.trim_end().strip_suffix(')') else {
+                    return Err(TypeError::Unknown);
+                };
+                let args: Vec<&str> = inner.split(',').map(str::trim).collect();
+                (name.trim_end(), Some(args))
+            }
+            None => (text, None),
+        };
+        let simple = match name {
+            "Text" => Some(ColumnType::Text),
+            "Integer" => Some(ColumnType::Integer),
+            "BigInteger" => Some(ColumnType::BigInteger),
+            "Float" => Some(ColumnType::Float),
+            "Boolean" => Some(ColumnType::Boolean),
+            "Date" => Some(ColumnType::Date),
+            "DateTime" => Some(ColumnType::DateTime),
+            "JSON" => Some(ColumnType::Json),
+            "LargeBinary" => Some(ColumnType::LargeBinary),
+            _ => None,
+        };
+        match (name, simple, args) {
+            (_, Some(ty), None) => Ok(ty),
+            (_, Some(_), Some(_)) => Err(TypeError::NoArguments),
+            ("String", _, None) => Ok(ColumnType::String(None)),
+            ("String", _, Some(args)) => match args.as_slice() {
+                [len] => match len.parse::<u32>() {
+                    Ok(n) if n >= 1 => Ok(ColumnType::String(Some(n))),
+                    _ => Err(TypeError::StringLength),
+                },
+                _ => Err(TypeError::StringLength),
+            },
+            ("Numeric", _, None) => Err(TypeError::NumericArgs),
+            ("Numeric", _, Some(args)) => {
+                let nums: Vec<Option<u32>> = args.iter().map(|a| a.parse().ok()).collect();
+                let (p, s) = match nums.as_slice() {
+                    [Some(p)] => (*p, 0),
+                    [Some(p), Some(s)] => (*p, *s),
+                    _ => return Err(TypeError::NumericArgs),
+                };
+                if p == 0 || p > 1000 || s > p {
+                    return Err(TypeError::NumericArgs);
+                }
+                Ok(ColumnType::Numeric(p, s))
+            }
+            _ => Err(TypeError::Unknown),
+        }
+    }
+
+    /// The YAML spelling, e.g. `String(36)`, `Numeric(10,2)`, `JSON`.
+    pub fn yaml_name(&self) -> String {
+        match self {
+            ColumnType::String(Some(n)) => format!("String({n})"),
+            ColumnType::String(None) => "String".to_string(),
+            ColumnType::Text => "Text".to_string(),
+            ColumnType::Integer => "Integer".to_string(),
+            ColumnType::BigInteger => "BigInteger".to_string(),
+            ColumnType::Float => "Float".to_string(),
+            ColumnType::Numeric(p, s) => format!("Numeric({p},{s})"),
+            ColumnType::Boolean => "Boolean".to_string(),
+            ColumnType::Date => "Date".to_string(),
+            ColumnType::DateTime => "DateTime".to_string(),
+            ColumnType::Json => "JSON".to_string(),
+            ColumnType::LargeBinary => "LargeBinary".to_string(),
+        }
+    }
+}
+
+/// Why a type text was refused by [`ColumnType::parse`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TypeError {
+    #[error("expected one of {COLUMN_TYPE_SPELLINGS}")]
+    Unknown,
+    #[error("this type takes no arguments")]
+    NoArguments,
+    #[error("String takes one length of at least 1, e.g. String(255)")]
+    StringLength,
+    #[error(
+        "Numeric takes a precision (1 to 1000) and a scale no larger than it, e.g. Numeric(10,2)"
+    )]
+    NumericArgs,
+}
+
 /// One column as declared (or added by a mixin).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnDef {
@@ -60,6 +154,40 @@ impl Mixin {
             Mixin::GdprCompliance => "GDPRComplianceMixin",
         }
     }
+
+    pub const ALL: [Mixin; 5] = [
+        Mixin::Timestamp,
+        Mixin::EncryptedField,
+        Mixin::Audit,
+        Mixin::SoftDelete,
+        Mixin::GdprCompliance,
+    ];
+
+    /// The mixin with this YAML name (case-sensitive, as in Python).
+    pub fn parse(name: &str) -> Option<Mixin> {
+        Mixin::ALL
+            .into_iter()
+            .find(|m| m.yaml_name() == name.trim())
+    }
+
+    /// The columns this mixin adds to a model that does not declare them itself (as Timber's
+    /// mixins do; all nullable, matching the tables Python Timber creates).
+    pub fn added_columns(self) -> Vec<(&'static str, ColumnType)> {
+        match self {
+            Mixin::Timestamp => {
+                vec![
+                    ("created_at", ColumnType::DateTime),
+                    ("updated_at", ColumnType::DateTime),
+                ]
+            }
+            Mixin::Audit => vec![
+                ("created_by", ColumnType::String(Some(255))),
+                ("updated_by", ColumnType::String(Some(255))),
+            ],
+            Mixin::SoftDelete => vec![("deleted_at", ColumnType::DateTime)],
+            Mixin::EncryptedField | Mixin::GdprCompliance => Vec::new(),
+        }
+    }
 }
 
 /// Rotation schedule class (our addition): critical = quarterly, sensitive = semi-annual,
@@ -81,6 +209,15 @@ impl Classification {
         }
     }
 
+    pub fn parse(text: &str) -> Option<Classification> {
+        match text.trim() {
+            "critical" => Some(Classification::Critical),
+            "sensitive" => Some(Classification::Sensitive),
+            "standard" => Some(Classification::Standard),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Classification::Critical => "critical",
@@ -92,7 +229,8 @@ impl Classification {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EncryptionSettings {
-    /// Named key from the key ring (`encryption.key_identifier`); `None` = the primary key.
+    /// Named key from the key ring (`encryption.key_identifier`), lower-cased like the names
+    /// taken from `TIMBER_KEY_<NAME>`; `None` = the primary key.
     pub key_identifier: Option<String>,
     /// Values are encrypted under the owner's derived key `user_{owner}`.
     pub per_user: bool,
@@ -161,8 +299,8 @@ pub struct ModelSet {
 impl ModelSet {
     /// Finds a model by name or table name (case-insensitive).
     pub fn find(&self, name: &str) -> Option<&ModelDef> {
-        self.models.iter().find(|m| {
-            m.name.eq_ignore_ascii_case(name) || m.table_name.eq_ignore_ascii_case(name)
-        })
+        self.models
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(name) || m.table_name.eq_ignore_ascii_case(name))
     }
 }

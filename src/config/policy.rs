@@ -61,7 +61,11 @@ impl Policy {
         let mut roles = BTreeMap::new();
         roles.insert(
             "viewer".to_string(),
-            RolePolicy { default: Level::Partial, require_reason: false, fields: Vec::new() },
+            RolePolicy {
+                default: Level::Partial,
+                require_reason: false,
+                fields: Vec::new(),
+            },
         );
         Policy {
             default_role: "viewer".to_string(),

@@ -13,7 +13,10 @@ pub enum Source {
     Default,
     Flag(&'static str),
     Env(String),
-    EnvFile { path: PathBuf, var: String },
+    EnvFile {
+        path: PathBuf,
+        var: String,
+    },
     /// `ENCRYPTION_KEY_FILE` (or a `*_FILE` sibling): the file named.
     KeyFile(PathBuf),
     /// `ENCRYPTION_KEY_COMMAND`: the variable that named the command (never its output).
@@ -77,7 +80,11 @@ impl DatabaseUrl {
     }
     /// `sqlite`, `postgres`, `mysql`, ... (the part before `:`), lower-cased.
     pub fn scheme(&self) -> String {
-        self.expose().split(':').next().unwrap_or("").to_ascii_lowercase()
+        self.expose()
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
     }
 }
 
@@ -95,11 +102,15 @@ impl fmt::Display for DatabaseUrl {
 
 /// Replaces the password of `scheme://user:password@host/...` with `***`.
 pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
     let rest = &url[scheme_end + 3..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else { return url.to_string() };
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
     let userinfo = &authority[..at];
     match userinfo.find(':') {
         Some(colon) => format!(
@@ -165,11 +176,15 @@ impl Settings {
     /// Loads settings from the process environment and env file.
     /// (Placeholder until the settings loader lands: refuses clearly.)
     pub fn load(_flags: &Flags) -> Result<Settings, ConfigError> {
-        Err(ConfigError::Invalid("settings loading is not available in this build".into()))
+        Err(ConfigError::Invalid(
+            "settings loading is not available in this build".into(),
+        ))
     }
 
     pub fn is_production(&self) -> bool {
-        self.oak_env.as_ref().is_some_and(|e| e.value.eq_ignore_ascii_case("production"))
+        self.oak_env
+            .as_ref()
+            .is_some_and(|e| e.value.eq_ignore_ascii_case("production"))
     }
 }
 
