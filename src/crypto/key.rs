@@ -14,14 +14,34 @@ use crate::value::hex_lower;
 /// Why a key text was refused. Messages name the variable, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("{var} is empty; expected a Fernet key (44 characters of url-safe base64, `timber keygen` makes one)")]
+    #[error(
+        "{var} is empty; expected a Fernet key (44 characters of url-safe base64, `timber keygen` makes one)"
+    )]
     Empty { var: String },
-    #[error("{var} is not valid url-safe base64 (expected 44 characters encoding 32 bytes, got {len} characters)")]
+    #[error(
+        "{var} is not valid url-safe base64 (expected 44 characters encoding 32 bytes, got {len} characters)"
+    )]
     NotBase64 { var: String, len: usize },
-    #[error("{var} decodes to {got} bytes; a Fernet key is 32 bytes (44 characters of url-safe base64)")]
+    #[error(
+        "{var} decodes to {got} bytes; a Fernet key is 32 bytes (44 characters of url-safe base64)"
+    )]
     WrongLength { var: String, got: usize },
     #[error("{var} is the same key as {other}; each key must be distinct")]
     Duplicate { var: String, other: String },
+    #[error(
+        "{var} contains only whitespace; expected a Fernet key (44 characters of url-safe base64)"
+    )]
+    Blank { var: String },
+    #[error(
+        "{var} has leading or trailing whitespace; remove it (keys are used exactly as written)"
+    )]
+    SurroundingWhitespace { var: String },
+    #[error("{var} is the same key as {primary_var}; the master key must differ from the data key")]
+    MasterEqualsPrimary { var: String, primary_var: String },
+    #[error(
+        "{var} names the key `{name}`, which is reserved (primary, master, master_old, old_N, user_*)"
+    )]
+    ReservedName { var: String, name: String },
 }
 
 /// The first 12 hex digits of SHA-256 of the raw 32 key bytes, shown as `fp:…`.
@@ -61,18 +81,38 @@ impl Drop for Key {
 impl Key {
     /// Parses url-safe base64 (padding optional). `var` names the source for messages.
     pub fn from_base64_named(text: &str, var: &str) -> Result<Key, KeyError> {
+        // Empty, blank and padded texts get their own reasons: they are the usual
+        // copy-paste and `.env` mistakes, and "not base64" would not say what to fix.
+        if text.is_empty() {
+            return Err(KeyError::Empty {
+                var: var.to_string(),
+            });
+        }
         if text.trim().is_empty() {
-            return Err(KeyError::Empty { var: var.to_string() });
+            return Err(KeyError::Blank {
+                var: var.to_string(),
+            });
+        }
+        if text.trim() != text {
+            return Err(KeyError::SurroundingWhitespace {
+                var: var.to_string(),
+            });
         }
         let decoded = URL_SAFE
             .decode(text.as_bytes())
             .or_else(|_| URL_SAFE_NO_PAD.decode(text.as_bytes()))
-            .map_err(|_| KeyError::NotBase64 { var: var.to_string(), len: text.chars().count() })?;
+            .map_err(|_| KeyError::NotBase64 {
+                var: var.to_string(),
+                len: text.chars().count(),
+            })?;
         let decoded = Zeroizing::new(decoded);
         let bytes: [u8; 32] = decoded
             .as_slice()
             .try_into()
-            .map_err(|_| KeyError::WrongLength { var: var.to_string(), got: decoded.len() })?;
+            .map_err(|_| KeyError::WrongLength {
+                var: var.to_string(),
+                got: decoded.len(),
+            })?;
         Ok(Key { bytes })
     }
 

@@ -20,6 +20,23 @@
 //! - `inspect::inspect(token) -> Result<TokenInfo, Malformed>` without a key.
 //! - `blind_index::{keyed, legacy_sha256}`.
 
+pub mod blind_index;
+pub mod cells;
+pub mod codec;
+pub mod derive;
+pub mod fernet;
+pub mod inspect;
 pub mod key;
+pub mod keyring;
+pub mod pyjson;
+pub mod ring_builder;
+pub mod user_keys;
 
+pub use cells::{Decrypted, KeyChoice};
+pub use codec::{CodecError, decode_plaintext, encode_plaintext, unwrap_stored, wrap_for_column};
+pub use derive::{AuditKey, BlindIndexKey};
+pub use fernet::{FernetError, FernetKey};
+pub use inspect::{Malformed, TokenInfo, inspect};
 pub use key::{Fingerprint, Key, KeyError};
+pub use keyring::{CellError, Identified, KeyId, KeyInfo, KeyRing, KeyRole};
+pub use ring_builder::KeyRingBuilder;
