@@ -11,4 +11,5 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod value;
