@@ -81,4 +81,12 @@ pub enum Command {
     Console,
     /// Print one new Fernet key on stdout, nothing else
     Keygen,
+    /// Show config sources, backend, models, key fingerprints and role (never a key)
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InfoArgs {
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod context;
+pub mod info;
 pub mod keygen;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
@@ -32,6 +33,7 @@ pub type CliResult = Result<ExitCode, CliError>;
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Keygen) => keygen::run(),
+        Some(Command::Info(args)) => info::run(&cli.global, &args),
         None | Some(Command::Console) => Err(CliError::msg(
             "the console is not built yet; use a subcommand (see `timber --help`)",
         )),
