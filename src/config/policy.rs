@@ -1,8 +1,27 @@
 //! The access policy YAML (`TIMBER_POLICY`, DESIGN §6), loaded and validated.
 //! Evaluation (which level applies to a cell) lives in `access`.
+//!
+//! ```yaml
+//! default_role: viewer                 # required; must be one of the roles
+//! roles:                               # required, at least one
+//!   security_admin: { default: reveal, require_reason: true }
+//!   support:
+//!     default: partial                 # optional, `redact` when omitted
+//!     fields: { "UserProfile.research_notes": redact, "*.api_keys": hidden }
+//!   viewer: { default: redact }
+//! owner_sees_own: true                 # optional, false when omitted
+//! reveal_timeout_seconds: 30           # optional, 30 when omitted; a whole number >= 0
+//! ```
+//!
+//! Field patterns are `Model.field`, `*.field` or `Model.*`, each part a name of letters,
+//! digits and `_`. Unknown keys, unknown levels and malformed patterns are errors naming the
+//! file, line and column.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::yaml_locate::{PathError, YamlIssue};
+use super::yaml_node::{Node, Owned, Read, is_identifier};
 
 /// Masking levels, weakest first; `Ord` follows that order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,5 +93,168 @@ impl Policy {
             reveal_timeout_seconds: 30,
             source: None,
         }
+    }
+}
+
+/// Why a policy file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A problem inside the file, with its position.
+    #[error("{0}")]
+    Yaml(YamlIssue),
+}
+
+const LEVELS: &str = "hidden, redact, hash, partial, reveal";
+const POLICY_KEYS: &[&str] = &[
+    "default_role",
+    "roles",
+    "owner_sees_own",
+    "reveal_timeout_seconds",
+];
+const ROLE_KEYS: &[&str] = &["default", "require_reason", "fields"];
+
+/// Reads and validates a policy file.
+pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_policy(&text, path)
+}
+
+/// Validates policy text; `path` is used in messages and recorded as the policy's source.
+pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, PolicyError> {
+    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| PolicyError::Yaml(YamlIssue::from_parse(&e, path)))?;
+    if root.is_null() {
+        let message = "the file is empty; expected default_role and roles".to_string();
+        return Err(PolicyError::Yaml(YamlIssue {
+            file: path.to_path_buf(),
+            position: None,
+            message,
+        }));
+    }
+    let mut policy = read_policy(Owned::root(&root).node())
+        .map_err(|e| PolicyError::Yaml(e.locate_in(text, path)))?;
+    policy.source = Some(path.to_path_buf());
+    Ok(policy)
+}
+
+fn read_policy(node: Node<'_, '_>) -> Read<Policy> {
+    node.expect_keys(POLICY_KEYS, "the policy")?;
+    let roles_node = node.require("roles", "the policy")?;
+    let mut roles = BTreeMap::new();
+    for (name, role) in roles_node.node().entries("roles")? {
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(PathError::new(
+                &roles_node.path.key_name(name),
+                format!("invalid role name {name:?}; use letters, digits, _ and -"),
+            ));
+        }
+        roles.insert(name.to_string(), read_role(role.node(), name)?);
+    }
+    if roles.is_empty() {
+        return Err(roles_node
+            .node()
+            .error("the policy defines no roles; add at least one under roles:"));
+    }
+
+    let default_role_node = node.require("default_role", "the policy")?;
+    let default_role = default_role_node
+        .node()
+        .text("default_role")?
+        .trim()
+        .to_string();
+    if !roles.contains_key(&default_role) {
+        let known: Vec<&str> = roles.keys().map(String::as_str).collect();
+        return Err(default_role_node.node().error(format!(
+            "default_role {default_role:?} is not one of the roles: {}",
+            known.join(", ")
+        )));
+    }
+    let owner_sees_own = match node.get("owner_sees_own") {
+        None => false,
+        Some(v) => v.node().boolean("owner_sees_own")?,
+    };
+    let reveal_timeout_seconds = match node.get("reveal_timeout_seconds") {
+        None => 30,
+        Some(v) => v.node().unsigned("reveal_timeout_seconds")?,
+    };
+    Ok(Policy {
+        default_role,
+        roles,
+        owner_sees_own,
+        reveal_timeout_seconds,
+        source: None,
+    })
+}
+
+fn read_role(node: Node<'_, '_>, name: &str) -> Read<RolePolicy> {
+    let what = format!("role {name}");
+    node.expect_keys(ROLE_KEYS, &what)?;
+    // Omitted default: `redact`, which shows that a value exists but nothing of it.
+    let default = match node.get("default") {
+        None => Level::Redact,
+        Some(level) => read_level(level.node(), &format!("default of role {name}"))?,
+    };
+    let require_reason = match node.get("require_reason") {
+        None => false,
+        Some(v) => v
+            .node()
+            .boolean(&format!("require_reason of role {name}"))?,
+    };
+    let mut fields = Vec::new();
+    if let Some(map) = node.get("fields") {
+        if !map.value.is_null() {
+            for (pattern, level) in map.node().entries(&format!("fields of role {name}"))? {
+                if let Err(problem) = check_pattern(pattern) {
+                    return Err(PathError::new(
+                        &map.path.key_name(pattern),
+                        format!("bad field pattern {pattern:?} in role {name}: {problem}"),
+                    ));
+                }
+                let level = read_level(level.node(), &format!("{pattern} in role {name}"))?;
+                fields.push((pattern.trim().to_string(), level));
+            }
+        }
+    }
+    Ok(RolePolicy {
+        default,
+        require_reason,
+        fields,
+    })
+}
+
+fn read_level(node: Node<'_, '_>, what: &str) -> Read<Level> {
+    let text = node.text(what)?;
+    Level::parse(text.trim()).ok_or_else(|| {
+        node.error(format!(
+            "unknown level {text:?} for {what}; expected one of {LEVELS}"
+        ))
+    })
+}
+
+/// `Model.field`, `*.field` or `Model.*`, names being identifiers.
+fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+    const EXPECTED: &str = "expected Model.field, *.field or Model.*";
+    let Some((model, field)) = pattern.trim().split_once('.') else {
+        return Err(EXPECTED);
+    };
+    match (model, field) {
+        ("*", "*") => Err("*.* matches everything; set the role's default instead"),
+        ("*", f) if is_identifier(f) => Ok(()),
+        (m, "*") if is_identifier(m) => Ok(()),
+        (m, f) if is_identifier(m) && is_identifier(f) => Ok(()),
+        _ => Err(EXPECTED),
     }
 }

@@ -214,10 +214,11 @@ impl<'de> Visitor<'de> for Probe<'_> {
             fail_on_key,
         })? {
             if matched {
-                return map.next_value_seed(Probe {
+                let next = Probe {
                     rest: &self.rest[1..],
-                    key_itself: false,
-                });
+                    key_itself: self.key_itself,
+                };
+                return map.next_value_seed(next);
             }
             map.next_value::<IgnoredAny>()?;
         }
