@@ -238,7 +238,8 @@ impl<'de> Visitor<'de> for Probe<'_> {
             rest: &self.rest[1..],
             key_itself: self.key_itself,
         };
-        Ok(seq.next_element_seed(next)?.unwrap_or(()))
+        seq.next_element_seed(next)?;
+        Ok(())
     }
 
     // A scalar where the path wants to go deeper: the path does not exist here.
