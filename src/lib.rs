@@ -11,5 +11,6 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod store;
 pub mod demo;
 pub mod value;

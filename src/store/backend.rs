@@ -1,0 +1,205 @@
+//! The one trait every database backend implements (sqlx's `Any` driver cannot bind chrono
+//! types, so there is one module per backend, as atuin does). A backend only runs SQL text
+//! with bound values and decodes result columns into [`SqlValue`]s of the requested [`Wire`]
+//! shape; building the SQL is the dialect's job and meaning is the records layer's.
+//!
+//! Futures are boxed so the store can hold an `Arc<dyn Backend>` chosen at run time.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use futures_util::future::BoxFuture;
+
+use super::dialect::{Dialect, Wire};
+
+/// A value on its way to or from the driver. `Null` says which type the null stands for,
+/// because PostgreSQL refuses a text-typed null for an integer column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Null(Wire),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+    Bytes(Vec<u8>),
+}
+
+impl SqlValue {
+    pub fn is_null(&self) -> bool {
+        matches!(self, SqlValue::Null(_))
+    }
+
+    /// The value as text, for values stored as text (tokens); `None` for null.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            SqlValue::Null(_) => None,
+            SqlValue::Text(s) => Some(s),
+            SqlValue::Bool(b) => Some(b.to_string()),
+            SqlValue::Int(i) => Some(i.to_string()),
+            SqlValue::Float(f) => Some(f.to_string()),
+            SqlValue::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
+            SqlValue::DateTime(t) => Some(t.format(SQLITE_DATETIME).to_string()),
+            SqlValue::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        }
+    }
+}
+
+/// How Python Timber's SQLAlchemy writes a DateTime into SQLite (TEXT, microseconds).
+pub const SQLITE_DATETIME: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// What a statement did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exec {
+    pub rows_affected: u64,
+    /// The generated key of an insert, where the driver reports one (SQLite, MySQL).
+    pub last_insert_id: Option<i64>,
+}
+
+pub type DbFuture<'a, T> = BoxFuture<'a, Result<T, sqlx::Error>>;
+
+/// A connection pool to one database.
+pub trait Backend: Send + Sync {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs a query and decodes column `i` of every row as `wires[i]`.
+    fn fetch<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &'a [SqlValue],
+        wires: &'a [Wire],
+    ) -> DbFuture<'a, Vec<Vec<SqlValue>>>;
+
+    /// Runs a statement.
+    fn execute<'a>(&'a self, sql: &'a str, binds: &'a [SqlValue]) -> DbFuture<'a, Exec>;
+
+    /// Starts a transaction; dropping it without `commit` rolls back.
+    fn begin(&self) -> DbFuture<'_, Box<dyn BackendTx>>;
+
+    /// Closes every connection of the pool.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// An open transaction on one connection.
+pub trait BackendTx: Send {
+    fn fetch<'a>(
+        &'a mut self,
+        sql: &'a str,
+        binds: &'a [SqlValue],
+        wires: &'a [Wire],
+    ) -> DbFuture<'a, Vec<Vec<SqlValue>>>;
+
+    fn execute<'a>(&'a mut self, sql: &'a str, binds: &'a [SqlValue]) -> DbFuture<'a, Exec>;
+
+    fn commit(self: Box<Self>) -> DbFuture<'static, ()>;
+}
+
+/// A decode failure for column `index`, as sqlx reports it.
+pub(crate) fn decode_error(index: usize, what: impl Into<String>) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: what.into().into(),
+    }
+}
+
+/// Implements [`Backend`] and [`BackendTx`] for one sqlx database, given the backend's
+/// `bind(query, &[SqlValue]) -> query`, `decode(&row, &[Wire]) -> Result<Vec<SqlValue>>` and
+/// `last_id(&query_result) -> Option<i64>` functions. The three backends differ only there.
+macro_rules! sqlx_backend {
+    ($backend:ident, $tx:ident, $db:ty, $dialect:expr, $bind:path, $decode:path, $last_id:path) => {
+        /// A pool of connections of this backend.
+        pub struct $backend {
+            pub(crate) pool: sqlx::Pool<$db>,
+        }
+
+        /// An open transaction of this backend.
+        pub struct $tx {
+            tx: sqlx::Transaction<'static, $db>,
+        }
+
+        impl $crate::store::backend::Backend for $backend {
+            fn dialect(&self) -> $crate::store::dialect::Dialect {
+                $dialect
+            }
+
+            fn fetch<'a>(
+                &'a self,
+                sql: &'a str,
+                binds: &'a [$crate::store::backend::SqlValue],
+                wires: &'a [$crate::store::dialect::Wire],
+            ) -> $crate::store::backend::DbFuture<'a, Vec<Vec<$crate::store::backend::SqlValue>>>
+            {
+                Box::pin(async move {
+                    let query = $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                    let rows = query.fetch_all(&self.pool).await?;
+                    rows.iter().map(|row| $decode(row, wires)).collect()
+                })
+            }
+
+            fn execute<'a>(
+                &'a self,
+                sql: &'a str,
+                binds: &'a [$crate::store::backend::SqlValue],
+            ) -> $crate::store::backend::DbFuture<'a, $crate::store::backend::Exec> {
+                Box::pin(async move {
+                    let query = $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                    let done = query.execute(&self.pool).await?;
+                    Ok($crate::store::backend::Exec {
+                        rows_affected: done.rows_affected(),
+                        last_insert_id: $last_id(&done),
+                    })
+                })
+            }
+
+            fn begin(
+                &self,
+            ) -> $crate::store::backend::DbFuture<'_, Box<dyn $crate::store::backend::BackendTx>>
+            {
+                Box::pin(async move {
+                    let tx = self.pool.begin().await?;
+                    Ok(Box::new($tx { tx }) as Box<dyn $crate::store::backend::BackendTx>)
+                })
+            }
+
+            fn close(&self) -> futures_util::future::BoxFuture<'_, ()> {
+                Box::pin(self.pool.close())
+            }
+        }
+
+        impl $crate::store::backend::BackendTx for $tx {
+            fn fetch<'a>(
+                &'a mut self,
+                sql: &'a str,
+                binds: &'a [$crate::store::backend::SqlValue],
+                wires: &'a [$crate::store::dialect::Wire],
+            ) -> $crate::store::backend::DbFuture<'a, Vec<Vec<$crate::store::backend::SqlValue>>>
+            {
+                Box::pin(async move {
+                    let query = $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                    let rows = query.fetch_all(&mut *self.tx).await?;
+                    rows.iter().map(|row| $decode(row, wires)).collect()
+                })
+            }
+
+            fn execute<'a>(
+                &'a mut self,
+                sql: &'a str,
+                binds: &'a [$crate::store::backend::SqlValue],
+            ) -> $crate::store::backend::DbFuture<'a, $crate::store::backend::Exec> {
+                Box::pin(async move {
+                    let query = $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                    let done = query.execute(&mut *self.tx).await?;
+                    Ok($crate::store::backend::Exec {
+                        rows_affected: done.rows_affected(),
+                        last_insert_id: $last_id(&done),
+                    })
+                })
+            }
+
+            fn commit(self: Box<Self>) -> $crate::store::backend::DbFuture<'static, ()> {
+                Box::pin(async move { self.tx.commit().await })
+            }
+        }
+    };
+}
+
+pub(crate) use sqlx_backend;

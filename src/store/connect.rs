@@ -1,0 +1,176 @@
+//! From settings to a connection pool: URL scheme (mariadb:// is mysql://), TLS from the
+//! `SSL_*` variables, `REQUIRE_SSL`, read-only sessions and pool sizes.
+//!
+//! Read-only is enforced by the database session, not by us: PostgreSQL
+//! `default_transaction_read_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`,
+//! SQLite `PRAGMA query_only`. `REQUIRE_SSL` does not apply to SQLite: the database is a
+//! local file and there is no transport to protect (`TlsMode::NotApplicable`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::backend::Backend;
+use super::dialect::Dialect;
+use super::error::StoreError;
+use super::{mysql, postgres, sqlite};
+use crate::config::Settings;
+use crate::config::settings::DatabaseUrl;
+
+/// How a store connects. Built from [`Settings`] or from a URL (tests, tools).
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The URL given to the driver (mariadb:// already mapped to mysql://).
+    pub url: DatabaseUrl,
+    pub dialect: Dialect,
+    /// Open the data session read-only (the audit connection never is).
+    pub read_only: bool,
+    pub require_ssl: bool,
+    pub ssl_cert_path: Option<PathBuf>,
+    pub ssl_key_path: Option<PathBuf>,
+    pub ssl_root_cert_path: Option<PathBuf>,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// SQLite only: create the database file when it does not exist (`timber init`).
+    pub create_if_missing: bool,
+}
+
+/// Whether the connection is protected by TLS, for `timber info` and the `conn.tls` check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// SQLite: a local file, no transport.
+    NotApplicable,
+    /// `REQUIRE_SSL=true`: the driver refused to connect without TLS.
+    Required,
+    /// TLS was not required (the driver may still have negotiated it).
+    NotRequired,
+}
+
+impl StoreConfig {
+    /// A config for `url` with defaults: read-write, no TLS requirement, small pool.
+    pub fn from_url(url: &str) -> Result<StoreConfig, StoreError> {
+        let (dialect, url) = normalize_url(url)?;
+        Ok(StoreConfig {
+            url: DatabaseUrl::new(url),
+            dialect,
+            read_only: false,
+            require_ssl: false,
+            ssl_cert_path: None,
+            ssl_key_path: None,
+            ssl_root_cert_path: None,
+            max_connections: if dialect == Dialect::Sqlite { 4 } else { 8 },
+            acquire_timeout: Duration::from_secs(10),
+            create_if_missing: false,
+        })
+    }
+
+    /// The config the settings ask for (DATABASE_URL, REQUIRE_SSL, SSL_*, read-only).
+    pub fn from_settings(settings: &Settings) -> Result<StoreConfig, StoreError> {
+        let mut config = StoreConfig::from_url(settings.database_url.value.expose())?;
+        config.read_only = settings.read_only;
+        config.require_ssl = settings.require_ssl;
+        config.ssl_cert_path = settings.ssl_cert_path.clone();
+        config.ssl_key_path = settings.ssl_key_path.clone();
+        config.ssl_root_cert_path = settings.ssl_root_cert_path.clone();
+        Ok(config)
+    }
+
+    pub fn tls_mode(&self) -> TlsMode {
+        match (self.dialect, self.require_ssl) {
+            (Dialect::Sqlite, _) => TlsMode::NotApplicable,
+            (_, true) => TlsMode::Required,
+            (_, false) => TlsMode::NotRequired,
+        }
+    }
+
+    /// Opens the data pool (read-only when configured).
+    pub(crate) async fn open_data(&self) -> Result<Arc<dyn Backend>, StoreError> {
+        self.open(self.read_only, self.max_connections).await
+    }
+
+    /// Opens the audit pool: one or two connections, never read-only.
+    pub(crate) async fn open_audit(&self) -> Result<Arc<dyn Backend>, StoreError> {
+        self.open(false, 2).await
+    }
+
+    async fn open(&self, read_only: bool, max: u32) -> Result<Arc<dyn Backend>, StoreError> {
+        let opened: Result<Arc<dyn Backend>, sqlx::Error> = match self.dialect {
+            Dialect::Sqlite => {
+                self.check_sqlite_file()?;
+                sqlite::connect(self, read_only, max)
+                    .await
+                    .map(|b| Arc::new(b) as _)
+            }
+            Dialect::Postgres => postgres::connect(self, read_only, max)
+                .await
+                .map(|b| Arc::new(b) as _),
+            Dialect::Mysql => mysql::connect(self, read_only, max)
+                .await
+                .map(|b| Arc::new(b) as _),
+        };
+        opened.map_err(|e| StoreError::connect(self.url.expose(), &e, self.require_ssl))
+    }
+
+    /// A missing SQLite file is a typo far more often than a wish for an empty database; only
+    /// `timber init` creates one.
+    fn check_sqlite_file(&self) -> Result<(), StoreError> {
+        let Some(path) = sqlite::file_path(self.url.expose()) else {
+            return Ok(());
+        };
+        if self.create_if_missing || path.exists() {
+            return Ok(());
+        }
+        Err(StoreError::Connect {
+            url: self.url.redacted(),
+            reason: format!(
+                "no database file at {} (run `timber init` to create it)",
+                path.display()
+            ),
+        })
+    }
+}
+
+/// Maps the URL scheme to a dialect; `mariadb://` becomes `mysql://` for the driver.
+fn normalize_url(url: &str) -> Result<(Dialect, String), StoreError> {
+    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+    let unsupported = || StoreError::UnsupportedUrl {
+        url: DatabaseUrl::new(url).redacted(),
+    };
+    if !url.contains(':') {
+        return Err(unsupported());
+    }
+    match scheme.as_str() {
+        "sqlite" => Ok((Dialect::Sqlite, url.to_string())),
+        "postgres" | "postgresql" => Ok((Dialect::Postgres, url.to_string())),
+        "mysql" => Ok((Dialect::Mysql, url.to_string())),
+        "mariadb" => Ok((Dialect::Mysql, format!("mysql{}", &url["mariadb".len()..]))),
+        _ => Err(unsupported()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_map_to_dialects() {
+        assert_eq!(
+            normalize_url("sqlite://timber.db").unwrap().0,
+            Dialect::Sqlite
+        );
+        assert_eq!(
+            normalize_url("postgresql://u@h/db").unwrap().0,
+            Dialect::Postgres
+        );
+        let (d, url) = normalize_url("mariadb://root:pw@127.0.0.1:3306/test").unwrap();
+        assert_eq!(
+            (d, url.as_str()),
+            (Dialect::Mysql, "mysql://root:pw@127.0.0.1:3306/test")
+        );
+        let err = normalize_url("oracle://scott:tiger@db/x")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("oracle://scott:***@db/x"), "{err}");
+        assert!(!err.contains("tiger"));
+    }
+}

@@ -1,0 +1,123 @@
+//! The only module that speaks SQL (DESIGN §2): connect (URL, TLS, read-only sessions,
+//! pools), dialects, `timber init` DDL, records (keyset pages, typed decoding, decryption
+//! of the rows asked for, blind-index search), writes (transparent encryption, blind-index
+//! and mixin upkeep, a write observer for audit), raw row access and compare-and-set for
+//! rotation and health, and the append-only audit connection.
+//!
+//! The API is async (tokio). One [`Store`] wraps a pool behind the [`backend::Backend`]
+//! trait, with one module per backend (SQLite, PostgreSQL, MySQL/MariaDB).
+
+pub mod audit_log;
+pub mod backend;
+mod bulk;
+pub mod cells;
+pub mod connect;
+pub mod convert;
+pub mod ddl;
+pub mod dialect;
+pub mod error;
+mod mysql;
+mod postgres;
+pub mod raw;
+pub mod records;
+pub mod schema;
+pub mod search;
+mod sqlite;
+pub mod system_tables;
+mod write_prep;
+pub mod writes;
+
+use std::sync::Arc;
+
+pub use audit_log::{AuditEntry, AuditHead, AuditRange, AuditRow, AuditWriter};
+pub use cells::Cell;
+pub use connect::{StoreConfig, TlsMode};
+pub use ddl::{InitItem, ObjectKind};
+pub use dialect::Dialect;
+pub use error::StoreError;
+pub use raw::{CasOutcome, CasUpdate, RawRow};
+pub use records::{Cursor, Page, PageRequest, Record};
+pub use schema::RowEstimate;
+pub use writes::{Fields, WriteAction, WriteContext, WriteEvent, WriteObserver};
+
+use backend::Backend;
+use error::is_missing_table;
+
+use crate::config::ModelDef;
+
+/// A connection pool to the configured database, and every query the program runs.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    config: StoreConfig,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Store({}, read_only={})",
+            self.config.url.redacted(),
+            self.config.read_only
+        )
+    }
+}
+
+impl Store {
+    /// Connects (eagerly, so an unreachable database or a wrong password is reported now).
+    pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
+        let backend = config.open_data().await?;
+        Ok(Store { backend, config })
+    }
+
+    /// Connects to a URL with default settings (read-write, no TLS requirement).
+    pub async fn connect_url(url: &str) -> Result<Store, StoreError> {
+        Store::connect(StoreConfig::from_url(url)?).await
+    }
+
+    /// Opens the separate append-only audit connection (never read-only).
+    pub async fn audit_writer(&self) -> Result<AuditWriter, StoreError> {
+        Ok(AuditWriter::new(self.config.open_audit().await?))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.config.read_only
+    }
+
+    pub fn tls_mode(&self) -> TlsMode {
+        self.config.tls_mode()
+    }
+
+    /// The database URL with any password replaced by `***`.
+    pub fn url_redacted(&self) -> String {
+        self.config.url.redacted()
+    }
+
+    pub async fn close(&self) {
+        self.backend.close().await;
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        self.dialect().quote(ident)
+    }
+
+    /// A read failure on a model's table: a missing table is named as such.
+    fn read_error(&self, what: &str, model: &ModelDef, err: sqlx::Error) -> StoreError {
+        if is_missing_table(&err) {
+            return StoreError::MissingTable {
+                model: model.name.clone(),
+                table: model.table_name.clone(),
+                url: self.url_redacted(),
+            };
+        }
+        StoreError::query(what, &model.table_name, err)
+    }
+}

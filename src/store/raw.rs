@@ -1,0 +1,156 @@
+//! Raw row access for the services that work on tokens rather than values (health, census,
+//! rotation): pages of primary key + stored strings with no decryption, and a batched
+//! compare-and-set update that never overwrites a value someone else changed meanwhile.
+
+use super::Store;
+use super::backend::SqlValue;
+use super::convert::to_value;
+use super::dialect::{Wire, wire_for};
+use super::error::StoreError;
+use super::records::key_bind;
+use crate::config::ModelDef;
+use crate::value::Value;
+
+/// A row's key and the stored text of the columns asked for (tokens as stored: a JSON
+/// column's token keeps its quotes), `None` for NULL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawRow {
+    pub id: Value,
+    pub values: Vec<Option<String>>,
+}
+
+/// `UPDATE t SET column = new WHERE pk = id AND column = expected`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CasUpdate {
+    pub id: Value,
+    pub column: String,
+    /// The stored text read earlier (exactly as [`RawRow`] gave it).
+    pub expected: String,
+    /// The new stored text (already in the column's stored form).
+    pub new: String,
+}
+
+/// What a compare-and-set batch did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CasOutcome {
+    pub applied: u64,
+    /// Updates whose row no longer held the expected value (changed or deleted meanwhile):
+    /// (record id, column).
+    pub conflicts: Vec<(Value, String)>,
+}
+
+impl Store {
+    /// Up to `limit` rows with a key greater than `after` (from the start when `None`), in
+    /// key order, with the stored text of `columns`.
+    pub async fn raw_page(
+        &self,
+        model: &ModelDef,
+        columns: &[&str],
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<RawRow>, StoreError> {
+        let dialect = self.dialect();
+        let pk = model.primary_key();
+        let mut exprs = vec![dialect.select_expr(pk)];
+        let mut wires = vec![wire_for(pk)];
+        for name in columns {
+            let column = model.column(name).ok_or_else(|| StoreError::UnknownField {
+                model: model.name.clone(),
+                field: name.to_string(),
+            })?;
+            exprs.push(dialect.stored_text_expr(column));
+            wires.push(Wire::Text);
+        }
+        let mut binds = Vec::new();
+        let mut condition = String::new();
+        if let Some(after) = after {
+            binds.push(key_bind(model, after)?);
+            condition = format!(
+                " WHERE {} > {}",
+                dialect.quote(&pk.name),
+                dialect.placeholder(1, pk)
+            );
+        }
+        let sql = format!(
+            "SELECT {} FROM {}{condition} ORDER BY {} LIMIT {}",
+            exprs.join(", "),
+            dialect.quote(&model.table_name),
+            dialect.quote(&pk.name),
+            limit.max(1)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &wires)
+            .await
+            .map_err(|e| self.read_error("read raw rows", model, e))?;
+        rows.into_iter()
+            .map(|row| {
+                let mut values = row.into_iter();
+                let id = to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk)
+                    .map_err(|reason| StoreError::InvalidValue {
+                        model: model.name.clone(),
+                        field: pk.name.clone(),
+                        reason,
+                    })?;
+                Ok(RawRow {
+                    id,
+                    values: values.map(SqlValue::into_text).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Applies every update whose row still holds its expected value, in one transaction.
+    pub async fn compare_and_set(
+        &self,
+        model: &ModelDef,
+        updates: &[CasUpdate],
+    ) -> Result<CasOutcome, StoreError> {
+        self.refuse_if_read_only("compare-and-set update", model)?;
+        let dialect = self.dialect();
+        let pk = model.primary_key();
+        let mut outcome = CasOutcome::default();
+        if updates.is_empty() {
+            return Ok(outcome);
+        }
+        let mut tx = self.begin(model).await?;
+        for update in updates {
+            let column = model
+                .column(&update.column)
+                .ok_or_else(|| StoreError::UnknownField {
+                    model: model.name.clone(),
+                    field: update.column.clone(),
+                })?;
+            let sql = format!(
+                "UPDATE {} SET {} = {} WHERE {} = {} AND {} = {}",
+                dialect.quote(&model.table_name),
+                dialect.quote(&column.name),
+                dialect.placeholder(1, column),
+                dialect.quote(&pk.name),
+                dialect.placeholder(2, pk),
+                dialect.stored_text_expr(column),
+                dialect.param(3)
+            );
+            let binds = [
+                SqlValue::Text(update.new.clone()),
+                key_bind(model, &update.id)?,
+                SqlValue::Text(update.expected.clone()),
+            ];
+            let done = tx
+                .execute(&sql, &binds)
+                .await
+                .map_err(|e| self.write_error("compare-and-set update", model, e))?;
+            if done.rows_affected == 0 {
+                outcome
+                    .conflicts
+                    .push((update.id.clone(), update.column.clone()));
+            } else {
+                outcome.applied += done.rows_affected;
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.write_error("compare-and-set update", model, e))?;
+        Ok(outcome)
+    }
+}

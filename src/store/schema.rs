@@ -1,0 +1,179 @@
+//! What the connected database already has: tables, columns, indexes, and the fast row
+//! estimate. Used by `timber init` (created vs existed), by the model/table check before
+//! reading, and by health's drift check.
+
+use super::Store;
+use super::backend::SqlValue;
+use super::dialect::{Dialect, Wire};
+use super::error::StoreError;
+use crate::config::ModelDef;
+
+/// A row count and whether it is exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowEstimate {
+    pub rows: u64,
+    pub exact: bool,
+}
+
+impl Store {
+    /// True when `table` exists in the current schema / database.
+    pub async fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            Dialect::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            }
+            Dialect::Mysql => {
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = ?"
+            }
+        };
+        let rows = self
+            .fetch_text(sql, &[SqlValue::Text(table.into())], "look up", table)
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The column names `table` has, in table order (empty when the table does not exist).
+    pub async fn table_columns(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "SELECT name FROM pragma_table_info(?)",
+            Dialect::Postgres => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            }
+            Dialect::Mysql => {
+                "SELECT column_name FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+            }
+        };
+        self.fetch_text(sql, &[SqlValue::Text(table.into())], "list columns", table)
+            .await
+    }
+
+    /// True when an index of this name exists on `table`.
+    pub async fn index_exists(&self, table: &str, index: &str) -> Result<bool, StoreError> {
+        let (sql, binds) = match self.dialect() {
+            Dialect::Sqlite => (
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?",
+                vec![SqlValue::Text(index.into())],
+            ),
+            Dialect::Postgres => (
+                "SELECT indexname::text FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2",
+                vec![SqlValue::Text(table.into()), SqlValue::Text(index.into())],
+            ),
+            Dialect::Mysql => (
+                "SELECT index_name FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?",
+                vec![SqlValue::Text(table.into()), SqlValue::Text(index.into())],
+            ),
+        };
+        Ok(!self
+            .fetch_text(sql, &binds, "look up index", table)
+            .await?
+            .is_empty())
+    }
+
+    /// Checks that the model's table exists and has every column the model declares (extra
+    /// table columns are fine). Errors name the table and the missing columns.
+    pub async fn check_model(&self, model: &ModelDef) -> Result<(), StoreError> {
+        let columns = self.table_columns(&model.table_name).await?;
+        if columns.is_empty() {
+            return Err(StoreError::MissingTable {
+                model: model.name.clone(),
+                table: model.table_name.clone(),
+                url: self.url_redacted(),
+            });
+        }
+        let missing: Vec<&str> = model
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|name| !columns.iter().any(|have| have.eq_ignore_ascii_case(name)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Mismatch {
+            model: model.name.clone(),
+            table: model.table_name.clone(),
+            detail: format!(
+                "the table has no column {} (the table has: {})",
+                missing.join(", "),
+                columns.join(", ")
+            ),
+        })
+    }
+
+    /// A fast row estimate that never scans a big table: SQLite `max(rowid)` (an index
+    /// lookup; deletions make it high), PostgreSQL `reltuples` (or the live-tuple counter for
+    /// a table never analysed), MySQL `information_schema.TABLE_ROWS` (InnoDB's estimate).
+    pub async fn estimate_rows(&self, model: &ModelDef) -> Result<RowEstimate, StoreError> {
+        let table = &model.table_name;
+        let (sql, binds) = match self.dialect() {
+            Dialect::Sqlite => (
+                format!("SELECT COALESCE(MAX(rowid), 0) FROM {}", self.quote(table)),
+                vec![],
+            ),
+            Dialect::Postgres => (
+                "SELECT COALESCE(NULLIF(GREATEST(c.reltuples, 0)::int8, 0), \
+                 (SELECT n_live_tup FROM pg_stat_user_tables s WHERE s.relid = c.oid), 0)::int8 \
+                 FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))"
+                    .to_string(),
+                vec![SqlValue::Text(table.clone())],
+            ),
+            Dialect::Mysql => (
+                "SELECT COALESCE(table_rows, 0) FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = ?"
+                    .to_string(),
+                vec![SqlValue::Text(table.clone())],
+            ),
+        };
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &[Wire::Int])
+            .await
+            .map_err(|e| self.read_error("estimate rows", model, e))?;
+        let rows = match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(SqlValue::Int(n)) => n.max(0) as u64,
+            _ => 0,
+        };
+        Ok(RowEstimate { rows, exact: false })
+    }
+
+    /// The exact row count (a full scan on a big table: only when the operator asks).
+    pub async fn count_rows(&self, model: &ModelDef) -> Result<RowEstimate, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.quote(&model.table_name));
+        let rows = self
+            .backend
+            .fetch(&sql, &[], &[Wire::Int])
+            .await
+            .map_err(|e| self.read_error("count rows", model, e))?;
+        let rows = match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(SqlValue::Int(n)) => n.max(0) as u64,
+            _ => 0,
+        };
+        Ok(RowEstimate { rows, exact: true })
+    }
+
+    /// Runs a catalogue query whose single column is text.
+    async fn fetch_text(
+        &self,
+        sql: &str,
+        binds: &[SqlValue],
+        what: &str,
+        table: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .backend
+            .fetch(sql, binds, &[Wire::Text])
+            .await
+            .map_err(|e| StoreError::query(what, table, e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next()?.into_text())
+            .collect())
+    }
+}
