@@ -99,12 +99,16 @@ pub fn parse_decoded(data: &[u8]) -> Result<TokenInfo, Malformed> {
     if data[0] != VERSION {
         return Err(Malformed::WrongVersion { found: data[0] });
     }
-    if data.len() < MIN_LEN {
+    // Too short to hold header and tag is "too short"; a partial block in between is "not
+    // block-aligned" (the spec's vectors tell these apart); no block at all is too short.
+    let Some(ciphertext_len) = data.len().checked_sub(HEADER_LEN + MAC_LEN) else {
         return Err(Malformed::TooShort { len: data.len() });
-    }
-    let ciphertext_len = data.len() - HEADER_LEN - MAC_LEN;
+    };
     if ciphertext_len % BLOCK_LEN != 0 {
         return Err(Malformed::NotBlockAligned { ciphertext_len });
+    }
+    if ciphertext_len == 0 {
+        return Err(Malformed::TooShort { len: data.len() });
     }
     let mut ts = [0u8; 8];
     ts.copy_from_slice(&data[1..9]);

@@ -39,4 +39,4 @@ pub use fernet::{FernetError, FernetKey};
 pub use inspect::{Malformed, TokenInfo, inspect};
 pub use key::{Fingerprint, Key, KeyError};
 pub use keyring::{CellError, Identified, KeyId, KeyInfo, KeyRing, KeyRole};
-pub use ring_builder::KeyRingBuilder;
+pub use ring_builder::{KeyRingBuilder, KeySources};

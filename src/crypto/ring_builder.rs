@@ -61,20 +61,29 @@ impl KeyRing {
             .unwrap_or_else(|_| unreachable!("a single key cannot be a duplicate"))
     }
 
-    /// The ring the settings describe: `ENCRYPTION_KEY` as `primary`, `ENCRYPTION_KEY_OLD`
-    /// entries as `old_1`, `old_2`, …, `TIMBER_KEY_<NAME>` keys by name,
-    /// `MASTER_ENCRYPTION_KEY` and `MASTER_ENCRYPTION_KEY_OLD`. Any key may be absent.
+    /// The ring the settings describe (see `from_sources`).
     pub fn from_settings(settings: &Settings) -> Result<KeyRing, KeyError> {
+        KeyRing::from_sources(&KeySources {
+            primary: settings.encryption_key.as_ref(),
+            old: &settings.encryption_key_old,
+            named: &settings.named_keys,
+            master: settings.master_key.as_ref(),
+            master_old: settings.master_key_old.as_ref(),
+        })
+    }
+
+    /// `ENCRYPTION_KEY` as `primary`, `ENCRYPTION_KEY_OLD` entries as `old_1`, `old_2`, …,
+    /// `TIMBER_KEY_<NAME>` keys by name, `MASTER_ENCRYPTION_KEY` and
+    /// `MASTER_ENCRYPTION_KEY_OLD`. Any key may be absent. Messages name the variable each
+    /// key came from (the file for `*_FILE`, the variable for `*_COMMAND`).
+    pub fn from_sources(sources: &KeySources<'_>) -> Result<KeyRing, KeyError> {
         let mut b = KeyRing::builder();
-        if let Some(s) = &settings.encryption_key {
-            b = b.add_primary(
-                s.value.expose(),
-                var_name(&s.source, "ENCRYPTION_KEY"),
-                s.source.to_string(),
-            )?;
+        if let Some(s) = sources.primary {
+            let var = var_name(&s.source, "ENCRYPTION_KEY");
+            b = b.add_primary(s.value.expose(), var, s.source.to_string())?;
         }
-        let several = settings.encryption_key_old.len() > 1;
-        for (i, s) in settings.encryption_key_old.iter().enumerate() {
+        let several = sources.old.len() > 1;
+        for (i, s) in sources.old.iter().enumerate() {
             let mut var = var_name(&s.source, "ENCRYPTION_KEY_OLD");
             let mut source = s.source.to_string();
             if several {
@@ -83,19 +92,29 @@ impl KeyRing {
             }
             b = b.add_old(s.value.expose(), var, source)?;
         }
-        for (name, s) in &settings.named_keys {
+        for (name, s) in sources.named {
             let default_var = format!("TIMBER_KEY_{}", name.to_ascii_uppercase());
             let var = var_name(&s.source, &default_var);
             b = b.add_named(name, s.value.expose(), var, s.source.to_string())?;
         }
-        if let Some(s) = &settings.master_key {
+        if let Some(s) = sources.master {
             b = b.add_master(s, "MASTER_ENCRYPTION_KEY", false)?;
         }
-        if let Some(s) = &settings.master_key_old {
+        if let Some(s) = sources.master_old {
             b = b.add_master(s, "MASTER_ENCRYPTION_KEY_OLD", true)?;
         }
         b.build()
     }
+}
+
+/// The key settings a ring is built from: the key fields of `Settings`, borrowed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeySources<'a> {
+    pub primary: Option<&'a Sourced<SecretText>>,
+    pub old: &'a [Sourced<SecretText>],
+    pub named: &'a [(String, Sourced<SecretText>)],
+    pub master: Option<&'a Sourced<SecretText>>,
+    pub master_old: Option<&'a Sourced<SecretText>>,
 }
 
 /// The variable to name in messages about a key from `source`.
