@@ -17,6 +17,9 @@ use crate::value::{Value, hex_lower};
 /// The fixed text of a `redact` cell: the same whatever the value, so nothing leaks.
 pub const REDACTED: &str = "••••••";
 
+/// The derivation label of the `hash` level's key.
+pub const MASK_HASH_LABEL: &str = "timber-mask-hash-v1";
+
 /// Where the `hash` level's key came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashKeySource {
@@ -41,12 +44,26 @@ impl fmt::Debug for MaskHasher {
 }
 
 impl MaskHasher {
-    /// A hasher over key bytes derived from the master key (label `timber-mask-hash-v1`).
+    /// A hasher over 32 derived key bytes.
     pub fn from_derived(key: [u8; 32]) -> MaskHasher {
         MaskHasher {
             key: Zeroizing::new(key),
             source: HashKeySource::Master,
         }
+    }
+
+    /// The hasher keyed from the audit key (itself derived from MASTER_ENCRYPTION_KEY):
+    /// `HMAC(audit key, "timber-mask-hash-v1")`. The label is shorter than any message the
+    /// audit key otherwise MACs (entries start with a 32-byte hash), so it cannot collide.
+    pub fn from_audit_key(key: &crate::crypto::AuditKey) -> MaskHasher {
+        MaskHasher::from_derived(key.mac(&[MASK_HASH_LABEL.as_bytes()]))
+    }
+
+    /// The hasher of a configuration: keyed from the master key when there is one, else
+    /// a per-process random key (say so to the operator: see [`MaskHasher::source`]).
+    pub fn for_ring(ring: &crate::crypto::KeyRing) -> MaskHasher {
+        ring.audit_key()
+            .map_or_else(MaskHasher::ephemeral, |k| MaskHasher::from_audit_key(&k))
     }
 
     /// A per-process random key, for when there is no master key (say so to the operator).

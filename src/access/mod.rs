@@ -4,15 +4,23 @@
 //!
 //! - [`identity`]: acting user and role;
 //! - [`rules`]: the level of a column for a role (precedence documented there);
-//! - [`mask`]: the type-aware masks and the keyed `hash` level.
+//! - [`mask`]: the type-aware masks and the keyed `hash` level;
+//! - [`view`]: [`Access`], the pipeline from decrypted records to [`ViewRow`]s of [`Cell`]s;
+//! - [`reveal`]: audited reveals and the [`RevealGrant`] they yield.
 
+pub mod cell;
 pub mod identity;
 pub mod mask;
+pub mod reveal;
 pub mod rules;
+pub mod view;
 
+pub use cell::{Cell, ViewRow};
 pub use identity::Identity;
 pub use mask::{HashKeySource, MaskHasher, REDACTED};
+pub use reveal::RevealGrant;
 pub use rules::RoleRules;
+pub use view::{Access, Decision};
 
 /// Why an access decision could not be made. Messages never hold a value or a key.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,9 @@ use chrono::{NaiveDateTime, Timelike};
 /// which read back as [`Action::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// An operator revealed one cell (or one export, see `Export`).
+    /// An operator revealed secrets: one cell (record and field set), or a whole
+    /// `browse --reveal` export (no record id; the revealable fields; `"scope": "export"`).
     Reveal,
-    /// `timber browse --reveal`: one entry for the whole export.
-    Export,
     /// A row of an `AuditMixin` model was written.
     Insert,
     Update,
@@ -26,7 +25,6 @@ impl Action {
     pub fn as_str(&self) -> &str {
         match self {
             Action::Reveal => "reveal",
-            Action::Export => "export",
             Action::Insert => "insert",
             Action::Update => "update",
             Action::Delete => "delete",
@@ -41,7 +39,6 @@ impl Action {
     pub fn parse(text: &str) -> Action {
         match text {
             "reveal" => Action::Reveal,
-            "export" => Action::Export,
             "insert" => Action::Insert,
             "update" => Action::Update,
             "delete" => Action::Delete,
@@ -140,7 +137,6 @@ mod tests {
     fn actions_round_trip_and_unknown_actions_are_kept() {
         for a in [
             Action::Reveal,
-            Action::Export,
             Action::Insert,
             Action::Update,
             Action::Delete,

@@ -1,14 +1,40 @@
 //! The tamper-evident audit log (DESIGN §7): a keyed hash chain over `timber_audit_log`
 //! rows, with the newest head kept apart in `timber_audit_head`.
 //!
-//! - [`chain`]: the canonical encoding, the audit key, entry hashes and the head MAC;
+//! - [`chain`]: the canonical encoding (documented there), entry hashes and the head MAC;
 //! - [`verify`]: streaming verification that names the first broken link and its kind;
-//! - [`entry`]: the entry type and the action vocabulary.
+//! - [`entry`]: the entry type and the action vocabulary;
+//! - [`log`]: [`AuditLog`], appending (and the store's write observer);
+//! - [`query`]: filtered listing, following, and verifying the stored chain.
 
 pub mod chain;
 pub mod entry;
+pub mod log;
+pub mod query;
 pub mod verify;
 
 pub use chain::{AuditKey, CANONICAL_VERSION, GENESIS};
 pub use entry::{Action, AuditEntry, EntryContent};
+pub use log::{AuditLog, Detail, NewEntry, read_detail};
+pub use query::{AuditFilter, Follower};
 pub use verify::{ChainVerifier, Damage, StoredHead, VerifyReport};
+
+use crate::store::StoreError;
+
+/// Why the audit log could not be written or read. Never holds a key or a value.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(
+        "MASTER_ENCRYPTION_KEY is not set: the audit log's hash chain is keyed from it, so \
+         audited actions (reveals, rotations, key retirement) cannot be recorded or verified"
+    )]
+    NoMasterKey,
+    #[error("ENCRYPTION_KEY is not set: audit entries that hold values are encrypted under it")]
+    NoPrimaryKey,
+    #[error("--expect-head must be 64 hex digits (the `head` an earlier verify printed)")]
+    BadExpectedHead,
+    #[error("the detail of audit entry {id} cannot be read: {reason}")]
+    Detail { id: i64, reason: String },
+    #[error("audit log: {0}")]
+    Store(#[from] StoreError),
+}

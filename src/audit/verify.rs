@@ -20,7 +20,9 @@
 //! alone. `--expect-head H` closes that gap: H (the `head` a previous verify printed, kept
 //! elsewhere) must still be an entry of the chain.
 
-use super::chain::{AuditKey, GENESIS, encode_canonical, from_hex, to_hex};
+use super::chain::{
+    AuditKey, GENESIS, encode_canonical, entry_hash, from_hex, head_mac_matches, to_hex,
+};
 use super::entry::AuditEntry;
 
 /// The kind of damage at the first broken link.
@@ -197,7 +199,7 @@ impl<'k> ChainVerifier<'k> {
             (Some(prev), Some(stored)) => {
                 self.buf.clear();
                 encode_canonical(&row.content, &mut self.buf);
-                self.key.entry_hash(&prev, &self.buf) == stored
+                entry_hash(self.key, &prev, &self.buf) == stored
             }
             _ => false,
         };
@@ -244,7 +246,7 @@ impl<'k> ChainVerifier<'k> {
         let head_row = head.map(|h| {
             let last_hash = from_hex(&h.last_hash);
             let mac_ok = match (last_hash, from_hex(&h.head_mac)) {
-                (Some(lh), Some(mac)) => self.key.head_mac_matches(h.last_id, &lh, &mac),
+                (Some(lh), Some(mac)) => head_mac_matches(self.key, h.last_id, &lh, &mac),
                 _ => false,
             };
             (h.last_id, last_hash.unwrap_or(GENESIS), mac_ok)
@@ -334,6 +336,7 @@ impl<'k> ChainVerifier<'k> {
                 Damage::HeadInvalid,
                 "the head row was altered: its MAC does not match".to_string(),
             )),
+            (Some((0, head_hash, true)), None) if head_hash == GENESIS => None,
             (Some((head_id, _, true)), None) => Some((
                 Some(head_id),
                 Damage::NewestRemoved,

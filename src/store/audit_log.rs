@@ -60,7 +60,7 @@ pub struct AuditRange {
     pub newest_first: bool,
 }
 
-const ENTRY_COLUMNS: [&str; 10] = [
+pub(super) const ENTRY_COLUMNS: [&str; 10] = [
     "id",
     "created_at",
     "actor",
@@ -72,7 +72,7 @@ const ENTRY_COLUMNS: [&str; 10] = [
     "prev_hash",
     "entry_hash",
 ];
-const ENTRY_WIRES: [Wire; 10] = [
+pub(super) const ENTRY_WIRES: [Wire; 10] = [
     Wire::Int,
     Wire::DateTime,
     Wire::Text,
@@ -316,7 +316,7 @@ impl Store {
     }
 }
 
-fn entry_from(row: Vec<SqlValue>) -> Option<AuditEntry> {
+pub(super) fn entry_from(row: Vec<SqlValue>) -> Option<AuditEntry> {
     let mut it = row.into_iter();
     let id = match it.next()? {
         SqlValue::Int(i) => i,

@@ -8,6 +8,7 @@
 //! trait, with one module per backend (SQLite, PostgreSQL, MySQL/MariaDB).
 
 pub mod audit_log;
+pub mod audit_sql;
 pub mod backend;
 mod bulk;
 pub mod cells;

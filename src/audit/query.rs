@@ -1,0 +1,200 @@
+//! Reading the audit log: filtered pages newest first, following new entries written by any
+//! process, and verifying the stored chain. Reads go through the ordinary store (they work
+//! on a read-only session); verifying needs the audit key, listing does not.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use super::AuditError;
+use super::chain::{AuditKey, from_hex};
+use super::entry::AuditEntry;
+use super::log::from_stored;
+use super::verify::{ChainVerifier, StoredHead, VerifyReport};
+use crate::store::Store;
+use crate::store::audit_log::AuditRange;
+use crate::store::audit_sql::AuditSearch;
+
+/// Which entries to list (every condition given must hold).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Table names; a model filter passes the model's `table_name`.
+    pub tables: Vec<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    /// Case-insensitive text in a non-sensitive column (actor, action, table, record id,
+    /// field names, plain detail such as a reason).
+    pub text: Option<String>,
+}
+
+impl AuditFilter {
+    fn search(&self, limit: u32) -> AuditSearch {
+        AuditSearch {
+            tables: self.tables.clone(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            since: self.since,
+            until: self.until,
+            text: self.text.clone(),
+            limit,
+            ..AuditSearch::default()
+        }
+    }
+}
+
+/// One page of matching entries, newest first; `before` is the id of the last entry of the
+/// previous page (`None` for the first page).
+pub async fn list(
+    store: &Store,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, AuditError> {
+    let search = AuditSearch {
+        before_id: before,
+        newest_first: true,
+        ..filter.search(limit)
+    };
+    Ok(store
+        .audit_search(&search)
+        .await?
+        .into_iter()
+        .map(from_stored)
+        .collect())
+}
+
+/// Matching entries with ids after `after`, oldest first.
+pub async fn after(
+    store: &Store,
+    filter: &AuditFilter,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, AuditError> {
+    let search = AuditSearch {
+        after_id: Some(after),
+        ..filter.search(limit)
+    };
+    Ok(store
+        .audit_search(&search)
+        .await?
+        .into_iter()
+        .map(from_stored)
+        .collect())
+}
+
+/// The newest entry's id (0 for an empty log), whatever the filter.
+pub async fn newest_id(store: &Store) -> Result<i64, AuditError> {
+    let range = AuditRange {
+        limit: 1,
+        newest_first: true,
+        ..AuditRange::default()
+    };
+    Ok(store
+        .audit_entries(&range)
+        .await?
+        .first()
+        .map_or(0, |e| e.id))
+}
+
+/// Follows the log: each call to [`next`](Self::next) waits for entries newer than the last
+/// one seen, polling by id; the wait between polls starts at 100 ms and doubles to 1 s while
+/// nothing arrives, and resets when something does.
+pub struct Follower {
+    store: Store,
+    filter: AuditFilter,
+    last_id: i64,
+    delay: Duration,
+}
+
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_secs(1);
+
+impl Follower {
+    /// Follows entries after `last_id` (use [`newest_id`] to start from now).
+    pub fn new(store: &Store, filter: AuditFilter, last_id: i64) -> Follower {
+        Follower {
+            store: store.clone(),
+            filter,
+            last_id,
+            delay: FIRST_DELAY,
+        }
+    }
+
+    /// The next non-empty batch of new matching entries, oldest first.
+    pub async fn next(&mut self) -> Result<Vec<AuditEntry>, AuditError> {
+        loop {
+            let batch = after(&self.store, &self.filter, self.last_id, 500).await?;
+            if let Some(last) = batch.last() {
+                self.last_id = last.id;
+                self.delay = FIRST_DELAY;
+                return Ok(batch);
+            }
+            tokio::time::sleep(self.delay).await;
+            self.delay = (self.delay * 2).min(MAX_DELAY);
+        }
+    }
+}
+
+/// Rows read per query while verifying (memory stays bounded however long the log is).
+const VERIFY_PAGE: u32 = 5_000;
+
+/// Verifies the whole stored chain in id order, then the head. `expect_head` is the `head`
+/// an earlier verify printed (64 hex digits), kept by the operator outside the database.
+pub async fn verify(
+    store: &Store,
+    key: &AuditKey,
+    expect_head: Option<&str>,
+) -> Result<VerifyReport, AuditError> {
+    let expected = match expect_head {
+        None => None,
+        Some(text) => Some(from_hex(text).ok_or(AuditError::BadExpectedHead)?),
+    };
+    let mut verifier = ChainVerifier::new(key, expected);
+    let mut last_id: Option<i64> = None;
+    loop {
+        read_rows_after(store, &mut verifier, &mut last_id).await?;
+        let head = store.audit_head().await?;
+        // Another process may have appended after our last page: a head that names a newer
+        // entry is read again, and only entries that never come are reported missing.
+        let newer = head
+            .as_ref()
+            .is_some_and(|h| h.entry_id > last_id.unwrap_or(0));
+        if newer && read_rows_after(store, &mut verifier, &mut last_id).await? > 0 {
+            continue;
+        }
+        let head = head.map(|h| StoredHead {
+            last_id: h.entry_id,
+            last_hash: h.entry_hash,
+            head_mac: h.mac,
+        });
+        return Ok(verifier.finish(head.as_ref()));
+    }
+}
+
+/// Feeds every row after `last_id` to the verifier; returns how many were read.
+async fn read_rows_after(
+    store: &Store,
+    verifier: &mut ChainVerifier<'_>,
+    last_id: &mut Option<i64>,
+) -> Result<u64, AuditError> {
+    let mut read = 0;
+    loop {
+        let range = AuditRange {
+            after: *last_id,
+            limit: VERIFY_PAGE,
+            ..AuditRange::default()
+        };
+        let page = store.audit_entries(&range).await?;
+        let full = page.len() == VERIFY_PAGE as usize;
+        for stored in page {
+            *last_id = Some(stored.id);
+            verifier.push(&from_stored(stored));
+            read += 1;
+        }
+        if !full {
+            return Ok(read);
+        }
+    }
+}
