@@ -83,10 +83,66 @@ pub enum Command {
     Keygen,
     /// Show config sources, backend, models, key fingerprints and role (never a key)
     Info(InfoArgs),
+    /// Create the model and system tables (idempotent; says what it created)
+    Init,
+    /// Print records of one model, decrypted (JSON lines, CSV or a table)
+    Browse(BrowseArgs),
+    /// Write a seeded demo database with planted problems and open the console on it
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct InfoArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Directory to write the demo into (.env, models/, policy.yaml, timber.db)
+    #[arg(long, default_value = "timber-demo")]
+    pub dir: PathBuf,
+    /// Rows for each of the two main models (the others get fewer)
+    #[arg(long, default_value_t = 2000)]
+    pub rows: usize,
+    /// Seed for the generated values (same seed, same data)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Replace an existing demo database in --dir
+    #[arg(long)]
+    pub force: bool,
+    /// Only write the demo; do not open the console
+    #[arg(long)]
+    pub no_console: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BrowseArgs {
+    /// Model name or table name
+    pub model: String,
+    /// Rows to print
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Start after this primary key (keyset paging)
+    #[arg(long, value_name = "PK", conflicts_with = "find")]
+    pub after: Option<String>,
+    /// Exact match on one field (an encrypted field through its blind index)
+    #[arg(long, value_name = "FIELD=VALUE")]
+    pub find: Option<String>,
+    /// Show what the role may reveal, as one audited action
+    #[arg(long)]
+    pub reveal: bool,
+    /// Why you reveal (kept in the audit entry)
+    #[arg(long, requires = "reveal", value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[arg(long, value_enum, default_value_t = BrowseFormat::Table)]
+    pub format: BrowseFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum BrowseFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
 }

@@ -3,8 +3,11 @@
 //! becomes one clear line on stderr with exit code 2.
 
 pub mod args;
+pub mod browse;
 pub mod context;
+pub mod demo;
 pub mod info;
+pub mod init;
 pub mod keygen;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
@@ -34,8 +37,25 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Keygen) => keygen::run(),
         Some(Command::Info(args)) => info::run(&cli.global, &args),
-        None | Some(Command::Console) => Err(CliError::msg(
-            "the console is not built yet; use a subcommand (see `timber --help`)",
-        )),
+        Some(Command::Init) => init::run(&cli.global),
+        Some(Command::Browse(args)) => browse::run(&cli.global, &args),
+        Some(Command::Demo(args)) => demo::run(&cli.global, &args),
+        None | Some(Command::Console) => run_console(&cli.global),
     }
+}
+
+/// Opens the interactive console with these global flags.
+pub fn run_console(_global: &GlobalArgs) -> CliResult {
+    Err(CliError::msg(
+        "the console is not built yet; use a subcommand (see `timber --help`)",
+    ))
+}
+
+/// Runs async store work from a synchronous subcommand on a fresh multi-threaded runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts (threads and timers available)")
+        .block_on(future)
 }

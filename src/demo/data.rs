@@ -12,9 +12,21 @@ const FIRST: &[&str] = &[
     "ada", "grace", "linus", "zoë", "edsger", "ken", "barbara", "alan", "margaret", "dennis",
     "frances", "john", "radia", "tim", "hedy", "guido", "søren", "josé", "amélie", "yuki",
 ];
-const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "corp.example"];
-const TICKERS: &[&str] = &["AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "TSLA", "META", "ORCL", "IBM"];
-const SESSION_TYPES: &[&str] = &["stock_research", "earnings_review", "sector_scan", "backtest"];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "mail.example.net",
+    "corp.example",
+];
+const TICKERS: &[&str] = &[
+    "AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "TSLA", "META", "ORCL", "IBM",
+];
+const SESSION_TYPES: &[&str] = &[
+    "stock_research",
+    "earnings_review",
+    "sector_scan",
+    "backtest",
+];
 const INSIGHTS: &[&str] = &[
     "Strong guidance; margin expansion likely",
     "Weak guidance; watch Q3",
@@ -53,14 +65,24 @@ impl DemoData {
         let base_time = NaiveDate::from_ymd_opt(2026, 1, 1)
             .and_then(|d| d.and_hms_opt(9, 0, 0))
             .expect("fixed demo date is valid");
-        DemoData { rng: StdRng::seed_from_u64(seed), base_time }
+        DemoData {
+            rng: StdRng::seed_from_u64(seed),
+            base_time,
+        }
     }
 
     /// A UUID-shaped id from the seeded generator (not a real v4 UUID, but the same shape).
     pub fn uuid(&mut self) -> String {
         let b: [u8; 16] = self.rng.random();
         let h = crate::value::hex_lower(&b);
-        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
     }
 
     fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
@@ -94,8 +116,10 @@ impl DemoData {
     }
 
     fn analysis(&mut self) -> Value {
-        let tags: Vec<&str> =
-            ["momentum", "value", "growth"].into_iter().filter(|_| self.rng.random_bool(0.4)).collect();
+        let tags: Vec<&str> = ["momentum", "value", "growth"]
+            .into_iter()
+            .filter(|_| self.rng.random_bool(0.4))
+            .collect();
         Value::Json(json!({
             "sentiment": (self.rng.random_range(0..1000) as f64) / 1000.0,
             "technical_score": (self.rng.random_range(0..100) as f64) / 100.0,
@@ -119,7 +143,10 @@ impl DemoData {
             ("id", Value::Text(self.uuid())),
             ("user_id", Value::Text(Self::user_id(n % users.max(1)))),
             ("ticker", Value::Text(self.pick(TICKERS).to_string())),
-            ("session_type", Value::Text(self.pick(SESSION_TYPES).to_string())),
+            (
+                "session_type",
+                Value::Text(self.pick(SESSION_TYPES).to_string()),
+            ),
             ("analysis_data", self.analysis()),
             ("proprietary_signals", self.signals()),
             ("ai_insights", Value::Text(self.pick(INSIGHTS).to_string())),
@@ -136,13 +163,25 @@ impl DemoData {
             ("id", Value::Text(self.uuid())),
             ("user_id", Value::Text(Self::user_id(n % users.max(1)))),
             ("ticker", Value::Text(self.pick(TICKERS).to_string())),
-            ("session_type", Value::Text(self.pick(SESSION_TYPES).to_string())),
-            ("status", Value::Text(self.pick(&["active", "active", "archived"]).to_string())),
+            (
+                "session_type",
+                Value::Text(self.pick(SESSION_TYPES).to_string()),
+            ),
+            (
+                "status",
+                Value::Text(self.pick(&["active", "active", "archived"]).to_string()),
+            ),
             ("analysis_data", self.analysis()),
             ("proprietary_signals", self.signals()),
             ("strategy_details", self.strategy()),
-            ("api_keys", Value::Json(json!({"alpha_vantage": vendor_key, "polygon": null}))),
-            ("accessed_by", Value::Text(Self::user_id(self.rng.random_range(0..users.max(1))))),
+            (
+                "api_keys",
+                Value::Json(json!({"alpha_vantage": vendor_key, "polygon": null})),
+            ),
+            (
+                "accessed_by",
+                Value::Text(Self::user_id(self.rng.random_range(0..users.max(1)))),
+            ),
             ("created_at", Value::DateTime(created)),
             ("updated_at", Value::DateTime(created)),
             ("created_by", Value::Text("demo-loader".into())),
@@ -152,15 +191,21 @@ impl DemoData {
 
     pub fn sensitive_data(&mut self, n: usize, users: usize) -> Row {
         let created = self.timestamp();
-        let account = format!("DE{:02}{:018}", self.rng.random_range(10..99), self.rng.random::<u64>());
+        let account = format!(
+            "DE{:02}{:018}",
+            self.rng.random_range(10..99),
+            self.rng.random::<u64>()
+        );
         vec![
             ("id", Value::Text(self.uuid())),
             ("user_id", Value::Text(Self::user_id(n % users.max(1)))),
             ("label", Value::Text(format!("record {n}"))),
             (
                 "data",
-                Value::Json(json!({"ssn": format!("***-**-{:04}", self.rng.random_range(0..10_000)),
-                                   "income": self.rng.random_range(20_000..400_000)})),
+                Value::Json(
+                    json!({"ssn": format!("***-**-{:04}", self.rng.random_range(0..10_000)),
+                                   "income": self.rng.random_range(20_000..400_000)}),
+                ),
             ),
             ("account_number", Value::Text(account)),
             ("created_at", Value::DateTime(created)),
@@ -180,7 +225,10 @@ impl DemoData {
             ("user_id", Value::Text(Self::user_id(n % users.max(1)))),
             ("diagnosis", Value::Text(self.pick(DIAGNOSES).to_string())),
             ("date_of_birth", Value::Date(birth)),
-            ("balance", Value::Numeric(format!("{}.{:02}", cents / 100, cents % 100))),
+            (
+                "balance",
+                Value::Numeric(format!("{}.{:02}", cents / 100, cents % 100)),
+            ),
             ("visits", Value::Int(self.rng.random_range(0..40))),
             ("active", Value::Bool(self.rng.random_bool(0.8))),
             ("created_at", Value::DateTime(created)),

@@ -11,4 +11,9 @@ pub const DEMO_MASTER_KEY: &str = "2s8fGu9K5CsQCp1jwkF1jt3DRC2Wp9BitPuMcy_B2-E="
 pub const DEMO_UNKNOWN_KEY: &str = "nbc4a2kUY8OSOIGPY_72OSnhKeR8GN1VkBBBs2Aq1I0=";
 
 /// Every key the demo publishes; `key.weak` matches configured keys against these.
-pub const DEMO_KEYS: &[&str] = &[DEMO_PRIMARY_KEY, DEMO_OLD_KEY, DEMO_MASTER_KEY, DEMO_UNKNOWN_KEY];
+pub const DEMO_KEYS: &[&str] = &[
+    DEMO_PRIMARY_KEY,
+    DEMO_OLD_KEY,
+    DEMO_MASTER_KEY,
+    DEMO_UNKNOWN_KEY,
+];

@@ -2,4 +2,9 @@
 //! written with the demo models and policy of `assets/demo/` into a directory.
 
 pub mod data;
+pub mod generate;
 pub mod keys;
+pub mod plant;
+
+pub use generate::{DemoError, DemoOptions, DemoSummary, generate};
+pub use plant::Planted;

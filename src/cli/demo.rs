@@ -1,0 +1,83 @@
+//! `timber demo`: writes a seeded demo directory with planted problems, then opens the
+//! console on it (or, with `--no-console`, says how to look around).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::args::{DemoArgs, GlobalArgs};
+use super::{CliError, CliResult, block_on};
+use crate::demo::{DemoOptions, DemoSummary, generate};
+
+pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
+    let options = DemoOptions {
+        dir: args.dir.clone(),
+        rows: args.rows,
+        seed: args.seed,
+        force: args.force,
+    };
+    eprintln!(
+        "timber demo: writing {} rows per main model into {} (seed {})",
+        args.rows,
+        args.dir.display(),
+        args.seed
+    );
+    let started = std::time::Instant::now();
+    let summary = block_on(generate(&options)).map_err(|e| CliError::msg(e.to_string()))?;
+    print_summary(&summary, started.elapsed().as_secs_f64());
+    if args.no_console {
+        return Ok(ExitCode::SUCCESS);
+    }
+    open_console(global, &summary)
+}
+
+fn print_summary(summary: &DemoSummary, seconds: f64) {
+    let mut err = std::io::stderr().lock();
+    let total: u64 = summary.rows.iter().map(|(_, n)| n).sum();
+    let _ = writeln!(
+        err,
+        "wrote {total} rows in {seconds:.1}s to {}",
+        summary.database.display()
+    );
+    for (model, rows) in &summary.rows {
+        let _ = writeln!(err, "  {model:<24} {rows:>8} rows");
+    }
+    let _ = writeln!(err, "planted problems (find them with `timber health`):");
+    for p in &summary.planted {
+        let _ = writeln!(
+            err,
+            "  {:<22} {}.{:<18} {} ({})",
+            p.check,
+            p.model,
+            p.column,
+            p.what,
+            p.record_ids.join(", ")
+        );
+    }
+    let dir = summary.dir.display();
+    let _ = writeln!(
+        err,
+        "\nthe demo keys are published in timber's source: demo use only"
+    );
+    let _ = writeln!(err, "try:  cd {dir} && timber health");
+    let _ = writeln!(err, "      cd {dir} && timber browse UserProfile --limit 5");
+    let _ = writeln!(
+        err,
+        "      cd {dir} && timber --role security_admin browse UserProfile --reveal --reason demo"
+    );
+}
+
+/// Opens the console on the demo: settings come from the demo's `.env`, whose paths are
+/// relative to the demo directory, so the console runs from there.
+fn open_console(global: &GlobalArgs, summary: &DemoSummary) -> CliResult {
+    std::env::set_current_dir(&summary.dir)
+        .map_err(|e| CliError::msg(format!("entering {}: {e}", summary.dir.display())))?;
+    let mut global = global.clone();
+    global.env_file = Some(
+        summary
+            .dir
+            .join(".env")
+            .canonicalize()
+            .unwrap_or_else(|_| ".env".into()),
+    );
+    super::run_console(&global)
+}

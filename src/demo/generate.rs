@@ -1,0 +1,219 @@
+//! Writes the demo directory: `.env` (demo keys, marked as such), `models/`, `policy.yaml`
+//! and `timber.db`, seeded and with the problems of `plant.rs` planted.
+
+use std::path::{Path, PathBuf};
+
+use super::data::{DemoData, Row};
+use super::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
+use super::plant::{Planted, plant_problems};
+use crate::config::{ModelDef, ModelSet, load_models};
+use crate::crypto::{KeyError, KeyRing};
+use crate::store::{Store, StoreConfig, StoreError};
+use crate::value::Value;
+
+/// Demo model files, embedded so `timber demo` works from any directory.
+const MODEL_FILES: &[(&str, &str)] = &[
+    (
+        "users.yaml",
+        include_str!("../../assets/demo/models/users.yaml"),
+    ),
+    (
+        "research.yaml",
+        include_str!("../../assets/demo/models/research.yaml"),
+    ),
+    (
+        "sensitive.yaml",
+        include_str!("../../assets/demo/models/sensitive.yaml"),
+    ),
+];
+const POLICY: &str = include_str!("../../assets/demo/policy.yaml");
+/// Files the demo owns in its directory; `--force` replaces only these.
+const OWNED: &[&str] = &[
+    ".env",
+    "policy.yaml",
+    "timber.db",
+    "timber.db-wal",
+    "timber.db-shm",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0} already holds a demo database; pass --force to replace it")]
+    Exists(PathBuf),
+    #[error("writing {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("demo models: {0}")]
+    Models(String),
+    #[error("demo keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub dir: PathBuf,
+    pub rows: usize,
+    pub seed: u64,
+    pub force: bool,
+}
+
+/// What was written, for the summary the CLI prints.
+#[derive(Clone, Debug)]
+pub struct DemoSummary {
+    pub dir: PathBuf,
+    pub database: PathBuf,
+    pub rows: Vec<(String, u64)>,
+    pub planted: Vec<Planted>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The `.env` the demo writes. The keys are published in timber's source: demo only.
+pub fn env_file_text() -> String {
+    format!(
+        "# timber demo settings.\n\
+         # DEMO KEYS: published in timber's source code; they protect nothing.\n\
+         # Never use them for real data (`timber health` flags them as key.weak).\n\
+         DATABASE_URL=sqlite://timber.db\n\
+         ENCRYPTION_KEY={DEMO_PRIMARY_KEY}\n\
+         ENCRYPTION_KEY_OLD={DEMO_OLD_KEY}\n\
+         MASTER_ENCRYPTION_KEY={DEMO_MASTER_KEY}\n\
+         KEY_ROTATION_DATE=2026-01-01\n\
+         OAK_ENV=demo\n\
+         TIMBER_MODELS=models\n\
+         TIMBER_POLICY=policy.yaml\n\
+         TIMBER_ROLE=support\n\
+         TIMBER_USER=demo\n"
+    )
+}
+
+/// Writes the config files and returns the loaded demo models.
+fn write_files(dir: &Path) -> Result<ModelSet, DemoError> {
+    let models_dir = dir.join("models");
+    std::fs::create_dir_all(&models_dir).map_err(io_err(&models_dir))?;
+    for (name, text) in MODEL_FILES {
+        let path = models_dir.join(name);
+        std::fs::write(&path, text).map_err(io_err(&path))?;
+    }
+    let policy = dir.join("policy.yaml");
+    std::fs::write(&policy, POLICY).map_err(io_err(&policy))?;
+    let env = dir.join(".env");
+    std::fs::write(&env, env_file_text()).map_err(io_err(&env))?;
+    load_models(&[models_dir]).map_err(|e| DemoError::Models(e.to_string()))
+}
+
+/// The ring the demo's `.env` describes, and one whose primary is the old key (for the
+/// ~15% of rows written "before the last rotation").
+fn demo_rings() -> Result<(KeyRing, KeyRing), KeyError> {
+    let current = KeyRing::builder()
+        .primary(DEMO_PRIMARY_KEY, "ENCRYPTION_KEY")?
+        .old(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD")?
+        .master(DEMO_MASTER_KEY, "MASTER_ENCRYPTION_KEY")?
+        .build()?;
+    let before_rotation = KeyRing::builder()
+        .primary(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD")?
+        .master(DEMO_MASTER_KEY, "MASTER_ENCRYPTION_KEY")?
+        .build()?;
+    Ok((current, before_rotation))
+}
+
+/// Row counts per model for `--rows N`: the two main models get N, the others fewer.
+fn rows_for(model: &str, rows: usize) -> usize {
+    match model {
+        "UserProfile" | "ResearchSession" => rows,
+        "SecureResearchSession" | "SensitiveData" => (rows / 4).max(8),
+        _ => (rows / 10).max(8),
+    }
+}
+
+fn generate_row(data: &mut DemoData, model: &str, n: usize, users: usize) -> Row {
+    match model {
+        "UserProfile" => data.user_profile(n, users),
+        "ResearchSession" => data.research_session(n, users),
+        "SecureResearchSession" => data.secure_research_session(n, users),
+        "SensitiveData" => data.sensitive_data(n, users),
+        // Per-user keys cost one PBKDF2 each (100 000 rounds): keep the owners few.
+        _ => data.patient_record(n, users.min(25)),
+    }
+}
+
+fn owned(row: Row) -> Vec<(String, Value)> {
+    row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Seeds one model: ~15% of rows under the old key (not for per-user models).
+async fn seed_model(
+    store: &Store,
+    model: &ModelDef,
+    rings: &(KeyRing, KeyRing),
+    data: &mut DemoData,
+    rows: usize,
+) -> Result<u64, DemoError> {
+    let users = (rows / 10).max(10);
+    let (mut current, mut old) = (Vec::new(), Vec::new());
+    for n in 0..rows_for(&model.name, rows) {
+        let row = owned(generate_row(data, &model.name, n, users));
+        if !model.encryption.per_user && data.chance(15) {
+            old.push(row);
+        } else {
+            current.push(row);
+        }
+    }
+    let mut written = 0;
+    for chunk in current.chunks(5_000) {
+        written += store
+            .insert_many(model, &rings.0, chunk, Some("demo-loader"))
+            .await?;
+    }
+    for chunk in old.chunks(5_000) {
+        written += store
+            .insert_many(model, &rings.1, chunk, Some("demo-loader"))
+            .await?;
+    }
+    Ok(written)
+}
+
+/// Builds the whole demo directory.
+pub async fn generate(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let database = dir.join("timber.db");
+    if database.exists() && !options.force {
+        return Err(DemoError::Exists(dir.clone()));
+    }
+    for name in OWNED {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    let models = write_files(dir)?;
+    let rings = demo_rings()?;
+    let mut config = StoreConfig::from_url(&format!("sqlite://{}", database.display()))?;
+    config.create_if_missing = true;
+    let store = Store::connect(config).await?;
+    store.init(&models.models).await?;
+    let mut data = DemoData::new(options.seed);
+    let mut rows = Vec::new();
+    for model in &models.models {
+        let written = seed_model(&store, model, &rings, &mut data, options.rows).await?;
+        rows.push((model.name.clone(), written));
+    }
+    let planted = plant_problems(&store, &models, &rings.0).await?;
+    store.close().await;
+    Ok(DemoSummary {
+        dir: dir.clone(),
+        database,
+        rows,
+        planted,
+    })
+}
