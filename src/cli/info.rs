@@ -15,7 +15,10 @@ pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
     let report = build_report(&ctx)?;
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
         OutputFormat::Text => print!("{}", render_text(&report)),
     }
     Ok(ExitCode::SUCCESS)
@@ -48,8 +51,17 @@ pub fn build_report(ctx: &Context) -> Result<Json, CliError> {
         Some(p) => load_policy(&p.value).map_err(|e| CliError::msg(e.to_string()))?,
         None => Policy::builtin(),
     };
-    let role = s.role.as_ref().map(|r| r.value.clone()).unwrap_or(policy.default_role.clone());
-    let dirs: Vec<String> = s.models_dirs.value.iter().map(|d| d.display().to_string()).collect();
+    let role = s
+        .role
+        .as_ref()
+        .map(|r| r.value.clone())
+        .unwrap_or(policy.default_role.clone());
+    let dirs: Vec<String> = s
+        .models_dirs
+        .value
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     let models_json: Vec<Json> = models
         .models
         .iter()
