@@ -5,12 +5,16 @@
 //! is unsound (RUSTSEC-2025-0068). Positions in error messages come from serde_yaml_ng itself
 //! (see `yaml_locate`), so no second YAML crate is needed.
 
+mod env_layers;
+pub mod key_sources;
 pub mod model;
 pub mod model_loader;
 mod model_parse;
 mod model_validate;
 pub mod policy;
 pub mod settings;
+mod settings_error;
+mod settings_load;
 pub mod yaml_locate;
 mod yaml_node;
 
@@ -20,5 +24,5 @@ pub use model::{
 };
 pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
 pub use policy::{Level, Policy, PolicyError, RolePolicy, load_policy, parse_policy};
-pub use settings::{Settings, Source};
+pub use settings::{ConfigError, Flags, Settings, Source};
 pub use yaml_locate::YamlIssue;

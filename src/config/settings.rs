@@ -1,11 +1,19 @@
 //! Settings from flags > environment > `--env-file` (or `./.env`) > defaults (DESIGN §4).
 //! Every value remembers where it came from, so `timber info` can say so.
 //! Secrets (key texts, DSN passwords) live in zeroizing buffers and are redacted in `Debug`.
+//! The rules are documented on [`Settings::from_sources`]; the loading itself lives in
+//! `settings_load`, `env_layers` (environment over env file) and `key_sources` (key texts
+//! from variables, files and commands).
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
+
+use super::key_sources::KEY_COMMAND_TIMEOUT;
+pub use super::settings_error::ConfigError;
+use super::settings_load;
 
 /// Where a setting's value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,12 +181,57 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Loads settings from the process environment and env file.
-    /// (Placeholder until the settings loader lands: refuses clearly.)
-    pub fn load(_flags: &Flags) -> Result<Settings, ConfigError> {
-        Err(ConfigError::Invalid(
-            "settings loading is not available in this build".into(),
-        ))
+    /// Loads settings from the real process environment, the env file and `flags`, with
+    /// the working directory as `cwd` (see [`Settings::from_sources`]).
+    ///
+    /// Environment entries that are not UTF-8 are skipped, unless they are variables this
+    /// program reads, which is an error naming the variable.
+    pub fn load(flags: &Flags) -> Result<Settings, ConfigError> {
+        let mut env = BTreeMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            match value.into_string() {
+                Ok(value) => {
+                    env.insert(name.to_string(), value);
+                }
+                Err(_) if is_read_variable(name) => {
+                    return Err(ConfigError::NotUnicode {
+                        var: name.to_string(),
+                    });
+                }
+                Err(_) => {}
+            }
+        }
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Settings::from_sources(flags, &env, &cwd)
+    }
+
+    /// The pure core of [`Settings::load`]: settings from `flags`, the environment `env`, and
+    /// the env file (relative paths taken from `cwd`). Only files and key commands are read.
+    ///
+    /// Precedence, highest first: flags > `env` > the env file (`--env-file F`, which must
+    /// exist, or else `cwd/.env` when present) > defaults (`DATABASE_URL=sqlite://timber.db`,
+    /// `TIMBER_MODELS=./data/models`). An empty or blank value counts as unset.
+    ///
+    /// - Keys: `ENCRYPTION_KEY`, `ENCRYPTION_KEY_OLD` (comma list), `MASTER_ENCRYPTION_KEY`,
+    ///   `MASTER_ENCRYPTION_KEY_OLD`, each also as `*_FILE` or `*_COMMAND`; setting two forms
+    ///   of one key at the same level is an error (see `key_sources`). `TIMBER_KEY_<NAME>`
+    ///   adds the named key `<name>` (lower-cased) for `encryption.key_identifier`.
+    /// - `TIMBER_MODELS` lists directories separated by `:` or `,`; `--models` repeats.
+    ///   Model, policy and SSL paths are kept as written; key files are read from `cwd`.
+    /// - Booleans (`REQUIRE_SSL` default false, `ENABLE_AUDIT_LOG` and
+    ///   `ENABLE_ACCESS_CONTROL` default true) accept true/false/1/0/yes/no in any case.
+    /// - `KEY_ROTATION_DATE` is `YYYY-MM-DD` or an RFC 3339 time.
+    /// - Read-only: `--read-only`, or `OAK_ENV=production` (any case) without `--write`;
+    ///   `--read-only` with `--write` is an error.
+    /// - `secret_like_vars`: variables named `*_API_KEY`, `*_SECRET`, `*_SECRET_KEY`,
+    ///   `*_TOKEN`, `*_PASSWORD`, from either layer, other than our own key variables.
+    pub fn from_sources(
+        flags: &Flags,
+        env: &BTreeMap<String, String>,
+        cwd: &Path,
+    ) -> Result<Settings, ConfigError> {
+        settings_load::build(flags, env, cwd, KEY_COMMAND_TIMEOUT)
     }
 
     pub fn is_production(&self) -> bool {
@@ -188,9 +241,7 @@ impl Settings {
     }
 }
 
-/// Why settings could not be loaded. Messages name the variable or file, never a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{0}")]
-    Invalid(String),
+/// Whether `Settings::load` reads this variable (so a non-UTF-8 value must not be skipped).
+fn is_read_variable(name: &str) -> bool {
+    settings_load::KNOWN_VARS.contains(&name) || name.starts_with("TIMBER_KEY_")
 }
