@@ -3,12 +3,16 @@
 //! inspection; and no input, however crafted, makes inspection, decryption or the key
 //! ring panic (tests run in debug builds, so an arithmetic overflow would panic).
 
+#[path = "support/crypto_fixture.rs"]
+mod crypto_fixture;
+
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use crypto_fixture::column;
 use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use timber::config::model::{ColumnDef, ColumnType};
+use timber::config::model::ColumnType;
 use timber::crypto::fernet::{FernetKey, unix_now};
 use timber::crypto::{CellError, Key, KeyRing, inspect};
 
@@ -16,22 +20,6 @@ const SECRET: &str = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
 
 fn key() -> Key {
     Key::from_base64(SECRET).unwrap()
-}
-
-fn column(ty: ColumnType) -> ColumnDef {
-    ColumnDef {
-        name: "c".into(),
-        ty,
-        primary_key: false,
-        nullable: true,
-        encrypted: true,
-        indexed: false,
-        unique: false,
-        default: None,
-        foreign_key: None,
-        blind_index: None,
-        from_mixin: false,
-    }
 }
 
 /// A token with a valid MAC under `SECRET` around arbitrary header fields and body bytes:
@@ -151,11 +139,25 @@ proptest! {
 fn signed_token_with_huge_timestamp_and_ttl_does_not_overflow() {
     let fk = FernetKey::new(&key());
     let token = fk.encrypt_at(b"x", u64::MAX, [1; 16]);
-    assert_eq!(&*fk.decrypt(&token).unwrap(), b"x", "no TTL: any timestamp decrypts");
-    assert_eq!(&*fk.decrypt_with_ttl(&token, u64::MAX, u64::MAX).unwrap(), b"x");
-    assert!(fk.decrypt_with_ttl(&token, u64::MAX, 0).is_err(), "far future with TTL refused");
+    assert_eq!(
+        &*fk.decrypt(&token).unwrap(),
+        b"x",
+        "no TTL: any timestamp decrypts"
+    );
+    assert_eq!(
+        &*fk.decrypt_with_ttl(&token, u64::MAX, u64::MAX).unwrap(),
+        b"x"
+    );
+    assert!(
+        fk.decrypt_with_ttl(&token, u64::MAX, 0).is_err(),
+        "far future with TTL refused"
+    );
     let info = inspect::inspect(&token).unwrap();
-    assert_eq!(info.datetime(), None, "not representable as a date, and no panic");
+    assert_eq!(
+        info.datetime(),
+        None,
+        "not representable as a date, and no panic"
+    );
     assert!(info.is_future(u64::MAX - 1));
 }
 
@@ -166,5 +168,8 @@ fn tokens_compare_by_decoded_bytes_not_text() {
     let unpadded = URL_SAFE_NO_PAD.encode(&data);
     assert!(timber::crypto::fernet::same_token(&token, &unpadded));
     let other = FernetKey::new(&key()).encrypt(b"same");
-    assert!(!timber::crypto::fernet::same_token(&token, &other), "fresh IV each time");
+    assert!(
+        !timber::crypto::fernet::same_token(&token, &other),
+        "fresh IV each time"
+    );
 }

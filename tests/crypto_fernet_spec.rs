@@ -6,9 +6,9 @@
 mod crypto_fixture;
 
 use crypto_fixture::{read_json, unix};
+use timber::crypto::Key;
 use timber::crypto::fernet::{FernetError, FernetKey, same_token};
 use timber::crypto::inspect::{self, Malformed};
-use timber::crypto::Key;
 
 fn ours(secret: &str) -> FernetKey {
     FernetKey::new(&Key::from_base64(secret).expect("spec secret is a valid key"))
@@ -45,8 +45,14 @@ fn generate_vectors_produce_the_exact_spec_token() {
         // timestamp that our codec opens, and it must open the spec token itself.
         let oracle_token = oracle(secret).encrypt_at_time(src.as_bytes(), now);
         assert_eq!(inspect::inspect(&oracle_token).unwrap().timestamp, now);
-        assert_eq!(&*ours(secret).decrypt(&oracle_token).unwrap(), src.as_bytes());
-        assert_eq!(oracle(secret).decrypt_at_time(want, None, now).unwrap(), src.as_bytes());
+        assert_eq!(
+            &*ours(secret).decrypt(&oracle_token).unwrap(),
+            src.as_bytes()
+        );
+        assert_eq!(
+            oracle(secret).decrypt_at_time(want, None, now).unwrap(),
+            src.as_bytes()
+        );
     }
 }
 
@@ -60,15 +66,29 @@ fn verify_vectors_decrypt_within_their_ttl() {
         let ttl = case["ttl_sec"].as_u64().unwrap();
         let src = case["src"].as_str().unwrap().as_bytes();
 
-        assert_eq!(&*ours(secret).decrypt_with_ttl(token, ttl, now).unwrap(), src);
+        assert_eq!(
+            &*ours(secret).decrypt_with_ttl(token, ttl, now).unwrap(),
+            src
+        );
         assert_eq!(&*ours(secret).decrypt(token).unwrap(), src);
-        assert_eq!(oracle(secret).decrypt_at_time(token, Some(ttl), now).unwrap(), src);
+        assert_eq!(
+            oracle(secret)
+                .decrypt_at_time(token, Some(ttl), now)
+                .unwrap(),
+            src
+        );
 
         // Same token without its base64 padding: still the same token, still decrypts.
         let unpadded = token.trim_end_matches('=');
-        assert_ne!(unpadded, token, "vector should carry padding for this check");
+        assert_ne!(
+            unpadded, token,
+            "vector should carry padding for this check"
+        );
         assert!(same_token(unpadded, token));
-        assert_eq!(&*ours(secret).decrypt_with_ttl(unpadded, ttl, now).unwrap(), src);
+        assert_eq!(
+            &*ours(secret).decrypt_with_ttl(unpadded, ttl, now).unwrap(),
+            src
+        );
     }
 }
 
@@ -104,14 +124,21 @@ fn invalid_vectors_are_rejected_each_with_its_own_reason() {
         let now = unix(case["now"].as_str().unwrap());
         let ttl = case["ttl_sec"].as_u64().unwrap();
 
-        let err = ours(secret).decrypt_with_ttl(token, ttl, now).expect_err(desc);
+        let err = ours(secret)
+            .decrypt_with_ttl(token, ttl, now)
+            .expect_err(desc);
         assert!(expected_reason(desc, &err), "{desc}: got {err:?}");
         reasons.insert(std::mem::discriminant(&err));
         // The message says what is wrong without repeating the token.
-        assert!(!err.to_string().contains(token), "{desc}: message echoes the token");
+        assert!(
+            !err.to_string().contains(token),
+            "{desc}: message echoes the token"
+        );
 
         assert!(
-            oracle(secret).decrypt_at_time(token, Some(ttl), now).is_err(),
+            oracle(secret)
+                .decrypt_at_time(token, Some(ttl), now)
+                .is_err(),
             "oracle accepted invalid case {desc}"
         );
     }

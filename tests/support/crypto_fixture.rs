@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 pub fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 pub fn read_json(path: &str) -> serde_json::Value {
@@ -39,5 +41,20 @@ pub fn python_with_cryptography() -> bool {
 
 /// Unix seconds of an RFC 3339 time (the spec vectors' `now`).
 pub fn unix(rfc3339: &str) -> u64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).expect("RFC 3339 time").timestamp() as u64
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("RFC 3339 time")
+        .timestamp() as u64
+}
+
+/// An encrypted column of type `ty`, made by the real model loader (so the test does not
+/// depend on every field of `ColumnDef`).
+pub fn column(ty: timber::config::model::ColumnType) -> timber::config::model::ColumnDef {
+    let yaml = format!(
+        "models:\n  - name: Cell\n    table_name: cells\n    columns:\n      - name: id\n        type: Integer\n        primary_key: true\n      - name: c\n        type: {}\n        encrypted: true\n",
+        ty.yaml_name()
+    );
+    let models =
+        timber::config::model_loader::parse_models(&yaml, std::path::Path::new("cell.yaml"))
+            .expect("test model parses");
+    models[0].column("c").expect("column c").clone()
 }
