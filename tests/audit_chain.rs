@@ -5,9 +5,10 @@
 use chrono::NaiveDate;
 use timber::audit::chain::{AuditKey, GENESIS, from_hex, head_for, seal};
 use timber::audit::{AuditEntry, ChainVerifier, Damage, EntryContent, StoredHead, VerifyReport};
+use timber::crypto::Key;
 
 fn key() -> AuditKey {
-    AuditKey::from_bytes([0x5a; 32])
+    AuditKey::from_master(&Key::from_bytes([0x5a; 32]))
 }
 
 fn content(i: i64) -> EntryContent {
@@ -81,7 +82,12 @@ fn untouched_chain_verifies_and_reports_its_head() {
 #[test]
 fn wrong_key_cannot_verify_a_genuine_chain() {
     let (rows, head) = chain(&key());
-    let r = verify(&AuditKey::from_bytes([1; 32]), &rows, Some(&head), None);
+    let r = verify(
+        &AuditKey::from_master(&Key::from_bytes([1; 32])),
+        &rows,
+        Some(&head),
+        None,
+    );
     assert_broken(&r, Some(1), Damage::Altered);
 }
 
@@ -165,7 +171,7 @@ fn swapped_entries_are_named_reordered() {
 #[test]
 fn forged_entries_are_named_inserted_in_the_middle_and_at_the_end() {
     let k = key();
-    let forger = AuditKey::from_bytes([0x66; 32]);
+    let forger = AuditKey::from_master(&Key::from_bytes([0x66; 32]));
     let (rows, head) = chain(&k);
     // In the middle: renumber 6.. upwards and forge id 6 linking to entry 5.
     let mut forged_rows: Vec<AuditEntry> = rows[..5].to_vec();
