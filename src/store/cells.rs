@@ -48,7 +48,13 @@ pub(crate) fn decode_row(
     ring: &KeyRing,
     row: Vec<SqlValue>,
 ) -> Result<Record, StoreError> {
-    let owner = owner_of(model, &row);
+    // Only per-user models are under the owner's key; deriving it (100 000 PBKDF2 rounds)
+    // for any other model would cost a derivation per distinct owner for nothing.
+    let owner = if model.encryption.per_user {
+        owner_of(model, &row)
+    } else {
+        None
+    };
     let mut cells = Vec::with_capacity(row.len());
     let mut id = Value::Null;
     for (raw, column) in row.into_iter().zip(&model.columns) {

@@ -90,7 +90,7 @@ pub(crate) fn to_value(raw: SqlValue, column: &ColumnDef) -> Result<Value, Strin
         (SqlValue::Text(s), ColumnType::Json) => Value::Json(
             serde_json::from_str(&s).map_err(|e| format!("stored JSON does not parse: {e}"))?,
         ),
-        (SqlValue::Text(s), ColumnType::Numeric(..)) => Value::Numeric(s),
+        (SqlValue::Text(s), ColumnType::Numeric(_, scale)) => Value::Numeric(with_scale(s, *scale)),
         (SqlValue::Text(s), _) => Value::Text(s),
         (SqlValue::Int(i), _) => Value::Int(i),
         (SqlValue::Float(f), _) => Value::Float(f),
@@ -99,6 +99,26 @@ pub(crate) fn to_value(raw: SqlValue, column: &ColumnDef) -> Result<Value, Strin
         (SqlValue::DateTime(t), _) => Value::DateTime(t),
         (SqlValue::Bytes(b), _) => Value::Bytes(b),
     })
+}
+
+/// SQLite keeps a NUMERIC as an integer or a float (`12.50` becomes `12.5`); the declared
+/// scale restores the decimal text PostgreSQL and MySQL return.
+fn with_scale(text: String, scale: u32) -> String {
+    let digits = text.trim_start_matches('-');
+    let plain = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !plain || digits.matches('.').count() > 1 {
+        return text;
+    }
+    let have = text.split_once('.').map(|(_, f)| f.len()).unwrap_or(0);
+    if have >= scale as usize {
+        return text;
+    }
+    let mut out = text;
+    if have == 0 {
+        out.push('.');
+    }
+    out.extend(std::iter::repeat_n('0', scale as usize - have));
+    out
 }
 
 /// The bind value for a plain column, refusing a value of the wrong type.

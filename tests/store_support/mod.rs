@@ -1,0 +1,162 @@
+//! Test databases for the store tests: a SQLite file in a temp dir, a fresh PostgreSQL
+//! schema, a fresh MariaDB/MySQL database, each with a unique name so parallel tests and
+//! reruns never collide. PostgreSQL and MySQL come from TIMBER_TEST_POSTGRES_URL and
+//! TIMBER_TEST_MYSQL_URL; when one is unset the test says SKIP on stderr and returns.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use rand::RngCore;
+use sqlx::Connection;
+use timber::config::{ModelDef, parse_models};
+use timber::crypto::KeyRing;
+use timber::store::{Store, StoreConfig};
+
+/// The fixture's test keys (tests/fixtures/python-timber/fixture.env); nothing else uses them.
+pub const ENCRYPTION_KEY: &str = "YzpZgClxLl3CBp3nBLueMYrq95oNaQFcXsF3P122yPw=";
+pub const MASTER_KEY: &str = "fOND_spZ8wI-KrYha05MCmNPnCFRDjgkOwnancajTEQ=";
+
+pub fn ring() -> KeyRing {
+    KeyRing::builder()
+        .primary(ENCRYPTION_KEY, "ENCRYPTION_KEY")
+        .and_then(|b| b.master(MASTER_KEY, "MASTER_ENCRYPTION_KEY"))
+        .and_then(|b| b.build())
+        .expect("fixture keys are valid")
+}
+
+pub fn models(yaml: &str) -> Vec<ModelDef> {
+    parse_models(yaml, Path::new("test.yaml")).expect("test models are valid")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// One test database; call `drop_all` at the end.
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: String,
+    /// Name of the PG schema or MySQL database (empty for SQLite).
+    pub name: String,
+    admin_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn unique_name() -> String {
+    let mut bytes = [0u8; 6];
+    rand::rng().fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("timber_t_{hex}")
+}
+
+impl TestDb {
+    /// A new database of this kind, or `None` (after printing SKIP) when not configured.
+    pub async fn new(kind: Kind) -> Option<TestDb> {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(TestDb {
+                    kind,
+                    url,
+                    name: String::new(),
+                    admin_url: String::new(),
+                    _dir: Some(dir),
+                })
+            }
+            Kind::Postgres => {
+                let Ok(admin_url) = std::env::var("TIMBER_TEST_POSTGRES_URL") else {
+                    eprintln!("SKIP: TIMBER_TEST_POSTGRES_URL not set; PostgreSQL test not run");
+                    return None;
+                };
+                let name = unique_name();
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to TIMBER_TEST_POSTGRES_URL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{name}");
+                Some(TestDb {
+                    kind,
+                    url,
+                    name,
+                    admin_url,
+                    _dir: None,
+                })
+            }
+            Kind::Mysql => {
+                let Ok(admin_url) = std::env::var("TIMBER_TEST_MYSQL_URL") else {
+                    eprintln!("SKIP: TIMBER_TEST_MYSQL_URL not set; MySQL/MariaDB test not run");
+                    return None;
+                };
+                let name = unique_name();
+                let mut conn = sqlx::MySqlConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to TIMBER_TEST_MYSQL_URL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let (base, query) = match admin_url.split_once('?') {
+                    Some((b, q)) => (b.to_string(), format!("?{q}")),
+                    None => (admin_url.clone(), String::new()),
+                };
+                let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+                let base = match base[authority_end..].find('/') {
+                    Some(slash) => base[..authority_end + slash].to_string(),
+                    None => base,
+                };
+                let url = format!("{base}/{name}{query}");
+                Some(TestDb {
+                    kind,
+                    url,
+                    name,
+                    admin_url,
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// A read-write store on this database (creating the SQLite file).
+    pub async fn store(&self) -> Store {
+        let mut config = StoreConfig::from_url(&self.url).expect("test url");
+        config.create_if_missing = true;
+        Store::connect(config)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Removes the schema / database (the SQLite temp dir goes with `self`).
+    pub async fn drop_all(self) {
+        match self.kind {
+            Kind::Sqlite => {}
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.admin_url)
+                    .await
+                    .expect("connect");
+                let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .expect("drop schema");
+            }
+            Kind::Mysql => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.admin_url)
+                    .await
+                    .expect("connect");
+                let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .expect("drop database");
+            }
+        }
+    }
+}
