@@ -5,20 +5,33 @@
 //! (keep these names and shapes stable):
 //!
 //! - `Key`: 32 bytes (signing ‖ encryption), zeroized on drop, `Debug` shows only
-//!   `Key(fp:…)`. `Key::from_base64(text) -> Result<Key, KeyError>`, `Key::generate()`,
+//!   `Key(fp:…)`. `Key::from_base64_named(text, var) -> Result<Key, KeyError>` (padding
+//!   optional; empty, blank, padded-with-whitespace, non-base64 and wrong-length texts each
+//!   get a message naming `var`, never the text), `Key::generate()`,
 //!   `key.fingerprint() -> Fingerprint` (`fp:` + 12 hex of SHA-256 of the raw 32 bytes),
 //!   `key.to_base64() -> Zeroizing<String>` (only `timber keygen` prints it).
-//! - `KeyRing::from_settings(&Settings) -> Result<KeyRing, KeyError>`: primary, old keys,
-//!   named keys, master and old master; per-user keys derived on demand and cached.
+//! - `fernet::FernetKey::new(&Key)`: a prepared key. `encrypt`, `encrypt_at` (spec vectors),
+//!   `decrypt` (no TTL, no future limit, as Python), `decrypt_with_ttl(token, ttl, now)`,
+//!   `mac_matches(decoded)`; `FernetError` names each spec failure.
+//! - `KeyRing::from_settings(&Settings)` / `KeyRing::from_sources(&KeySources)` /
+//!   `KeyRing::builder()` / `KeyRing::from_key(Key)` → `Result<KeyRing, KeyError>`: primary,
+//!   `old_N`, named keys, master and old master (all optional; duplicates and a master equal
+//!   to the primary are refused); per-user keys (`user_<id>`) derived on demand and cached.
 //!   `ring.entries() -> Vec<KeyInfo>` (id, fingerprint, source, role; never the key).
-//!   `ring.identify(token) -> Option<KeyId>` by HMAC alone.
-//!   `ring.decrypt_token(token, owner) -> Result<(Vec<u8>, KeyId), CellError>`.
-//!   `ring.encrypt_value(&Value, &ColumnDef, KeyChoice) -> Result<String, CodecError>` and
-//!   `ring.decrypt_value(stored, &ColumnDef, owner) -> Result<Decrypted, CellError>`.
+//!   `ring.identify(token) -> Option<KeyId>` and `ring.classify(token, owner) ->
+//!   Result<Identified, CellError>` by HMAC alone (no AES).
+//!   `ring.decrypt_token(token, owner) -> Result<(Zeroizing<Vec<u8>>, KeyId), CellError>`.
+//!   `ring.encrypt_value(&Value, &ColumnDef, KeyChoice) -> Result<String, CodecError>`,
+//!   `ring.encrypt_plaintext(bytes, &ColumnDef, KeyChoice)` (rotation: same bytes, new key)
+//!   and `ring.decrypt_value(stored, &ColumnDef, owner) -> Result<Decrypted, CellError>`.
+//!   `ring.blind_index_key()` / `ring.audit_key()` (derived from the master, `derive.rs`).
 //! - `CellError::{NotAToken, UnknownKey, Corrupted}` with `as_str()` giving
 //!   `not_a_token` / `unknown_key` / `corrupted` (the JSON of DESIGN §12).
-//! - `inspect::inspect(token) -> Result<TokenInfo, Malformed>` without a key.
-//! - `blind_index::{keyed, legacy_sha256}`.
+//! - `inspect::inspect(token) -> Result<TokenInfo, Malformed>` without a key;
+//!   `inspect::looks_like_token`, `inspect::unquote`.
+//! - `codec::{encode_plaintext, decode_plaintext, wrap_for_column, unwrap_stored}`: Timber's
+//!   plaintext rules (strings as-is, else Python's `json.dumps`), read by declared type.
+//! - `blind_index::{keyed, legacy_sha256, classify_hash}`; `user_keys::derive_user_key`.
 
 pub mod blind_index;
 pub mod cells;
