@@ -89,6 +89,21 @@ fn bad_keys_are_refused_naming_the_variable_never_the_value() {
 }
 
 #[test]
+fn keys_in_the_standard_base64_alphabet_load_as_python_loads_them() {
+    // Python's Fernet(base64.b64encode(raw)) works ('+' and '/' accepted); so must we.
+    let raw: [u8; 32] = std::array::from_fn(|i| if i % 2 == 0 { 0xfb } else { 0xff });
+    let standard = base64::engine::general_purpose::STANDARD.encode(raw);
+    assert!(standard.contains('+') && standard.contains('/'));
+    let key = Key::from_base64_named(&standard, "ENCRYPTION_KEY").unwrap();
+    assert_eq!(key.raw(), &raw);
+    assert_eq!(
+        key.to_base64().as_str(),
+        URL_SAFE.encode(raw),
+        "written back url-safe"
+    );
+}
+
+#[test]
 fn master_equal_to_primary_and_duplicates_are_refused() {
     let env = python_timber_env();
     let primary_text = &env["ENCRYPTION_KEY"];

@@ -4,12 +4,25 @@
 use std::fmt;
 
 use base64::Engine;
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::alphabet;
+use base64::engine::general_purpose::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::value::hex_lower;
+
+/// Python's Fernet decodes keys with `base64.urlsafe_b64decode`, which also takes the
+/// standard alphabet (`+`, `/`) and ignores non-zero trailing bits, so a key written that way
+/// works in Python and must work here. Padding is optional (Python requires it; a superset).
+const KEY_ALPHABETS: [GeneralPurpose; 2] = [
+    GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT),
+    GeneralPurpose::new(&alphabet::STANDARD, LENIENT),
+];
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
 
 /// Why a key text was refused. Messages name the variable, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +92,8 @@ impl Drop for Key {
 }
 
 impl Key {
-    /// Parses url-safe base64 (padding optional). `var` names the source for messages.
+    /// Parses url-safe base64 (padding optional; the standard alphabet too, as Python
+    /// does). `var` names the source for messages.
     pub fn from_base64_named(text: &str, var: &str) -> Result<Key, KeyError> {
         // Empty, blank and padded texts get their own reasons: they are the usual
         // copy-paste and `.env` mistakes, and "not base64" would not say what to fix.
@@ -98,14 +112,19 @@ impl Key {
                 var: var.to_string(),
             });
         }
-        let decoded = URL_SAFE
-            .decode(text.as_bytes())
-            .or_else(|_| URL_SAFE_NO_PAD.decode(text.as_bytes()))
-            .map_err(|_| KeyError::NotBase64 {
+        // Decode into a zeroizing buffer so that no copy of the key outlives this call,
+        // even when decoding fails half way.
+        let mut decoded = Zeroizing::new(Vec::with_capacity(text.len()));
+        let decodes = KEY_ALPHABETS.iter().any(|engine| {
+            decoded.clear();
+            engine.decode_vec(text.as_bytes(), &mut decoded).is_ok()
+        });
+        if !decodes {
+            return Err(KeyError::NotBase64 {
                 var: var.to_string(),
                 len: text.chars().count(),
-            })?;
-        let decoded = Zeroizing::new(decoded);
+            });
+        }
         let bytes: [u8; 32] = decoded
             .as_slice()
             .try_into()
