@@ -1,39 +1,14 @@
-//! Settings (DESIGN §4): precedence flags > environment > env file > defaults, key sources
-//! (variable, file, command), validation messages, and that no secret reaches a message or
-//! `Debug`. Uses real files (tests/fixtures/env/, temp dirs) and real `sh -c` commands.
+//! Settings (DESIGN §4): precedence flags > environment > env file > defaults, the env file
+//! itself, and validation of non-key variables. Key sources are in config_settings_keys.rs.
+//! Uses real files (tests/fixtures/env/, temp dirs).
+
+mod config_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use timber::config::settings::{ConfigError, Flags, Settings, Source};
-
-const FILE_KEY: &str = "ZW52LWZpbGUgcHJpbWFyeSBrZXkgZm9yIHRlc3RzISE=";
-const KEYFILE_KEY: &str = "a2V5IGZpbGUgZml4dHVyZSBmb3IgdGltYmVyIHRlc3Q=";
-const NAMED_KEY: &str = "cmVwb3J0aW5nIG5hbWVkIGtleSBmaXh0dXJlIHRlc3Q=";
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/env")
-}
-
-fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Settings from `pairs` as the environment, in an empty working directory.
-fn from_env(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-    let cwd = tempfile::tempdir().unwrap();
-    Settings::from_sources(&Flags::default(), &vars(pairs), cwd.path())
-}
-
-fn layered_flags() -> Flags {
-    Flags {
-        env_file: Some(fixtures().join("layered.env")),
-        ..Flags::default()
-    }
-}
+use config_support::*;
+use timber::config::settings::{Flags, Settings, Source};
 
 #[test]
 fn defaults_apply_when_nothing_is_set() {
@@ -237,136 +212,6 @@ fn model_directories_from_flags_or_a_separated_list() {
 }
 
 #[test]
-fn a_key_file_is_read_from_the_working_directory_and_trimmed() {
-    let s = Settings::from_sources(
-        &Flags::default(),
-        &vars(&[("ENCRYPTION_KEY_FILE", "primary.key")]),
-        &fixtures(),
-    )
-    .unwrap();
-    let key = s.encryption_key.unwrap();
-    assert_eq!(key.value.expose(), KEYFILE_KEY);
-    assert_eq!(key.source, Source::KeyFile(fixtures().join("primary.key")));
-
-    let err = from_env(&[("MASTER_ENCRYPTION_KEY_FILE", "/nonexistent/master.key")]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "MASTER_ENCRYPTION_KEY_FILE names /nonexistent/master.key, which does not exist"
-    );
-}
-
-#[test]
-fn a_key_command_prints_the_key() {
-    let cmd = format!("printf '%s\\n' {KEYFILE_KEY}");
-    let s = from_env(&[
-        ("ENCRYPTION_KEY_COMMAND", &cmd),
-        ("MASTER_ENCRYPTION_KEY_COMMAND", "echo master-text"),
-    ])
-    .unwrap();
-    let key = s.encryption_key.unwrap();
-    assert_eq!(key.value.expose(), KEYFILE_KEY);
-    assert_eq!(
-        key.source,
-        Source::KeyCommand("ENCRYPTION_KEY_COMMAND".into())
-    );
-    assert_eq!(s.master_key.unwrap().value.expose(), "master-text");
-}
-
-#[test]
-fn a_failing_key_command_shows_its_status_but_not_its_output() {
-    let cmd = "echo SECRET-ON-STDOUT; echo SECRET-ON-STDERR >&2; exit 3";
-    let err = from_env(&[("ENCRYPTION_KEY_COMMAND", cmd)])
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "ENCRYPTION_KEY_COMMAND failed (exit status: 3); its output is not shown because it may hold the key"
-    );
-    let err = from_env(&[("ENCRYPTION_KEY_COMMAND", "true")])
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "the output of ENCRYPTION_KEY_COMMAND is empty; expected a key"
-    );
-    let err = from_env(&[("ENCRYPTION_KEY_COMMAND", "printf 'a\\nb\\n'")])
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        err,
-        "the output of ENCRYPTION_KEY_COMMAND holds more than one line; expected a single key"
-    );
-}
-
-#[test]
-fn two_forms_of_one_key_at_the_same_level_are_refused() {
-    let err = from_env(&[
-        ("ENCRYPTION_KEY", FILE_KEY),
-        ("ENCRYPTION_KEY_COMMAND", "echo other"),
-    ])
-    .unwrap_err();
-    let text = err.to_string();
-    assert_eq!(
-        text,
-        "set only one of ENCRYPTION_KEY, ENCRYPTION_KEY_FILE, ENCRYPTION_KEY_COMMAND; the environment \
-         sets ENCRYPTION_KEY and ENCRYPTION_KEY_COMMAND"
-    );
-    assert!(!text.contains(FILE_KEY));
-
-    // A form in the environment overrides the env file's ENCRYPTION_KEY: different levels.
-    let env = vars(&[("ENCRYPTION_KEY_FILE", "primary.key")]);
-    let s = Settings::from_sources(&layered_flags(), &env, &fixtures()).unwrap();
-    assert_eq!(s.encryption_key.unwrap().value.expose(), KEYFILE_KEY);
-}
-
-#[test]
-fn old_keys_are_a_comma_list_in_order() {
-    let s = from_env(&[("ENCRYPTION_KEY_OLD", " old-one, ,old-two,,")]).unwrap();
-    let old: Vec<&str> = s
-        .encryption_key_old
-        .iter()
-        .map(|k| k.value.expose())
-        .collect();
-    assert_eq!(old, ["old-one", "old-two"]);
-    assert!(
-        s.encryption_key_old
-            .iter()
-            .all(|k| k.source == Source::Env("ENCRYPTION_KEY_OLD".into()))
-    );
-    let s = from_env(&[("MASTER_ENCRYPTION_KEY_OLD", "previous-master")]).unwrap();
-    assert_eq!(s.master_key_old.unwrap().value.expose(), "previous-master");
-}
-
-#[test]
-fn named_keys_are_lower_cased_and_the_environment_wins() {
-    let env = vars(&[
-        ("TIMBER_KEY_Reporting", "env-reporting"),
-        ("TIMBER_KEY_BILLING", "env-billing"),
-    ]);
-    let s = Settings::from_sources(&layered_flags(), &env, &fixtures()).unwrap();
-    let names: Vec<(&str, &str)> = s
-        .named_keys
-        .iter()
-        .map(|(n, k)| (n.as_str(), k.value.expose()))
-        .collect();
-    assert_eq!(
-        names,
-        [("billing", "env-billing"), ("reporting", "env-reporting")]
-    );
-
-    let err = from_env(&[("TIMBER_KEY_A", "x"), ("TIMBER_KEY_a", "y")]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "TIMBER_KEY_A and TIMBER_KEY_a both name the key \"a\" (key names ignore case); keep one"
-    );
-    let err = from_env(&[("TIMBER_KEY_", "x")]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "TIMBER_KEY_ has an invalid key name; use TIMBER_KEY_<NAME> with letters, digits and _"
-    );
-}
-
-#[test]
 fn rotation_dates_and_booleans_are_validated() {
     let s = from_env(&[("KEY_ROTATION_DATE", "2025-03-31T23:30:00-02:00")]).unwrap();
     assert_eq!(
@@ -428,61 +273,6 @@ fn production_is_read_only_unless_write_is_given() {
     assert_eq!(
         err.to_string(),
         "--read-only and --write contradict each other; give only one"
-    );
-}
-
-#[test]
-fn secret_like_variables_are_collected_but_not_our_own_keys() {
-    let s = from_env(&[
-        ("STRIPE_API_KEY", "sk_live_x"),
-        ("GITHUB_TOKEN", "ghp_x"),
-        ("DB_PASSWORD", "pw"),
-        ("APP_SECRET", "s"),
-        ("AWS_SECRET_KEY", "k"),
-        ("TOKENS_USED", "3"),
-        ("ENCRYPTION_KEY", FILE_KEY),
-        ("TIMBER_KEY_CI_TOKEN", NAMED_KEY),
-        ("EMPTY_TOKEN", ""),
-    ])
-    .unwrap();
-    let names: Vec<&str> = s.secret_like_vars.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "APP_SECRET",
-            "AWS_SECRET_KEY",
-            "DB_PASSWORD",
-            "GITHUB_TOKEN",
-            "STRIPE_API_KEY"
-        ]
-    );
-}
-
-#[test]
-fn debug_output_shows_no_key_and_no_database_password() {
-    let cmd = format!("echo {KEYFILE_KEY}");
-    let s = from_env(&[
-        ("DATABASE_URL", "postgres://app:s3cr3t-pw@db:5432/x"),
-        ("ENCRYPTION_KEY", FILE_KEY),
-        ("MASTER_ENCRYPTION_KEY_COMMAND", &cmd),
-        ("TIMBER_KEY_REPORTING", NAMED_KEY),
-        ("STRIPE_API_KEY", "sk_live_visible?"),
-    ])
-    .unwrap();
-    let debug = format!("{s:?}");
-    for secret in [
-        FILE_KEY,
-        KEYFILE_KEY,
-        NAMED_KEY,
-        "s3cr3t-pw",
-        "sk_live_visible?",
-    ] {
-        assert!(!debug.contains(secret), "Debug shows {secret}");
-    }
-    assert!(debug.contains("postgres://app:***@db:5432/x"));
-    assert_eq!(
-        s.database_url.value.to_string(),
-        "postgres://app:***@db:5432/x"
     );
 }
 

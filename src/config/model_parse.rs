@@ -111,49 +111,8 @@ fn read_model(node: Node<'_, '_>, index: usize, file: &std::path::Path) -> Read<
         columns_at.push(at);
     }
 
-    let mut mixins = Vec::new();
-    if let Some(list) = node.get("mixins") {
-        for (text, at) in list.node().text_list(&format!("mixins of model {name}"))? {
-            let mixin = Mixin::parse(&text).ok_or_else(|| {
-                let known: Vec<&str> = Mixin::ALL.iter().map(|m| m.yaml_name()).collect();
-                PathError::new(
-                    &at,
-                    format!(
-                        "unknown mixin {text:?} in model {name}; expected one of {}",
-                        known.join(", ")
-                    ),
-                )
-            })?;
-            if mixins.contains(&mixin) {
-                return Err(PathError::new(
-                    &at,
-                    format!("mixin {text} is listed twice in model {name}"),
-                ));
-            }
-            mixins.push(mixin);
-        }
-    }
-
-    let mut indexes = Vec::new();
-    let mut indexes_at = Vec::new();
-    if let Some(list) = node.get("indexes") {
-        for item in list.node().list(&format!("indexes of model {name}"))? {
-            let what = format!("an index of model {name}");
-            item.node().expect_keys(INDEX_KEYS, &what)?;
-            let cols = item.node().require("columns", &what)?;
-            let cols = cols.node().text_list(&format!("columns of {what}"))?;
-            if cols.is_empty() {
-                return Err(item.node().error(format!("{what} lists no columns")));
-            }
-            let unique = optional_bool(item.node(), "unique", &what)?.unwrap_or(false);
-            indexes.push(IndexDef {
-                columns: cols.iter().map(|(c, _)| c.clone()).collect(),
-                unique,
-            });
-            indexes_at.push(cols.into_iter().map(|(_, at)| at).collect());
-        }
-    }
-
+    let mixins = read_mixins(node, &name)?;
+    let (indexes, indexes_at) = read_indexes(node, &name)?;
     let classification = match node.get("classification") {
         None => None,
         Some(c) => {
@@ -165,7 +124,6 @@ fn read_model(node: Node<'_, '_>, index: usize, file: &std::path::Path) -> Read<
             })?)
         }
     };
-
     let (owner_column, owner_column_at) = match node.get("owner_column") {
         None => ("user_id".to_string(), None),
         Some(o) => (
@@ -173,45 +131,13 @@ fn read_model(node: Node<'_, '_>, index: usize, file: &std::path::Path) -> Read<
             Some(o.path),
         ),
     };
-
     let (encryption_settings, encryption) = match node.get("encryption") {
         None => (EncryptionSettings::default(), None),
         Some(e) => read_encryption(e.node(), &name)?,
     };
-
-    let mut gdpr_user_field_at = None;
-    let mut gdpr_export_at = Vec::new();
-    let gdpr = match node.get("gdpr") {
-        None => None,
-        Some(g) => {
-            let what = format!("gdpr settings of model {name}");
-            g.node().expect_keys(GDPR_KEYS, &what)?;
-            let user_field = match g.node().get("user_field") {
-                None => None,
-                Some(u) => {
-                    let field = u
-                        .node()
-                        .text(&format!("gdpr.user_field of model {name}"))?
-                        .trim();
-                    gdpr_user_field_at = Some(u.path.clone());
-                    Some(field.to_string())
-                }
-            };
-            let mut export_fields = Vec::new();
-            if let Some(list) = g.node().get("export_fields") {
-                for (field, at) in list
-                    .node()
-                    .text_list(&format!("gdpr.export_fields of model {name}"))?
-                {
-                    export_fields.push(field);
-                    gdpr_export_at.push(at);
-                }
-            }
-            Some(GdprSettings {
-                user_field,
-                export_fields,
-            })
-        }
+    let (gdpr, gdpr_user_field_at, gdpr_export_at) = match node.get("gdpr") {
+        None => (None, None, Vec::new()),
+        Some(g) => read_gdpr(g.node(), &name)?,
     };
 
     let def = ModelDef {
@@ -236,6 +162,88 @@ fn read_model(node: Node<'_, '_>, index: usize, file: &std::path::Path) -> Read<
         gdpr_user_field_at,
         gdpr_export_at,
     })
+}
+
+fn read_mixins(model: Node<'_, '_>, name: &str) -> Read<Vec<Mixin>> {
+    let mut mixins = Vec::new();
+    let Some(list) = model.get("mixins") else {
+        return Ok(mixins);
+    };
+    for (text, at) in list.node().text_list(&format!("mixins of model {name}"))? {
+        let Some(mixin) = Mixin::parse(&text) else {
+            let known: Vec<&str> = Mixin::ALL.iter().map(|m| m.yaml_name()).collect();
+            let message = format!(
+                "unknown mixin {text:?} in model {name}; expected one of {}",
+                known.join(", ")
+            );
+            return Err(PathError::new(&at, message));
+        };
+        if mixins.contains(&mixin) {
+            return Err(PathError::new(
+                &at,
+                format!("mixin {text} is listed twice in model {name}"),
+            ));
+        }
+        mixins.push(mixin);
+    }
+    Ok(mixins)
+}
+
+/// The indexes, and where each of their column names is (checked once mixins added columns).
+fn read_indexes(model: Node<'_, '_>, name: &str) -> Read<(Vec<IndexDef>, Vec<Vec<YamlPath>>)> {
+    let mut indexes = Vec::new();
+    let mut indexes_at = Vec::new();
+    let Some(list) = model.get("indexes") else {
+        return Ok((indexes, indexes_at));
+    };
+    for item in list.node().list(&format!("indexes of model {name}"))? {
+        let what = format!("an index of model {name}");
+        item.node().expect_keys(INDEX_KEYS, &what)?;
+        let cols = item.node().require("columns", &what)?;
+        let cols = cols.node().text_list(&format!("columns of {what}"))?;
+        if cols.is_empty() {
+            return Err(item.node().error(format!("{what} lists no columns")));
+        }
+        let unique = optional_bool(item.node(), "unique", &what)?.unwrap_or(false);
+        indexes.push(IndexDef {
+            columns: cols.iter().map(|(c, _)| c.clone()).collect(),
+            unique,
+        });
+        indexes_at.push(cols.into_iter().map(|(_, at)| at).collect());
+    }
+    Ok((indexes, indexes_at))
+}
+
+type GdprRead = (Option<GdprSettings>, Option<YamlPath>, Vec<YamlPath>);
+
+/// `gdpr: {user_field, export_fields}`, with where each named field is.
+fn read_gdpr(node: Node<'_, '_>, name: &str) -> Read<GdprRead> {
+    node.expect_keys(GDPR_KEYS, &format!("gdpr settings of model {name}"))?;
+    let (user_field, user_field_at) = match node.get("user_field") {
+        None => (None, None),
+        Some(u) => {
+            let field = u
+                .node()
+                .text(&format!("gdpr.user_field of model {name}"))?
+                .trim();
+            (Some(field.to_string()), Some(u.path.clone()))
+        }
+    };
+    let exports = match node.get("export_fields") {
+        None => Vec::new(),
+        Some(list) => list
+            .node()
+            .text_list(&format!("gdpr.export_fields of model {name}"))?,
+    };
+    let (export_fields, export_at) = exports.into_iter().unzip();
+    Ok((
+        Some(GdprSettings {
+            user_field,
+            export_fields,
+        }),
+        user_field_at,
+        export_at,
+    ))
 }
 
 fn read_column(node: Node<'_, '_>, model: &str) -> Read<(ColumnDef, ColumnAt)> {

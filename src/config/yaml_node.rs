@@ -171,13 +171,12 @@ impl<'a> Node<'a, '_> {
     }
 
     pub fn unsigned(&self, what: &str) -> Read<u64> {
-        match self.value {
-            Value::Number(n) if n.is_u64() => Ok(n.as_u64().unwrap_or_default()),
-            other => Err(self.error(format!(
+        self.value.as_u64().ok_or_else(|| {
+            self.error(format!(
                 "expected a non-negative whole number for {what}, found {}",
-                describe(other)
-            ))),
-        }
+                describe(self.value)
+            ))
+        })
     }
 
     /// A scalar as text (`'active'`, `0`, `true`); lists and mappings as JSON text.
