@@ -13,4 +13,5 @@ pub mod config;
 pub mod crypto;
 pub mod store;
 pub mod demo;
+pub mod rotation;
 pub mod value;

@@ -89,6 +89,12 @@ pub enum Command {
     Browse(BrowseArgs),
     /// Write a seeded demo database with planted problems and open the console on it
     Demo(DemoArgs),
+    /// Re-encrypt values under the current keys, online and resumable
+    Rotate(RotateArgs),
+    /// Show rotation jobs (of every process) from the jobs table
+    Jobs(JobsArgs),
+    /// List keys with their status, or retire one no value depends on
+    Keys(KeysArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -145,4 +151,63 @@ pub enum BrowseFormat {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["model", "all", "resume"]))]
+pub struct RotateArgs {
+    /// Rotate one model (name or table name)
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Rotate every model with encrypted columns, one job each
+    #[arg(long)]
+    pub all: bool,
+    /// Rows per batch (default: adaptive)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20000))]
+    pub batch: Option<u32>,
+    /// Plan only: count what would change, write nothing
+    #[arg(long, conflicts_with = "resume")]
+    pub dry_run: bool,
+    /// Also encrypt plaintext found in encrypted columns (and fill their blind indexes)
+    #[arg(long)]
+    pub encrypt_plaintext: bool,
+    /// Resume a paused, failed or interrupted job from its cursor
+    #[arg(long, value_name = "JOB")]
+    pub resume: Option<i64>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JobsArgs {
+    /// Refresh every second until interrupted
+    #[arg(long)]
+    pub watch: bool,
+    /// Jobs to show, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysAction {
+    /// Configured and registered keys: id, fingerprint, source, status (never a key)
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Mark a key retired once no stored value depends on it (proven by a full scan)
+    Retire {
+        /// Key id as `keys list` shows it (old_1, a named key, master_old)
+        key_id: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
 }

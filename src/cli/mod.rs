@@ -9,6 +9,9 @@ pub mod demo;
 pub mod info;
 pub mod init;
 pub mod keygen;
+pub mod keys;
+pub mod jobs;
+pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
 pub use context::Context;
@@ -40,6 +43,9 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Init) => init::run(&cli.global),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
+        Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),
+        Some(Command::Jobs(args)) => jobs::run(&cli.global, &args),
+        Some(Command::Keys(args)) => keys::run(&cli.global, &args),
         None | Some(Command::Console) => run_console(&cli.global),
     }
 }

@@ -20,6 +20,7 @@ pub mod error;
 mod mysql;
 mod postgres;
 pub mod raw;
+pub mod rotation_sql;
 pub mod records;
 pub mod schema;
 pub mod search;

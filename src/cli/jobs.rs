@@ -1,0 +1,103 @@
+//! `timber jobs [--watch] [--format text|json]`: rotation jobs of every process, read from
+//! the jobs table, newest first. A `running` job whose worker is gone shows as `running
+//! (worker gone)`: it can be resumed with `timber rotate --resume JOB`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::args::{GlobalArgs, JobsArgs, OutputFormat};
+use super::{CliError, CliResult, Context, block_on};
+use crate::rotation::job::{JobOptions, JobStatus, heartbeat_age, worker_alive};
+use crate::store::rotation_sql::JobRow;
+use crate::store::{Store, StoreConfig};
+
+pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
+    let ctx = Context::load(global.to_flags())?;
+    let config = StoreConfig::from_settings(&ctx.settings)?;
+    block_on(async {
+        let store = Store::connect(config).await?;
+        loop {
+            let jobs = store.rotation_jobs(args.limit).await?;
+            let clear =
+                args.watch && args.format == OutputFormat::Text && std::io::stdout().is_terminal();
+            print_jobs(&jobs, args.format, clear)
+                .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+            if !args.watch {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The status to show: a `running` job whose worker is gone says so.
+fn shown_status(job: &JobRow) -> String {
+    match JobStatus::parse(&job.status) {
+        Some(s) if s.is_active() && !worker_alive(job) => format!("{} (worker gone)", job.status),
+        _ => job.status.clone(),
+    }
+}
+
+fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let now = Utc::now().naive_utc();
+    if format == OutputFormat::Json {
+        for job in jobs {
+            let options = JobOptions::parse(job.options.as_deref());
+            let columns: serde_json::Value =
+                serde_json::from_str(&job.columns).unwrap_or(json!([]));
+            let line = json!({
+                "id": job.id, "table": job.table_name, "columns": columns, "target_fp": job.target_fp,
+                "status": job.status, "worker_alive": worker_alive(job), "cursor": job.cursor,
+                "rows_total": job.rows_total, "rows_done": job.rows_done,
+                "rows_skipped": job.rows_skipped, "rows_failed": job.rows_failed,
+                "conflicts": options.conflicts,
+                "started_at": job.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "heartbeat_age_seconds": heartbeat_age(job, now),
+                "worker": job.worker, "error": job.error,
+            });
+            writeln!(out, "{line}")?;
+        }
+        return out.flush();
+    }
+    if clear {
+        write!(out, "\x1b[2J\x1b[H")?;
+    }
+    if jobs.is_empty() {
+        writeln!(out, "no rotation jobs")?;
+        return out.flush();
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<24} {:<22} {:>17} {:>8} {:>7} {:>9}  {}",
+        "JOB", "TABLE", "STATUS", "DONE/TOTAL", "SKIPPED", "FAILED", "HEARTBEAT", "WORKER"
+    )?;
+    for job in jobs {
+        writeln!(
+            out,
+            "{:>5}  {:<24} {:<22} {:>17} {:>8} {:>7} {:>8}s  {}",
+            job.id,
+            job.table_name,
+            shown_status(job),
+            format!(
+                "{}/{}",
+                job.rows_done + job.rows_skipped + job.rows_failed,
+                job.rows_total
+            ),
+            job.rows_skipped,
+            job.rows_failed,
+            heartbeat_age(job, now),
+            job.worker.as_deref().unwrap_or("-")
+        )?;
+        if let Some(error) = &job.error {
+            writeln!(out, "       error: {error}")?;
+        }
+    }
+    out.flush()
+}

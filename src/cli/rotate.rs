@@ -1,0 +1,289 @@
+//! `timber rotate (--model M | --all) [--batch N] [--dry-run] [--encrypt-plaintext]
+//! [--resume JOB] [--format text|json]`.
+//!
+//! Text: a progress bar on stderr when stderr is a terminal, one summary line per job on
+//! stdout, and the first failures (record id, column, reason; never a value) on stderr.
+//! JSON: the progress events as JSON lines on stdout, the last of each job `{"event":
+//! "done", ...}` (DESIGN §12); `--dry-run` prints one `{"event": "plan", ...}` per model.
+//! Exit 0 when every job completed with no failure, 1 when values were left as failures
+//! (the jobs completed; see `timber_rotation_failures`), 2 on an error.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use super::args::{GlobalArgs, OutputFormat, RotateArgs};
+use super::{CliError, CliResult, Context, block_on};
+use crate::audit::AuditLog;
+use crate::config::ModelDef;
+use crate::rotation::{JobSummary, ModelPlan, RotationEvent, RunOptions, Runner, plan_model};
+use crate::store::{Store, StoreConfig};
+
+pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
+    let ctx = Context::load(global.to_flags())?;
+    let set = ctx.models()?;
+    let ring = ctx.keyring()?;
+    let config = StoreConfig::from_settings(&ctx.settings)?;
+    let selected: Vec<&ModelDef> = if args.all {
+        set.models
+            .iter()
+            .filter(|m| m.encrypted_columns().next().is_some())
+            .collect()
+    } else if let Some(name) = &args.model {
+        vec![set.find(name).ok_or_else(|| {
+            CliError::msg(format!(
+                "no model or table named `{name}` in {}",
+                models_dirs(&ctx)
+            ))
+        })?]
+    } else {
+        Vec::new()
+    };
+    if args.dry_run {
+        return block_on(async {
+            let store = Store::connect(config).await?;
+            let mut plans = Vec::new();
+            for model in &selected {
+                plans.push(
+                    plan_model(&store, &ring, model, args.encrypt_plaintext)
+                        .await
+                        .map_err(|e| CliError::msg(e.to_string()))?,
+                );
+            }
+            store.close().await;
+            print_plans(&plans, args.format)
+                .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+            Ok(ExitCode::SUCCESS)
+        });
+    }
+    if config.read_only {
+        return Err(CliError::msg(format!(
+            "rotate writes to {}, but the session is read-only (--read-only or OAK_ENV=production); add --write",
+            config.url.redacted()
+        )));
+    }
+    let actor = actor(&ctx);
+    let format = args.format;
+    let options = RunOptions {
+        batch: args.batch,
+        encrypt_plaintext: args.encrypt_plaintext,
+    };
+    let (results, errors) = block_on(async {
+        let store = Store::connect(config).await?;
+        let audit = AuditLog::open(&store, &ring)
+            .await
+            .map_err(|e| CliError::msg(format!("cannot rotate: {e}")))?;
+        let (sender, receiver) = unbounded_channel();
+        let printer = std::thread::spawn(move || print_events(receiver, format));
+        let runner = Runner::new(&store, &ring, &actor)
+            .with_events(sender)
+            .with_audit(&audit);
+        let mut results = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(job) = args.resume {
+            match runner.resume(&set.models, job).await {
+                Ok(summary) => results.push(summary),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        for model in &selected {
+            match runner.start(model, &options).await {
+                Ok(summary) => results.push(summary),
+                Err(e) => errors.push(format!("{}: {e}", model.name)),
+            }
+        }
+        drop(runner);
+        let _ = printer.join();
+        for summary in &results {
+            report_failures(&store, summary).await;
+        }
+        store.close().await;
+        Ok::<_, CliError>((results, errors))
+    })?;
+    if !errors.is_empty() {
+        return Err(CliError::msg(errors.join("; ")));
+    }
+    if results.iter().any(|s| s.rows_failed > 0) {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_dirs(ctx: &Context) -> String {
+    ctx.settings
+        .models_dirs
+        .value
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Who the audit log names: TIMBER_USER / --user, else the login name.
+pub fn actor(ctx: &Context) -> String {
+    ctx.settings
+        .user
+        .as_ref()
+        .map(|u| u.value.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFormat) {
+    let bar = format == OutputFormat::Text && std::io::stderr().is_terminal();
+    while let Some(event) = receiver.blocking_recv() {
+        let mut out = std::io::stdout().lock();
+        if format == OutputFormat::Json {
+            let _ = writeln!(out, "{}", event.to_json());
+            let _ = out.flush();
+            continue;
+        }
+        match &event {
+            RotationEvent::Started {
+                job,
+                table,
+                total,
+                resumed,
+                ..
+            } => {
+                let verb = if *resumed { "resuming" } else { "rotating" };
+                eprintln!("timber rotate: {verb} `{table}` as job {job} ({total} rows)");
+            }
+            RotationEvent::Batch {
+                total,
+                done,
+                skipped,
+                failed,
+                rate,
+                eta_seconds,
+                ..
+            } if bar => {
+                eprint!(
+                    "\r{}",
+                    progress_bar(done + skipped + failed, *total, *rate, *eta_seconds)
+                );
+            }
+            RotationEvent::Batch { .. } => {}
+            RotationEvent::Done(summary) => {
+                if bar {
+                    eprintln!();
+                }
+                let _ = writeln!(out, "{}", summary_line(summary));
+            }
+            RotationEvent::Failed { job, error } => {
+                if bar {
+                    eprintln!();
+                }
+                eprintln!("timber rotate: job {job} failed: {error}");
+            }
+        }
+    }
+}
+
+fn progress_bar(handled: u64, total: u64, rate: f64, eta: Option<f64>) -> String {
+    const WIDTH: usize = 30;
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        (handled as f64 / total as f64).min(1.0)
+    };
+    let filled = (fraction * WIDTH as f64) as usize;
+    let eta = eta.map_or("--".into(), |s| format!("{s:.0}s"));
+    format!(
+        "[{}{}] {handled}/{total} rows  {rate:.0} rows/s  eta {eta}  ",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    )
+}
+
+pub fn summary_line(s: &JobSummary) -> String {
+    format!(
+        "job {} {}: {}, {} rows rotated, {} unchanged, {} failed, {} conflicts retried, {:.2} s",
+        s.job,
+        s.table,
+        s.status.as_str(),
+        s.rows_done,
+        s.rows_skipped,
+        s.rows_failed,
+        s.conflicts,
+        s.seconds
+    )
+}
+
+async fn report_failures(store: &Store, summary: &JobSummary) {
+    if summary.rows_failed == 0 {
+        return;
+    }
+    if let Ok(failures) = store.rotation_failures(summary.job, 10).await {
+        eprintln!(
+            "timber rotate: job {} left {} row(s) untouched; first failures:",
+            summary.job, summary.rows_failed
+        );
+        for f in failures {
+            eprintln!(
+                "  {} record {} column {}: {}",
+                summary.table, f.record_id, f.column_name, f.reason
+            );
+        }
+    }
+}
+
+fn print_plans(plans: &[ModelPlan], format: OutputFormat) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for plan in plans {
+        if format == OutputFormat::Json {
+            writeln!(out, "{}", plan.to_json())?;
+            continue;
+        }
+        let approx = if plan.sampled { "~" } else { "" };
+        writeln!(
+            out,
+            "plan {} ({}) -> {}: {} rows, {approx}{} to change{}",
+            plan.table,
+            plan.model,
+            plan.target,
+            plan.rows_total,
+            plan.estimated_rows_to_change(),
+            if plan.sampled {
+                format!(" (estimated from the first {} rows)", plan.rows_scanned)
+            } else {
+                String::new()
+            }
+        )?;
+        for c in &plan.columns {
+            let failing: u64 = c.failing.values().sum();
+            let keys = c
+                .by_key
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let reasons = c
+                .failing
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            writeln!(
+                out,
+                "  {}: {} to rotate, {} to rehash, {} current, {} plaintext, {} to encrypt, {} failing{}, {} null; by key: {}",
+                c.column,
+                c.to_rotate,
+                c.to_rehash,
+                c.current,
+                c.plaintext,
+                c.to_encrypt,
+                failing,
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({reasons})")
+                },
+                c.null,
+                if keys.is_empty() { "-".into() } else { keys }
+            )?;
+        }
+    }
+    out.flush()
+}

@@ -1,0 +1,124 @@
+//! Progress of a rotation, sent over a channel to whoever shows it (the CLI's progress bar
+//! and JSON lines, the console's Keys & Rotation screen). Sending never blocks the job:
+//! the channel is unbounded and a closed receiver is ignored.
+
+use serde_json::{Value as Json, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::job::JobStatus;
+
+/// How a job ended (or where it stopped), as `rotate` prints it last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobSummary {
+    pub job: i64,
+    pub model: String,
+    pub table: String,
+    pub status: JobStatus,
+    pub rows_total: u64,
+    pub rows_done: u64,
+    pub rows_skipped: u64,
+    pub rows_failed: u64,
+    pub conflicts: u64,
+    /// Seconds this run took (not counting earlier runs of a resumed job).
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RotationEvent {
+    Started {
+        job: i64,
+        model: String,
+        table: String,
+        total: u64,
+        resumed: bool,
+    },
+    /// After each committed batch; counters are the job's totals so far.
+    Batch {
+        job: i64,
+        total: u64,
+        done: u64,
+        skipped: u64,
+        failed: u64,
+        conflicts: u64,
+        /// Rows per second in this run.
+        rate: f64,
+        /// Seconds left at this rate, when it can be told.
+        eta_seconds: Option<f64>,
+    },
+    Done(JobSummary),
+    Failed {
+        job: i64,
+        error: String,
+    },
+}
+
+impl RotationEvent {
+    /// The JSON line `timber rotate --format json` prints (DESIGN §12).
+    pub fn to_json(&self) -> Json {
+        match self {
+            RotationEvent::Started {
+                job,
+                model,
+                table,
+                total,
+                resumed,
+            } => json!({
+                "event": "started", "job": job, "model": model, "table": table,
+                "rows_total": total, "resumed": resumed,
+            }),
+            RotationEvent::Batch {
+                job,
+                total,
+                done,
+                skipped,
+                failed,
+                conflicts,
+                rate,
+                eta_seconds,
+            } => json!({
+                "event": "batch", "job": job, "rows_total": total, "rows_done": done,
+                "rows_skipped": skipped, "rows_failed": failed, "conflicts": conflicts,
+                "rate": round2(*rate), "eta_seconds": eta_seconds.map(round2),
+            }),
+            RotationEvent::Done(s) => json!({
+                "event": "done", "job": s.job, "status": s.status.as_str(),
+                "rows_total": s.rows_total, "rows_done": s.rows_done,
+                "rows_skipped": s.rows_skipped, "rows_failed": s.rows_failed,
+                "conflicts": s.conflicts, "seconds": round2(s.seconds),
+            }),
+            RotationEvent::Failed { job, error } => {
+                json!({ "event": "failed", "job": job, "error": error })
+            }
+        }
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Sends events if someone listens.
+#[derive(Clone, Default)]
+pub struct EventSink(Option<UnboundedSender<RotationEvent>>);
+
+impl EventSink {
+    pub fn new(sender: Option<UnboundedSender<RotationEvent>>) -> EventSink {
+        EventSink(sender)
+    }
+
+    pub fn send(&self, event: RotationEvent) {
+        if let Some(tx) = &self.0 {
+            // A receiver that went away (console closed) must not stop the job.
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// Rate and ETA from rows handled in this run.
+pub fn rate_and_eta(rows_this_run: u64, seconds: f64, rows_left: u64) -> (f64, Option<f64>) {
+    if seconds <= 0.0 || rows_this_run == 0 {
+        return (0.0, None);
+    }
+    let rate = rows_this_run as f64 / seconds;
+    (rate, Some(rows_left as f64 / rate))
+}

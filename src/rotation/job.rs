@@ -1,0 +1,150 @@
+//! A rotation job as the jobs table holds it: its status, its options, who runs it, and
+//! whether it may be resumed or taken over.
+//!
+//! A worker is `host:pid`. A job whose worker is gone may be taken over: on the same host
+//! that is known at once (the process no longer exists); from another host only once the
+//! heartbeat (moved with every batch) is older than [`STALE_AFTER_SECONDS`].
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{Value as Json, json};
+
+use crate::store::rotation_sql::JobRow;
+
+/// A heartbeat older than this means the worker is presumed gone.
+pub const STALE_AFTER_SECONDS: i64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Running,
+    /// Asked to pause: the worker stops after its batch and records `Paused`.
+    Pausing,
+    Cancelling,
+    Paused,
+    Cancelled,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Pausing => "pausing",
+            JobStatus::Cancelling => "cancelling",
+            JobStatus::Paused => "paused",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobStatus> {
+        Some(match text {
+            "running" => JobStatus::Running,
+            "pausing" => JobStatus::Pausing,
+            "cancelling" => JobStatus::Cancelling,
+            "paused" => JobStatus::Paused,
+            "cancelled" => JobStatus::Cancelled,
+            "completed" => JobStatus::Completed,
+            "failed" => JobStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// A worker holds (or held, if it died) the job.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Running | JobStatus::Pausing | JobStatus::Cancelling
+        )
+    }
+
+    /// Completed and cancelled jobs are over; everything else may be resumed.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Cancelled)
+    }
+}
+
+/// What a job was started with (the `options` column), plus its running conflict count,
+/// kept there because the table has no column for it and it must survive a resume.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobOptions {
+    /// Fixed batch size; `None` adapts.
+    pub batch: Option<u32>,
+    pub encrypt_plaintext: bool,
+    pub conflicts: u64,
+}
+
+impl JobOptions {
+    pub fn to_json(&self) -> String {
+        json!({
+            "batch": self.batch,
+            "encrypt_plaintext": self.encrypt_plaintext,
+            "conflicts": self.conflicts,
+        })
+        .to_string()
+    }
+
+    /// Reads the column; anything missing or unreadable takes its default.
+    pub fn parse(text: Option<&str>) -> JobOptions {
+        let json: Json = text
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Json::Null);
+        JobOptions {
+            batch: json["batch"].as_u64().and_then(|b| u32::try_from(b).ok()),
+            encrypt_plaintext: json["encrypt_plaintext"].as_bool().unwrap_or(false),
+            conflicts: json["conflicts"].as_u64().unwrap_or(0),
+        }
+    }
+}
+
+/// This process as a worker: `host:pid`.
+pub fn worker_id() -> String {
+    format!("{}:{}", hostname(), std::process::id())
+}
+
+fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Seconds since the job's heartbeat (or since it started, if it never beat).
+pub fn heartbeat_age(job: &JobRow, now: NaiveDateTime) -> i64 {
+    let last = job.heartbeat_at.unwrap_or(job.updated_at);
+    (now - last).num_seconds()
+}
+
+/// Whether the job's worker may still be running it.
+pub fn worker_alive(job: &JobRow) -> bool {
+    let now = Utc::now().naive_utc();
+    if heartbeat_age(job, now) > STALE_AFTER_SECONDS {
+        return false;
+    }
+    let Some(worker) = job.worker.as_deref() else {
+        return false;
+    };
+    let Some((host, pid)) = worker.rsplit_once(':') else {
+        return true;
+    };
+    if host != hostname() {
+        return true;
+    }
+    // Same host: the process table answers at once (Linux /proc; elsewhere the heartbeat).
+    let proc_root = std::path::Path::new("/proc/self");
+    match pid.parse::<u32>() {
+        Ok(pid) if proc_root.exists() => {
+            pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => true,
+    }
+}
+
+/// The job's cursor and primary key text: integers as digits, text as it is.
+pub fn key_text(id: &crate::value::Value) -> String {
+    crate::store::cells::owner_text(id).unwrap_or_default()
+}

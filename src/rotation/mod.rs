@@ -1,0 +1,90 @@
+//! Key rotation (DESIGN §8): online, resumable, never overwriting a concurrent write.
+//!
+//! - [`plan`]: per model and column, how many values need work (a census by HMAC, with a
+//!   sampled estimate for very large tables); `--dry-run` prints it and writes nothing.
+//! - [`run`]: the job loop. Rows are read in primary-key order in batches; each batch is one
+//!   transaction holding compare-and-set updates (`... WHERE pk = ? AND col = <old token>`),
+//!   the failures found, and the job's cursor and counters, so a process killed at any
+//!   moment has either applied a whole batch and moved past it, or nothing of it.
+//! - [`job`]: job status, options, worker identity and liveness (resume and takeover).
+//! - [`events`]: progress over a channel for the CLI and the console.
+//! - [`retire`]: `timber keys list` and `timber keys retire`, which refuses while any value
+//!   still depends on the key.
+//!
+//! What is rotated: every value not under the model's target key (the primary, the model's
+//! named key, or the owner's per-user key derived from the current master) is re-encrypted
+//! under it from exactly the plaintext bytes it held. Declared blind indexes are recomputed
+//! when they are not the keyed hash under the current master (a legacy unkeyed hash is left
+//! as it is: the application may still search with it). Plaintext in an encrypted column is
+//! counted and left alone unless `--encrypt-plaintext` is given.
+
+pub mod decide;
+pub mod events;
+pub mod job;
+pub mod plan;
+pub mod retire;
+pub mod run;
+
+pub use decide::{Decider, Outcome, WriteKind};
+pub use events::{JobSummary, RotationEvent};
+pub use job::{JobOptions, JobStatus, worker_id};
+pub use plan::{ColumnCensus, ModelPlan, plan_model};
+pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
+pub use run::{RotationControl, RunOptions, Runner};
+
+use crate::audit::AuditError;
+use crate::store::StoreError;
+
+/// Why a rotation, a resume or a retirement did not happen. One line, never a key or a value.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "audit log: {0} (rotations and key retirements are refused when they cannot be audited)"
+    )]
+    Audit(#[from] AuditError),
+    #[error("model {model}: {reason}")]
+    Model { model: String, reason: String },
+    #[error("no model has table `{table}` (job {job}); load the models it was started with")]
+    UnknownTable { job: i64, table: String },
+    #[error("rotation job {0} does not exist")]
+    NoSuchJob(i64),
+    #[error("rotation job {id} is {status} and cannot be resumed")]
+    NotResumable { id: i64, status: String },
+    #[error(
+        "rotation job {id} is running in worker {worker} (heartbeat {age_seconds} s ago); \
+         a job may be taken over once its worker is gone or its heartbeat is older than {stale} s"
+    )]
+    Busy {
+        id: i64,
+        worker: String,
+        age_seconds: i64,
+        stale: i64,
+    },
+    #[error(
+        "table `{table}` already has an unfinished rotation job {id} ({status}); \
+         resume it with `timber rotate --resume {id}`"
+    )]
+    Unfinished {
+        table: String,
+        id: i64,
+        status: String,
+    },
+    #[error(
+        "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"
+    )]
+    TakenOver { id: i64 },
+    #[error(
+        "key {key} ({fingerprint}) still encrypts {total} value(s): {places}; \
+         run `timber rotate --all` and retry"
+    )]
+    KeyInUse {
+        key: String,
+        fingerprint: String,
+        total: u64,
+        places: String,
+    },
+    #[error("key {key}: {reason}")]
+    Retire { key: String, reason: String },
+}
