@@ -13,7 +13,7 @@ use timber::config::model::ColumnType;
 use timber::config::model_loader::load_model_file;
 use timber::crypto::blind_index::legacy_sha256;
 use timber::crypto::user_keys::derive_user_key;
-use timber::crypto::{KeyId, KeyRing, encode_plaintext};
+use timber::crypto::{CellError, KeyId, KeyRing, encode_plaintext};
 use timber::value::Value;
 
 fn ring() -> KeyRing {
@@ -107,7 +107,7 @@ fn per_user_keys_match_python_and_per_user_tokens_decrypt() {
             .strip_prefix("user_")
             .unwrap();
         let fresh = ring();
-        // Without the owner the per-user key is not derived, so the token is unknown...
+        // Without the owner no per-user key is a candidate, so the token is unknown...
         assert_eq!(fresh.identify(token), None);
         // ...with the owner it is derived, identified and decrypted.
         let (plaintext, id) = fresh.decrypt_token(token, Some(user)).unwrap();
@@ -116,8 +116,13 @@ fn per_user_keys_match_python_and_per_user_tokens_decrypt() {
             case["plaintext"].as_str().unwrap().as_bytes()
         );
         assert_eq!(id, KeyId::User(user.to_string()));
-        // Once derived it is cached, and identification alone finds it.
-        assert_eq!(fresh.identify(token), Some(KeyId::User(user.to_string())));
+        let found = fresh.classify(token, Some(user)).unwrap();
+        assert_eq!(found.id, KeyId::User(user.to_string()));
+        // Another user's key does not open it.
+        assert_eq!(
+            fresh.classify(token, Some("user-456")).unwrap_err(),
+            CellError::UnknownKey
+        );
     }
 }
 

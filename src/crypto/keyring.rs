@@ -147,6 +147,12 @@ impl CellError {
     }
 }
 
+// The ring is shared by the TUI's background tasks.
+const _: fn() = || {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<KeyRing>();
+};
+
 /// A configured (non-derived) key.
 pub(crate) struct RingKey {
     pub(crate) id: KeyId,
@@ -242,8 +248,8 @@ impl KeyRing {
         Some(self.user_keys.get_or_derive(generation, &master.text, user))
     }
 
-    /// Which key a token is under, by HMAC alone (no AES). Per-user keys are tried only
-    /// when already derived; use `classify` with the owner to derive them.
+    /// Which key a token is under, by HMAC alone (no AES), among the configured keys.
+    /// Per-user keys need the row's owner: use `classify(token, Some(owner))`.
     pub fn identify(&self, token: &str) -> Option<KeyId> {
         self.classify(token, None).ok().map(|found| found.id)
     }
@@ -303,18 +309,12 @@ impl KeyRing {
                 }
             }
         }
-        if let Some(k) = self.keys.iter().find(|k| k.key.mac_matches(data)) {
-            return Some((k.id.clone(), Arc::clone(&k.key)));
-        }
-        // Per-user keys derived earlier (for any owner) are cheap to check.
-        self.user_keys
-            .snapshot()
-            .into_iter()
-            .find(|(_, _, key)| key.mac_matches(data))
-            .map(|(generation, user, key)| match generation {
-                MasterGeneration::Current => (KeyId::User(user), key),
-                MasterGeneration::Old => (KeyId::UserOld(user), key),
-            })
+        // Without an owner only configured keys are candidates: scanning every cached
+        // per-user key (up to 10 000 HMACs) for each unknown token would be a hidden cost.
+        self.keys
+            .iter()
+            .find(|k| k.key.mac_matches(data))
+            .map(|k| (k.id.clone(), Arc::clone(&k.key)))
     }
 
     /// AES decryptions run so far, per configured key and per cached user key. Lets a
