@@ -18,7 +18,7 @@ pub mod view;
 pub use cell::{Cell, ViewRow};
 pub use identity::Identity;
 pub use mask::{HashKeySource, MaskHasher, REDACTED};
-pub use reveal::RevealGrant;
+pub use reveal::{RevealError, RevealGrant};
 pub use rules::RoleRules;
 pub use view::{Access, Decision};
 
@@ -32,4 +32,7 @@ pub enum AccessError {
         policy: String,
         known: String,
     },
+    /// The policy file could not be loaded (the message names the file and position).
+    #[error("{0}")]
+    Policy(String),
 }

@@ -20,7 +20,9 @@ use super::identity::Identity;
 use super::mask::{HashKeySource, MaskHasher, mask_text};
 use super::reveal::RevealGrant;
 use super::rules::RoleRules;
-use crate::config::{ColumnDef, Level, ModelDef, Policy};
+use crate::config::settings::Settings;
+use crate::config::{ColumnDef, Level, ModelDef, Policy, load_policy};
+use crate::crypto::KeyRing;
 use crate::store::{Cell as StoredCell, Record};
 use crate::value::Value;
 
@@ -61,6 +63,25 @@ impl Access {
             hasher,
             enabled: access_control_enabled,
         })
+    }
+
+    /// The pipeline a command runs with: the policy file (`--policy` / `TIMBER_POLICY`, else
+    /// the built-in policy), role and user from the settings, `ENABLE_ACCESS_CONTROL`, and the
+    /// `hash` key from the master key (or a per-process key when there is none).
+    pub fn from_settings(settings: &Settings, ring: &KeyRing) -> Result<Access, AccessError> {
+        let policy = match &settings.policy {
+            Some(path) => {
+                load_policy(&path.value).map_err(|e| AccessError::Policy(e.to_string()))?
+            }
+            None => Policy::builtin(),
+        };
+        let identity = Identity::from_settings(settings, &policy)?;
+        Access::new(
+            policy,
+            identity,
+            settings.enable_access_control,
+            MaskHasher::for_ring(ring),
+        )
     }
 
     pub fn identity(&self) -> &Identity {

@@ -95,6 +95,8 @@ pub enum Command {
     Jobs(JobsArgs),
     /// List keys with their status, or retire one no value depends on
     Keys(KeysArgs),
+    /// List, follow or verify the tamper-evident audit log
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -151,6 +153,45 @@ pub enum BrowseFormat {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Keep printing new entries as any process writes them (Ctrl-C to stop)
+    #[arg(long, conflicts_with = "verify")]
+    pub follow: bool,
+    /// Verify the whole hash chain and the head; exit 2 when it is broken
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: a head printed by an earlier verify, kept outside the database
+    #[arg(long, requires = "verify", value_name = "H")]
+    pub expect_head: Option<String>,
+    /// Only entries about this model (or table)
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    /// Only entries by this user
+    #[arg(long, value_name = "U")]
+    pub actor: Option<String>,
+    /// Only this action (reveal, insert, update, delete, rotation.start, ...)
+    #[arg(long, value_name = "A")]
+    pub action: Option<String>,
+    /// Only entries at or after TIME (2026-11-29, 2026-11-29T16:30:00Z, or 15m / 2h / 7d ago)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only entries before TIME
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only entries with this text in actor, action, table, record id, fields or reason
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Entries per page (newest first)
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: u32,
+    /// The next page: entries older than this id
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]

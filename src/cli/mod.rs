@@ -3,6 +3,7 @@
 //! becomes one clear line on stderr with exit code 2.
 
 pub mod args;
+pub mod audit;
 pub mod browse;
 pub mod context;
 pub mod demo;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Init) => init::run(&cli.global),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
+        Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),
         Some(Command::Jobs(args)) => jobs::run(&cli.global, &args),
         Some(Command::Keys(args)) => keys::run(&cli.global, &args),

@@ -1,0 +1,254 @@
+//! `timber audit`: list the audit log newest first (filtered), follow it, or verify its
+//! chain (DESIGN §7, §12). Entries go to stdout (text lines or JSON lines), narration to
+//! stderr. `--verify` exits 2 when the chain is broken.
+//!
+//! Listing never shows `detail` (it may hold encrypted values); it shows who, what, which
+//! table and record, and which fields.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+
+use super::args::{AuditArgs, GlobalArgs, OutputFormat};
+use super::{CliError, CliResult, Context, block_on};
+use crate::audit::entry::format_time;
+use crate::audit::query::{self, AuditFilter, Follower};
+use crate::audit::{AuditEntry, AuditError, VerifyReport};
+use crate::store::{Store, StoreConfig};
+
+pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
+    let ctx = Context::load(global.to_flags())?;
+    let filter = filter(&ctx, args)?;
+    let config = StoreConfig::from_settings(&ctx.settings)?;
+    if args.verify {
+        let ring = ctx.keyring()?;
+        let key = ring
+            .audit_key()
+            .ok_or_else(|| CliError::msg(AuditError::NoMasterKey.to_string()))?;
+        let report = block_on(async {
+            let store = Store::connect(config).await?;
+            let report = query::verify(&store, &key, args.expect_head.as_deref()).await;
+            store.close().await;
+            report
+        })
+        .map_err(|e: AuditError| CliError::msg(e.to_string()))?;
+        return print_report(&report, args.format);
+    }
+    block_on(async {
+        let store = Store::connect(config).await?;
+        let result = list_then_follow(&store, &filter, args).await;
+        store.close().await;
+        result
+    })
+}
+
+/// Lists a page newest first; with `--follow`, the same entries oldest first and then
+/// every new matching entry as it is written, until interrupted.
+async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs) -> CliResult {
+    let page = query::list(store, filter, args.before, args.limit.max(1))
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let mut out = io::stdout().lock();
+    if !args.follow {
+        if let Err(e) = print_entries(&mut out, page.iter(), args.format) {
+            return pipe_closed(e);
+        }
+        if page.len() == args.limit.max(1) as usize
+            && let Some(last) = page.last()
+        {
+            eprintln!("timber audit: more before this page: --before {}", last.id);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Err(e) = print_entries(&mut out, page.iter().rev(), args.format) {
+        return pipe_closed(e);
+    }
+    drop(out);
+    let start = query::newest_id(store)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let start = page.first().map_or(start, |newest| newest.id.max(start));
+    eprintln!("timber audit: following new entries (Ctrl-C to stop)");
+    let mut follower = Follower::new(store, filter.clone(), start);
+    loop {
+        let batch = follower
+            .next()
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
+        let mut out = io::stdout().lock();
+        if let Err(e) = print_entries(&mut out, batch.iter(), args.format) {
+            return pipe_closed(e);
+        }
+    }
+}
+
+fn pipe_closed(e: io::Error) -> CliResult {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::msg(format!("writing to stdout: {e}")))
+    }
+}
+
+fn print_entries<'a>(
+    out: &mut impl Write,
+    entries: impl Iterator<Item = &'a AuditEntry>,
+    format: OutputFormat,
+) -> io::Result<()> {
+    for entry in entries {
+        match format {
+            OutputFormat::Json => writeln!(out, "{}", entry.to_json())?,
+            OutputFormat::Text => writeln!(out, "{}", text_line(entry))?,
+        }
+    }
+    out.flush()
+}
+
+/// `#12  2026-11-29T16:30:31.123456Z  ana  reveal  user_profiles/7  [email]`; text from the
+/// database is printed without control characters so it cannot drive the terminal.
+fn text_line(entry: &AuditEntry) -> String {
+    let c = &entry.content;
+    let target = match (&c.table_name, &c.record_id) {
+        (Some(t), Some(r)) => format!("{t}/{r}"),
+        (Some(t), None) => format!("{t}/*"),
+        (None, _) => "-".to_string(),
+    };
+    let line = format!(
+        "#{}  {}  {}  {}  {}  [{}]",
+        entry.id,
+        format_time(&c.created_at),
+        c.actor,
+        c.action,
+        target,
+        c.fields.join(", ")
+    );
+    line.chars()
+        .map(|ch| if ch.is_control() { '·' } else { ch })
+        .collect()
+}
+
+fn print_report(report: &VerifyReport, format: OutputFormat) -> CliResult {
+    let mut out = io::stdout().lock();
+    let written = match format {
+        OutputFormat::Json => writeln!(out, "{}", report.to_json()),
+        OutputFormat::Text if report.ok => writeln!(
+            out,
+            "audit log intact: {} entries; head {}",
+            report.entries,
+            report.head.as_deref().unwrap_or("(empty log)")
+        ),
+        OutputFormat::Text => writeln!(
+            out,
+            "audit log BROKEN{}: {}",
+            report
+                .first_broken
+                .map_or(String::new(), |id| format!(" at entry {id}")),
+            report.reason.as_deref().unwrap_or("unknown damage")
+        ),
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        return pipe_closed(e);
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// The filters of the command line; a model name becomes its table name.
+fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
+    let tables = match &args.model {
+        None => Vec::new(),
+        Some(name) => {
+            // A model that is not (or no longer) declared still has entries: use the name
+            // as a table name then.
+            let models = ctx.models().ok();
+            let table = models
+                .as_ref()
+                .and_then(|m| m.find(name))
+                .map_or_else(|| name.clone(), |m| m.table_name.clone());
+            vec![table]
+        }
+    };
+    let now = Utc::now().naive_utc();
+    let time = |flag: &str, text: &Option<String>| -> Result<Option<NaiveDateTime>, CliError> {
+        text.as_deref()
+            .map(|t| parse_time(t, now).ok_or_else(|| CliError::msg(bad_time(flag, t))))
+            .transpose()
+    };
+    Ok(AuditFilter {
+        tables,
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        since: time("--since", &args.since)?,
+        until: time("--until", &args.until)?,
+        text: args.grep.clone(),
+    })
+}
+
+fn bad_time(flag: &str, text: &str) -> String {
+    format!(
+        "{flag} `{text}` is not a time: use 2026-11-29, 2026-11-29T16:30:00Z, \
+         \"2026-11-29 16:30\" or a duration ago such as 15m, 2h, 7d"
+    )
+}
+
+/// RFC 3339, a date, a date and time (UTC), or a duration ago (`30s`, `15m`, `2h`, `7d`).
+pub fn parse_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.naive_utc());
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t);
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0);
+    }
+    let unit = text.chars().last()?;
+    let amount: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let ago = match unit {
+        's' => Duration::try_seconds(amount)?,
+        'm' => Duration::try_minutes(amount)?,
+        'h' => Duration::try_hours(amount)?,
+        'd' => Duration::try_days(amount)?,
+        _ => return None,
+    };
+    now.checked_sub_signed(ago)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn times_in_every_accepted_form() {
+        let now = NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let at = |h, m| {
+            NaiveDate::from_ymd_opt(2026, 11, 29)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+        };
+        assert_eq!(parse_time("2h", now), at(10, 0));
+        assert_eq!(parse_time("15m", now), at(11, 45));
+        assert_eq!(parse_time("2026-11-29", now), at(0, 0));
+        assert_eq!(parse_time("2026-11-29 16:30", now), at(16, 30));
+        assert_eq!(parse_time("2026-11-29T18:30:00+02:00", now), at(16, 30));
+        assert_eq!(parse_time("yesterday", now), None);
+        assert_eq!(parse_time("5x", now), None);
+        assert_eq!(parse_time("é", now), None);
+    }
+}
