@@ -158,6 +158,58 @@ impl Store {
         Ok(RowEstimate { rows, exact: true })
     }
 
+    /// Asks the database whether this session refuses writes (the read-only guarantee is the
+    /// server's, so `timber info` and the health checks can show it from the source).
+    pub async fn session_read_only(&self) -> Result<bool, StoreError> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "PRAGMA query_only",
+            Dialect::Postgres => {
+                "SELECT CASE WHEN current_setting('default_transaction_read_only') = 'on' \
+                 THEN 1 ELSE 0 END::int8"
+            }
+            Dialect::Mysql => "SELECT @@SESSION.transaction_read_only",
+        };
+        let mut rows = self.backend.fetch(sql, &[], &[Wire::Int]).await;
+        if rows.is_err() && self.dialect() == Dialect::Mysql {
+            // MariaDB 10 only knows the old name (which MySQL 8 removed).
+            rows = self
+                .backend
+                .fetch("SELECT @@SESSION.tx_read_only", &[], &[Wire::Int])
+                .await;
+        }
+        let rows = rows.map_err(|e| StoreError::query("read the session mode", "(session)", e))?;
+        Ok(matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::Int(n)) if *n != 0))
+    }
+
+    /// Whether this session's connection is encrypted with TLS, as the server reports it;
+    /// `None` for SQLite (a local file). Backs the `conn.tls` health check.
+    pub async fn session_uses_tls(&self) -> Result<Option<bool>, StoreError> {
+        let (sql, wires) = match self.dialect() {
+            Dialect::Sqlite => return Ok(None),
+            Dialect::Postgres => (
+                "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[Wire::Text][..],
+            ),
+            Dialect::Mysql => (
+                "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
+                &[Wire::Text, Wire::Text][..],
+            ),
+        };
+        let rows = self
+            .backend
+            .fetch(sql, &[], wires)
+            .await
+            .map_err(|e| StoreError::query("read the session's TLS state", "(session)", e))?;
+        let value = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().last()?.into_text());
+        Ok(Some(match self.dialect() {
+            Dialect::Postgres => value.as_deref() == Some("true"),
+            _ => value.is_some_and(|cipher| !cipher.is_empty()),
+        }))
+    }
+
     /// Runs a catalogue query whose single column is text.
     async fn fetch_text(
         &self,

@@ -7,10 +7,11 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use rand::RngCore;
 
 use super::backend::SqlValue;
-use super::cells::{encrypt_cell, key_choice, keyed_hash, owner_text};
+use super::cells::{Cell, encrypt_cell, key_choice, keyed_hash, owner_text};
 use super::convert::{parse_for_column, to_sql};
 use super::dialect::Wire;
 use super::error::StoreError;
+use super::records::Record;
 use crate::config::{ColumnType, Mixin, ModelDef};
 use crate::crypto::KeyRing;
 use crate::value::Value;
@@ -205,4 +206,38 @@ pub(crate) fn uuid_v4() -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+/// Adds every encrypted field not being changed, with its current plaintext, so it is
+/// re-encrypted under the new owner's key.
+pub(crate) fn reencrypt_all(
+    model: &ModelDef,
+    old: &Record,
+    row: &mut Row,
+) -> Result<(), StoreError> {
+    for (index, column) in model.columns.iter().enumerate() {
+        if !column.encrypted || row.iter().any(|(i, _)| *i == index) {
+            continue;
+        }
+        match &old.cells[index] {
+            Cell::Unreadable(e) => {
+                return Err(StoreError::InvalidValue {
+                    model: model.name.clone(),
+                    field: column.name.clone(),
+                    reason: format!(
+                        "cannot move to the new owner's key: the stored value is unreadable ({})",
+                        e.as_str()
+                    ),
+                });
+            }
+            cell => row.push((index, cell.value().cloned().unwrap_or(Value::Null))),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn named(model: &ModelDef, row: &Row) -> Vec<(String, Value)> {
+    row.iter()
+        .map(|(i, v)| (model.columns[*i].name.clone(), v.clone()))
+        .collect()
 }

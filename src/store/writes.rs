@@ -16,7 +16,9 @@ use super::dialect::Dialect;
 use super::error::StoreError;
 use super::records::{Record, key_bind};
 pub use super::write_prep::Fields;
-use super::write_prep::{Row, encode_row, insert_row, now, resolve, row_owner};
+use super::write_prep::{
+    Row, encode_row, insert_row, named, now, reencrypt_all, resolve, row_owner,
+};
 use crate::config::{Mixin, ModelDef};
 use crate::crypto::KeyRing;
 use crate::value::Value;
@@ -372,34 +374,4 @@ impl Store {
                 reason,
             })
     }
-}
-
-/// Adds every encrypted field not being changed, with its current plaintext, so it is
-/// re-encrypted under the new owner's key.
-fn reencrypt_all(model: &ModelDef, old: &Record, row: &mut Row) -> Result<(), StoreError> {
-    for (index, column) in model.columns.iter().enumerate() {
-        if !column.encrypted || row.iter().any(|(i, _)| *i == index) {
-            continue;
-        }
-        match &old.cells[index] {
-            Cell::Unreadable(e) => {
-                return Err(StoreError::InvalidValue {
-                    model: model.name.clone(),
-                    field: column.name.clone(),
-                    reason: format!(
-                        "cannot move to the new owner's key: the stored value is unreadable ({})",
-                        e.as_str()
-                    ),
-                });
-            }
-            cell => row.push((index, cell.value().cloned().unwrap_or(Value::Null))),
-        }
-    }
-    Ok(())
-}
-
-fn named(model: &ModelDef, row: &Row) -> Vec<(String, Value)> {
-    row.iter()
-        .map(|(i, v)| (model.columns[*i].name.clone(), v.clone()))
-        .collect()
 }
