@@ -1,0 +1,260 @@
+//! AUDIT, CONN, ROT and ENV families: the audit log is on, its chain verifies and
+//! sensitive models are audited; the connection honours REQUIRE_SSL; rotation jobs are
+//! progressing; secret-like environment variables hold tokens, not plaintext.
+
+use chrono::NaiveDateTime;
+
+use super::report::{Evidence, Finding, Severity};
+use crate::config::{Classification, Mixin, ModelDef, Settings};
+use crate::crypto::{KeyRing, inspect};
+use crate::store::Store;
+use crate::store::introspect::RotationJobInfo;
+use crate::store::system_tables::AUDIT_LOG;
+
+/// A running job whose heartbeat is older than this is stalled.
+pub const STALLED_AFTER_SECS: i64 = 120;
+
+/// audit.enabled: ENABLE_AUDIT_LOG is on and the audit table exists.
+pub fn audit_enabled(settings: &Settings, table_exists: bool) -> Finding {
+    let id = "audit.enabled";
+    let at = Evidence::none().with("table", AUDIT_LOG);
+    if !settings.enable_audit_log {
+        let severity = if settings.is_production() {
+            Severity::Fail
+        } else {
+            Severity::Warn
+        };
+        return Finding::new(
+            id,
+            severity,
+            "ENABLE_AUDIT_LOG is off: reveals, writes and rotations are not recorded",
+        )
+        .evidence(at)
+        .remedy("Set ENABLE_AUDIT_LOG=true (and run `timber init` so the table exists)");
+    }
+    if !table_exists {
+        return Finding::fail(id, format!("ENABLE_AUDIT_LOG is on but `{AUDIT_LOG}` does not exist: audited actions are refused"))
+            .evidence(at)
+            .remedy("Run `timber init` to create the system tables");
+    }
+    Finding::ok(id, format!("audit log enabled, `{AUDIT_LOG}` exists")).evidence(at)
+}
+
+/// audit.chain: the stored hash chain verifies (keyed from the master key).
+pub async fn audit_chain(store: &Store, ring: &KeyRing, table_exists: bool) -> Finding {
+    let id = "audit.chain";
+    let at = || Evidence::none().with("table", AUDIT_LOG);
+    if !table_exists {
+        return Finding::ok(id, "no audit log to verify (see audit.enabled)").evidence(at());
+    }
+    let Some(key) = ring.audit_key() else {
+        return Finding::warn(
+            id,
+            "cannot verify the audit chain: MASTER_ENCRYPTION_KEY is not usable (see key.master)",
+        )
+        .evidence(at())
+        .remedy("Configure MASTER_ENCRYPTION_KEY, then run `timber audit --verify`");
+    };
+    match crate::audit::query::verify(store, &key, None).await {
+        Err(err) => Finding::fail(id, format!("the audit chain could not be read: {err}"))
+            .evidence(at())
+            .remedy("Fix the cause named, then run `timber audit --verify`"),
+        Ok(report) if report.ok => {
+            Finding::ok(id, format!("chain of {} entries intact", report.entries))
+                .evidence(at().count(report.entries).with("head", report.head.clone()))
+        }
+        Ok(report) => {
+            let damage = report.damage.map_or("broken", |d| d.as_str());
+            let reason = report
+                .reason
+                .clone()
+                .unwrap_or_else(|| "the chain does not verify".into());
+            let mut ev = at().count(report.entries).with("damage", damage);
+            ev.table = Some(AUDIT_LOG.to_string());
+            Finding::fail(id, format!("audit chain broken ({damage}): {reason}"))
+                .evidence(ev.ids(report.first_broken.map(|i| i.to_string())))
+                .remedy("Treat as an incident: the log was changed by someone with database access. Compare with a backup and keep the output of `timber audit --verify`")
+        }
+    }
+}
+
+/// audit.coverage: critical and sensitive models without AuditMixin.
+pub fn audit_coverage(models: &[&ModelDef]) -> Vec<Finding> {
+    let id = "audit.coverage";
+    let mut out: Vec<Finding> = models
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.classification,
+                Some(Classification::Critical | Classification::Sensitive)
+            )
+        })
+        .filter(|m| !m.has_mixin(Mixin::Audit))
+        .map(|m| {
+            let class = m.classification.map_or("", Classification::as_str);
+            Finding::warn(
+                id,
+                format!(
+                    "{class} model is not audited (no AuditMixin): changes to it leave no trace"
+                ),
+            )
+            .evidence(Evidence::at(&m.name, &m.table_name, None).with("classification", class))
+            .remedy(format!(
+                "Add AuditMixin to the mixins of {} ({})",
+                m.name,
+                m.source.display()
+            ))
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(Finding::ok(
+            id,
+            "every critical or sensitive model has AuditMixin",
+        ));
+    }
+    out
+}
+
+/// True when a database URL's host is this machine (loopback or a local socket).
+pub fn is_local_host(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return true;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.is_empty() || host == "localhost" || host.starts_with("127.") || host == "::1"
+}
+
+/// conn.tls: REQUIRE_SSL is honoured. SQLite is a local file (nothing to protect in
+/// transit). A connection without TLS fails when TLS is required or in production, is fine
+/// on loopback, and warns elsewhere.
+pub fn tls(settings: &Settings, store: &Store, uses_tls: Option<bool>) -> Finding {
+    let id = "conn.tls";
+    let url = store.url_redacted();
+    let ev = Evidence::none()
+        .with("database", url.clone())
+        .with("require_ssl", settings.require_ssl);
+    if store.dialect() == crate::store::Dialect::Sqlite {
+        return Finding::ok(id, "SQLite is a local file: no connection to protect").evidence(ev);
+    }
+    let remedy = "Set REQUIRE_SSL=true (with SSL_ROOT_CERT_PATH to verify the server) and enable TLS on the server";
+    match uses_tls {
+        Some(true) => Finding::ok(id, format!("the connection to {url} uses TLS")).evidence(ev),
+        Some(false) if settings.require_ssl => {
+            Finding::fail(id, "REQUIRE_SSL=true but this connection is not TLS")
+                .evidence(ev)
+                .remedy(remedy)
+        }
+        Some(false) | None => {
+            let unknown = if uses_tls.is_none() {
+                " (the server does not say; assumed not TLS)"
+            } else {
+                ""
+            };
+            if settings.is_production() {
+                Finding::fail(
+                    id,
+                    format!("production connection to {url} is not TLS{unknown}"),
+                )
+                .evidence(ev)
+                .remedy(remedy)
+            } else if is_local_host(&url) {
+                Finding::ok(id, format!("loopback connection without TLS{unknown}")).evidence(ev)
+            } else {
+                Finding::warn(id, format!("connection to {url} is not TLS{unknown}"))
+                    .evidence(ev)
+                    .remedy(remedy)
+            }
+        }
+    }
+}
+
+/// rotation.stalled: running jobs without a recent heartbeat, failed jobs, and finished
+/// jobs that left values unrotated.
+pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
+    let id = "rotation.stalled";
+    let mut out = Vec::new();
+    for job in jobs {
+        let ev = || {
+            let mut e = Evidence::none()
+                .count(job.rows_failed.max(0) as u64)
+                .with("job", job.id);
+            e.table = Some(job.table_name.clone());
+            e
+        };
+        let status = job.status.to_ascii_lowercase();
+        let beat = job.heartbeat_at.or(job.updated_at);
+        if status == "running" {
+            let quiet = beat.map(|b| (now - b).num_seconds());
+            if quiet.is_none_or(|s| s > STALLED_AFTER_SECS) {
+                let since =
+                    quiet.map_or("never".to_string(), |s| format!("{} minutes ago", s / 60));
+                out.push(Finding::warn(id, format!("rotation job {} on `{}` is running but its last heartbeat was {since}", job.id, job.table_name))
+                    .evidence(ev())
+                    .remedy(format!("If its worker is gone, `timber rotate --resume {}` continues from its cursor", job.id)));
+            }
+        } else if status == "failed" {
+            out.push(
+                Finding::warn(
+                    id,
+                    format!("rotation job {} on `{}` failed", job.id, job.table_name),
+                )
+                .evidence(ev())
+                .remedy(format!(
+                    "See `timber jobs`, fix the cause, then `timber rotate --resume {}`",
+                    job.id
+                )),
+            );
+        } else if job.rows_failed > 0 {
+            out.push(Finding::warn(id, format!("rotation job {} on `{}` ended {status} with {} values it could not rotate", job.id, job.table_name, job.rows_failed))
+                .evidence(ev())
+                .remedy("See data.undecryptable for those values; `timber jobs` lists the job's failures"));
+        }
+    }
+    if out.is_empty() {
+        out.push(Finding::ok(
+            id,
+            format!(
+                "no stalled or failed rotation jobs ({} jobs recorded)",
+                jobs.len()
+            ),
+        ));
+    }
+    out
+}
+
+/// env.plaintext_secret: a `*_API_KEY`-style variable whose value is not a token our
+/// keys decrypt (the guide keeps such secrets encrypted).
+pub fn plaintext_secrets(settings: &Settings, ring: &KeyRing) -> Vec<Finding> {
+    let id = "env.plaintext_secret";
+    let mut out = Vec::new();
+    for (name, value) in &settings.secret_like_vars {
+        let text = inspect::unquote(value.value.expose());
+        let why = match ring.decrypt_token(text, None) {
+            Ok(_) => continue,
+            Err(crate::crypto::CellError::NotAToken) => "holds plaintext, not a Fernet token",
+            Err(crate::crypto::CellError::UnknownKey) => "holds a token no configured key decrypts",
+            Err(crate::crypto::CellError::Corrupted) => "holds a corrupted token",
+        };
+        out.push(Finding::warn(id, format!("{name} {why}"))
+            .evidence(Evidence::none().with("variable", name.clone()).with("source", value.source.to_string()))
+            .remedy(format!("Store {name} encrypted under ENCRYPTION_KEY (a Fernet token) and decrypt it at use, or move it to a secret manager")));
+    }
+    if out.is_empty() {
+        let n = settings.secret_like_vars.len();
+        out.push(Finding::ok(
+            id,
+            if n == 0 {
+                "no *_API_KEY-style variables are set".to_string()
+            } else {
+                format!("{n} secret-like variables hold tokens our keys decrypt")
+            },
+        ));
+    }
+    out
+}

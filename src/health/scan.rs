@@ -1,0 +1,242 @@
+//! Streaming scans: rows are read in primary-key order by keyset pages (never OFFSET, never
+//! the whole table in memory), and each page is split across the worker pool while the
+//! next page is being read. Reading is async (sqlx); classification is CPU-bound (an HMAC
+//! per candidate key), so it runs on `spawn_blocking` threads, one chunk per core.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::classify::{ChunkStats, Classifier, TableJob, record_id, token_tag};
+use super::stats::ColumnStats;
+use crate::config::ModelDef;
+use crate::crypto::inspect;
+use crate::store::{Store, StoreError};
+use crate::value::Value;
+
+/// Rows per keyset page.
+pub const PAGE_ROWS: u32 = 4000;
+
+/// Where a scan is, for a progress line or a TUI gauge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub model: String,
+    pub rows_done: u64,
+    /// The store's fast estimate (may be off), or the sample size.
+    pub rows_expected: u64,
+}
+
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// How a scan reads.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Read at most this many rows per table (`--sample N`).
+    pub sample: Option<u64>,
+    pub page_rows: u32,
+    /// Classification threads (default: the machine's cores).
+    pub workers: usize,
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            sample: None,
+            page_rows: PAGE_ROWS,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("sample", &self.sample)
+            .field("page_rows", &self.page_rows)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One table's scan result.
+#[derive(Debug)]
+pub struct TableScan {
+    pub job: Arc<TableJob>,
+    /// One entry per `job.columns`.
+    pub columns: Vec<ColumnStats>,
+    pub rows: u64,
+    /// True when `--sample` stopped the scan before the end of the table.
+    pub sampled: bool,
+}
+
+/// Token fingerprints seen so far across every scanned column, and those seen twice.
+#[derive(Debug, Default)]
+pub struct DuplicateTracker {
+    seen: HashSet<u128>,
+    pub repeated: HashSet<u128>,
+}
+
+impl DuplicateTracker {
+    fn absorb(&mut self, tags: Vec<u128>) {
+        for tag in tags {
+            if !self.seen.insert(tag) {
+                self.repeated.insert(tag);
+            }
+        }
+    }
+}
+
+/// Scans one table: pages in key order, chunks classified in parallel, stats merged.
+pub async fn scan_table(
+    store: &Store,
+    model: &ModelDef,
+    job: Arc<TableJob>,
+    classifier: Arc<Classifier>,
+    options: &ScanOptions,
+    mut duplicates: Option<&mut DuplicateTracker>,
+) -> Result<TableScan, StoreError> {
+    let expected = match options.sample {
+        Some(n) => n,
+        None => store.estimate_rows(model).await.map_or(0, |e| e.rows),
+    };
+    let fetch: Vec<&str> = job.fetch.iter().map(String::as_str).collect();
+    let workers = options.workers.max(1);
+    let mut columns = vec![ColumnStats::default(); job.columns.len()];
+    let mut pending: JoinSet<ChunkStats> = JoinSet::new();
+    let mut after: Option<Value> = None;
+    let mut rows_read: u64 = 0;
+    let mut sampled = false;
+    loop {
+        let mut limit = options.page_rows.max(1);
+        if let Some(n) = options.sample {
+            let left = n.saturating_sub(rows_read);
+            if left == 0 {
+                // A sample ends early only if the table has more rows.
+                sampled = !store
+                    .raw_page(model, &fetch, after.as_ref(), 1)
+                    .await?
+                    .is_empty();
+                break;
+            }
+            limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+        let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
+        let full = page.len() as u32 == limit;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        let page = Arc::new(page);
+        let chunk_len = page.len().div_ceil(workers);
+        for (i, start) in (0..page.len()).step_by(chunk_len).enumerate() {
+            let (page, job, classifier) = (page.clone(), job.clone(), classifier.clone());
+            let end = (start + chunk_len).min(page.len());
+            let position = rows_read + (i * chunk_len) as u64;
+            pending.spawn_blocking(move || classifier.chunk(&job, &page[start..end], position));
+        }
+        rows_read += page.len() as u64;
+        // Keep at most two pages in flight: reading overlaps classification, memory stays
+        // bounded.
+        while pending.len() > 2 * workers {
+            absorb(&mut pending, &mut columns, &mut duplicates).await?;
+        }
+        if let Some(progress) = &options.progress {
+            progress(&Progress {
+                model: model.name.clone(),
+                rows_done: rows_read,
+                rows_expected: expected.max(rows_read),
+            });
+        }
+        if !full {
+            break;
+        }
+    }
+    while !pending.is_empty() {
+        absorb(&mut pending, &mut columns, &mut duplicates).await?;
+    }
+    Ok(TableScan {
+        job,
+        columns,
+        rows: rows_read,
+        sampled,
+    })
+}
+
+async fn absorb(
+    pending: &mut JoinSet<ChunkStats>,
+    columns: &mut [ColumnStats],
+    duplicates: &mut Option<&mut DuplicateTracker>,
+) -> Result<(), StoreError> {
+    let Some(joined) = pending.join_next().await else {
+        return Ok(());
+    };
+    let chunk = joined.map_err(|e| StoreError::Query {
+        what: "classify stored values".into(),
+        table: String::new(),
+        reason: format!("a scan worker stopped: {e}"),
+    })?;
+    for (total, part) in columns.iter_mut().zip(chunk.columns) {
+        total.merge(part);
+    }
+    if let Some(tracker) = duplicates.as_deref_mut() {
+        tracker.absorb(chunk.tags);
+    }
+    Ok(())
+}
+
+/// A cell holding a repeated token: model, column, record id, position in key order.
+pub type TokenPlace = (String, String, String, u64);
+
+/// Where each repeated token is, per fingerprint, in key order. A
+/// second, cheap pass (base64 only, no HMAC), run only when duplicates were found, so the
+/// first pass never has to keep every record id in memory.
+pub async fn locate_tokens(
+    store: &Store,
+    model: &ModelDef,
+    job: &TableJob,
+    wanted: &HashSet<u128>,
+    sample: Option<u64>,
+    found: &mut HashMap<u128, Vec<TokenPlace>>,
+) -> Result<(), StoreError> {
+    let fetch: Vec<&str> = job.fetch.iter().map(String::as_str).collect();
+    let mut after: Option<Value> = None;
+    let mut rows_read: u64 = 0;
+    loop {
+        let mut limit = PAGE_ROWS;
+        if let Some(n) = sample {
+            let left = n.saturating_sub(rows_read);
+            if left == 0 {
+                break;
+            }
+            limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+        let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        let first_position = rows_read;
+        rows_read += page.len() as u64;
+        for (offset, row) in page.iter().enumerate() {
+            for col in &job.columns {
+                let Some(Some(stored)) = row.values.get(col.value_at) else {
+                    continue;
+                };
+                let tag = inspect::decode_token(inspect::unquote(stored))
+                    .filter(|d| inspect::parse_decoded(d).is_ok())
+                    .and_then(|d| token_tag(&d));
+                if let Some(tag) = tag.filter(|t| wanted.contains(t)) {
+                    found.entry(tag).or_default().push((
+                        job.model.clone(),
+                        col.def.name.clone(),
+                        record_id(&row.id),
+                        first_position + offset as u64,
+                    ));
+                }
+            }
+        }
+        if (page.len() as u32) < limit {
+            break;
+        }
+    }
+    Ok(())
+}
