@@ -13,5 +13,6 @@ pub mod config;
 pub mod crypto;
 pub mod store;
 pub mod demo;
+pub mod health;
 pub mod rotation;
 pub mod value;

@@ -150,7 +150,7 @@ pub async fn run_health(
     }
     push(checks_ops::audit_coverage(&models));
     if sel.has("conn.tls") {
-        let finding = match store.connection_uses_tls().await {
+        let finding = match store.session_uses_tls().await {
             Ok(uses) => checks_ops::tls(settings, store, uses),
             Err(e) => cannot("conn.tls", &e),
         };

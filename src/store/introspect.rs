@@ -1,7 +1,8 @@
 //! Catalogue facts the health checks need beyond `schema.rs`: declared column widths, the
-//! indexes of a table with their columns, whether this connection uses TLS, the rotation
-//! jobs table and the key registry. Read-only queries, one per dialect; every bound value
-//! is a parameter and every identifier comes from validated model YAML.
+//! indexes of a table with their columns, the rotation jobs table and the key registry
+//! (the session's TLS state is `Store::session_uses_tls` in `schema.rs`). Read-only
+//! queries, one per dialect; every bound value is a parameter and every identifier comes
+//! from validated model YAML.
 
 use chrono::NaiveDateTime;
 
@@ -141,42 +142,6 @@ impl Store {
             }
         }
         Ok(indexes)
-    }
-
-    /// Whether this session's connection is encrypted with TLS: `None` for SQLite (a local
-    /// file) or when the server does not say.
-    pub async fn connection_uses_tls(&self) -> Result<Option<bool>, StoreError> {
-        let attempts: &[&str] = match self.dialect() {
-            Dialect::Sqlite => return Ok(None),
-            Dialect::Postgres => &["SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"],
-            // MySQL 8 keeps session status in performance_schema; MariaDB also has it in
-            // information_schema. An empty cipher means a plain connection.
-            Dialect::Mysql => &[
-                "SELECT variable_value FROM performance_schema.session_status \
-                 WHERE variable_name = 'Ssl_cipher'",
-                "SELECT variable_value FROM information_schema.session_status \
-                 WHERE variable_name = 'Ssl_cipher'",
-            ],
-        };
-        for sql in attempts {
-            let wire = if self.dialect() == Dialect::Postgres {
-                Wire::Bool
-            } else {
-                Wire::Text
-            };
-            let Ok(rows) = self.backend.fetch(sql, &[], &[wire]).await else {
-                continue;
-            };
-            let Some(value) = rows.into_iter().next().and_then(|r| r.into_iter().next()) else {
-                continue;
-            };
-            return Ok(match value {
-                SqlValue::Bool(b) => Some(b),
-                SqlValue::Text(cipher) => Some(!cipher.trim().is_empty()),
-                _ => None,
-            });
-        }
-        Ok(None)
     }
 
     /// Every rotation job (newest first, at most 1000); empty when the table does not exist.

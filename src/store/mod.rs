@@ -17,6 +17,7 @@ pub mod convert;
 pub mod ddl;
 pub mod dialect;
 pub mod error;
+pub mod introspect;
 mod mysql;
 mod postgres;
 pub mod raw;
