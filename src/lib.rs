@@ -15,4 +15,5 @@ pub mod store;
 pub mod demo;
 pub mod health;
 pub mod rotation;
+pub mod tui;
 pub mod value;

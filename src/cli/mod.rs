@@ -5,6 +5,7 @@
 pub mod args;
 pub mod audit;
 pub mod browse;
+pub mod console;
 pub mod context;
 pub mod demo;
 pub mod info;
@@ -53,10 +54,8 @@ pub fn run(cli: Cli) -> CliResult {
 }
 
 /// Opens the interactive console with these global flags.
-pub fn run_console(_global: &GlobalArgs) -> CliResult {
-    Err(CliError::msg(
-        "the console is not built yet; use a subcommand (see `timber --help`)",
-    ))
+pub fn run_console(global: &GlobalArgs) -> CliResult {
+    console::run(global)
 }
 
 /// Runs async store work from a synchronous subcommand on a fresh multi-threaded runtime.

@@ -1,0 +1,2 @@
+//! Console page benchmark (being written; see BENCHMARKS.md when it lands).
+fn main() {}

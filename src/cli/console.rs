@@ -1,0 +1,88 @@
+//! `timber console` (and `timber` with no command, and `timber demo`): loads the
+//! configuration (files only), then opens the terminal and runs the console. Every
+//! configuration problem is reported as one line before the terminal is touched.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{CliError, CliResult, Context, GlobalArgs};
+use crate::access::{Access, MaskHasher};
+use crate::config::Source;
+use crate::store::StoreConfig;
+use crate::tui::terminal::{self, TerminalGuard};
+use crate::tui::{App, Clock, Keymap, Setup, ThemeSet, theme};
+
+/// Runs the console with these global flags until the operator quits.
+pub fn run(global: &GlobalArgs) -> CliResult {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::msg(
+            "the console needs a terminal (stdin and stdout); for scripts use a subcommand such as \
+             `timber browse`, `timber health` or `timber audit`",
+        ));
+    }
+    let context = Context::load(global.to_flags())?;
+    let setup = setup(&context, Clock::System)?;
+    let app = App::new(setup).map_err(|e| CliError::msg(e.to_string()))?;
+    terminal::install_panic_hook();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::msg(format!("starting the async runtime: {e}")))?;
+    let outcome = runtime.block_on(async move {
+        let mut app = app;
+        let mut guard = TerminalGuard::enter().map_err(|e| format!("opening the terminal: {e}"))?;
+        let result = terminal::run(&mut app, &mut guard).await;
+        drop(guard);
+        result.map_err(|e| format!("terminal: {e}"))?;
+        match app.fatal_error() {
+            Some(message) => Err(message.to_string()),
+            None => Ok(()),
+        }
+    });
+    // A census or health scan may still be running: do not make the operator wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    outcome.map(|()| ExitCode::SUCCESS).map_err(CliError::msg)
+}
+
+/// Builds the console's setup from loaded settings: models, keys, policy and role, store
+/// configuration, theme and keymap. Reads files only; nothing connects.
+pub fn setup(context: &Context, clock: Clock) -> Result<Setup, CliError> {
+    let settings = &context.settings;
+    let models = context.models()?;
+    let ring = context.keyring()?;
+    let access = Access::from_settings(settings, &ring).map_err(|e| CliError::msg(e.to_string()))?;
+    let store_config = StoreConfig::from_settings(settings).map_err(|e| CliError::msg(e.to_string()))?;
+
+    let themes = ThemeSet::load(ThemeSet::user_dir().as_deref());
+    let (flag_theme, env_theme) = match &settings.theme {
+        Some(t) if matches!(t.source, Source::Flag(_)) => (Some(t.value.as_str()), None),
+        Some(t) => (None, Some(t.value.as_str())),
+        None => (None, None),
+    };
+    let theme = themes
+        .choose(flag_theme, theme::no_color_requested(), env_theme)
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let keymap = Keymap::load(Keymap::default_path().as_deref());
+    let mut warnings = themes.warnings.clone();
+    warnings.extend(keymap.warnings.iter().cloned());
+
+    Ok(Setup {
+        hasher: MaskHasher::for_ring(&ring),
+        models: Arc::new(models),
+        ring: Arc::new(ring),
+        policy: access.policy().clone(),
+        identity: access.identity().clone(),
+        access_control: access.access_control_enabled(),
+        store_config,
+        environment: settings.oak_env.as_ref().map(|e| e.value.clone()).unwrap_or_else(|| "development".into()),
+        audit_enabled: settings.enable_audit_log,
+        key_rotation_date: settings.key_rotation_date.as_ref().map(|d| d.value),
+        theme,
+        themes,
+        keymap,
+        clock,
+        warnings,
+    })
+}

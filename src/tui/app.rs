@@ -1,0 +1,259 @@
+//! The thin root: owns the state, the services and the task runner; routes events to the
+//! chrome (popups, tabs) or the current screen, and applies task results. Headless-drivable:
+//! tests call [`App::handle_event`], [`App::settle`] and [`App::draw`] on a `TestBackend`.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Frame;
+use tokio::sync::OnceCell;
+
+use super::event::Event;
+use super::keymap::Action;
+use super::screens::ScreenId;
+use super::screens::data::{DataState, ModelEntry};
+use super::screens::keys::KeysState;
+use super::setup::Setup;
+use super::state::{Connection, Popup, State, Status};
+use super::tasks::{TaskResult, TaskRunner};
+use super::ui;
+use crate::access::{Access, AccessError, Decision};
+use crate::audit::AuditLog;
+use crate::store::Store;
+
+/// The console.
+pub struct App {
+    pub(super) setup: Setup,
+    pub state: State,
+    pub(super) tasks: TaskRunner,
+    pub(super) store: Option<Store>,
+    pub(super) access: Arc<Access>,
+    /// The append-only audit connection, opened on the first reveal.
+    pub(super) audit_log: Arc<OnceCell<AuditLog>>,
+    /// Set when the console must stop because of a bug (a task panicked).
+    pub(super) fatal: Option<String>,
+}
+
+impl App {
+    /// Builds the console from its setup. No I/O: the database is opened by [`App::start`].
+    pub fn new(setup: Setup) -> Result<App, AccessError> {
+        let access = Arc::new(setup.access()?);
+        let now = setup.clock.now();
+        let models = setup
+            .models
+            .models
+            .iter()
+            .map(|m| ModelEntry {
+                name: m.name.clone(),
+                table: m.table_name.clone(),
+                encrypted: m.encrypted_columns().map(|c| c.name.clone()).collect(),
+                searchable: m.encrypted_columns().filter(|c| c.blind_index.is_some()).map(|c| c.name.clone()).collect(),
+                estimate: None,
+            })
+            .collect();
+        let keys = KeysState::new(&setup.ring.entries(), &setup.models, setup.key_rotation_date, now.date_naive());
+        let status = Status {
+            database: setup.database_label(),
+            environment: setup.environment.clone(),
+            role: access.identity().role.clone(),
+            user: access.identity().user.clone(),
+            read_only: setup.store_config.read_only,
+            connection: Connection::Connecting,
+            last_error: None,
+            message: setup.warnings.first().map(|w| format!("! {w} (see ? help)")),
+        };
+        let state = State {
+            screen: ScreenId::Overview,
+            size: (80, 24),
+            now,
+            theme: setup.theme.clone(),
+            keymap: setup.keymap.clone(),
+            status,
+            popup: Popup::None,
+            overview: Default::default(),
+            data: DataState { models, cursor: 0, table: None },
+            audit: Default::default(),
+            keys,
+            health: Default::default(),
+            warnings: setup.warnings.clone(),
+            reveal_timeout_seconds: access.reveal_timeout_seconds(),
+            quit: false,
+        };
+        Ok(App {
+            setup,
+            state,
+            tasks: TaskRunner::default(),
+            store: None,
+            access,
+            audit_log: Arc::new(OnceCell::new()),
+            fatal: None,
+        })
+    }
+
+    /// Starts background work (the connection, then everything that needs it).
+    pub fn start(&mut self) {
+        let config = self.setup.store_config.clone();
+        self.tasks.spawn("connect", super::tasks::connect(config));
+    }
+
+    pub fn draw(&self, frame: &mut Frame) {
+        ui::draw(frame, &self.state);
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.state.quit
+    }
+
+    /// Why the console had to stop, if it was not the operator's choice.
+    pub fn fatal_error(&self) -> Option<&str> {
+        self.fatal.as_deref()
+    }
+
+    /// Waits for every pending task (and those their results start) and applies them.
+    /// For tests and scripted runs; the event loop uses [`App::next_result`] instead.
+    pub async fn settle(&mut self) {
+        while let Some(result) = self.tasks.next().await {
+            self.apply(result);
+        }
+    }
+
+    /// The next task result; never resolves while nothing is pending.
+    pub async fn next_result(&mut self) -> TaskResult {
+        match self.tasks.next().await {
+            Some(result) => result,
+            None => std::future::pending().await,
+        }
+    }
+
+    pub fn handle_event(&mut self, event: Event) {
+        match event {
+            Event::Resize(w, h) => {
+                self.state.size = (w, h);
+                if let Some(table) = &mut self.state.data.table {
+                    table.col_offset = super::screens::data_columns::keep_visible(table, w);
+                }
+            }
+            Event::Tick => self.tick(),
+            Event::Key(key) => self.on_key(key),
+            Event::Mouse(mouse) => self.on_mouse(mouse),
+            Event::Paste(text) => self.on_paste(&text),
+        }
+    }
+
+    fn tick(&mut self) {
+        self.state.now = self.setup.clock.now();
+        let now = self.state.now;
+        if let Some(table) = &mut self.state.data.table
+            && table.expire_reveals(now) > 0
+        {
+            self.state.notice("revealed cell masked again (timeout)");
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) {
+        // ctrl-c always quits, even inside a text input.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.state.quit = true;
+            return;
+        }
+        if !matches!(self.state.popup, Popup::None) {
+            self.popup_key(key);
+            return;
+        }
+        let Some(action) = self.state.keymap.action(&key) else { return };
+        self.run_action(action);
+    }
+
+    /// Carries out an action from a key or the palette.
+    pub(super) fn run_action(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.state.quit = true,
+            Action::Help => self.state.popup = Popup::Help { scroll: 0 },
+            Action::Palette => self.open_palette(),
+            Action::Overview => self.state.screen = ScreenId::Overview,
+            Action::Data => self.state.screen = ScreenId::Data,
+            Action::Audit => self.state.screen = ScreenId::Audit,
+            Action::Keys => self.state.screen = ScreenId::Keys,
+            Action::Health => self.state.screen = ScreenId::Health,
+            Action::NextTab => self.state.screen = ScreenId::from_index(self.state.screen.index() + 1),
+            Action::PrevTab => self.state.screen = ScreenId::from_index(self.state.screen.index() + 4),
+            _ => self.screen_action(action),
+        }
+    }
+
+    fn screen_action(&mut self, action: Action) {
+        match (self.state.screen, action) {
+            (ScreenId::Data, _) => {
+                let (page, width) = (self.state.page_size(), self.state.size.0);
+                let effect = self.state.data.on_action(action, page, width);
+                self.carry_out(effect);
+            }
+            (_, Action::Refresh) => self.load_overview(),
+            (ScreenId::Audit, Action::Down) => self.state.audit.move_by(1),
+            (ScreenId::Audit, Action::Up) => self.state.audit.move_by(-1),
+            (ScreenId::Audit, Action::PageDown) => self.state.audit.move_by(self.state.page_size() as isize),
+            (ScreenId::Audit, Action::PageUp) => self.state.audit.move_by(-(self.state.page_size() as isize)),
+            (ScreenId::Health, Action::Down) => self.state.health.move_by(1),
+            (ScreenId::Health, Action::Up) => self.state.health.move_by(-1),
+            (_, Action::Back) => {
+                self.state.status.last_error = None;
+                self.state.status.message = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        if !matches!(self.state.popup, Popup::None) {
+            return;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.screen_action(Action::Down),
+            MouseEventKind::ScrollUp => self.screen_action(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) if mouse.row == 0 => {
+                if let Some((_, _, screen)) =
+                    ui::tab_spans().into_iter().find(|(a, b, _)| (*a..*b).contains(&mouse.column))
+                {
+                    self.state.screen = screen;
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) if self.state.screen == ScreenId::Data => {
+                // Rows start under the tab bar, the block's border and the header.
+                let Some(offset) = (mouse.row as usize).checked_sub(3) else { return };
+                let page = self.state.page_size();
+                match &mut self.state.data.table {
+                    Some(table) => {
+                        let index = table.window_start(page) + offset;
+                        if index < table.rows.len().min(table.window_start(page) + page) {
+                            table.row = index;
+                        }
+                    }
+                    None if offset < self.state.data.models.len() => self.state.data.cursor = offset,
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts every Overview (and Audit, Keys, Health) load.
+    pub(super) fn load_overview(&mut self) {
+        let Some(store) = self.store.clone() else { return };
+        let (ring, models) = (self.setup.ring.clone(), self.setup.models.clone());
+        let now = self.state.now;
+        self.state.overview.census = super::screens::Loadable::Loading;
+        let census_store = store.clone();
+        let census_ring = ring.clone();
+        self.tasks.spawn("census", async move {
+            TaskResult::Census(super::census::run(&census_store, &census_ring, &models).await)
+        });
+        self.tasks.spawn("audit", super::overview_data::audit(store.clone(), ring, now));
+        self.tasks.spawn("jobs", super::overview_data::jobs(store.clone()));
+        self.spawn_health(store);
+    }
+
+    /// The decision for a column under the current role (for table columns).
+    pub(super) fn is_secret(&self, model: &crate::config::ModelDef, column: &crate::config::ColumnDef) -> bool {
+        self.access.decide(model, column) != Decision::Plain
+    }
+}

@@ -1,0 +1,349 @@
+//! Actions and the keys that trigger them. The defaults are k9s-like; a YAML file
+//! (`TIMBER_KEYMAP`, else `~/.config/timber/keymap.yaml`) overrides some actions:
+//!
+//! ```yaml
+//! reveal: R            # one key
+//! quit: [q, ctrl-q]    # or several; the action's default keys are replaced
+//! ```
+//!
+//! Problems (unknown action, unreadable key, two actions on one key) never stop the console;
+//! each is reported at start. On a conflict the user's binding wins over a default, and
+//! between two user bindings the earlier action in [`Action::ALL`] wins. `ctrl-c` always
+//! quits, whatever the file says, so an operator can never lock themselves in.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal, $help:literal, [$($key:literal),*];)*) => {
+        /// Something the operator can ask for, independent of the key that asks.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Action { $($variant,)* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The name used in the keymap file and the command palette.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name,)* }
+            }
+
+            pub fn help(self) -> &'static str {
+                match self { $(Action::$variant => $help,)* }
+            }
+
+            fn default_keys(self) -> &'static [&'static str] {
+                match self { $(Action::$variant => &[$($key),*],)* }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit", "quit the console", ["q", "ctrl-c"];
+    Help = "help", "show this help", ["?"];
+    Palette = "palette", "open the command palette", [":"];
+    Back = "back", "close a popup, leave a table", ["esc"];
+    Overview = "overview", "screen 1: overview", ["1"];
+    Data = "data", "screen 2: data", ["2"];
+    Audit = "audit", "screen 3: audit", ["3"];
+    Keys = "keys", "screen 4: keys & rotation", ["4"];
+    Health = "health", "screen 5: health", ["5"];
+    NextTab = "next-tab", "next screen", ["tab"];
+    PrevTab = "prev-tab", "previous screen", ["backtab"];
+    Up = "up", "move up", ["k", "up"];
+    Down = "down", "move down", ["j", "down"];
+    Left = "left", "previous column", ["h", "left"];
+    Right = "right", "next column", ["l", "right"];
+    PageUp = "page-up", "previous page", ["pgup", "ctrl-b"];
+    PageDown = "page-down", "next page", ["pgdn", "ctrl-f"];
+    Top = "top", "first page", ["g", "home"];
+    Bottom = "bottom", "last page", ["G", "end"];
+    Open = "open", "open the model / show the record", ["enter"];
+    Reveal = "reveal", "reveal the selected cell (audited)", ["r"];
+    Search = "search", "search a blind-indexed field", ["s"];
+    Filter = "filter", "filter on a plain column", ["/"];
+    Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
+}
+
+/// One key with its modifiers, as written in the keymap file (`ctrl-r`, `G`, `pgdn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeySpec {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// A key code that can be ordered (for stable help listings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Named(&'static str),
+}
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("backspace", KeyCode::Backspace),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("pgup", KeyCode::PageUp),
+    ("pgdn", KeyCode::PageDown),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("delete", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+];
+
+impl KeySpec {
+    /// Parses `x`, `G`, `ctrl-x`, `alt-x`, `f5`, `space`, or a name from [`NAMED`].
+    pub fn parse(text: &str) -> Option<KeySpec> {
+        let mut rest = text.trim();
+        let (mut ctrl, mut alt) = (false, false);
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.len() > 5 && lower.starts_with("ctrl-") {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if rest.len() > 4 && lower.starts_with("alt-") {
+                alt = true;
+                rest = &rest[4..];
+            } else {
+                break;
+            }
+        }
+        let lower = rest.to_ascii_lowercase();
+        let code = if rest.chars().count() == 1 {
+            let c = rest.chars().next()?;
+            // A control chord is case-blind in terminals: ctrl-R arrives as ctrl-r.
+            KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+        } else if lower == "space" {
+            KeyCodeOrd::Char(' ')
+        } else if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+            (1..=24).contains(&n).then_some(KeyCodeOrd::F(n))?
+        } else {
+            let (name, _) = NAMED.iter().find(|(name, _)| *name == lower)?;
+            KeyCodeOrd::Named(name)
+        };
+        Some(KeySpec { code, ctrl, alt })
+    }
+
+    /// The spec of a key event (shift is part of the character for letters and symbols).
+    pub fn from_event(event: &KeyEvent) -> Option<KeySpec> {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = event.modifiers.contains(KeyModifiers::ALT);
+        let code = match event.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            other => KeyCodeOrd::Named(NAMED.iter().find(|(_, code)| *code == other)?.0),
+        };
+        Some(KeySpec { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "f{n}"),
+            KeyCodeOrd::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The live key bindings, and the problems found while building them.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    by_key: BTreeMap<KeySpec, Action>,
+    /// One line per problem, naming the file (shown at start and in help).
+    pub warnings: Vec<String>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::with_overrides(&[], "defaults")
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum KeysYaml {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Keymap {
+    /// The keymap file to read: `TIMBER_KEYMAP`, else `<config dir>/keymap.yaml`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("TIMBER_KEYMAP").filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        super::theme::config_dir().map(|d| d.join("keymap.yaml"))
+    }
+
+    /// Defaults plus the overrides in `path`, if it exists.
+    pub fn load(path: Option<&Path>) -> Keymap {
+        let Some(path) = path else { return Keymap::default() };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Keymap::default(),
+            Err(e) => {
+                let mut map = Keymap::default();
+                map.warnings.push(format!("keymap {}: cannot read: {e}; using defaults", path.display()));
+                return map;
+            }
+        };
+        Keymap::parse(&text, path)
+    }
+
+    /// Defaults plus the overrides in `text` (read from `path`, named in messages).
+    pub fn parse(text: &str, path: &Path) -> Keymap {
+        let where_ = format!("keymap {}", path.display());
+        let raw: BTreeMap<String, KeysYaml> = match serde_yaml_ng::from_str::<Option<_>>(text) {
+            Ok(map) => map.unwrap_or_default(),
+            Err(e) => {
+                let mut map = Keymap::default();
+                map.warnings.push(format!("{where_}: {e}; using defaults"));
+                return map;
+            }
+        };
+        let mut warnings = Vec::new();
+        let mut overrides = Vec::new();
+        for (name, keys) in raw {
+            let Some(action) = Action::ALL.iter().copied().find(|a| a.name() == name.trim()) else {
+                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                warnings.push(format!("{where_}: unknown action `{name}` ignored; actions are {}", known.join(", ")));
+                continue;
+            };
+            let keys = match keys {
+                KeysYaml::One(k) => vec![k],
+                KeysYaml::Many(ks) => ks,
+            };
+            let mut specs = Vec::new();
+            for key in keys {
+                match KeySpec::parse(&key) {
+                    Some(spec) => specs.push(spec),
+                    None => warnings.push(format!(
+                        "{where_}: action `{name}`: cannot read key `{key}` (try x, G, ctrl-x, f5, pgdn)"
+                    )),
+                }
+            }
+            overrides.push((action, specs));
+        }
+        let mut map = Keymap::with_overrides(&overrides, &where_);
+        warnings.append(&mut map.warnings);
+        map.warnings = warnings;
+        map
+    }
+
+    fn with_overrides(overrides: &[(Action, Vec<KeySpec>)], where_: &str) -> Keymap {
+        let mut by_key: BTreeMap<KeySpec, Action> = BTreeMap::new();
+        let mut warnings = Vec::new();
+        // User bindings first (they win), in action order; then defaults where still free.
+        let mut user: Vec<&(Action, Vec<KeySpec>)> = overrides.iter().collect();
+        user.sort_by_key(|(a, _)| *a);
+        for (action, specs) in user {
+            for spec in specs {
+                if let Some(other) = by_key.get(spec) {
+                    warnings.push(format!(
+                        "{where_}: key {spec} is bound to both `{}` and `{}`; `{}` wins",
+                        other.name(), action.name(), other.name()
+                    ));
+                } else {
+                    by_key.insert(*spec, *action);
+                }
+            }
+        }
+        for action in Action::ALL {
+            if overrides.iter().any(|(a, _)| a == action) {
+                continue;
+            }
+            for key in action.default_keys() {
+                let spec = KeySpec::parse(key).expect("default keys parse");
+                if let Some(other) = by_key.get(&spec) {
+                    warnings.push(format!(
+                        "{where_}: key {spec} now means `{}`, so `{}` loses it (its default)",
+                        other.name(), action.name()
+                    ));
+                } else {
+                    by_key.insert(spec, *action);
+                }
+            }
+        }
+        let ctrl_c = KeySpec::parse("ctrl-c").expect("ctrl-c parses");
+        if by_key.get(&ctrl_c) != Some(&Action::Quit) {
+            warnings.push(format!("{where_}: ctrl-c always quits; its other binding is ignored"));
+            by_key.insert(ctrl_c, Action::Quit);
+        }
+        Keymap { by_key, warnings }
+    }
+
+    /// The action a key event triggers, if any.
+    pub fn action(&self, event: &KeyEvent) -> Option<Action> {
+        KeySpec::from_event(event).and_then(|spec| self.by_key.get(&spec).copied())
+    }
+
+    /// The keys bound to `action`, in a stable order.
+    pub fn keys_for(&self, action: Action) -> Vec<KeySpec> {
+        self.by_key.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
+    }
+
+    /// `"r"` or `"k/up"`: the keys of an action as shown in help and hints.
+    pub fn label(&self, action: Action) -> String {
+        let keys: Vec<String> = self.keys_for(action).iter().map(|k| k.to_string()).collect();
+        if keys.is_empty() { "unbound".to_string() } else { keys.join("/") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn defaults_have_no_conflicts_and_map_k9s_keys() {
+        let map = Keymap::default();
+        assert!(map.warnings.is_empty(), "{:?}", map.warnings);
+        assert_eq!(map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
+        assert_eq!(map.action(&press(KeyCode::PageDown, KeyModifiers::NONE)), Some(Action::PageDown));
+        assert_eq!(map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+    }
+
+    #[test]
+    fn partial_override_replaces_only_that_action_and_reports_conflicts() {
+        let text = "reveal: R\nrefresh: [r]\nbogus: x\nsearch: ctrl-\n";
+        let map = Keymap::parse(text, Path::new("/tmp/km.yaml"));
+        assert_eq!(map.action(&press(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(Action::Reveal));
+        assert_eq!(map.action(&press(KeyCode::Char('r'), KeyModifiers::NONE)), Some(Action::Refresh));
+        assert_eq!(map.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
+        let all = map.warnings.join("\n");
+        assert!(all.contains("unknown action `bogus`"), "{all}");
+        assert!(all.contains("cannot read key `ctrl-`"), "{all}");
+        assert!(all.contains("/tmp/km.yaml"), "{all}");
+    }
+
+    #[test]
+    fn ctrl_c_cannot_be_taken_from_quit() {
+        let map = Keymap::parse("quit: x\nhelp: ctrl-c\n", Path::new("k.yaml"));
+        assert_eq!(map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert!(map.warnings.iter().any(|w| w.contains("ctrl-c always quits")), "{:?}", map.warnings);
+    }
+}

@@ -1,0 +1,167 @@
+//! What the Overview, Audit, Keys and Health screens show, as plain data, and the
+//! background adapters that gather it from the `audit` (and later `health`, `rotation`)
+//! services. Nothing here holds a value or a key.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::tasks::TaskResult;
+use crate::audit::{AuditEntry, AuditFilter, query};
+use crate::crypto::KeyRing;
+use crate::store::Store;
+use crate::store::system_tables::ROTATION_JOBS;
+
+/// Minutes shown by the events-per-minute sparkline.
+pub const SPARK_MINUTES: usize = 30;
+/// Entries listed as "recent".
+pub const RECENT_ENTRIES: u32 = 200;
+
+/// One audit entry as listed (never its detail, which may hold values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub table: Option<String>,
+    pub record_id: Option<String>,
+    pub fields: Vec<String>,
+}
+
+/// The state of the hash chain.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChainStatus {
+    Intact { entries: u64 },
+    Broken { first_broken: Option<i64>, reason: String },
+    /// The chain cannot be checked (no MASTER_ENCRYPTION_KEY, say); the reason says why.
+    Unchecked(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditView {
+    /// Newest first.
+    pub recent: Vec<AuditLine>,
+    /// Entries per minute, oldest minute first, the last being the current minute.
+    pub per_minute: Vec<u64>,
+    pub chain: ChainStatus,
+}
+
+/// One health finding (DESIGN §9): never a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    /// `ok`, `warn` or `fail`.
+    pub severity: String,
+    pub title: String,
+    pub finding: String,
+    pub remedy: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HealthView {
+    pub findings: Vec<Finding>,
+}
+
+impl HealthView {
+    pub fn count(&self, severity: &str) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+/// One rotation job's progress.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobView {
+    pub id: String,
+    pub table: String,
+    pub status: String,
+    /// `None` when the jobs table does not report progress to this build.
+    pub rows_total: Option<u64>,
+    pub rows_done: Option<u64>,
+    pub rows_failed: u64,
+}
+
+impl JobView {
+    /// Done share, 0.0 to 1.0, when progress is known.
+    pub fn ratio(&self) -> Option<f64> {
+        let (done, total) = (self.rows_done?, self.rows_total?);
+        Some(if total == 0 { 1.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) })
+    }
+}
+
+/// Jobs listed on the Overview and Keys screens.
+pub const JOBS_SHOWN: u32 = 20;
+
+/// The rotation jobs table (every process's jobs), newest first; none before `timber init`.
+pub async fn jobs(store: Store) -> TaskResult {
+    let result = async {
+        if !store.table_exists(ROTATION_JOBS).await.map_err(|e| e.to_string())? {
+            return Ok(Vec::new());
+        }
+        let jobs = store.rotation_jobs(JOBS_SHOWN).await.map_err(|e| e.to_string())?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| JobView {
+                id: format!("#{}", j.id),
+                table: j.table_name,
+                status: j.status,
+                rows_total: Some(j.rows_total.max(0) as u64),
+                rows_done: Some((j.rows_done + j.rows_skipped).max(0) as u64),
+                rows_failed: j.rows_failed.max(0) as u64,
+            })
+            .collect())
+    }
+    .await;
+    TaskResult::Jobs(result)
+}
+
+/// Recent entries, the per-minute rate and the chain's state.
+pub async fn audit(store: Store, ring: Arc<KeyRing>, now: DateTime<Utc>) -> TaskResult {
+    TaskResult::Audit(audit_view(&store, &ring, now).await)
+}
+
+async fn audit_view(store: &Store, ring: &KeyRing, now: DateTime<Utc>) -> Result<AuditView, String> {
+    let entries = query::list(store, &AuditFilter::default(), None, RECENT_ENTRIES)
+        .await
+        .map_err(|e| e.to_string())?;
+    let chain = match ring.audit_key() {
+        None => ChainStatus::Unchecked("MASTER_ENCRYPTION_KEY is not set; the chain cannot be verified".into()),
+        Some(key) => match query::verify(store, &key, None).await {
+            Ok(report) if report.ok => ChainStatus::Intact { entries: report.entries },
+            Ok(report) => ChainStatus::Broken {
+                first_broken: report.first_broken,
+                reason: report.reason.unwrap_or_else(|| "chain broken".into()),
+            },
+            Err(e) => ChainStatus::Unchecked(e.to_string()),
+        },
+    };
+    Ok(AuditView {
+        per_minute: per_minute(&entries, now.naive_utc()),
+        recent: entries.into_iter().map(line).collect(),
+        chain,
+    })
+}
+
+fn line(entry: AuditEntry) -> AuditLine {
+    AuditLine {
+        id: entry.id,
+        at: entry.content.created_at,
+        actor: entry.content.actor,
+        action: entry.content.action,
+        table: entry.content.table_name,
+        record_id: entry.content.record_id,
+        fields: entry.content.fields,
+    }
+}
+
+/// Counts of entries in each of the last [`SPARK_MINUTES`] minutes before `now`.
+pub fn per_minute(entries: &[AuditEntry], now: NaiveDateTime) -> Vec<u64> {
+    let mut buckets = vec![0u64; SPARK_MINUTES];
+    for entry in entries {
+        let age = (now - entry.content.created_at).num_minutes();
+        if (0..SPARK_MINUTES as i64).contains(&age) {
+            buckets[SPARK_MINUTES - 1 - age as usize] += 1;
+        }
+    }
+    buckets
+}

@@ -1,0 +1,174 @@
+//! Screen 4, Keys & Rotation: the key ring by fingerprint (never a key), the primary key's
+//! age, the next rotation each classification asks for, and rotation jobs with gauges.
+//! Key facts come from the loaded ring (no I/O); jobs arrive from a background task.
+
+use chrono::NaiveDate;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Row, Table};
+
+use super::Loadable;
+use crate::config::{Classification, ModelSet};
+use crate::crypto::KeyInfo;
+use crate::tui::overview_data::JobView;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, not_ready};
+
+/// One key of the ring, as shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyRow {
+    pub id: String,
+    pub fingerprint: String,
+    pub role: String,
+    pub source: String,
+    /// Days since `KEY_ROTATION_DATE`, for the primary key only.
+    pub age_days: Option<i64>,
+}
+
+/// When a classification's keys are next due for rotation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleRow {
+    pub classification: &'static str,
+    pub every_days: i64,
+    pub models: Vec<String>,
+    pub due: Option<NaiveDate>,
+    pub overdue: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KeysState {
+    pub keys: Vec<KeyRow>,
+    pub rotation_date: Option<NaiveDate>,
+    pub schedule: Vec<ScheduleRow>,
+    pub jobs: Loadable<Vec<JobView>>,
+}
+
+impl KeysState {
+    /// Builds the key facts from the ring's entries, the models and `KEY_ROTATION_DATE`.
+    pub fn new(entries: &[KeyInfo], models: &ModelSet, rotation_date: Option<NaiveDate>, today: NaiveDate) -> KeysState {
+        let keys = entries
+            .iter()
+            .map(|k| KeyRow {
+                id: k.id.to_string(),
+                fingerprint: k.fingerprint.to_string(),
+                role: k.role.as_str().to_string(),
+                source: k.source.clone(),
+                age_days: (k.id == crate::crypto::KeyId::Primary)
+                    .then(|| rotation_date.map(|d| (today - d).num_days()))
+                    .flatten(),
+            })
+            .collect();
+        let classes = [Classification::Critical, Classification::Sensitive, Classification::Standard];
+        let schedule = classes
+            .into_iter()
+            .filter_map(|class| {
+                let models: Vec<String> = models
+                    .models
+                    .iter()
+                    .filter(|m| m.classification == Some(class))
+                    .map(|m| m.name.clone())
+                    .collect();
+                if models.is_empty() {
+                    return None;
+                }
+                let due = rotation_date.map(|d| d + chrono::Duration::days(class.rotation_days()));
+                Some(ScheduleRow {
+                    classification: class.as_str(),
+                    every_days: class.rotation_days(),
+                    models,
+                    due,
+                    overdue: due.is_some_and(|d| d < today),
+                })
+            })
+            .collect();
+        KeysState { keys, rotation_date, schedule, jobs: Loadable::Loading }
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
+    let key_rows = state.keys.len() as u16 + 3;
+    let schedule_rows = state.schedule.len().max(1) as u16 + 3;
+    let [keys_area, schedule_area, jobs_area] = Layout::vertical([
+        Constraint::Length(key_rows),
+        Constraint::Length(schedule_rows),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_keys(frame, keys_area, state, theme);
+    draw_schedule(frame, schedule_area, state, theme);
+    draw_jobs(frame, jobs_area, &state.jobs, theme);
+}
+
+fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
+    let rows = state.keys.iter().map(|k| {
+        let age = k.age_days.map(|d| format!("{d} d")).unwrap_or_else(|| "–".into());
+        Row::new(vec![k.id.clone(), k.fingerprint.clone(), k.role.clone(), age, k.source.clone()])
+    });
+    let table = Table::new(
+        rows,
+        [Constraint::Length(16), Constraint::Length(16), Constraint::Length(12), Constraint::Length(7), Constraint::Fill(1)],
+    )
+    .header(Row::new(["key", "fingerprint", "role", "age", "source"]).style(theme.header))
+    .block(block(" Key ring ", theme, false));
+    frame.render_widget(table, area);
+}
+
+fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
+    let title = match state.rotation_date {
+        Some(d) => format!(" Rotation schedule (last rotation {d}) "),
+        None => " Rotation schedule (KEY_ROTATION_DATE not set) ".to_string(),
+    };
+    let rows = state.schedule.iter().map(|s| {
+        let (due, style) = match (s.due, s.overdue) {
+            (Some(d), true) => (format!("✗ overdue since {d}"), theme.fail),
+            (Some(d), false) => (format!("✓ due {d}"), theme.ok),
+            (None, _) => ("? unknown".to_string(), theme.warn),
+        };
+        Row::new(vec![
+            Span::raw(s.classification),
+            Span::raw(format!("{} d", s.every_days)),
+            Span::styled(due, style),
+            Span::raw(s.models.join(", ")),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [Constraint::Length(10), Constraint::Length(6), Constraint::Length(27), Constraint::Fill(1)],
+    )
+    .header(Row::new(["class", "every", "next rotation", "models"]).style(theme.header))
+    .block(block(title, theme, false));
+    frame.render_widget(table, area);
+}
+
+/// Rotation jobs as gauges (also used by the Overview tile).
+pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, theme: &Theme) {
+    let outer = block(" Rotation jobs ", theme, false);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if let Some(text) = not_ready(jobs, "rotation jobs", theme) {
+        frame.render_widget(text, inner);
+        return;
+    }
+    let jobs = jobs.ready().map(Vec::as_slice).unwrap_or_default();
+    if jobs.is_empty() {
+        frame.render_widget(Paragraph::new("no rotation jobs").style(theme.muted), inner);
+        return;
+    }
+    for (i, job) in jobs.iter().take(inner.height as usize).enumerate() {
+        let row = Rect { y: inner.y + i as u16, height: 1, ..inner };
+        let [label, gauge] = Layout::horizontal([Constraint::Length(28), Constraint::Fill(1)]).areas(row);
+        let failed = if job.rows_failed > 0 { format!(" ✗{}", job.rows_failed) } else { String::new() };
+        frame.render_widget(Line::from(format!("{} {} {}", job.id, job.table, job.status)).style(theme.base), label);
+        match (job.ratio(), job.rows_done, job.rows_total) {
+            (Some(ratio), Some(done), Some(total)) => {
+                let text = format!("{done}/{total}{failed}");
+                frame.render_widget(Gauge::default().ratio(ratio).label(text).gauge_style(theme.gauge), gauge);
+            }
+            _ => {
+                let text = format!("progress not reported{failed}");
+                frame.render_widget(Line::from(text).style(theme.muted), gauge);
+            }
+        }
+    }
+}

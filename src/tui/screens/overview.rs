@@ -1,0 +1,179 @@
+//! Screen 1, Overview: tiles for encryption coverage (the census), keys, health, audit and
+//! rotation jobs. Every tile draws from state that background tasks fill; the first frame
+//! shows "loading…" tiles rather than waiting for a scan.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
+
+use super::Loadable;
+use super::audit::chain_line;
+use super::keys;
+use crate::tui::census::ColumnCensus;
+use crate::tui::state::State;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, not_ready};
+
+#[derive(Clone, Debug, Default)]
+pub struct OverviewState {
+    pub census: Loadable<Vec<ColumnCensus>>,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+    let [coverage, keys_area] = Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(top);
+    let [health, audit, jobs] = Layout::horizontal([
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+        Constraint::Ratio(1, 3),
+    ])
+    .areas(bottom);
+    draw_coverage(frame, coverage, &state.overview.census, theme);
+    draw_keys(frame, keys_area, state);
+    draw_health(frame, health, state);
+    draw_audit(frame, audit, state);
+    keys::draw_jobs(frame, jobs, &state.keys.jobs, theme);
+}
+
+fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<ColumnCensus>>, theme: &Theme) {
+    let outer = block(" Encryption coverage ", theme, false);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if let Some(text) = not_ready(census, "census", theme) {
+        frame.render_widget(text, inner);
+        return;
+    }
+    let columns = census.ready().map(Vec::as_slice).unwrap_or_default();
+    if columns.is_empty() {
+        frame.render_widget(Paragraph::new("no encrypted columns in the models").style(theme.muted), inner);
+        return;
+    }
+    let rows = columns.iter().map(|c| {
+        let (glyph, style) = if c.unknown_key + c.malformed > 0 {
+            ("✗", theme.fail)
+        } else if c.plaintext > 0 {
+            ("!", theme.warn)
+        } else {
+            ("✓", theme.ok)
+        };
+        let keys = c.by_key.len();
+        let issues = if c.problems() == 0 {
+            format!("{keys} key{}", if keys == 1 { "" } else { "s" })
+        } else {
+            format!("plain {} unk {} bad {}", c.plaintext, c.unknown_key, c.malformed)
+        };
+        Row::new(vec![
+            Span::styled(glyph, style),
+            Span::raw(format!("{}.{}", c.model, c.column)),
+            Span::raw(c.rows.to_string()),
+            Span::styled(format!("{:.0}%", c.coverage() * 100.0), style),
+            Span::styled(issues, if c.problems() == 0 { theme.muted } else { style }),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [Constraint::Length(1), Constraint::Fill(2), Constraint::Length(7), Constraint::Length(5), Constraint::Fill(1)],
+    )
+    .header(Row::new(["", "field", "rows", "enc", "keys"]).style(theme.header));
+    frame.render_widget(table, inner);
+}
+
+fn draw_keys(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let outer = block(" Keys ", theme, false);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let mut lines: Vec<Line> = state
+        .keys
+        .keys
+        .iter()
+        .map(|k| {
+            let age = k.age_days.map(|d| format!(" {d}d")).unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!("{:<8} ", truncate(&k.id, 8)), theme.accent),
+                Span::raw(k.fingerprint.clone()),
+                Span::styled(age, theme.muted),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("✗ no keys configured (ENCRYPTION_KEY)", theme.fail));
+    }
+    for row in &state.keys.schedule {
+        let (text, style) = match (row.due, row.overdue) {
+            (Some(d), true) => (format!("✗ {} overdue {d}", row.classification), theme.fail),
+            (Some(d), false) => (format!("✓ {} due {d}", row.classification), theme.ok),
+            (None, _) => (format!("? {} due: unknown", row.classification), theme.warn),
+        };
+        lines.push(Line::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_health(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let outer = block(" Health ", theme, false);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if let Some(text) = not_ready(&state.health.view, "health", theme) {
+        frame.render_widget(text, inner);
+        return;
+    }
+    let Some(view) = state.health.view.ready() else { return };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("✓{} ", view.count("ok")), theme.ok),
+        Span::styled(format!("!{} ", view.count("warn")), theme.warn),
+        Span::styled(format!("✗{}", view.count("fail")), theme.fail),
+    ])];
+    let mut worst: Vec<_> = view.findings.iter().filter(|f| f.severity != "ok").collect();
+    worst.sort_by_key(|f| if f.severity == "fail" { 0 } else { 1 });
+    for f in worst {
+        let style = if f.severity == "fail" { theme.fail } else { theme.warn };
+        let glyph = if f.severity == "fail" { "✗" } else { "!" };
+        lines.push(Line::styled(format!("{glyph} {}", f.id), style));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_audit(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let outer = block(" Audit ", theme, false);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if let Some(text) = not_ready(&state.audit.view, "audit log", theme) {
+        frame.render_widget(text, inner);
+        return;
+    }
+    let Some(view) = state.audit.view.ready() else { return };
+    let [status, spark, recent] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(chain_line(&view.chain, theme), status);
+    let total: u64 = view.per_minute.iter().sum();
+    frame.render_widget(
+        Sparkline::default().data(&view.per_minute).style(theme.sparkline).max(view.per_minute.iter().copied().max().unwrap_or(1).max(1)),
+        spark,
+    );
+    let mut lines = vec![Line::styled(format!("{total} in the last 30 min"), theme.muted)];
+    for entry in &view.recent {
+        lines.push(Line::from(format!(
+            "{} {} {}",
+            entry.at.format("%H:%M"),
+            entry.action,
+            entry.table.as_deref().unwrap_or("")
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), recent);
+}
+
+/// At most `max` characters of `text`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}

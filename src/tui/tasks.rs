@@ -1,0 +1,169 @@
+//! Background work. Every query, scan and audited action runs as a tokio task that sends
+//! exactly one [`TaskResult`] over a channel; the event loop applies it to state. Nothing
+//! here draws, and the UI never waits on a task.
+//!
+//! The functions below are thin adapters over the services (`store`, `access`, `audit`):
+//! they fetch, mask (so plaintext a role may not see never reaches the UI) and turn errors
+//! into one-line messages.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+
+use super::census::ColumnCensus;
+use super::overview_data::{AuditView, HealthView, JobView};
+use crate::access::{Access, Cell, ViewRow};
+use crate::config::{ModelDef, ModelSet};
+use crate::crypto::KeyRing;
+use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
+use crate::value::Value;
+
+/// Rows fetched by one search or filter (they are then paged on screen).
+pub const MATCH_LIMIT: u32 = 500;
+
+/// A page of masked rows, and how it was asked for.
+#[derive(Clone, Debug)]
+pub struct PageView {
+    pub model: String,
+    pub rows: Vec<ViewRow>,
+    pub more_after: bool,
+    pub more_before: bool,
+    pub request: PageRequest,
+}
+
+/// Which cell a reveal is for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellRef {
+    pub model: String,
+    pub id: Value,
+    pub column: String,
+}
+
+/// One finished piece of background work.
+#[derive(Debug)]
+pub enum TaskResult {
+    Connected(Result<Store, String>),
+    Estimates(Vec<(String, Result<RowEstimate, String>)>),
+    /// A keyset page; `generation` drops answers to requests the operator moved past.
+    Page { generation: u64, result: Result<PageView, String> },
+    /// Matches of a search (blind index) or filter (plain column), masked.
+    Matches { generation: u64, model: String, result: Result<Vec<ViewRow>, String> },
+    Revealed { cell: CellRef, result: Result<Cell, String> },
+    Census(Result<Vec<ColumnCensus>, String>),
+    Audit(Result<AuditView, String>),
+    Health(Result<HealthView, String>),
+    Jobs(Result<Vec<JobView>, String>),
+    /// A task panicked (a bug); the console reports it and quits.
+    Crashed { task: &'static str },
+}
+
+/// Spawns tasks and collects their results.
+pub struct TaskRunner {
+    tx: mpsc::UnboundedSender<TaskResult>,
+    rx: mpsc::UnboundedReceiver<TaskResult>,
+    pending: usize,
+}
+
+impl Default for TaskRunner {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        TaskRunner { tx, rx, pending: 0 }
+    }
+}
+
+impl TaskRunner {
+    /// Runs `work` in the background; its result arrives through [`TaskRunner::next`].
+    pub fn spawn<F>(&mut self, name: &'static str, work: F)
+    where
+        F: Future<Output = TaskResult> + Send + 'static,
+    {
+        self.pending += 1;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = AssertUnwindSafe(work)
+                .catch_unwind()
+                .await
+                .unwrap_or(TaskResult::Crashed { task: name });
+            let _ = tx.send(result);
+        });
+    }
+
+    /// Tasks spawned and not yet collected.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// The next finished task's result (waits; `None` only if nothing is pending).
+    pub async fn next(&mut self) -> Option<TaskResult> {
+        if self.pending == 0 {
+            return None;
+        }
+        let result = self.rx.recv().await;
+        self.pending -= 1;
+        result
+    }
+
+    /// A result that is ready now, without waiting.
+    pub fn try_next(&mut self) -> Option<TaskResult> {
+        let result = self.rx.try_recv().ok()?;
+        self.pending -= 1;
+        Some(result)
+    }
+}
+
+pub async fn connect(config: StoreConfig) -> TaskResult {
+    TaskResult::Connected(Store::connect(config).await.map_err(|e| e.to_string()))
+}
+
+/// Row estimates for the model list (cheap statistics where the backend has them).
+pub async fn estimates(store: Store, models: Arc<ModelSet>) -> TaskResult {
+    let mut out = Vec::with_capacity(models.models.len());
+    for model in &models.models {
+        let estimate = store.estimate_rows(model).await.map_err(|e| e.to_string());
+        out.push((model.name.clone(), estimate));
+    }
+    TaskResult::Estimates(out)
+}
+
+/// One page: fetched, decrypted (only these rows) and masked for the role.
+pub async fn page(
+    store: Store,
+    ring: Arc<KeyRing>,
+    access: Arc<Access>,
+    model: ModelDef,
+    request: PageRequest,
+    generation: u64,
+) -> TaskResult {
+    let result = match store.page(&model, &ring, &request).await {
+        Ok(page) => Ok(PageView {
+            model: model.name.clone(),
+            rows: page.records.iter().map(|r| access.mask_row(&model, r, None)).collect(),
+            more_after: page.more_after,
+            more_before: page.more_before,
+            request,
+        }),
+        Err(e) => Err(e.to_string()),
+    };
+    TaskResult::Page { generation, result }
+}
+
+/// Exact matches on `field` (blind index for an encrypted field, `=` for a plain one).
+pub async fn matches(
+    store: Store,
+    ring: Arc<KeyRing>,
+    access: Arc<Access>,
+    model: ModelDef,
+    field: String,
+    value: Value,
+    generation: u64,
+) -> TaskResult {
+    let result = store
+        .find(&model, &ring, &field, &value, MATCH_LIMIT)
+        .await
+        .map(|records| records.iter().map(|r| access.mask_row(&model, r, None)).collect())
+        .map_err(|e| e.to_string());
+    TaskResult::Matches { generation, model: model.name.clone(), result }
+}

@@ -1,0 +1,37 @@
+//! Drawing of the one-line prompt for search (`s`, blind index) and filter (`/`, plain
+//! column). The typed value of a search is masked on screen: it is a secret's plaintext.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::{block, centered};
+use crate::tui::screens::data::MatchKind;
+use crate::tui::state::PromptState;
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) {
+    let popup = centered(area, 70, 7);
+    frame.render_widget(Clear, popup);
+    let title = match prompt.kind {
+        MatchKind::Search => " Search a blind-indexed field (exact match) ",
+        MatchKind::Filter => " Filter on a plain column (exact match) ",
+    };
+    let outer = block(title, theme, true);
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let [hint, input, error] =
+        Layout::vertical([Constraint::Length(2), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let fields = prompt.fields.join(", ");
+    let text = if prompt.fields.len() == 1 {
+        format!("value of {fields}; enter searches, esc cancels")
+    } else {
+        format!("field=value, fields: {fields}")
+    };
+    frame.render_widget(Paragraph::new(text).style(theme.muted).wrap(Wrap { trim: true }), hint);
+    frame.render_widget(&prompt.input, input);
+    if let Some(e) = &prompt.error {
+        frame.render_widget(Line::styled(format!("✗ {e}"), theme.error), error);
+    }
+}

@@ -1,0 +1,77 @@
+//! The status bar (database, environment, role, user, the read-only badge, the connection)
+//! and, above it, the message line: the last error, else the latest notice, else key hints
+//! for the current screen.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::tui::state::{Connection, State};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let status = &state.status;
+    let sep = Span::styled(" │ ", theme.status_bg);
+    let mut spans = vec![
+        Span::styled(format!(" {}", status.database), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("env {}", status.environment), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("role {}", status.role), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("user {}", status.user), theme.status_bg),
+        Span::styled(" ", theme.status_bg),
+    ];
+    if status.read_only {
+        spans.push(Span::styled(" READ-ONLY ", theme.badge));
+        spans.push(Span::styled(" ", theme.status_bg));
+    }
+    match &status.connection {
+        Connection::Connecting => spans.push(Span::styled("connecting… ", theme.status_bg)),
+        Connection::Connected => {}
+        Connection::Failed(_) => spans.push(Span::styled("✗ not connected ", theme.error)),
+    }
+    let hint = format!(" {} help ", state.keymap.label(crate::tui::keymap::Action::Help));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hint.chars().count());
+    spans.push(Span::styled(" ".repeat(pad), theme.status_bg));
+    if pad > 0 {
+        spans.push(Span::styled(hint, theme.status_bg));
+    }
+    frame.render_widget(Line::from(spans).style(theme.status_bg), area);
+}
+
+/// The line above the status bar: the last error, else the latest notice, else hints.
+pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let status = &state.status;
+    let line = if let Some(error) = &status.last_error {
+        Line::styled(format!(" ✗ {error}"), theme.error)
+    } else if let Some(message) = &status.message {
+        Line::styled(format!(" {message}"), theme.accent)
+    } else {
+        Line::styled(format!(" {}", hints(state)), theme.muted)
+    };
+    frame.render_widget(line, area);
+}
+
+/// Key hints for the current screen, from the live keymap.
+fn hints(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    use crate::tui::screens::ScreenId;
+    let k = |action| state.keymap.label(action);
+    let mut parts = vec![format!("{} palette", k(Action::Palette))];
+    match (state.screen, &state.data.table) {
+        (ScreenId::Data, Some(_)) => {
+            parts.push(format!("{} reveal", k(Action::Reveal)));
+            parts.push(format!("{} search", k(Action::Search)));
+            parts.push(format!("{} filter", k(Action::Filter)));
+            parts.push(format!("{} record", k(Action::Open)));
+            parts.push(format!("{} back", k(Action::Back)));
+        }
+        (ScreenId::Data, None) => parts.push(format!("{} open", k(Action::Open))),
+        _ => parts.push(format!("{} refresh", k(Action::Refresh))),
+    }
+    parts.push(format!("{} quit", k(Action::Quit)));
+    parts.join("  ")
+}

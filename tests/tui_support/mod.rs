@@ -1,0 +1,184 @@
+//! Shared by the console tests: a real SQLite database (created with `timber init`'s DDL and
+//! filled through the store's encrypting writes), the test models and policy, a console
+//! set up on them with a fixed clock, and helpers to press keys and read the screen.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use timber::access::{Identity, MaskHasher};
+use timber::config::{ModelSet, Policy, load_models, load_policy};
+use timber::crypto::KeyRing;
+use timber::store::{Store, StoreConfig};
+use timber::tui::{App, Clock, Event, Keymap, Setup, ThemeSet};
+use timber::value::Value;
+
+/// Test keys of the Python Timber fixture (they protect nothing else).
+pub const PRIMARY: &str = "YzpZgClxLl3CBp3nBLueMYrq95oNaQFcXsF3P122yPw=";
+pub const MASTER: &str = "fOND_spZ8wI-KrYha05MCmNPnCFRDjgkOwnancajTEQ=";
+pub const CUSTOMERS: usize = 60;
+pub const TICKETS: usize = 25;
+
+/// Pieces of secret plaintext that must never be rendered for a role that may not reveal
+/// them (each survives every mask's first characters, so a `partial` mask cannot show it).
+pub const CANARIES: &[&str] = &["xmail", "SSN-", "secret note", "ticket body", "4242"];
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui")
+}
+
+pub fn models() -> ModelSet {
+    load_models(&[fixture_dir().join("models")]).expect("test models load")
+}
+
+pub fn policy() -> Policy {
+    load_policy(&fixture_dir().join("policy.yaml")).expect("test policy loads")
+}
+
+pub fn ring() -> KeyRing {
+    KeyRing::builder()
+        .primary(PRIMARY, "ENCRYPTION_KEY")
+        .and_then(|b| b.master(MASTER, "MASTER_ENCRYPTION_KEY"))
+        .and_then(|b| b.build())
+        .expect("test keys are valid")
+}
+
+/// The plaintext row `n` of `customers` (1-based).
+pub fn customer(n: usize) -> Vec<(String, Value)> {
+    let at = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(9, 0, 0).unwrap()
+        + chrono::Duration::hours(n as i64);
+    vec![
+        ("id".into(), Value::Int(n as i64)),
+        ("user_id".into(), Value::Text(format!("u-{n:03}"))),
+        ("name".into(), Value::Text(format!("Customer {n:03}"))),
+        ("email".into(), Value::Text(format!("zqxmail{n}@example.com"))),
+        ("ssn".into(), Value::Text(format!("ZQ-SSN-{n:04}"))),
+        ("notes".into(), Value::Text(format!("ZQ secret note {n}: prefers calls after 5pm"))),
+        ("tier".into(), Value::Text(["gold", "silver", "bronze"][n % 3].into())),
+        ("balance".into(), Value::Numeric(format!("4242{n:02}.50"))),
+        ("created_at".into(), Value::DateTime(at)),
+    ]
+}
+
+/// A SQLite database at `dir/app.db` with the system tables and the test rows.
+pub async fn seeded_db(dir: &Path) -> StoreConfig {
+    let url = format!("sqlite://{}", dir.join("app.db").display());
+    let mut config = StoreConfig::from_url(&url).expect("sqlite url");
+    config.create_if_missing = true;
+    let store = Store::connect(config.clone()).await.expect("sqlite opens");
+    let models = models();
+    store.init(&models.models).await.expect("init creates the tables");
+    let ring = ring();
+    let customers: Vec<_> = (1..=CUSTOMERS).map(customer).collect();
+    store.insert_many(models.find("Customer").unwrap(), &ring, &customers, Some("seed")).await.expect("customers");
+    let tickets: Vec<Vec<(String, Value)>> = (1..=TICKETS)
+        .map(|n| {
+            vec![
+                ("id".into(), Value::Int(n as i64)),
+                ("customer_id".into(), Value::Int((n % CUSTOMERS + 1) as i64)),
+                ("subject".into(), Value::Text(format!("Subject {n}"))),
+                ("body".into(), Value::Text(format!("ZQ ticket body {n}, please call back"))),
+                ("priority".into(), Value::Text(["low", "high"][n % 2].into())),
+            ]
+        })
+        .collect();
+    store.insert_many(models.find("Ticket").unwrap(), &ring, &tickets, Some("seed")).await.expect("tickets");
+    store.close().await;
+    config.create_if_missing = false;
+    config
+}
+
+/// 2026-11-29 12:00:00 UTC, for every test.
+pub fn clock() -> Clock {
+    Clock::fixed(2026, 11, 29, 12, 0, 0)
+}
+
+/// A console on `config` for `role` (user `ana`), dark theme, default keys, fixed clock.
+pub fn setup(config: StoreConfig, role: &str, clock: Clock) -> Setup {
+    let policy = policy();
+    let identity = Identity::resolve(&policy, Some((role, "test")), Some("ana")).expect("role exists");
+    let themes = ThemeSet::builtin();
+    let ring = ring();
+    Setup {
+        hasher: MaskHasher::for_ring(&ring),
+        models: Arc::new(models()),
+        ring: Arc::new(ring),
+        policy,
+        identity,
+        access_control: true,
+        store_config: config,
+        environment: "test".into(),
+        audit_enabled: true,
+        key_rotation_date: NaiveDate::from_ymd_opt(2026, 6, 1),
+        theme: themes.get("dark").unwrap(),
+        themes,
+        keymap: Keymap::default(),
+        clock,
+        warnings: Vec::new(),
+    }
+}
+
+/// A started console that has finished its initial loads, sized `w`x`h`.
+pub async fn started(config: StoreConfig, role: &str, w: u16, h: u16) -> App {
+    let mut app = App::new(setup(config, role, clock())).expect("app builds");
+    app.handle_event(Event::Resize(w, h));
+    app.start();
+    app.settle().await;
+    app
+}
+
+pub fn key(code: KeyCode) -> Event {
+    let modifiers = match code {
+        KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+        _ => KeyModifiers::NONE,
+    };
+    Event::Key(KeyEvent::new(code, modifiers))
+}
+
+pub fn ch(c: char) -> Event {
+    key(KeyCode::Char(c))
+}
+
+/// Presses each key, then waits for the work they started.
+pub async fn press(app: &mut App, keys: &[Event]) {
+    for k in keys {
+        app.handle_event(k.clone());
+    }
+    app.settle().await;
+}
+
+/// Types text into whatever input is open.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle_event(ch(c));
+    }
+}
+
+/// Draws the console at its current size and returns the screen as lines.
+pub fn screen(app: &App) -> String {
+    let terminal = draw(app);
+    buffer_text(terminal.backend())
+}
+
+pub fn draw(app: &App) -> Terminal<TestBackend> {
+    let (w, h) = app.state.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("draws");
+    terminal
+}
+
+pub fn buffer_text(backend: &TestBackend) -> String {
+    let buffer = backend.buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
