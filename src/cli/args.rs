@@ -97,6 +97,31 @@ pub enum Command {
     Keys(KeysArgs),
     /// List, follow or verify the tamper-evident audit log
     Audit(AuditArgs),
+    /// Count values per key fingerprint for each encrypted column (no decryption)
+    Census(CensusArgs),
+    /// Run the health checks; exit 0 ok, 1 warnings, 2 failures
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CensusArgs {
+    /// Only this model (name or table name)
+    #[arg(long, value_name = "M")]
+    pub model: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// Only these checks: ids or families, comma separated (key.age,data)
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Read at most N rows per table (first N in key order); findings say so
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,9 +5,11 @@
 pub mod args;
 pub mod audit;
 pub mod browse;
+pub mod census;
 pub mod console;
 pub mod context;
 pub mod demo;
+pub mod health;
 pub mod info;
 pub mod init;
 pub mod keygen;
@@ -49,6 +51,8 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),
         Some(Command::Jobs(args)) => jobs::run(&cli.global, &args),
         Some(Command::Keys(args)) => keys::run(&cli.global, &args),
+        Some(Command::Census(args)) => census::run(&cli.global, &args),
+        Some(Command::Health(args)) => health::run(&cli.global, &args),
         None | Some(Command::Console) => run_console(&cli.global),
     }
 }

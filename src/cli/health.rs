@@ -1,0 +1,75 @@
+//! `timber health [--only ID,...] [--sample N] [--format text|json]`: every check of
+//! DESIGN §12, as text grouped by family or as the JSON report. Exit 0 when all is ok,
+//! 1 on warnings, 2 on failures (and 2, with one line, when it cannot run at all).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::args::{GlobalArgs, HealthArgs, OutputFormat};
+use super::{CliError, CliResult, Context, block_on};
+use crate::health::render::health_text;
+use crate::health::{HealthOptions, Progress, ProgressFn, Selection, run_health};
+use crate::store::{Store, StoreConfig};
+
+pub fn run(global: &GlobalArgs, args: &HealthArgs) -> CliResult {
+    let selection = Selection::parse(&args.only).map_err(|e| CliError::msg(e.to_string()))?;
+    let ctx = Context::load(global.to_flags())?;
+    let models = ctx.models()?;
+    let config = StoreConfig::from_settings(&ctx.settings)?;
+    let mut options = HealthOptions {
+        selection,
+        ..HealthOptions::default()
+    };
+    options.scan.sample = args.sample;
+    options.scan.progress = progress_on_stderr();
+    let report = block_on(async {
+        let store = Store::connect(config).await?;
+        let report = run_health(&ctx.settings, &models, &store, &options).await;
+        store.close().await;
+        report.map_err(|e| CliError::msg(e.to_string()))
+    })?;
+    end_progress();
+    let text = match args.format {
+        OutputFormat::Json => format!("{}\n", report.to_json()),
+        OutputFormat::Text => health_text(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// A progress line on stderr, redrawn at most ten times a second, when stderr is a
+/// terminal (never in pipes or logs).
+pub(crate) fn progress_on_stderr() -> Option<ProgressFn> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let last = Mutex::new(None::<Instant>);
+    Some(Arc::new(move |p: &Progress| {
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kscanning {}: {} / ~{} rows",
+            p.model, p.rows_done, p.rows_expected
+        );
+        let _ = err.flush();
+    }))
+}
+
+/// Clears the progress line, if one was drawn.
+pub(crate) fn end_progress() {
+    if std::io::stderr().is_terminal() {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+}
