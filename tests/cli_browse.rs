@@ -29,6 +29,16 @@ fn fixture_dir() -> tempfile::TempDir {
         dir.path().join("models/app.yaml"),
     )
     .unwrap();
+    // Browse is masked per role; these tests read every value, so their role may reveal
+    // everything and each browse passes `--reveal` (see `timber`).
+    std::fs::write(
+        dir.path().join("policy.yaml"),
+        "default_role: reader\nroles:\n  reader: { default: reveal }\n",
+    )
+    .unwrap();
+    let mut env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+    env.push_str("\nTIMBER_POLICY=policy.yaml\n");
+    std::fs::write(dir.path().join(".env"), env).unwrap();
     dir
 }
 
@@ -36,6 +46,9 @@ fn fixture_dir() -> tempfile::TempDir {
 fn timber(dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_timber"));
     cmd.current_dir(dir).env_clear().args(args);
+    if args.first() == Some(&"browse") {
+        cmd.arg("--reveal");
+    }
     if let Ok(path) = std::env::var("PATH") {
         cmd.env("PATH", path);
     }
@@ -104,6 +117,8 @@ fn assert_browse_matches(dir: &Path, model: &str, table: &str, extra: &[(&str, &
 #[test]
 fn browse_reads_every_value_python_timber_wrote() {
     let dir = fixture_dir();
+    // `--reveal` writes to the audit log, whose tables `timber init` creates.
+    assert!(timber(dir.path(), &["init"], &[]).status.success());
     assert_browse_matches(dir.path(), "UserProfile", "user_profiles", &[]);
     assert_browse_matches(dir.path(), "research_sessions", "research_sessions", &[]);
 }
@@ -111,6 +126,8 @@ fn browse_reads_every_value_python_timber_wrote() {
 #[test]
 fn browse_pages_finds_and_prints_csv_and_tables() {
     let dir = fixture_dir();
+    // `--reveal` writes to the audit log, whose tables `timber init` creates.
+    assert!(timber(dir.path(), &["init"], &[]).status.success());
     let first = timber(
         dir.path(),
         &["browse", "UserProfile", "--format", "json", "--limit", "5"],
@@ -228,6 +245,8 @@ fn browse_pages_finds_and_prints_csv_and_tables() {
 #[test]
 fn unreadable_cells_are_classified_without_failing_the_page() {
     let dir = fixture_dir();
+    // `--reveal` writes to the audit log, whose tables `timber init` creates.
+    assert!(timber(dir.path(), &["init"], &[]).status.success());
     let db = dir.path().join("app.db");
     let url = format!("sqlite://{}", db.display());
     tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -16,6 +16,7 @@ use super::entry::{Action, AuditEntry, EntryContent};
 use crate::config::Mixin;
 use crate::crypto::{FernetKey, KeyId, KeyRing};
 use crate::store::audit_log::{AuditEntry as StoredEntry, AuditHead, AuditRow};
+use crate::store::system_tables::AUDIT_LOG;
 use crate::store::{AuditWriter, Store, WriteEvent, WriteObserver};
 
 /// What `detail` holds.
@@ -59,6 +60,11 @@ impl AuditLog {
     /// unkeyed chain could be rewritten by anyone with database access.
     pub async fn open(store: &Store, ring: &KeyRing) -> Result<AuditLog, AuditError> {
         let key = ring.audit_key().ok_or(AuditError::NoMasterKey)?;
+        if !store.table_exists(AUDIT_LOG).await? {
+            return Err(AuditError::NotInitialized {
+                url: store.url_redacted(),
+            });
+        }
         let writer = store.audit_writer().await?;
         let genesis = AuditHead {
             entry_id: 0,

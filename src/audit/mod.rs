@@ -31,6 +31,8 @@ pub enum AuditError {
     NoMasterKey,
     #[error("ENCRYPTION_KEY is not set: audit entries that hold values are encrypted under it")]
     NoPrimaryKey,
+    #[error("the audit log's tables do not exist in {url}; run `timber init` to create them")]
+    NotInitialized { url: String },
     #[error("--expect-head must be 64 hex digits (the `head` an earlier verify printed)")]
     BadExpectedHead,
     #[error("the detail of audit entry {id} cannot be read: {reason}")]

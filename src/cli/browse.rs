@@ -3,7 +3,9 @@
 //! next page, go to stderr.
 //!
 //! Every cell passes through [`output_row`], the one place a decrypted cell becomes what is
-//! printed; access control plugs in there. Until it does, every field is revealed.
+//! printed: it goes through access control's masking, so each cell is at the role's level
+//! and a hidden column is left out. `--reveal` shows what the role may reveal, after ONE
+//! audit entry for the whole export has been written (no entry, no plaintext).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -12,10 +14,12 @@ use serde_json::{Map, Value as Json};
 
 use super::args::{BrowseArgs, BrowseFormat, GlobalArgs};
 use super::{CliError, CliResult, Context, block_on};
+use crate::access::{Access, Cell as ViewCell, HashKeySource, RevealGrant};
+use crate::audit::AuditLog;
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::{CellError, KeyRing};
 use crate::store::convert::parse_for_column;
-use crate::store::{Cell, PageRequest, Record, Store, StoreConfig, StoreError};
+use crate::store::{PageRequest, Record, Store, StoreConfig, StoreError};
 
 /// What is printed for one field.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,18 +51,27 @@ impl OutputCell {
     }
 }
 
-/// The printed fields of one record, in model order; a hidden field is left out.
-pub fn output_row(model: &ModelDef, record: &Record) -> Vec<(String, OutputCell)> {
-    model
-        .columns
-        .iter()
-        .zip(&record.cells)
-        .map(|(column, cell)| {
+/// The printed fields of one record, in model order, masked for the acting role (revealed
+/// where `grant` covers them); a hidden field is left out.
+pub fn output_row(
+    access: &Access,
+    model: &ModelDef,
+    record: &Record,
+    grant: Option<&RevealGrant>,
+) -> Vec<(String, OutputCell)> {
+    access
+        .mask_row(model, record, grant)
+        .cells
+        .into_iter()
+        .filter_map(|(name, cell)| {
             let out = match cell {
-                Cell::Plain(v) | Cell::Decrypted { value: v, .. } => OutputCell::Value(v.to_json()),
-                Cell::Unreadable(e) => OutputCell::Error(*e),
+                ViewCell::Revealed(v) => OutputCell::Value(v.to_json()),
+                ViewCell::Masked { text, .. } => OutputCell::Masked(text),
+                ViewCell::Error(e) => OutputCell::Error(e),
+                ViewCell::Null => OutputCell::Value(Json::Null),
+                ViewCell::Hidden => return None,
             };
-            (column.name.clone(), out)
+            Some((name, out))
         })
         .collect()
 }
@@ -68,17 +81,38 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
     let models = ctx.models()?;
     let model = find_model(&models, &args.model)?;
     let ring = ctx.keyring()?;
+    let access =
+        Access::from_settings(&ctx.settings, &ring).map_err(|e| CliError::msg(e.to_string()))?;
+    if access.hash_key_source() == HashKeySource::Ephemeral {
+        eprintln!(
+            "timber browse: MASTER_ENCRYPTION_KEY is not set: `hash` masks use a key of this run only"
+        );
+    }
     let config = StoreConfig::from_settings(&ctx.settings)?;
     let url = config.url.redacted();
-    let (records, next) = block_on(async {
+    let (records, next, grant) = block_on(async {
         let store = Store::connect(config).await?;
         let fetched = fetch(&store, model, &ring, args).await;
+        // Records are fetched first (a failed read needs no audit entry), but nothing is
+        // printed before the export's audit entry is written.
+        let grant = match (&fetched, args.reveal) {
+            (Ok(_), true) => reveal(&store, &ring, &access, model, args).await,
+            _ => Ok(None),
+        };
         store.close().await;
-        fetched
+        let (records, next) = fetched?;
+        Ok::<_, CliError>((records, next, grant?))
     })?;
-    let rows: Vec<Vec<(String, OutputCell)>> =
-        records.iter().map(|r| output_row(model, r)).collect();
-    match write_rows(args.format, model, &rows) {
+    let rows: Vec<Vec<(String, OutputCell)>> = records
+        .iter()
+        .map(|r| output_row(&access, model, r, grant.as_ref()))
+        .collect();
+    let header: Vec<String> = access
+        .visible_columns(model)
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    match write_rows(args.format, &header, &rows) {
         Ok(()) => {}
         // `timber browse ... | head` closing the pipe is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
@@ -94,6 +128,37 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
         eprintln!("timber browse: more after this page: --after {next}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the export's one audit entry and returns what it lets through.
+async fn reveal(
+    store: &Store,
+    ring: &KeyRing,
+    access: &Access,
+    model: &ModelDef,
+    args: &BrowseArgs,
+) -> Result<Option<RevealGrant>, CliError> {
+    let log = AuditLog::open(store, ring)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let grant = access
+        .reveal_export(&log, model, args.reason.as_deref())
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    match &grant {
+        Some(g) => eprintln!(
+            "timber browse: revealed {} as {} (audit entry {})",
+            g.fields().join(", "),
+            access.identity().role,
+            g.entry_id()
+        ),
+        None => eprintln!(
+            "timber browse: role {} may reveal no field of {}; shown masked",
+            access.identity().role,
+            model.name
+        ),
+    }
+    Ok(grant)
 }
 
 fn find_model<'a>(models: &'a ModelSet, name: &str) -> Result<&'a ModelDef, CliError> {
@@ -165,7 +230,7 @@ async fn fetch(
 
 fn write_rows(
     format: BrowseFormat,
-    model: &ModelDef,
+    header: &[String],
     rows: &[Vec<(String, OutputCell)>],
 ) -> io::Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -180,14 +245,14 @@ fn write_rows(
             }
         }
         BrowseFormat::Csv => {
-            let header: Vec<String> = model.columns.iter().map(|c| csv_field(&c.name)).collect();
+            let header: Vec<String> = header.iter().map(|name| csv_field(name)).collect();
             writeln!(out, "{}", header.join(","))?;
             for row in rows {
                 let fields: Vec<String> = row.iter().map(|(_, c)| csv_field(&c.text())).collect();
                 writeln!(out, "{}", fields.join(","))?;
             }
         }
-        BrowseFormat::Table => write_table(&mut out, model, rows)?,
+        BrowseFormat::Table => write_table(&mut out, header, rows)?,
     }
     out.flush()
 }
@@ -204,7 +269,7 @@ fn csv_field(text: &str) -> String {
 /// Aligned columns, each cell on one line and at most 40 characters.
 fn write_table(
     out: &mut impl Write,
-    model: &ModelDef,
+    header: &[String],
     rows: &[Vec<(String, OutputCell)>],
 ) -> io::Result<()> {
     const WIDTH: usize = 40;
@@ -224,7 +289,6 @@ fn write_table(
             flat
         }
     };
-    let header: Vec<String> = model.columns.iter().map(|c| c.name.clone()).collect();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|(_, c)| shown(c)).collect())
