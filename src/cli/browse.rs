@@ -311,7 +311,7 @@ fn write_table(
             .collect();
         padded.join("  ").trim_end().to_string()
     };
-    writeln!(out, "{}", line(&header))?;
+    writeln!(out, "{}", line(header))?;
     for row in &body {
         writeln!(out, "{}", line(row))?;
     }
