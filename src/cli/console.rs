@@ -69,6 +69,7 @@ pub fn setup(context: &Context, clock: Clock) -> Result<Setup, CliError> {
     warnings.extend(keymap.warnings.iter().cloned());
 
     Ok(Setup {
+        settings: Arc::new(settings.clone()),
         hasher: MaskHasher::for_ring(&ring),
         models: Arc::new(models),
         ring: Arc::new(ring),

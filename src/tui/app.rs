@@ -242,11 +242,8 @@ impl App {
         let (ring, models) = (self.setup.ring.clone(), self.setup.models.clone());
         let now = self.state.now;
         self.state.overview.census = super::screens::Loadable::Loading;
-        let census_store = store.clone();
-        let census_ring = ring.clone();
-        self.tasks.spawn("census", async move {
-            TaskResult::Census(super::census::run(&census_store, &census_ring, &models).await)
-        });
+        let settings = self.setup.settings.clone();
+        self.tasks.spawn("census", super::overview_data::census(store.clone(), settings, models));
         self.tasks.spawn("audit", super::overview_data::audit(store.clone(), ring, now));
         self.tasks.spawn("jobs", super::overview_data::jobs(store.clone()));
         self.spawn_health(store);

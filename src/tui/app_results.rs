@@ -121,9 +121,11 @@ impl App {
 }
 
 impl App {
-    /// Runs the health checks in the background, when this build has them.
-    pub(super) fn spawn_health(&mut self, _store: crate::store::Store) {
-        self.state.health.view =
-            Loadable::Unavailable("health checks are not wired into the console in this build; run `timber health`".into());
+    /// Runs the health checks in the background (the same checks as `timber health`).
+    pub(super) fn spawn_health(&mut self, store: crate::store::Store) {
+        self.state.health.view = Loadable::Loading;
+        let (settings, models) = (self.setup.settings.clone(), self.setup.models.clone());
+        let now = self.state.now.naive_utc();
+        self.tasks.spawn("health", super::overview_data::health(store, settings, models, now));
     }
 }

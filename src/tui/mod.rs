@@ -15,7 +15,6 @@
 pub mod app;
 mod app_actions;
 mod app_results;
-pub mod census;
 pub mod clock;
 pub mod commands;
 pub mod event;

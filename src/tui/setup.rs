@@ -10,6 +10,7 @@ use super::clock::Clock;
 use super::keymap::Keymap;
 use super::theme::{Theme, ThemeSet};
 use crate::access::{Access, AccessError, Identity, MaskHasher};
+use crate::config::settings::Settings;
 use crate::config::{ModelSet, Policy};
 use crate::crypto::KeyRing;
 use crate::store::StoreConfig;
@@ -17,6 +18,8 @@ use crate::store::StoreConfig;
 /// Everything the console needs before it can draw.
 #[derive(Clone, Debug)]
 pub struct Setup {
+    /// The loaded settings (the health checks judge them).
+    pub settings: Arc<Settings>,
     pub models: Arc<ModelSet>,
     pub ring: Arc<KeyRing>,
     pub policy: Policy,

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
-use super::census::ColumnCensus;
 use super::overview_data::{AuditView, HealthView, JobView};
 use crate::access::{Access, Cell, ViewRow};
 use crate::config::{ModelDef, ModelSet};
+use crate::health::CensusColumn;
 use crate::crypto::KeyRing;
 use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
 use crate::value::Value;
@@ -52,7 +52,7 @@ pub enum TaskResult {
     /// Matches of a search (blind index) or filter (plain column), masked.
     Matches { generation: u64, model: String, result: Result<Vec<ViewRow>, String> },
     Revealed { cell: CellRef, result: Result<Cell, String> },
-    Census(Result<Vec<ColumnCensus>, String>),
+    Census(Result<Vec<CensusColumn>, String>),
     Audit(Result<AuditView, String>),
     Health(Result<HealthView, String>),
     Jobs(Result<Vec<JobView>, String>),

@@ -3,14 +3,15 @@
 //! set up on them with a fixed clock, and helpers to press keys and read the screen.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use timber::access::{Identity, MaskHasher};
+use timber::cli::Context;
+use timber::config::settings::{Flags, Settings};
 use timber::config::{ModelSet, Policy, load_models, load_policy};
 use timber::crypto::KeyRing;
 use timber::store::{Store, StoreConfig};
@@ -97,29 +98,34 @@ pub fn clock() -> Clock {
     Clock::fixed(2026, 11, 29, 12, 0, 0)
 }
 
-/// A console on `config` for `role` (user `ana`), dark theme, default keys, fixed clock.
+/// A console on `config` for `role` (user `ana`), built by the same code as `timber
+/// console` from settings (an explicit environment, so the machine's own variables and
+/// user theme or keymap files cannot change what the tests see), dark theme, fixed clock.
 pub fn setup(config: StoreConfig, role: &str, clock: Clock) -> Setup {
-    let policy = policy();
-    let identity = Identity::resolve(&policy, Some((role, "test")), Some("ana")).expect("role exists");
+    let fixtures = fixture_dir();
+    let vars = [
+        ("DATABASE_URL", config.url.expose().to_string()),
+        ("ENCRYPTION_KEY", PRIMARY.to_string()),
+        ("MASTER_ENCRYPTION_KEY", MASTER.to_string()),
+        ("TIMBER_MODELS", fixtures.join("models").display().to_string()),
+        ("TIMBER_POLICY", fixtures.join("policy.yaml").display().to_string()),
+        ("TIMBER_ROLE", role.to_string()),
+        ("TIMBER_USER", "ana".to_string()),
+        ("KEY_ROTATION_DATE", "2026-06-01".to_string()),
+        ("OAK_ENV", "test".to_string()),
+    ];
+    let env: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let settings = Settings::from_sources(&Flags::default(), &env, &fixtures).expect("settings load");
+    let context = Context { flags: Flags::default(), settings };
+    let mut setup = timber::cli::console::setup(&context, clock).expect("console setup");
+    // What the console was pointed at may differ in pool options only (SQLite file, ...).
+    setup.store_config = config;
     let themes = ThemeSet::builtin();
-    let ring = ring();
-    Setup {
-        hasher: MaskHasher::for_ring(&ring),
-        models: Arc::new(models()),
-        ring: Arc::new(ring),
-        policy,
-        identity,
-        access_control: true,
-        store_config: config,
-        environment: "test".into(),
-        audit_enabled: true,
-        key_rotation_date: NaiveDate::from_ymd_opt(2026, 6, 1),
-        theme: themes.get("dark").unwrap(),
-        themes,
-        keymap: Keymap::default(),
-        clock,
-        warnings: Vec::new(),
-    }
+    setup.theme = themes.get("dark").unwrap();
+    setup.themes = themes;
+    setup.keymap = Keymap::default();
+    setup.warnings = Vec::new();
+    setup
 }
 
 /// A started console that has finished its initial loads, sized `w`x`h`.

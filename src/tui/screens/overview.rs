@@ -10,14 +10,15 @@ use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 use super::Loadable;
 use super::audit::chain_line;
 use super::keys;
-use crate::tui::census::ColumnCensus;
+use crate::health::CensusColumn;
+use crate::tui::overview_data::coverage;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{block, not_ready};
 
 #[derive(Clone, Debug, Default)]
 pub struct OverviewState {
-    pub census: Loadable<Vec<ColumnCensus>>,
+    pub census: Loadable<Vec<CensusColumn>>,
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
@@ -37,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     keys::draw_jobs(frame, jobs, &state.keys.jobs, theme);
 }
 
-fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<ColumnCensus>>, theme: &Theme) {
+fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<CensusColumn>>, theme: &Theme) {
     let outer = block(" Encryption coverage ", theme, false);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
@@ -59,7 +60,7 @@ fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<ColumnCens
             ("✓", theme.ok)
         };
         let keys = c.by_key.len();
-        let issues = if c.problems() == 0 {
+        let issues = if problems(c) == 0 {
             format!("{keys} key{}", if keys == 1 { "" } else { "s" })
         } else {
             format!("plain {} unk {} bad {}", c.plaintext, c.unknown_key, c.malformed)
@@ -68,8 +69,8 @@ fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<ColumnCens
             Span::styled(glyph, style),
             Span::raw(format!("{}.{}", c.model, c.column)),
             Span::raw(c.rows.to_string()),
-            Span::styled(format!("{:.0}%", c.coverage() * 100.0), style),
-            Span::styled(issues, if c.problems() == 0 { theme.muted } else { style }),
+            Span::styled(format!("{:.0}%", coverage(c) * 100.0), style),
+            Span::styled(issues, if problems(c) == 0 { theme.muted } else { style }),
         ])
     });
     let table = Table::new(
@@ -165,6 +166,11 @@ fn draw_audit(frame: &mut Frame, area: Rect, state: &State) {
         )));
     }
     frame.render_widget(Paragraph::new(lines), recent);
+}
+
+/// Values that need attention: plaintext, unknown key or malformed.
+fn problems(c: &CensusColumn) -> u64 {
+    c.plaintext + c.unknown_key + c.malformed
 }
 
 /// At most `max` characters of `text`.
