@@ -75,8 +75,8 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
     }
     writeln!(
         out,
-        "{:>5}  {:<24} {:<22} {:>17} {:>8} {:>7} {:>9}  {}",
-        "JOB", "TABLE", "STATUS", "DONE/TOTAL", "SKIPPED", "FAILED", "HEARTBEAT", "WORKER"
+        "{:>5}  {:<24} {:<22} {:>17} {:>8} {:>7} {:>9}  WORKER",
+        "JOB", "TABLE", "STATUS", "DONE/TOTAL", "SKIPPED", "FAILED", "HEARTBEAT"
     )?;
     for job in jobs {
         writeln!(

@@ -18,19 +18,23 @@
 //! as it is: the application may still search with it). Plaintext in an encrypted column is
 //! counted and left alone unless `--encrypt-plaintext` is given.
 
+pub mod batch;
 pub mod decide;
+pub mod drive;
 pub mod events;
 pub mod job;
 pub mod plan;
 pub mod retire;
 pub mod run;
+pub mod scope;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
 pub use job::{JobOptions, JobStatus, worker_id};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
-pub use run::{RotationControl, RunOptions, Runner};
+pub use run::{BatchHook, RotationControl, RunOptions, Runner};
+pub use scope::Scope;
 
 use crate::audit::AuditError;
 use crate::store::StoreError;

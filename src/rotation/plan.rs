@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use super::RotationError;
-use super::decide::{Decider, Outcome, WriteKind, hash_column};
-use super::run::{owner_column, rotated_columns, target_label};
-use crate::config::{ColumnDef, ModelDef};
+use super::decide::{Decider, Outcome, WriteKind};
+use super::scope::{Scope, target_label};
+use crate::config::ModelDef;
 use crate::crypto::{KeyId, KeyRing};
 use crate::store::Store;
 
@@ -98,12 +98,9 @@ pub async fn plan_model(
     model: &ModelDef,
     encrypt_plaintext: bool,
 ) -> Result<ModelPlan, RotationError> {
-    let columns = rotated_columns(model)?;
+    let scope = Scope::of(model)?;
+    let columns = &scope.columns;
     let target = target_label(ring, model)?;
-    let hashes: Vec<Option<&ColumnDef>> = columns.iter().map(|c| hash_column(model, c)).collect();
-    let mut read: Vec<&ColumnDef> = columns.clone();
-    read.extend(hashes.iter().flatten().copied());
-    let owner = owner_column(model);
     let decider = Decider::new(ring, model, encrypt_plaintext);
     let estimate = store.estimate_rows(model).await?.rows;
     let sampled = estimate > SAMPLE_ABOVE;
@@ -124,15 +121,14 @@ pub async fn plan_model(
     let mut after = None;
     while scanned < limit {
         let rows = store
-            .rotation_page(model, &read, owner, after.as_ref(), PAGE)
+            .rotation_page(model, &scope.read, scope.owner, after.as_ref(), PAGE)
             .await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id.clone());
         for row in &rows {
             let mut changes = false;
             for (ci, column) in columns.iter().enumerate() {
-                let hash_at = hashes[ci].and_then(|h| read.iter().position(|c| c.name == h.name));
-                let hash = hash_at.map(|h| row.values[h].as_deref());
+                let hash = scope.hash_at(ci).map(|h| row.values[h].as_deref());
                 let (outcome, key) = decider.decide(
                     column,
                     row.values[ci].as_deref(),

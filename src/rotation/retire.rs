@@ -12,7 +12,7 @@
 use chrono::{NaiveDateTime, Utc};
 
 use super::RotationError;
-use super::run::owner_column;
+use super::scope::owner_column;
 use crate::audit::{Action, AuditLog};
 use crate::config::ModelDef;
 use crate::crypto::{KeyId, KeyRing, KeyRole, inspect};

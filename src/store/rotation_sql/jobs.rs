@@ -1,0 +1,271 @@
+//! The jobs table (create, read, claim, finish, pause/cancel requests) and the failures
+//! recorded for a job.
+
+use super::{FailureRow, JOB_COLUMNS, JOB_WIRES, JobRow, int, job_from, now, opt_text, text};
+use crate::store::Store;
+use crate::store::backend::SqlValue;
+use crate::store::dialect::{Dialect, Wire};
+use crate::store::error::StoreError;
+use crate::store::system_tables::{ROTATION_FAILURES, ROTATION_JOBS};
+
+impl Store {
+    /// Creates a job in status `running`, owned by `worker`; returns its id.
+    pub async fn rotation_create_job(
+        &self,
+        table_name: &str,
+        columns: &str,
+        target_fp: &str,
+        rows_total: i64,
+        worker: &str,
+        options: &str,
+    ) -> Result<i64, StoreError> {
+        self.refuse_system_write("create rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let names = [
+            "table_name",
+            "columns",
+            "target_fp",
+            "status",
+            "rows_total",
+            "started_at",
+            "updated_at",
+            "heartbeat_at",
+            "worker",
+            "options",
+        ];
+        let at = now();
+        let binds = vec![
+            SqlValue::Text(table_name.into()),
+            SqlValue::Text(columns.into()),
+            SqlValue::Text(target_fp.into()),
+            SqlValue::Text("running".into()),
+            SqlValue::Int(rows_total),
+            SqlValue::DateTime(at),
+            SqlValue::DateTime(at),
+            SqlValue::DateTime(at),
+            SqlValue::Text(worker.into()),
+            SqlValue::Text(options.into()),
+        ];
+        let marks: Vec<String> = (1..=names.len()).map(|n| d.param(n)).collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            d.quote(ROTATION_JOBS),
+            names
+                .iter()
+                .map(|n| d.quote(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            marks.join(", ")
+        );
+        let fail = |e| self.system_error("create rotation job", ROTATION_JOBS, e);
+        if d == Dialect::Postgres {
+            sql.push_str(" RETURNING \"id\"");
+            let rows = self
+                .backend
+                .fetch(&sql, &binds, &[Wire::Int])
+                .await
+                .map_err(fail)?;
+            return Ok(rows.first().and_then(|r| r.first()).map(int).unwrap_or(0));
+        }
+        let done = self.backend.execute(&sql, &binds).await.map_err(fail)?;
+        Ok(done.last_insert_id.unwrap_or(0))
+    }
+
+    fn job_select(&self) -> String {
+        let d = self.dialect();
+        format!(
+            "SELECT {} FROM {}",
+            JOB_COLUMNS
+                .iter()
+                .map(|c| d.quote(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.quote(ROTATION_JOBS)
+        )
+    }
+
+    pub async fn rotation_job(&self, id: i64) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!(
+            "{} WHERE {} = {}",
+            self.job_select(),
+            self.quote("id"),
+            self.dialect().param(1)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &[SqlValue::Int(id)], &JOB_WIRES)
+            .await
+            .map_err(|e| self.system_error("read rotation job", ROTATION_JOBS, e))?;
+        Ok(rows.into_iter().next().map(job_from))
+    }
+
+    /// The newest `limit` jobs, newest first.
+    pub async fn rotation_jobs(&self, limit: u32) -> Result<Vec<JobRow>, StoreError> {
+        let sql = format!(
+            "{} ORDER BY {} DESC LIMIT {}",
+            self.job_select(),
+            self.quote("id"),
+            limit.max(1)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &[], &JOB_WIRES)
+            .await
+            .map_err(|e| self.system_error("list rotation jobs", ROTATION_JOBS, e))?;
+        Ok(rows.into_iter().map(job_from).collect())
+    }
+
+    /// Takes a job over for `worker` only if it is still in `status` with `previous_worker`
+    /// (a compare-and-set, so two workers resuming at once cannot both win).
+    pub async fn rotation_claim_job(
+        &self,
+        id: i64,
+        status: &str,
+        previous_worker: Option<&str>,
+        worker: &str,
+    ) -> Result<bool, StoreError> {
+        self.refuse_system_write("claim rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let q = |s: &str| d.quote(s);
+        let worker_cond = match previous_worker {
+            Some(_) => format!("{} = {}", q("worker"), d.param(6)),
+            None => format!("{} IS NULL", q("worker")),
+        };
+        let sql = format!(
+            "UPDATE {} SET {} = {}, {} = {}, {} = {}, {} = NULL WHERE {} = {} AND {} = {} AND {worker_cond}",
+            q(ROTATION_JOBS),
+            q("status"),
+            d.param(1),
+            q("worker"),
+            d.param(2),
+            q("heartbeat_at"),
+            d.param(3),
+            q("error"),
+            q("id"),
+            d.param(4),
+            q("status"),
+            d.param(5),
+        );
+        let mut binds = vec![
+            SqlValue::Text("running".into()),
+            SqlValue::Text(worker.into()),
+            SqlValue::DateTime(now()),
+            SqlValue::Int(id),
+            SqlValue::Text(status.into()),
+        ];
+        if let Some(prev) = previous_worker {
+            binds.push(SqlValue::Text(prev.into()));
+        }
+        let done = self
+            .backend
+            .execute(&sql, &binds)
+            .await
+            .map_err(|e| self.system_error("claim rotation job", ROTATION_JOBS, e))?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Sets a job's status (and error) if `worker` still owns it; false when it does not.
+    pub async fn rotation_finish_job(
+        &self,
+        id: i64,
+        worker: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let q = |s: &str| d.quote(s);
+        let sql = format!(
+            "UPDATE {} SET {} = {}, {} = {}, {} = {} WHERE {} = {} AND {} = {}",
+            q(ROTATION_JOBS),
+            q("status"),
+            d.param(1),
+            q("error"),
+            d.param(2),
+            q("updated_at"),
+            d.param(3),
+            q("id"),
+            d.param(4),
+            q("worker"),
+            d.param(5),
+        );
+        let binds = [
+            SqlValue::Text(status.into()),
+            opt_text(error),
+            SqlValue::DateTime(now()),
+            SqlValue::Int(id),
+            SqlValue::Text(worker.into()),
+        ];
+        let done = self
+            .backend
+            .execute(&sql, &binds)
+            .await
+            .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Asks the worker running a job to stop after its current batch (`pausing` or
+    /// `cancelling`); the worker records the final status. False when the job is not running.
+    pub async fn rotation_request(&self, id: i64, request: &str) -> Result<bool, StoreError> {
+        self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE {} SET {} = {} WHERE {} = {} AND {} = {}",
+            d.quote(ROTATION_JOBS),
+            d.quote("status"),
+            d.param(1),
+            d.quote("id"),
+            d.param(2),
+            d.quote("status"),
+            d.param(3),
+        );
+        let binds = [
+            SqlValue::Text(request.into()),
+            SqlValue::Int(id),
+            SqlValue::Text("running".into()),
+        ];
+        let done = self
+            .backend
+            .execute(&sql, &binds)
+            .await
+            .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// The failures recorded for a job, oldest first.
+    pub async fn rotation_failures(
+        &self,
+        job_id: i64,
+        limit: u32,
+    ) -> Result<Vec<FailureRow>, StoreError> {
+        let d = self.dialect();
+        let sql = format!(
+            "SELECT {}, {}, {} FROM {} WHERE {} = {} ORDER BY {} LIMIT {}",
+            d.quote("record_id"),
+            d.quote("column_name"),
+            d.quote("reason"),
+            d.quote(ROTATION_FAILURES),
+            d.quote("job_id"),
+            d.param(1),
+            d.quote("id"),
+            limit.max(1)
+        );
+        let rows = self
+            .backend
+            .fetch(
+                &sql,
+                &[SqlValue::Int(job_id)],
+                &[Wire::Text, Wire::Text, Wire::Text],
+            )
+            .await
+            .map_err(|e| self.system_error("read rotation failures", ROTATION_FAILURES, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FailureRow {
+                record_id: r.first().and_then(text).unwrap_or_default(),
+                column_name: r.get(1).and_then(text).unwrap_or_default(),
+                reason: r.get(2).and_then(text).unwrap_or_default(),
+            })
+            .collect())
+    }
+}

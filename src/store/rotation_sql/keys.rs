@@ -1,0 +1,110 @@
+//! The key registry (`timber_keys`): read every row, and put one (retirement).
+
+use super::{KeyRow, datetime, opt_text, opt_time, text};
+use crate::store::Store;
+use crate::store::backend::SqlValue;
+use crate::store::dialect::Wire;
+use crate::store::error::StoreError;
+use crate::store::system_tables::KEYS;
+
+impl Store {
+    /// Every row of the key registry.
+    pub async fn key_registry(&self) -> Result<Vec<KeyRow>, StoreError> {
+        let d = self.dialect();
+        let names = [
+            "key_id",
+            "fingerprint",
+            "wrapped_key",
+            "status",
+            "created_at",
+            "activated_at",
+            "retired_at",
+        ];
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            names
+                .iter()
+                .map(|n| d.quote(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.quote(KEYS),
+            d.quote("key_id")
+        );
+        let wires = [
+            Wire::Text,
+            Wire::Text,
+            Wire::Text,
+            Wire::Text,
+            Wire::DateTime,
+            Wire::DateTime,
+            Wire::DateTime,
+        ];
+        let rows = self
+            .backend
+            .fetch(&sql, &[], &wires)
+            .await
+            .map_err(|e| self.system_error("read key registry", KEYS, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| KeyRow {
+                key_id: text(&r[0]).unwrap_or_default(),
+                fingerprint: text(&r[1]).unwrap_or_default(),
+                wrapped_key: text(&r[2]),
+                status: text(&r[3]).unwrap_or_default(),
+                created_at: datetime(&r[4]).unwrap_or_default(),
+                activated_at: datetime(&r[5]),
+                retired_at: datetime(&r[6]),
+            })
+            .collect())
+    }
+
+    /// Inserts or replaces one registry row (delete + insert in one transaction).
+    pub async fn key_registry_put(&self, row: &KeyRow) -> Result<(), StoreError> {
+        self.refuse_system_write("update key registry", KEYS)?;
+        let d = self.dialect();
+        let fail = |e| self.system_error("update key registry", KEYS, e);
+        let mut tx = self.backend.begin().await.map_err(fail)?;
+        let delete = format!(
+            "DELETE FROM {} WHERE {} = {}",
+            d.quote(KEYS),
+            d.quote("key_id"),
+            d.param(1)
+        );
+        tx.execute(&delete, &[SqlValue::Text(row.key_id.clone())])
+            .await
+            .map_err(fail)?;
+        let names = [
+            "key_id",
+            "fingerprint",
+            "wrapped_key",
+            "status",
+            "created_at",
+            "activated_at",
+            "retired_at",
+        ];
+        let insert = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            d.quote(KEYS),
+            names
+                .iter()
+                .map(|n| d.quote(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            (1..=names.len())
+                .map(|n| d.param(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let binds = [
+            SqlValue::Text(row.key_id.clone()),
+            SqlValue::Text(row.fingerprint.clone()),
+            opt_text(row.wrapped_key.as_deref()),
+            SqlValue::Text(row.status.clone()),
+            SqlValue::DateTime(row.created_at),
+            opt_time(row.activated_at),
+            opt_time(row.retired_at),
+        ];
+        tx.execute(&insert, &binds).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)
+    }
+}

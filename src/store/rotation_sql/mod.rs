@@ -1,0 +1,217 @@
+//! The SQL of key rotation (DESIGN §7, §8): the jobs, failures and key-registry tables, the
+//! pages a rotation reads, and the per-batch transaction in which compare-and-set updates,
+//! failures and the job's cursor are committed together, so that a process killed at any
+//! moment either applied a whole batch (and moved the cursor past it) or nothing of it.
+//!
+//! Compare-and-set per dialect: PostgreSQL gets one `UPDATE ... FROM (VALUES ...) RETURNING`
+//! per column and batch (one round trip); SQLite and MySQL run one prepared `UPDATE` per
+//! value inside the same transaction (SQLite has no `UPDATE ... FROM` before 3.33 and
+//! MySQL's multi-table form cannot report which rows matched).
+
+//!
+//! Files: `jobs.rs` (the jobs and failures tables), `keys.rs` (the key registry),
+//! `batch.rs` (the pages a rotation reads and the per-batch transaction).
+
+mod batch;
+mod jobs;
+mod keys;
+
+pub use batch::RotationTx;
+
+use chrono::NaiveDateTime;
+
+use super::Store;
+use super::backend::SqlValue;
+use super::dialect::Wire;
+use super::error::StoreError;
+use crate::value::Value;
+
+/// One row of `timber_rotation_jobs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRow {
+    pub id: i64,
+    pub table_name: String,
+    /// JSON list of the column names the job rotates.
+    pub columns: String,
+    pub target_fp: String,
+    pub status: String,
+    /// The last primary key committed, as text (`None` before the first batch).
+    pub cursor: Option<String>,
+    pub rows_total: i64,
+    pub rows_done: i64,
+    pub rows_skipped: i64,
+    pub rows_failed: i64,
+    pub started_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub heartbeat_at: Option<NaiveDateTime>,
+    pub worker: Option<String>,
+    pub error: Option<String>,
+    /// JSON object: the options the job runs with, and its conflict count.
+    pub options: Option<String>,
+}
+
+pub(super) const JOB_COLUMNS: [&str; 16] = [
+    "id",
+    "table_name",
+    "columns",
+    "target_fp",
+    "status",
+    "cursor",
+    "rows_total",
+    "rows_done",
+    "rows_skipped",
+    "rows_failed",
+    "started_at",
+    "updated_at",
+    "heartbeat_at",
+    "worker",
+    "error",
+    "options",
+];
+
+pub(super) const JOB_WIRES: [Wire; 16] = [
+    Wire::Int,
+    Wire::Text,
+    Wire::Text,
+    Wire::Text,
+    Wire::Text,
+    Wire::Text,
+    Wire::Int,
+    Wire::Int,
+    Wire::Int,
+    Wire::Int,
+    Wire::DateTime,
+    Wire::DateTime,
+    Wire::DateTime,
+    Wire::Text,
+    Wire::Text,
+    Wire::Text,
+];
+
+/// A job's counters and cursor after a batch (absolute values, not deltas).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobProgress {
+    pub cursor: Option<String>,
+    pub rows_done: i64,
+    pub rows_skipped: i64,
+    pub rows_failed: i64,
+    pub options: Option<String>,
+}
+
+/// A value a rotation could not handle; the value itself is never recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureRow {
+    pub record_id: String,
+    pub column_name: String,
+    pub reason: String,
+}
+
+/// One row of `timber_keys`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyRow {
+    pub key_id: String,
+    pub fingerprint: String,
+    pub wrapped_key: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub activated_at: Option<NaiveDateTime>,
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+/// A row as rotation reads it: key, stored text of the asked columns, owner as text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RotationRow {
+    pub id: Value,
+    pub values: Vec<Option<String>>,
+    pub owner: Option<String>,
+}
+
+/// One compare-and-set of a value column (and, optionally, its blind-index column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnCas {
+    pub id: Value,
+    pub expected: String,
+    pub new: String,
+    /// New blind-index hash; `None` leaves the hash column as it is.
+    pub hash: Option<String>,
+}
+
+pub(super) fn now() -> NaiveDateTime {
+    super::write_prep::now()
+}
+
+pub(super) fn int(v: &SqlValue) -> i64 {
+    match v {
+        SqlValue::Int(i) => *i,
+        _ => 0,
+    }
+}
+
+pub(super) fn text(v: &SqlValue) -> Option<String> {
+    v.clone().into_text()
+}
+
+pub(super) fn datetime(v: &SqlValue) -> Option<NaiveDateTime> {
+    match v {
+        SqlValue::DateTime(t) => Some(*t),
+        _ => None,
+    }
+}
+
+pub(super) fn job_from(row: Vec<SqlValue>) -> JobRow {
+    let at = |i: usize| row.get(i).cloned().unwrap_or(SqlValue::Null(Wire::Text));
+    JobRow {
+        id: int(&at(0)),
+        table_name: text(&at(1)).unwrap_or_default(),
+        columns: text(&at(2)).unwrap_or_default(),
+        target_fp: text(&at(3)).unwrap_or_default(),
+        status: text(&at(4)).unwrap_or_default(),
+        cursor: text(&at(5)),
+        rows_total: int(&at(6)),
+        rows_done: int(&at(7)),
+        rows_skipped: int(&at(8)),
+        rows_failed: int(&at(9)),
+        started_at: datetime(&at(10)).unwrap_or_default(),
+        updated_at: datetime(&at(11)).unwrap_or_default(),
+        heartbeat_at: datetime(&at(12)),
+        worker: text(&at(13)),
+        error: text(&at(14)),
+        options: text(&at(15)),
+    }
+}
+
+pub(super) fn opt_text(v: Option<&str>) -> SqlValue {
+    v.map_or(SqlValue::Null(Wire::Text), |s| {
+        SqlValue::Text(s.to_string())
+    })
+}
+
+pub(super) fn opt_time(v: Option<NaiveDateTime>) -> SqlValue {
+    v.map_or(SqlValue::Null(Wire::DateTime), SqlValue::DateTime)
+}
+
+impl Store {
+    pub(super) fn system_error(&self, what: &str, table: &str, err: sqlx::Error) -> StoreError {
+        if super::error::is_missing_table(&err) {
+            return StoreError::Query {
+                what: what.to_string(),
+                table: table.to_string(),
+                reason: format!(
+                    "the system table is missing in {} (run `timber init`)",
+                    self.url_redacted()
+                ),
+            };
+        }
+        StoreError::query(what, table, err)
+    }
+
+    pub(super) fn refuse_system_write(&self, what: &str, table: &str) -> Result<(), StoreError> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly {
+                what: what.to_string(),
+                table: table.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
