@@ -1,0 +1,151 @@
+//! End to end: the real `timber` binary in a real terminal (tmux). `timber demo --dir <tmp>`
+//! opens the console; the test waits for text, switches tabs, pages through a table,
+//! reveals a cell with a reason, quits, and checks that the terminal's settings afterwards
+//! equal those before (`stty -g`). Skips, saying so, when tmux is not installed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// One tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Tmux {
+        let tmux = Tmux { socket: format!("timber-e2e-{}", std::process::id()) };
+        let ok = tmux
+            .run(&["new-session", "-d", "-s", "e2e", "-x", &width.to_string(), "-y", &height.to_string(), "bash --norc --noprofile"])
+            .status
+            .success();
+        assert!(ok, "tmux starts a session");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    /// Types `text` literally (no key names).
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    /// Sends tmux key names (`Enter`, `NPage`, `Escape`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-t", "e2e", "-p"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `text` and no page is loading (the console draws
+    /// asynchronously).
+    fn wait_for(&self, text: &str, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) && !screen.contains("loading…") {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "{what}: `{text}` never appeared; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux").arg("-V").output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.trim().is_empty()
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{} was never written", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn demo_console_in_a_real_terminal() {
+    if !tmux_available() {
+        eprintln!("SKIP: e2e_console: tmux is not installed; install tmux to run the end-to-end console test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let before = tmp.path().join("stty.before");
+    let after = tmp.path().join("stty.after");
+    let bin = env!("CARGO_BIN_EXE_timber");
+    let tmux = Tmux::start(120, 36);
+
+    tmux.type_text(&format!("stty -g > {}", before.display()));
+    tmux.keys(&["Enter"]);
+    wait_for_file(&before);
+    tmux.type_text(&format!(
+        "HOME={home} NO_COLOR= {bin} demo --dir {demo} --rows 120 --role security_admin --user e2e; stty -g > {after}",
+        home = tmp.path().display(),
+        demo = demo.display(),
+        after = after.display()
+    ));
+    tmux.keys(&["Enter"]);
+
+    tmux.wait_for("Encryption coverage", "the overview");
+    tmux.wait_for("role security_admin", "the status bar");
+    tmux.keys(&["4"]);
+    tmux.wait_for("Key ring", "the keys tab");
+    tmux.keys(&["3"]);
+    tmux.wait_for("Audit log", "the audit tab");
+
+    // Data: the UserProfile table through the palette, then a page down and back.
+    tmux.keys(&["2"]);
+    tmux.wait_for("Models (enter opens)", "the data tab");
+    tmux.keys(&[":"]);
+    tmux.type_text("model UserProfile");
+    tmux.keys(&["Enter"]);
+    let first = tmux.wait_for("first page", "the first page");
+    tmux.keys(&["NPage"]);
+    let second = tmux.wait_for("↑", "the second page");
+    assert_ne!(first, second, "page down shows other rows");
+    tmux.keys(&["g"]);
+    tmux.wait_for("first page", "back to the first page");
+
+    // Reveal the email of the first row (third column) with a reason.
+    tmux.keys(&["l", "l", "r"]);
+    tmux.wait_for("Reveal (audited)", "the reveal dialog");
+    tmux.type_text("E2E-1 checking a customer's address");
+    tmux.keys(&["Enter"]);
+    let revealed = tmux.wait_for("revealed email (audited)", "the reveal");
+    assert!(revealed.contains("◉ "), "the revealed cell is marked:\n{revealed}");
+
+    tmux.keys(&["q"]);
+    let after_text = wait_for_file(&after);
+    let before_text = std::fs::read_to_string(&before).unwrap();
+    assert_eq!(before_text, after_text, "terminal settings are restored after quitting");
+    let shell = tmux.screen();
+    assert!(!shell.contains("Encryption coverage"), "the alternate screen was left:\n{shell}");
+
+    let audit = Command::new(bin)
+        .current_dir(&demo)
+        .args(["audit", "--format", "json", "--limit", "5"])
+        .output()
+        .expect("timber audit runs");
+    let listing = String::from_utf8_lossy(&audit.stdout);
+    assert!(listing.contains("\"action\":\"reveal\""), "the reveal is in the audit log: {listing}");
+    assert!(listing.contains("\"actor\":\"e2e\""), "{listing}");
+}
