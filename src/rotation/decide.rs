@@ -94,7 +94,9 @@ impl<'a> Decider<'a> {
         let Some((choice, target)) = self.target(owner) else {
             return (Outcome::Fail(reason::NO_OWNER), None);
         };
-        if !inspect::looks_like_token(stored) {
+        // Anything with a token's prefix is treated as a (possibly damaged) token, never as
+        // plaintext: `--encrypt-plaintext` must not wrap a corrupted token in a new one.
+        if !inspect::unquote(stored).starts_with("gAAAAA") {
             return (self.plaintext(column, stored, hash.is_some(), choice), None);
         }
         let token = inspect::unquote(stored);
