@@ -81,11 +81,11 @@ async fn read_only_sessions(kind: Kind) {
     // The audit connection is separate and may append even beside a read-only session.
     let audit = reader.audit_writer().await.unwrap();
     let first = audit
-        .append(|prev| Ok(entry(prev, 1)), |id, row| head(id, row))
+        .append(|prev| Ok(entry(prev, 1)), head)
         .await
         .unwrap();
     let second = audit
-        .append(|prev| Ok(entry(prev, 2)), |id, row| head(id, row))
+        .append(|prev| Ok(entry(prev, 2)), head)
         .await
         .unwrap();
     assert!(second > first);
@@ -103,7 +103,7 @@ async fn read_only_sessions(kind: Kind) {
     );
     assert_eq!(reader.audit_head().await.unwrap().unwrap().entry_id, second);
     let refused = audit
-        .append(|_| Err("no audit key".into()), |id, row| head(id, row))
+        .append(|_| Err("no audit key".into()), head)
         .await;
     assert!(refused.unwrap_err().to_string().contains("no audit key"));
     assert_eq!(
