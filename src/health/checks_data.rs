@@ -149,10 +149,10 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
                 _ => {}
             }
         }
-        let total = s.under_keys();
+        let total = s.rows - s.null;
         if !old.is_empty() {
             out.push(
-                Finding::warn(id, format!("{} of {total} values are under old keys ({})", old.count, names.join(", ")))
+                Finding::warn(id, format!("{} of {total} stored values are under old keys ({})", old.count, names.join(", ")))
                     .evidence(column_evidence(t, col, &old))
                     .remedy(format!("`timber rotate --model {}` (or `timber rotate --all`) re-encrypts them under the primary key", t.job.model)),
             );

@@ -71,7 +71,7 @@ pub async fn audit_chain(store: &Store, ring: &KeyRing, table_exists: bool) -> F
                 .unwrap_or_else(|| "the chain does not verify".into());
             let mut ev = at().count(report.entries).with("damage", damage);
             ev.table = Some(AUDIT_LOG.to_string());
-            Finding::fail(id, format!("audit chain broken ({damage}): {reason}"))
+            Finding::fail(id, format!("audit chain broken: {reason}"))
                 .evidence(ev.ids(report.first_broken.map(|i| i.to_string())))
                 .remedy("Treat as an incident: the log was changed by someone with database access. Compare with a backup and keep the output of `timber audit --verify`")
         }

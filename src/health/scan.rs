@@ -11,7 +11,9 @@ use tokio::task::JoinSet;
 use super::classify::{ChunkStats, Classifier, TableJob, record_id, token_tag};
 use super::stats::ColumnStats;
 use crate::config::ModelDef;
-use crate::crypto::inspect;
+use crate::crypto::user_keys::MasterGeneration;
+use crate::crypto::{KeyId, inspect};
+use crate::store::RawRow;
 use crate::store::{Store, StoreError};
 use crate::value::Value;
 
@@ -128,6 +130,9 @@ pub async fn scan_table(
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         let page = Arc::new(page);
+        if let Some(owner_at) = job.owner_at {
+            derive_owner_keys(&classifier, &page, owner_at, workers).await?;
+        }
         let chunk_len = page.len().div_ceil(workers);
         for (i, start) in (0..page.len()).step_by(chunk_len).enumerate() {
             let (page, job, classifier) = (page.clone(), job.clone(), classifier.clone());
@@ -163,6 +168,55 @@ pub async fn scan_table(
     })
 }
 
+/// Derives the per-user keys of a page's owners before classifying it, each owner once,
+/// spread over the workers. PBKDF2 (100 000 iterations) dominates a per-user scan; left to
+/// the classifying chunks, two workers would derive the same owner's key at once.
+async fn derive_owner_keys(
+    classifier: &Arc<Classifier>,
+    page: &[RawRow],
+    owner_at: usize,
+    workers: usize,
+) -> Result<(), StoreError> {
+    let ring = &classifier.ring;
+    let mut owners: Vec<String> = page
+        .iter()
+        .filter_map(|r| r.values.get(owner_at).cloned().flatten())
+        .filter(|o| {
+            ring.user_keys
+                .cached(MasterGeneration::Current, o)
+                .is_none()
+        })
+        .collect();
+    owners.sort();
+    owners.dedup();
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let mut tasks = JoinSet::new();
+    let per_task = owners.len().div_ceil(workers);
+    for group in owners.chunks(per_task) {
+        let (ring, group) = (ring.clone(), group.to_vec());
+        tasks.spawn_blocking(move || {
+            for owner in group {
+                ring.key(&KeyId::User(owner.clone()));
+                ring.key(&KeyId::UserOld(owner));
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| worker_stopped(&e))?;
+    }
+    Ok(())
+}
+
+fn worker_stopped(e: &tokio::task::JoinError) -> StoreError {
+    StoreError::Query {
+        what: "classify stored values".into(),
+        table: String::new(),
+        reason: format!("a scan worker stopped: {e}"),
+    }
+}
+
 async fn absorb(
     pending: &mut JoinSet<ChunkStats>,
     columns: &mut [ColumnStats],
@@ -171,11 +225,7 @@ async fn absorb(
     let Some(joined) = pending.join_next().await else {
         return Ok(());
     };
-    let chunk = joined.map_err(|e| StoreError::Query {
-        what: "classify stored values".into(),
-        table: String::new(),
-        reason: format!("a scan worker stopped: {e}"),
-    })?;
+    let chunk = joined.map_err(|e| worker_stopped(&e))?;
     for (total, part) in columns.iter_mut().zip(chunk.columns) {
         total.merge(part);
     }

@@ -103,7 +103,8 @@ impl Store {
                  WHERE ii.name IS NOT NULL ORDER BY il.name, ii.seqno"
             }
             Dialect::Postgres => {
-                "SELECT i.relname::text, ix.indisunique::int8, a.attname::text \
+                "SELECT i.relname::text, (CASE WHEN ix.indisunique THEN 1 ELSE 0 END)::int8, \
+                 a.attname::text \
                  FROM pg_index ix \
                  JOIN pg_class i ON i.oid = ix.indexrelid \
                  JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true \
