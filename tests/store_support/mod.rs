@@ -133,6 +133,35 @@ impl TestDb {
             .expect("connect to the test database")
     }
 
+    /// Refreshes the planner statistics of `table` (what the row estimate reads).
+    pub async fn analyze(&self, table: &str) {
+        let sql = match self.kind {
+            Kind::Sqlite => return,
+            Kind::Postgres => format!("ANALYZE {table}"),
+            Kind::Mysql => format!("ANALYZE TABLE {table}"),
+        };
+        match self.kind {
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .expect("analyze");
+            }
+            _ => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .expect("analyze");
+            }
+        }
+    }
+
     /// Removes the schema / database (the SQLite temp dir goes with `self`).
     pub async fn drop_all(self) {
         match self.kind {
