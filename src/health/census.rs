@@ -26,6 +26,8 @@ pub struct Survey {
     pub failed: Vec<(String, String, String)>,
     /// Repeated token fingerprints (health depth only).
     pub duplicates: DuplicateTracker,
+    /// The `--sample` limit the survey ran with.
+    pub sample: Option<u64>,
 }
 
 impl Survey {
@@ -74,7 +76,10 @@ pub async fn survey(
         depth,
         now: unix_now(),
     });
-    let mut out = Survey::default();
+    let mut out = Survey {
+        sample: options.sample,
+        ..Survey::default()
+    };
     for model in models {
         if model.encrypted_columns().next().is_none() {
             continue;

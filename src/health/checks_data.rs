@@ -35,6 +35,15 @@ fn each_column(survey: &Survey) -> impl Iterator<Item = (&TableScan, &str, &Colu
     })
 }
 
+/// Evidence of an `ok` finding over the whole survey: rows read, and the sample if any.
+fn survey_evidence(survey: &Survey) -> Evidence {
+    let ev = Evidence::none().with("rows_read", survey.rows());
+    match survey.sample.filter(|_| survey.sampled()) {
+        Some(n) => ev.with("sampled", n),
+        None => ev,
+    }
+}
+
 fn scope(survey: &Survey) -> String {
     let columns: usize = survey.tables.iter().map(|t| t.columns.len()).sum();
     let sampled = if survey.sampled() { " (sampled)" } else { "" };
@@ -59,10 +68,10 @@ pub fn plaintext(survey: &Survey) -> Vec<Finding> {
         })
         .collect();
     if out.is_empty() {
-        out.push(Finding::ok(
-            id,
-            format!("no plaintext in {}", scope(survey)),
-        ));
+        out.push(
+            Finding::ok(id, format!("no plaintext in {}", scope(survey)))
+                .evidence(survey_evidence(survey)),
+        );
     }
     out
 }
@@ -121,10 +130,10 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
         );
     }
     if out.is_empty() {
-        out.push(Finding::ok(
-            id,
-            format!("every token decrypts ({})", scope(survey)),
-        ));
+        out.push(
+            Finding::ok(id, format!("every token decrypts ({})", scope(survey)))
+                .evidence(survey_evidence(survey)),
+        );
     }
     out
 }
@@ -166,10 +175,13 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
         }
     }
     if out.is_empty() {
-        out.push(Finding::ok(
-            id,
-            format!("every value is under a current key ({})", scope(survey)),
-        ));
+        out.push(
+            Finding::ok(
+                id,
+                format!("every value is under a current key ({})", scope(survey)),
+            )
+            .evidence(survey_evidence(survey)),
+        );
     }
     out
 }
@@ -215,10 +227,13 @@ pub fn timestamps(survey: &Survey) -> Vec<Finding> {
         }
     }
     if out.is_empty() {
-        out.push(Finding::ok(
-            id,
-            format!("every token timestamp is plausible ({})", scope(survey)),
-        ));
+        out.push(
+            Finding::ok(
+                id,
+                format!("every token timestamp is plausible ({})", scope(survey)),
+            )
+            .evidence(survey_evidence(survey)),
+        );
     }
     out
 }
@@ -235,10 +250,10 @@ pub async fn duplicate_tokens(
     let id = "data.duplicate_token";
     let repeated = &survey.duplicates.repeated;
     if repeated.is_empty() {
-        return Ok(vec![Finding::ok(
-            id,
-            format!("no token appears twice ({})", scope(survey)),
-        )]);
+        return Ok(vec![
+            Finding::ok(id, format!("no token appears twice ({})", scope(survey)))
+                .evidence(survey_evidence(survey)),
+        ]);
     }
     let mut places: HashMap<u128, Vec<TokenPlace>> = HashMap::new();
     for table in &survey.tables {

@@ -185,3 +185,37 @@ pub fn dump(report: &HealthReport) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Runs the `timber` binary in `dir` with exactly these variables (nothing inherited).
+pub fn timber_cli(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_timber"));
+    cmd.current_dir(dir).env_clear().args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run timber")
+}
+
+/// A SQLite database file in `dir` with the models of `yaml` created, and the variables
+/// that point `timber` at it with fresh keys (primary, old, master) and a recent rotation.
+pub async fn sqlite_world(
+    dir: &Path,
+    yaml: &str,
+) -> (ModelSet, Store, Vec<(&'static str, String)>) {
+    let models = models(dir, yaml);
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let recent = (chrono::Utc::now().date_naive() - chrono::Duration::days(3)).to_string();
+    let vars = vec![
+        ("DATABASE_URL", url.clone()),
+        ("ENCRYPTION_KEY", new_key()),
+        ("ENCRYPTION_KEY_OLD", new_key()),
+        ("MASTER_ENCRYPTION_KEY", new_key()),
+        ("KEY_ROTATION_DATE", recent),
+        ("TIMBER_MODELS", dir.join("models").display().to_string()),
+    ];
+    let mut config = timber::store::StoreConfig::from_url(&url).unwrap();
+    config.create_if_missing = true;
+    let store = Store::connect(config).await.unwrap();
+    store.init(&models.models).await.unwrap();
+    (models, store, vars)
+}
