@@ -14,7 +14,14 @@ use tui_support::*;
 
 fn ids(app: &App) -> Vec<i64> {
     let table = app.state.data.table.as_ref().expect("a table is open");
-    table.rows.iter().map(|r| match r.id { Value::Int(i) => i, _ => -1 }).collect()
+    table
+        .rows
+        .iter()
+        .map(|r| match r.id {
+            Value::Int(i) => i,
+            _ => -1,
+        })
+        .collect()
 }
 
 async fn customers(role: &str) -> (tempfile::TempDir, App) {
@@ -56,7 +63,10 @@ async fn paging_walks_the_table_by_key_in_both_directions() {
 async fn columns_scroll_sideways_and_keep_the_selected_one_visible() {
     let (_dir, mut app) = customers("security_admin").await;
     let before = screen(&app);
-    assert!(!before.contains("created_at"), "80 columns cannot hold every column:\n{before}");
+    assert!(
+        !before.contains("created_at"),
+        "80 columns cannot hold every column:\n{before}"
+    );
     for _ in 0..12 {
         app.handle_event(ch('l'));
     }
@@ -75,11 +85,22 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
     app.handle_event(Event::Resize(80, 24));
     app.start();
     app.settle().await;
-    press(&mut app, &[ch('2'), key(KeyCode::Enter), ch('l'), ch('l'), ch('l')]).await;
-    assert!(!screen(&app).contains("zqxmail1@example.com"), "masked before the reveal");
+    press(
+        &mut app,
+        &[ch('2'), key(KeyCode::Enter), ch('l'), ch('l'), ch('l')],
+    )
+    .await;
+    assert!(
+        !screen(&app).contains("zqxmail1@example.com"),
+        "masked before the reveal"
+    );
 
     press(&mut app, &[ch('r'), key(KeyCode::Enter)]).await;
-    assert!(screen(&app).contains("must give a reason"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("must give a reason"),
+        "{}",
+        screen(&app)
+    );
     type_text(&mut app, "INC-42 verify");
     press(&mut app, &[key(KeyCode::Enter)]).await;
     let shown = screen(&app);
@@ -87,8 +108,13 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
     assert!(shown.contains("masks again in 30 s"), "{shown}");
 
     let store = Store::connect(config).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10).await.unwrap();
-    let reveal = entries.iter().find(|e| e.content.action == "reveal").expect("a reveal entry");
+    let entries = query::list(&store, &AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    let reveal = entries
+        .iter()
+        .find(|e| e.content.action == "reveal")
+        .expect("a reveal entry");
     assert_eq!(reveal.content.actor, "ana");
     assert_eq!(reveal.content.table_name.as_deref(), Some("customers"));
     assert_eq!(reveal.content.record_id.as_deref(), Some("1"));
@@ -96,11 +122,17 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
 
     clock.advance(chrono::Duration::seconds(29));
     app.handle_event(Event::Tick);
-    assert!(screen(&app).contains("zqxmail1@example.com"), "still revealed at 29 s");
+    assert!(
+        screen(&app).contains("zqxmail1@example.com"),
+        "still revealed at 29 s"
+    );
     clock.advance(chrono::Duration::seconds(2));
     app.handle_event(Event::Tick);
     let after = screen(&app);
-    assert!(!after.contains("zqxmail1"), "masked again after the timeout:\n{after}");
+    assert!(
+        !after.contains("zqxmail1"),
+        "masked again after the timeout:\n{after}"
+    );
     assert!(after.contains("⊙ z***@example.com"), "{after}");
 }
 
@@ -108,10 +140,16 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
 async fn a_role_that_may_not_reveal_is_told_so_and_nothing_is_audited() {
     let (dir, mut app) = customers("viewer").await;
     press(&mut app, &[ch('l'), ch('l'), ch('l'), ch('r')]).await;
-    assert!(screen(&app).contains("cannot be revealed under this role"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("cannot be revealed under this role"),
+        "{}",
+        screen(&app)
+    );
     let url = format!("sqlite://{}", dir.path().join("app.db").display());
     let store = Store::connect_url(&url).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10).await.unwrap();
+    let entries = query::list(&store, &AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
     assert!(entries.is_empty(), "{entries:?}");
 }
 
@@ -120,11 +158,17 @@ async fn search_by_blind_index_finds_the_row_without_echoing_the_value() {
     let (_dir, mut app) = customers("viewer").await;
     press(&mut app, &[ch('s')]).await;
     type_text(&mut app, "zqxmail7@example.com");
-    assert!(!screen(&app).contains("zqxmail7"), "the typed secret is masked in the prompt");
+    assert!(
+        !screen(&app).contains("zqxmail7"),
+        "the typed secret is masked in the prompt"
+    );
     press(&mut app, &[key(KeyCode::Enter)]).await;
     assert_eq!(ids(&app), vec![7]);
     let shown = screen(&app);
-    assert!(shown.contains("search email = ••• (value not shown)"), "{shown}");
+    assert!(
+        shown.contains("search email = ••• (value not shown)"),
+        "{shown}"
+    );
     assert!(!shown.contains("zqxmail7"), "{shown}");
     press(&mut app, &[key(KeyCode::Esc)]).await;
     assert_eq!(ids(&app)[0], 1, "esc returns to browsing");
@@ -145,7 +189,11 @@ async fn filter_on_a_plain_column_and_bad_values_are_explained() {
     press(&mut app, &[key(KeyCode::Esc), ch('/')]).await;
     type_text(&mut app, "email=x");
     press(&mut app, &[key(KeyCode::Enter)]).await;
-    assert!(screen(&app).contains("field=value with a field of"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("field=value with a field of"),
+        "{}",
+        screen(&app)
+    );
 }
 
 #[tokio::test]
@@ -159,7 +207,10 @@ async fn the_palette_completes_and_switches_screen_theme_and_role() {
     type_text(&mut app, "role viewer");
     press(&mut app, &[key(KeyCode::Enter)]).await;
     assert_eq!(app.state.status.role, "viewer");
-    assert!(screen(&app).contains("◼ ••••••"), "viewer sees redactions after the switch");
+    assert!(
+        screen(&app).contains("◼ ••••••"),
+        "viewer sees redactions after the switch"
+    );
     press(&mut app, &[ch(':')]).await;
     type_text(&mut app, "keys");
     press(&mut app, &[key(KeyCode::Enter)]).await;
@@ -183,10 +234,20 @@ async fn the_mouse_selects_tabs_and_rows_and_scrolls() {
     };
     press(&mut app, &[click(6, 7)]).await;
     assert_eq!(app.state.data.table.as_ref().unwrap().row, 4);
-    let scroll = Event::Mouse(MouseEvent { kind: MouseEventKind::ScrollDown, column: 5, row: 5, modifiers: KeyModifiers::NONE });
+    let scroll = Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 5,
+        modifiers: KeyModifiers::NONE,
+    });
     press(&mut app, &[scroll]).await;
     assert_eq!(app.state.data.table.as_ref().unwrap().row, 5);
-    let audit_tab = screen(&app).lines().next().unwrap().find("3 Audit").unwrap() as u16;
+    let audit_tab = screen(&app)
+        .lines()
+        .next()
+        .unwrap()
+        .find("3 Audit")
+        .unwrap() as u16;
     press(&mut app, &[click(audit_tab + 1, 0)]).await;
     assert_eq!(app.state.screen, ScreenId::Audit);
 }
@@ -196,7 +257,10 @@ async fn remapped_keys_work_and_help_is_built_from_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = seeded_db(dir.path()).await;
     let mut setup = setup(config, "viewer", clock());
-    setup.keymap = Keymap::parse("down: n\nhelp: [\"?\", f1]\n", std::path::Path::new("km.yaml"));
+    setup.keymap = Keymap::parse(
+        "down: n\nhelp: [\"?\", f1]\n",
+        std::path::Path::new("km.yaml"),
+    );
     let mut app = App::new(setup).unwrap();
     app.handle_event(Event::Resize(100, 40));
     app.start();
@@ -205,16 +269,26 @@ async fn remapped_keys_work_and_help_is_built_from_them() {
     press(&mut app, &[ch('n')]).await;
     assert_eq!(app.state.data.table.as_ref().unwrap().row, 1);
     press(&mut app, &[ch('j')]).await;
-    assert_eq!(app.state.data.table.as_ref().unwrap().row, 1, "j no longer moves down");
+    assert_eq!(
+        app.state.data.table.as_ref().unwrap().row,
+        1,
+        "j no longer moves down"
+    );
     press(&mut app, &[key(KeyCode::F(1))]).await;
     let help = screen(&app);
     assert!(help.lines().any(|l| l.contains(" n  move down")), "{help}");
-    assert!(help.lines().any(|l| l.contains("?/f1  show this help")), "{help}");
+    assert!(
+        help.lines().any(|l| l.contains("?/f1  show this help")),
+        "{help}"
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_database_is_reported_and_the_console_keeps_running() {
-    let config = timber::store::StoreConfig::from_url("postgres://nobody@127.0.0.1:1/nowhere").unwrap();
+    let mut config =
+        timber::store::StoreConfig::from_url("postgres://nobody@127.0.0.1:1/nowhere").unwrap();
+    // The pool retries a refused connection until its acquire timeout: keep the test short.
+    config.acquire_timeout = std::time::Duration::from_secs(1);
     let mut app = App::new(setup(config, "viewer", clock())).unwrap();
     app.handle_event(Event::Resize(100, 30));
     app.start();
@@ -245,10 +319,17 @@ async fn unreadable_and_plaintext_cells_are_flagged_without_failing_the_page() {
     let notes = census.iter().find(|c| c.column == "notes").unwrap();
     assert_eq!((ssn.plaintext, ssn.rows), (1, CUSTOMERS as u64));
     assert_eq!(notes.malformed, 1);
-    assert!(screen(&app).contains("plain 1 unk 0 bad 0"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("plain 1 unk 0 bad 0"),
+        "{}",
+        screen(&app)
+    );
     press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
     let shown = screen(&app);
     assert!(shown.contains("⚠ not_a_token"), "{shown}");
-    assert!(!shown.contains("123-45-6789"), "plaintext in an encrypted column is not shown");
+    assert!(
+        !shown.contains("123-45-6789"),
+        "plaintext in an encrypted column is not shown"
+    );
     assert_eq!(ids(&app).len(), app.state.page_size());
 }

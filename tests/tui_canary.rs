@@ -13,7 +13,10 @@ use tui_support::*;
 fn check(app: &App, role: &str, step: &str) -> String {
     let text = screen(app);
     for canary in CANARIES {
-        assert!(!text.contains(canary), "role {role}, {step}: `{canary}` rendered:\n{text}");
+        assert!(
+            !text.contains(canary),
+            "role {role}, {step}: `{canary}` rendered:\n{text}"
+        );
     }
     text
 }
@@ -83,8 +86,15 @@ async fn a_revealing_role_sees_only_what_it_revealed() {
     assert!(text.contains("ZQ-SSN-0001"), "{text}");
     let others: Vec<&str> = CANARIES.iter().copied().filter(|c| *c != "SSN-").collect();
     for canary in others {
-        assert!(!text.contains(canary), "`{canary}` was not revealed:\n{text}");
+        assert!(
+            !text.contains(canary),
+            "`{canary}` was not revealed:\n{text}"
+        );
     }
-    assert_eq!(text.matches("SSN-").count(), 1, "only record 1's ssn:\n{text}");
+    assert_eq!(
+        text.matches("SSN-").count(),
+        1,
+        "only record 1's ssn:\n{text}"
+    );
     app.handle_event(Event::Tick);
 }

@@ -55,7 +55,11 @@ async fn popups_help_palette_detail_and_reveal_dialog() {
     press(&mut app, &[ch('j'), key(KeyCode::Enter)]).await;
     insta::assert_snapshot!("popup_detail_80x24", screen(&app));
     // Column 4 is `email`: r asks for a reason (security_admin requires one).
-    press(&mut app, &[key(KeyCode::Esc), ch('l'), ch('l'), ch('l'), ch('r')]).await;
+    press(
+        &mut app,
+        &[key(KeyCode::Esc), ch('l'), ch('l'), ch('l'), ch('r')],
+    )
+    .await;
     type_text(&mut app, "TICKET-7 fraud check");
     insta::assert_snapshot!("popup_reveal_80x24", screen(&app));
 }
@@ -66,7 +70,10 @@ async fn a_small_terminal_gets_a_message_and_survives_resizing() {
     let config = seeded_db(dir.path()).await;
     let mut app = started(config, "viewer", 59, 20).await;
     let text = screen(&app);
-    assert!(text.contains("Terminal too small: need at least 60x15 (now 59x20)"), "{text}");
+    assert!(
+        text.contains("Terminal too small: need at least 60x15 (now 59x20)"),
+        "{text}"
+    );
     app.handle_event(Event::Resize(70, 14));
     assert!(screen(&app).contains("(now 70x14)"));
     for (w, h) in [(1, 1), (0, 0), (200, 3), (60, 15), (61, 16)] {

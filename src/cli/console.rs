@@ -52,8 +52,10 @@ pub fn setup(context: &Context, clock: Clock) -> Result<Setup, CliError> {
     let settings = &context.settings;
     let models = context.models()?;
     let ring = context.keyring()?;
-    let access = Access::from_settings(settings, &ring).map_err(|e| CliError::msg(e.to_string()))?;
-    let store_config = StoreConfig::from_settings(settings).map_err(|e| CliError::msg(e.to_string()))?;
+    let access =
+        Access::from_settings(settings, &ring).map_err(|e| CliError::msg(e.to_string()))?;
+    let store_config =
+        StoreConfig::from_settings(settings).map_err(|e| CliError::msg(e.to_string()))?;
 
     let themes = ThemeSet::load(ThemeSet::user_dir().as_deref());
     let (flag_theme, env_theme) = match &settings.theme {
@@ -77,7 +79,11 @@ pub fn setup(context: &Context, clock: Clock) -> Result<Setup, CliError> {
         identity: access.identity().clone(),
         access_control: access.access_control_enabled(),
         store_config,
-        environment: settings.oak_env.as_ref().map(|e| e.value.clone()).unwrap_or_else(|| "development".into()),
+        environment: settings
+            .oak_env
+            .as_ref()
+            .map(|e| e.value.clone())
+            .unwrap_or_else(|| "development".into()),
         audit_enabled: settings.enable_audit_log,
         key_rotation_date: settings.key_rotation_date.as_ref().map(|d| d.value),
         theme,

@@ -47,11 +47,20 @@ impl App {
                 name: m.name.clone(),
                 table: m.table_name.clone(),
                 encrypted: m.encrypted_columns().map(|c| c.name.clone()).collect(),
-                searchable: m.encrypted_columns().filter(|c| c.blind_index.is_some()).map(|c| c.name.clone()).collect(),
+                searchable: m
+                    .encrypted_columns()
+                    .filter(|c| c.blind_index.is_some())
+                    .map(|c| c.name.clone())
+                    .collect(),
                 estimate: None,
             })
             .collect();
-        let keys = KeysState::new(&setup.ring.entries(), &setup.models, setup.key_rotation_date, now.date_naive());
+        let keys = KeysState::new(
+            &setup.ring.entries(),
+            &setup.models,
+            setup.key_rotation_date,
+            now.date_naive(),
+        );
         let status = Status {
             database: setup.database_label(),
             environment: setup.environment.clone(),
@@ -60,7 +69,10 @@ impl App {
             read_only: setup.store_config.read_only,
             connection: Connection::Connecting,
             last_error: None,
-            message: setup.warnings.first().map(|w| format!("! {w} (see ? help)")),
+            message: setup
+                .warnings
+                .first()
+                .map(|w| format!("! {w} (see ? help)")),
         };
         let state = State {
             screen: ScreenId::Overview,
@@ -71,7 +83,11 @@ impl App {
             status,
             popup: Popup::None,
             overview: Default::default(),
-            data: DataState { models, cursor: 0, table: None },
+            data: DataState {
+                models,
+                cursor: 0,
+                table: None,
+            },
             audit: Default::default(),
             keys,
             health: Default::default(),
@@ -88,6 +104,18 @@ impl App {
             audit_log: Arc::new(OnceCell::new()),
             fatal: None,
         })
+    }
+
+    /// Uses an already open store without starting the Overview's scans (census, health):
+    /// for benchmarks and tools that measure one screen on a large database.
+    pub fn attach_store(&mut self, store: Store) {
+        self.state.status.connection = Connection::Connected;
+        self.store = Some(store);
+    }
+
+    /// Opens a model's table (as `:model NAME` does); the first page loads in the background.
+    pub fn open_model(&mut self, name: &str) {
+        self.open_table(name);
     }
 
     /// Starts background work (the connection, then everything that needs it).
@@ -160,7 +188,9 @@ impl App {
             self.popup_key(key);
             return;
         }
-        let Some(action) = self.state.keymap.action(&key) else { return };
+        let Some(action) = self.state.keymap.action(&key) else {
+            return;
+        };
         self.run_action(action);
     }
 
@@ -175,8 +205,12 @@ impl App {
             Action::Audit => self.state.screen = ScreenId::Audit,
             Action::Keys => self.state.screen = ScreenId::Keys,
             Action::Health => self.state.screen = ScreenId::Health,
-            Action::NextTab => self.state.screen = ScreenId::from_index(self.state.screen.index() + 1),
-            Action::PrevTab => self.state.screen = ScreenId::from_index(self.state.screen.index() + 4),
+            Action::NextTab => {
+                self.state.screen = ScreenId::from_index(self.state.screen.index() + 1)
+            }
+            Action::PrevTab => {
+                self.state.screen = ScreenId::from_index(self.state.screen.index() + 4)
+            }
             _ => self.screen_action(action),
         }
     }
@@ -191,8 +225,12 @@ impl App {
             (_, Action::Refresh) => self.load_overview(),
             (ScreenId::Audit, Action::Down) => self.state.audit.move_by(1),
             (ScreenId::Audit, Action::Up) => self.state.audit.move_by(-1),
-            (ScreenId::Audit, Action::PageDown) => self.state.audit.move_by(self.state.page_size() as isize),
-            (ScreenId::Audit, Action::PageUp) => self.state.audit.move_by(-(self.state.page_size() as isize)),
+            (ScreenId::Audit, Action::PageDown) => {
+                self.state.audit.move_by(self.state.page_size() as isize)
+            }
+            (ScreenId::Audit, Action::PageUp) => {
+                self.state.audit.move_by(-(self.state.page_size() as isize))
+            }
             (ScreenId::Health, Action::Down) => self.state.health.move_by(1),
             (ScreenId::Health, Action::Up) => self.state.health.move_by(-1),
             (_, Action::Back) => {
@@ -211,15 +249,18 @@ impl App {
             MouseEventKind::ScrollDown => self.screen_action(Action::Down),
             MouseEventKind::ScrollUp => self.screen_action(Action::Up),
             MouseEventKind::Down(MouseButton::Left) if mouse.row == 0 => {
-                if let Some((_, _, screen)) =
-                    ui::tab_spans().into_iter().find(|(a, b, _)| (*a..*b).contains(&mouse.column))
+                if let Some((_, _, screen)) = ui::tab_spans()
+                    .into_iter()
+                    .find(|(a, b, _)| (*a..*b).contains(&mouse.column))
                 {
                     self.state.screen = screen;
                 }
             }
             MouseEventKind::Down(MouseButton::Left) if self.state.screen == ScreenId::Data => {
                 // Rows start under the tab bar, the block's border and the header.
-                let Some(offset) = (mouse.row as usize).checked_sub(3) else { return };
+                let Some(offset) = (mouse.row as usize).checked_sub(3) else {
+                    return;
+                };
                 let page = self.state.page_size();
                 match &mut self.state.data.table {
                     Some(table) => {
@@ -228,7 +269,9 @@ impl App {
                             table.row = index;
                         }
                     }
-                    None if offset < self.state.data.models.len() => self.state.data.cursor = offset,
+                    None if offset < self.state.data.models.len() => {
+                        self.state.data.cursor = offset
+                    }
                     None => {}
                 }
             }
@@ -238,19 +281,32 @@ impl App {
 
     /// Starts every Overview (and Audit, Keys, Health) load.
     pub(super) fn load_overview(&mut self) {
-        let Some(store) = self.store.clone() else { return };
+        let Some(store) = self.store.clone() else {
+            return;
+        };
         let (ring, models) = (self.setup.ring.clone(), self.setup.models.clone());
         let now = self.state.now;
         self.state.overview.census = super::screens::Loadable::Loading;
         let settings = self.setup.settings.clone();
-        self.tasks.spawn("census", super::overview_data::census(store.clone(), settings, models));
-        self.tasks.spawn("audit", super::overview_data::audit(store.clone(), ring, now));
-        self.tasks.spawn("jobs", super::overview_data::jobs(store.clone()));
+        self.tasks.spawn(
+            "census",
+            super::overview_data::census(store.clone(), settings, models),
+        );
+        self.tasks.spawn(
+            "audit",
+            super::overview_data::audit(store.clone(), ring, now),
+        );
+        self.tasks
+            .spawn("jobs", super::overview_data::jobs(store.clone()));
         self.spawn_health(store);
     }
 
     /// The decision for a column under the current role (for table columns).
-    pub(super) fn is_secret(&self, model: &crate::config::ModelDef, column: &crate::config::ColumnDef) -> bool {
+    pub(super) fn is_secret(
+        &self,
+        model: &crate::config::ModelDef,
+        column: &crate::config::ColumnDef,
+    ) -> bool {
         self.access.decide(model, column) != Decision::Plain
     }
 }

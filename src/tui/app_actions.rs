@@ -1,17 +1,12 @@
 //! What the app does for a screen's [`Effect`]: open a table, load a page, search, reveal;
-//! and the keys of popups (palette, prompt, reveal dialog, help, record).
+//! the keys of popups live in `app_popups`.
 
-use std::sync::Arc;
-
-use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::app::App;
-use super::commands::{self, Command};
-use super::keymap::Action;
 use super::screens::ScreenId;
 use super::screens::data::{ColumnInfo, Effect, MatchKind, Matches, TableView};
-use super::state::{PaletteState, Popup, PromptState, RevealState};
+use super::state::{Popup, PromptState, RevealState};
 use super::tasks::{self, CellRef, TaskResult};
 use crate::config::{ColumnType, ModelDef};
 use crate::crypto::decode_plaintext;
@@ -19,7 +14,12 @@ use crate::store::PageRequest;
 
 impl App {
     pub(super) fn model(&self, name: &str) -> Option<ModelDef> {
-        self.setup.models.models.iter().find(|m| m.name == name).cloned()
+        self.setup
+            .models
+            .models
+            .iter()
+            .find(|m| m.name == name)
+            .cloned()
     }
 
     pub(super) fn carry_out(&mut self, effect: Effect) {
@@ -36,7 +36,9 @@ impl App {
                 if let Some(table) = &mut self.state.data.table {
                     table.matches = None;
                 }
-                self.load_page(request.unwrap_or_else(|| PageRequest::first(self.state.page_size() as u32)));
+                self.load_page(
+                    request.unwrap_or_else(|| PageRequest::first(self.state.page_size() as u32)),
+                );
             }
         }
     }
@@ -47,16 +49,31 @@ impl App {
             self.state.error(format!("no model named `{name}`"));
             return;
         };
-        let visible: Vec<String> = self.access.visible_columns(&model).iter().map(|c| c.name.clone()).collect();
+        let visible: Vec<String> = self
+            .access
+            .visible_columns(&model)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         let columns = model
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| visible.contains(&c.name))
-            .map(|(index, c)| ColumnInfo { name: c.name.clone(), index, secret: self.is_secret(&model, c) })
+            .map(|(index, c)| ColumnInfo {
+                name: c.name.clone(),
+                index,
+                secret: self.is_secret(&model, c),
+            })
             .collect();
         let page = self.state.page_size() as u32;
-        self.state.data.cursor = self.state.data.models.iter().position(|m| m.name == name).unwrap_or(0);
+        self.state.data.cursor = self
+            .state
+            .data
+            .models
+            .iter()
+            .position(|m| m.name == name)
+            .unwrap_or(0);
         self.state.data.table = Some(TableView::new(model.name.clone(), columns, page));
         self.state.screen = ScreenId::Data;
         self.load_page(PageRequest::first(page));
@@ -64,9 +81,13 @@ impl App {
 
     fn load_page(&mut self, mut request: PageRequest) {
         request.limit = self.state.page_size() as u32;
-        let Some(name) = self.state.data.table.as_ref().map(|t| t.model.clone()) else { return };
+        let Some(name) = self.state.data.table.as_ref().map(|t| t.model.clone()) else {
+            return;
+        };
         let model = self.model(&name);
-        let Some(table) = &mut self.state.data.table else { return };
+        let Some(table) = &mut self.state.data.table else {
+            return;
+        };
         let generation = table.begin_load(request.clone());
         let (Some(store), Some(model)) = (self.store.clone(), model) else {
             let message = self.not_connected();
@@ -75,7 +96,14 @@ impl App {
             }
             return;
         };
-        let work = tasks::page(store, self.setup.ring.clone(), self.access.clone(), model, request, generation);
+        let work = tasks::page(
+            store,
+            self.setup.ring.clone(),
+            self.access.clone(),
+            model,
+            request,
+            generation,
+        );
         self.tasks.spawn("page", work);
     }
 
@@ -87,8 +115,12 @@ impl App {
     }
 
     fn open_prompt(&mut self, kind: MatchKind) {
-        let Some(table) = &self.state.data.table else { return };
-        let Some(model) = self.model(&table.model) else { return };
+        let Some(table) = &self.state.data.table else {
+            return;
+        };
+        let Some(model) = self.model(&table.model) else {
+            return;
+        };
         let shown: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let fields: Vec<String> = match kind {
             MatchKind::Search => model
@@ -99,14 +131,28 @@ impl App {
             MatchKind::Filter => model
                 .columns
                 .iter()
-                .filter(|c| !c.encrypted && c.ty != ColumnType::Json && shown.contains(&c.name.as_str()))
+                .filter(|c| {
+                    !c.encrypted && c.ty != ColumnType::Json && shown.contains(&c.name.as_str())
+                })
                 .filter(|c| !self.is_secret(&model, c))
                 .map(|c| c.name.clone())
                 .collect(),
         };
         if fields.is_empty() {
-            let what = if kind == MatchKind::Search { "blind-indexed field" } else { "plain column" };
-            self.state.notice(format!("{} has no {what} to {}", model.name, if kind == MatchKind::Search { "search" } else { "filter on" }));
+            let what = if kind == MatchKind::Search {
+                "blind-indexed field"
+            } else {
+                "plain column"
+            };
+            self.state.notice(format!(
+                "{} has no {what} to {}",
+                model.name,
+                if kind == MatchKind::Search {
+                    "search"
+                } else {
+                    "filter on"
+                }
+            ));
             return;
         }
         let mut input = TextArea::default();
@@ -115,24 +161,42 @@ impl App {
             // The value typed is a secret's plaintext: do not echo it.
             input.set_mask_char('•');
         }
-        self.state.popup = Popup::Prompt(PromptState { kind, input, fields, error: None });
+        self.state.popup = Popup::Prompt(PromptState {
+            kind,
+            input,
+            fields,
+            error: None,
+        });
     }
 
-    fn submit_prompt(&mut self) {
-        let Popup::Prompt(prompt) = &mut self.state.popup else { return };
+    pub(super) fn submit_prompt(&mut self) {
+        let Popup::Prompt(prompt) = &mut self.state.popup else {
+            return;
+        };
         let text = prompt.input.lines().join("");
         let (field, value_text) = match text.split_once('=') {
-            Some((f, v)) if prompt.fields.iter().any(|x| x == f.trim()) => (f.trim().to_string(), v.to_string()),
+            Some((f, v)) if prompt.fields.iter().any(|x| x == f.trim()) => {
+                (f.trim().to_string(), v.to_string())
+            }
             _ if prompt.fields.len() == 1 => (prompt.fields[0].clone(), text.clone()),
             _ => {
-                prompt.error = Some(format!("write field=value with a field of: {}", prompt.fields.join(", ")));
+                prompt.error = Some(format!(
+                    "write field=value with a field of: {}",
+                    prompt.fields.join(", ")
+                ));
                 return;
             }
         };
         let kind = prompt.kind;
-        let Some(table) = &self.state.data.table else { return };
-        let Some(model) = self.model(&table.model) else { return };
-        let Some(column) = model.column(&field) else { return };
+        let Some(table) = &self.state.data.table else {
+            return;
+        };
+        let Some(model) = self.model(&table.model) else {
+            return;
+        };
+        let Some(column) = model.column(&field) else {
+            return;
+        };
         let value = match decode_plaintext(value_text.trim().as_bytes(), &column.ty) {
             Ok(value) => value,
             Err(e) => {
@@ -151,9 +215,23 @@ impl App {
             MatchKind::Filter => format!("{field} = {}", value_text.trim()),
         };
         self.state.popup = Popup::None;
-        let Some(table) = &mut self.state.data.table else { return };
-        let generation = table.begin_matches(Matches { kind, field: field.clone(), label });
-        let work = tasks::matches(store, self.setup.ring.clone(), self.access.clone(), model, field, value, generation);
+        let Some(table) = &mut self.state.data.table else {
+            return;
+        };
+        let generation = table.begin_matches(Matches {
+            kind,
+            field: field.clone(),
+            label,
+        });
+        let work = tasks::matches(
+            store,
+            self.setup.ring.clone(),
+            self.access.clone(),
+            model,
+            field,
+            value,
+            generation,
+        );
         self.tasks.spawn("matches", work);
     }
 
@@ -162,20 +240,30 @@ impl App {
             let mut reason = TextArea::default();
             reason.set_placeholder_text("reason (e.g. ticket number and purpose)");
             reason.set_cursor_line_style(ratatui::style::Style::default());
-            self.state.popup = Popup::Reveal(RevealState { cell, reason, error: None, busy: false });
+            self.state.popup = Popup::Reveal(RevealState {
+                cell,
+                reason,
+                error: None,
+                busy: false,
+            });
         } else {
             self.spawn_reveal(cell, None);
         }
     }
 
-    fn submit_reveal(&mut self) {
-        let Popup::Reveal(dialog) = &mut self.state.popup else { return };
+    pub(super) fn submit_reveal(&mut self) {
+        let Popup::Reveal(dialog) = &mut self.state.popup else {
+            return;
+        };
         if dialog.busy {
             return;
         }
         let reason = dialog.reason.lines().join(" ").trim().to_string();
         if reason.is_empty() {
-            dialog.error = Some(format!("role {} must give a reason to reveal", self.access.identity().role));
+            dialog.error = Some(format!(
+                "role {} must give a reason to reveal",
+                self.access.identity().role
+            ));
             return;
         }
         dialog.busy = true;
@@ -189,7 +277,11 @@ impl App {
             self.state.error(self.not_connected());
             return;
         };
-        let (ring, access, log) = (self.setup.ring.clone(), self.access.clone(), self.audit_log.clone());
+        let (ring, access, log) = (
+            self.setup.ring.clone(),
+            self.access.clone(),
+            self.audit_log.clone(),
+        );
         self.state.notice("revealing (writing the audit entry)…");
         self.tasks.spawn("reveal", async move {
             let result = async {
@@ -211,134 +303,5 @@ impl App {
             .await;
             TaskResult::Revealed { cell, result }
         });
-    }
-
-    pub(super) fn open_palette(&mut self) {
-        let mut input = TextArea::default();
-        input.set_cursor_line_style(ratatui::style::Style::default());
-        let completions = commands::complete("", &self.palette_candidates());
-        self.state.popup = Popup::Palette(PaletteState { input, completions, selected: 0 });
-    }
-
-    fn palette_candidates(&self) -> Vec<String> {
-        let roles: Vec<String> = self.setup.policy.roles.keys().cloned().collect();
-        let models: Vec<String> = self.setup.models.models.iter().map(|m| m.name.clone()).collect();
-        commands::candidates(&self.setup.themes.names(), &roles, &models)
-    }
-
-    fn run_command(&mut self, text: &str) {
-        match commands::parse(text) {
-            Ok(Command::Screen(screen)) => self.state.screen = screen,
-            Ok(Command::Action(action)) => self.run_action(action),
-            Ok(Command::Theme(name)) => match self.setup.themes.get(&name) {
-                Ok(theme) => {
-                    self.state.theme = theme;
-                    self.state.notice(format!("theme {name}"));
-                }
-                Err(e) => self.state.error(e.to_string()),
-            },
-            Ok(Command::Role(role)) => self.switch_role(&role),
-            Ok(Command::Model(name)) => match self.setup.models.find(&name).map(|m| m.name.clone()) {
-                Some(model) => self.open_table(&model),
-                None => self.state.error(format!("no model named `{name}`")),
-            },
-            Err(e) => self.state.error(e),
-        }
-    }
-
-    /// Masks everything again under another role of the policy (same user).
-    fn switch_role(&mut self, role: &str) {
-        match self.setup.access_for(role, ":role") {
-            Ok(access) => {
-                self.access = Arc::new(access);
-                self.state.status.role = role.to_string();
-                self.state.reveal_timeout_seconds = self.access.reveal_timeout_seconds();
-                self.state.notice(format!("role {role}"));
-                if let Some(model) = self.state.data.table.as_ref().map(|t| t.model.clone()) {
-                    self.open_table(&model);
-                }
-            }
-            Err(e) => self.state.error(e.to_string()),
-        }
-    }
-
-    pub(super) fn popup_key(&mut self, key: KeyEvent) {
-        let action = self.state.keymap.action(&key);
-        if matches!(self.state.popup, Popup::Detail { .. }) && action == Some(Action::Reveal) {
-            self.state.popup = Popup::None;
-            let effect = self.state.data.on_action(Action::Reveal, self.state.page_size(), self.state.size.0);
-            self.carry_out(effect);
-            return;
-        }
-        match &mut self.state.popup {
-            Popup::None => {}
-            Popup::Help { scroll } | Popup::Detail { scroll } => match action {
-                Some(Action::Down) => *scroll = scroll.saturating_add(1),
-                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-                Some(Action::Back | Action::Help | Action::Quit | Action::Open) => self.state.popup = Popup::None,
-                _ => {}
-            },
-            Popup::Palette(palette) => match key.code {
-                KeyCode::Esc => self.state.popup = Popup::None,
-                KeyCode::Up => palette.selected = palette.selected.saturating_sub(1),
-                KeyCode::Down => {
-                    palette.selected = (palette.selected + 1).min(palette.completions.len().saturating_sub(1))
-                }
-                KeyCode::Tab => {
-                    if let Some(choice) = palette.completions.get(palette.selected).cloned() {
-                        palette.input = TextArea::new(vec![choice]);
-                        palette.input.move_cursor(ratatui_textarea::CursorMove::End);
-                        palette.input.set_cursor_line_style(ratatui::style::Style::default());
-                    }
-                }
-                KeyCode::Enter => {
-                    let typed = palette.input.lines().join("");
-                    let exact = commands::parse(&typed).is_ok();
-                    let chosen = palette.completions.get(palette.selected).cloned();
-                    let text = if exact || chosen.is_none() { typed } else { chosen.unwrap_or_default() };
-                    self.state.popup = Popup::None;
-                    self.run_command(&text);
-                }
-                _ => {
-                    palette.input.input(key);
-                    let typed = palette.input.lines().join("");
-                    let candidates = self.palette_candidates();
-                    if let Popup::Palette(palette) = &mut self.state.popup {
-                        palette.completions = commands::complete(&typed, &candidates);
-                        palette.selected = 0;
-                    }
-                }
-            },
-            Popup::Prompt(prompt) => match key.code {
-                KeyCode::Esc => self.state.popup = Popup::None,
-                KeyCode::Enter => self.submit_prompt(),
-                _ => {
-                    prompt.input.input(key);
-                }
-            },
-            Popup::Reveal(dialog) => match key.code {
-                KeyCode::Esc => self.state.popup = Popup::None,
-                KeyCode::Enter => self.submit_reveal(),
-                _ => {
-                    dialog.reason.input(key);
-                }
-            },
-        }
-    }
-
-    pub(super) fn on_paste(&mut self, text: &str) {
-        let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        match &mut self.state.popup {
-            Popup::Palette(p) => {
-                p.input.insert_str(&one_line);
-            }
-            Popup::Prompt(p) => {
-                p.input.insert_str(&one_line);
-            }
-            Popup::Reveal(d) => {
-                d.reason.insert_str(&one_line);
-            }
-            _ => {}
-        }
     }
 }

@@ -16,7 +16,10 @@ impl App {
             TaskResult::Connected(Ok(store)) => {
                 self.state.status.connection = Connection::Connected;
                 self.store = Some(store.clone());
-                self.tasks.spawn("estimates", tasks::estimates(store, self.setup.models.clone()));
+                self.tasks.spawn(
+                    "estimates",
+                    tasks::estimates(store, self.setup.models.clone()),
+                );
                 self.load_overview();
                 if let Some(model) = self.state.data.table.as_ref().map(|t| t.model.clone()) {
                     self.open_table(&model);
@@ -33,13 +36,16 @@ impl App {
             }
             TaskResult::Estimates(estimates) => {
                 for (name, estimate) in estimates {
-                    if let Some(entry) = self.state.data.models.iter_mut().find(|m| m.name == name) {
+                    if let Some(entry) = self.state.data.models.iter_mut().find(|m| m.name == name)
+                    {
                         entry.estimate = Some(estimate);
                     }
                 }
             }
             TaskResult::Page { generation, result } => {
-                let Some(table) = &mut self.state.data.table else { return };
+                let Some(table) = &mut self.state.data.table else {
+                    return;
+                };
                 if table.generation != generation {
                     return;
                 }
@@ -56,8 +62,14 @@ impl App {
                     table.col_offset = super::screens::data_columns::keep_visible(table, width);
                 }
             }
-            TaskResult::Matches { generation, model, result } => {
-                let Some(table) = &mut self.state.data.table else { return };
+            TaskResult::Matches {
+                generation,
+                model,
+                result,
+            } => {
+                let Some(table) = &mut self.state.data.table else {
+                    return;
+                };
                 if table.generation != generation || table.model != model {
                     return;
                 }
@@ -65,7 +77,8 @@ impl App {
                     Ok(rows) => {
                         let n = rows.len();
                         table.apply_matches(rows);
-                        self.state.notice(format!("{n} match{}", if n == 1 { "" } else { "es" }));
+                        self.state
+                            .notice(format!("{n} match{}", if n == 1 { "" } else { "es" }));
                     }
                     Err(message) => {
                         table.fail(message.clone());
@@ -74,12 +87,16 @@ impl App {
                 }
             }
             TaskResult::Revealed { cell, result } => self.apply_reveal(cell, result),
-            TaskResult::Census(result) => self.state.overview.census = Loadable::from_result(result),
+            TaskResult::Census(result) => {
+                self.state.overview.census = Loadable::from_result(result)
+            }
             TaskResult::Audit(result) => self.state.audit.view = Loadable::from_result(result),
             TaskResult::Health(result) => self.state.health.view = Loadable::from_result(result),
             TaskResult::Jobs(result) => self.state.keys.jobs = Loadable::from_result(result),
             TaskResult::Crashed { task } => {
-                self.fatal = Some(format!("internal error: the background task `{task}` failed; please report it"));
+                self.fatal = Some(format!(
+                    "internal error: the background task `{task}` failed; please report it"
+                ));
                 self.state.quit = true;
             }
         }
@@ -97,14 +114,23 @@ impl App {
                 let column = cell.column.clone();
                 if let Some(table) = &mut self.state.data.table {
                     table.reveals.retain(|r| r.cell != cell);
-                    table.reveals.push(Reveal { cell, value, expires_at });
+                    table.reveals.push(Reveal {
+                        cell,
+                        value,
+                        expires_at,
+                    });
                 }
                 self.state.status.last_error = None;
-                self.state.notice(format!("revealed {column} (audited); masks again in {seconds} s"));
+                self.state.notice(format!(
+                    "revealed {column} (audited); masks again in {seconds} s"
+                ));
                 // The audit log changed: refresh the views that show it.
                 if let Some(store) = self.store.clone() {
                     let now = self.state.now;
-                    self.tasks.spawn("audit", super::overview_data::audit(store, self.setup.ring.clone(), now));
+                    self.tasks.spawn(
+                        "audit",
+                        super::overview_data::audit(store, self.setup.ring.clone(), now),
+                    );
                 }
             }
             Err(message) => {
@@ -126,6 +152,9 @@ impl App {
         self.state.health.view = Loadable::Loading;
         let (settings, models) = (self.setup.settings.clone(), self.setup.models.clone());
         let now = self.state.now.naive_utc();
-        self.tasks.spawn("health", super::overview_data::health(store, settings, models, now));
+        self.tasks.spawn(
+            "health",
+            super::overview_data::health(store, settings, models, now),
+        );
     }
 }

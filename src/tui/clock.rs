@@ -15,7 +15,10 @@ pub enum Clock {
 impl Clock {
     /// A clock stopped at `y-m-d h:mi:s` UTC.
     pub fn fixed(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> Clock {
-        let at = Utc.with_ymd_and_hms(y, m, d, h, mi, s).single().unwrap_or_else(Utc::now);
+        let at = Utc
+            .with_ymd_and_hms(y, m, d, h, mi, s)
+            .single()
+            .unwrap_or_else(Utc::now);
         Clock::Fixed(Arc::new(Mutex::new(at)))
     }
 

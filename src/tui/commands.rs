@@ -22,7 +22,8 @@ pub fn parse(text: &str) -> Result<Command, String> {
         None => (text, ""),
     };
     let word = word.to_ascii_lowercase();
-    let needs_arg = |what: &str| format!("`{word}` needs a {what}, e.g. `:{word} …` (tab completes)");
+    let needs_arg =
+        |what: &str| format!("`{word}` needs a {what}, e.g. `:{word} …` (tab completes)");
     match word.as_str() {
         "" => Err("type a command; tab completes".into()),
         "theme" if arg.is_empty() => Err(needs_arg("theme name")),
@@ -40,7 +41,9 @@ pub fn parse(text: &str) -> Result<Command, String> {
                 .iter()
                 .find(|a| a.name() == word)
                 .map(|a| Command::Action(*a))
-                .ok_or_else(|| format!("unknown command `{word}`; try :data, :theme NAME, :role NAME, :help"))
+                .ok_or_else(|| {
+                    format!("unknown command `{word}`; try :data, :theme NAME, :role NAME, :help")
+                })
         }
     }
 }
@@ -51,7 +54,12 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
     out.extend(
         Action::ALL
             .iter()
-            .filter(|a| !matches!(a, Action::Overview | Action::Data | Action::Audit | Action::Keys | Action::Health))
+            .filter(|a| {
+                !matches!(
+                    a,
+                    Action::Overview | Action::Data | Action::Audit | Action::Keys | Action::Health
+                )
+            })
             .map(|a| a.name().to_string()),
     );
     out.extend(themes.iter().map(|t| format!("theme {t}")));
@@ -64,7 +72,11 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
 pub fn complete(input: &str, candidates: &[String]) -> Vec<String> {
     let needle = input.trim().trim_start_matches(':').to_ascii_lowercase();
     let lower = |c: &String| c.to_ascii_lowercase();
-    let mut out: Vec<String> = candidates.iter().filter(|c| lower(c).starts_with(&needle)).cloned().collect();
+    let mut out: Vec<String> = candidates
+        .iter()
+        .filter(|c| lower(c).starts_with(&needle))
+        .cloned()
+        .collect();
     out.extend(
         candidates
             .iter()
@@ -85,12 +97,20 @@ mod tests {
         assert_eq!(parse("theme  light "), Ok(Command::Theme("light".into())));
         assert_eq!(parse("q"), Ok(Command::Action(Action::Quit)));
         assert!(parse("role").unwrap_err().contains("role name"));
-        assert!(parse("frobnicate").unwrap_err().contains("unknown command `frobnicate`"));
+        assert!(
+            parse("frobnicate")
+                .unwrap_err()
+                .contains("unknown command `frobnicate`")
+        );
     }
 
     #[test]
     fn completion_prefers_prefixes() {
-        let all = candidates(&["dark".into(), "light".into()], &["viewer".into()], &["UserProfile".into()]);
+        let all = candidates(
+            &["dark".into(), "light".into()],
+            &["viewer".into()],
+            &["UserProfile".into()],
+        );
         let got = complete("th", &all);
         assert_eq!(got[0], "theme dark");
         assert!(complete("light", &all).contains(&"theme light".to_string()));

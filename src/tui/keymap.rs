@@ -12,10 +12,11 @@
 //! quits, whatever the file says, so an operator can never lock themselves in.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
+
+pub use super::keyspec::{KeyCodeOrd, KeySpec};
 
 macro_rules! actions {
     ($($variant:ident = $name:literal, $help:literal, [$($key:literal),*];)*) => {
@@ -69,103 +70,6 @@ actions! {
     Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
 }
 
-/// One key with its modifiers, as written in the keymap file (`ctrl-r`, `G`, `pgdn`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeySpec {
-    pub code: KeyCodeOrd,
-    pub ctrl: bool,
-    pub alt: bool,
-}
-
-/// A key code that can be ordered (for stable help listings).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyCodeOrd {
-    Char(char),
-    F(u8),
-    Named(&'static str),
-}
-
-const NAMED: &[(&str, KeyCode)] = &[
-    ("enter", KeyCode::Enter),
-    ("esc", KeyCode::Esc),
-    ("tab", KeyCode::Tab),
-    ("backtab", KeyCode::BackTab),
-    ("backspace", KeyCode::Backspace),
-    ("up", KeyCode::Up),
-    ("down", KeyCode::Down),
-    ("left", KeyCode::Left),
-    ("right", KeyCode::Right),
-    ("pgup", KeyCode::PageUp),
-    ("pgdn", KeyCode::PageDown),
-    ("home", KeyCode::Home),
-    ("end", KeyCode::End),
-    ("delete", KeyCode::Delete),
-    ("insert", KeyCode::Insert),
-];
-
-impl KeySpec {
-    /// Parses `x`, `G`, `ctrl-x`, `alt-x`, `f5`, `space`, or a name from [`NAMED`].
-    pub fn parse(text: &str) -> Option<KeySpec> {
-        let mut rest = text.trim();
-        let (mut ctrl, mut alt) = (false, false);
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            if rest.len() > 5 && lower.starts_with("ctrl-") {
-                ctrl = true;
-                rest = &rest[5..];
-            } else if rest.len() > 4 && lower.starts_with("alt-") {
-                alt = true;
-                rest = &rest[4..];
-            } else {
-                break;
-            }
-        }
-        let lower = rest.to_ascii_lowercase();
-        let code = if rest.chars().count() == 1 {
-            let c = rest.chars().next()?;
-            // A control chord is case-blind in terminals: ctrl-R arrives as ctrl-r.
-            KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c })
-        } else if lower == "space" {
-            KeyCodeOrd::Char(' ')
-        } else if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
-            (1..=24).contains(&n).then_some(KeyCodeOrd::F(n))?
-        } else {
-            let (name, _) = NAMED.iter().find(|(name, _)| *name == lower)?;
-            KeyCodeOrd::Named(name)
-        };
-        Some(KeySpec { code, ctrl, alt })
-    }
-
-    /// The spec of a key event (shift is part of the character for letters and symbols).
-    pub fn from_event(event: &KeyEvent) -> Option<KeySpec> {
-        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = event.modifiers.contains(KeyModifiers::ALT);
-        let code = match event.code {
-            KeyCode::Char(c) => KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c }),
-            KeyCode::F(n) => KeyCodeOrd::F(n),
-            other => KeyCodeOrd::Named(NAMED.iter().find(|(_, code)| *code == other)?.0),
-        };
-        Some(KeySpec { code, ctrl, alt })
-    }
-}
-
-impl fmt::Display for KeySpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.ctrl {
-            f.write_str("ctrl-")?;
-        }
-        if self.alt {
-            f.write_str("alt-")?;
-        }
-        match self.code {
-            KeyCodeOrd::Char(' ') => f.write_str("space"),
-            KeyCodeOrd::Char(c) => write!(f, "{c}"),
-            KeyCodeOrd::F(n) => write!(f, "f{n}"),
-            KeyCodeOrd::Named(name) => f.write_str(name),
-        }
-    }
-}
-
 /// The live key bindings, and the problems found while building them.
 #[derive(Clone, Debug)]
 pub struct Keymap {
@@ -198,13 +102,18 @@ impl Keymap {
 
     /// Defaults plus the overrides in `path`, if it exists.
     pub fn load(path: Option<&Path>) -> Keymap {
-        let Some(path) = path else { return Keymap::default() };
+        let Some(path) = path else {
+            return Keymap::default();
+        };
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Keymap::default(),
             Err(e) => {
                 let mut map = Keymap::default();
-                map.warnings.push(format!("keymap {}: cannot read: {e}; using defaults", path.display()));
+                map.warnings.push(format!(
+                    "keymap {}: cannot read: {e}; using defaults",
+                    path.display()
+                ));
                 return map;
             }
         };
@@ -225,9 +134,16 @@ impl Keymap {
         let mut warnings = Vec::new();
         let mut overrides = Vec::new();
         for (name, keys) in raw {
-            let Some(action) = Action::ALL.iter().copied().find(|a| a.name() == name.trim()) else {
+            let Some(action) = Action::ALL
+                .iter()
+                .copied()
+                .find(|a| a.name() == name.trim())
+            else {
                 let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                warnings.push(format!("{where_}: unknown action `{name}` ignored; actions are {}", known.join(", ")));
+                warnings.push(format!(
+                    "{where_}: unknown action `{name}` ignored; actions are {}",
+                    known.join(", ")
+                ));
                 continue;
             };
             let keys = match keys {
@@ -262,7 +178,9 @@ impl Keymap {
                 if let Some(other) = by_key.get(spec) {
                     warnings.push(format!(
                         "{where_}: key {spec} is bound to both `{}` and `{}`; `{}` wins",
-                        other.name(), action.name(), other.name()
+                        other.name(),
+                        action.name(),
+                        other.name()
                     ));
                 } else {
                     by_key.insert(*spec, *action);
@@ -278,7 +196,8 @@ impl Keymap {
                 if let Some(other) = by_key.get(&spec) {
                     warnings.push(format!(
                         "{where_}: key {spec} now means `{}`, so `{}` loses it (its default)",
-                        other.name(), action.name()
+                        other.name(),
+                        action.name()
                     ));
                 } else {
                     by_key.insert(spec, *action);
@@ -287,7 +206,9 @@ impl Keymap {
         }
         let ctrl_c = KeySpec::parse("ctrl-c").expect("ctrl-c parses");
         if by_key.get(&ctrl_c) != Some(&Action::Quit) {
-            warnings.push(format!("{where_}: ctrl-c always quits; its other binding is ignored"));
+            warnings.push(format!(
+                "{where_}: ctrl-c always quits; its other binding is ignored"
+            ));
             by_key.insert(ctrl_c, Action::Quit);
         }
         Keymap { by_key, warnings }
@@ -300,19 +221,32 @@ impl Keymap {
 
     /// The keys bound to `action`, in a stable order.
     pub fn keys_for(&self, action: Action) -> Vec<KeySpec> {
-        self.by_key.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
+        self.by_key
+            .iter()
+            .filter(|(_, a)| **a == action)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// `"r"` or `"k/up"`: the keys of an action as shown in help and hints.
     pub fn label(&self, action: Action) -> String {
-        let keys: Vec<String> = self.keys_for(action).iter().map(|k| k.to_string()).collect();
-        if keys.is_empty() { "unbound".to_string() } else { keys.join("/") }
+        let keys: Vec<String> = self
+            .keys_for(action)
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        if keys.is_empty() {
+            "unbound".to_string()
+        } else {
+            keys.join("/")
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)
@@ -322,18 +256,36 @@ mod tests {
     fn defaults_have_no_conflicts_and_map_k9s_keys() {
         let map = Keymap::default();
         assert!(map.warnings.is_empty(), "{:?}", map.warnings);
-        assert_eq!(map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
-        assert_eq!(map.action(&press(KeyCode::PageDown, KeyModifiers::NONE)), Some(Action::PageDown));
-        assert_eq!(map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(
+            map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::PageDown, KeyModifiers::NONE)),
+            Some(Action::PageDown)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
     }
 
     #[test]
     fn partial_override_replaces_only_that_action_and_reports_conflicts() {
         let text = "reveal: R\nrefresh: [r]\nbogus: x\nsearch: ctrl-\n";
         let map = Keymap::parse(text, Path::new("/tmp/km.yaml"));
-        assert_eq!(map.action(&press(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(Action::Reveal));
-        assert_eq!(map.action(&press(KeyCode::Char('r'), KeyModifiers::NONE)), Some(Action::Refresh));
-        assert_eq!(map.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Action::Quit));
+        assert_eq!(
+            map.action(&press(KeyCode::Char('R'), KeyModifiers::SHIFT)),
+            Some(Action::Reveal)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('r'), KeyModifiers::NONE)),
+            Some(Action::Refresh)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
         let all = map.warnings.join("\n");
         assert!(all.contains("unknown action `bogus`"), "{all}");
         assert!(all.contains("cannot read key `ctrl-`"), "{all}");
@@ -343,7 +295,16 @@ mod tests {
     #[test]
     fn ctrl_c_cannot_be_taken_from_quit() {
         let map = Keymap::parse("quit: x\nhelp: ctrl-c\n", Path::new("k.yaml"));
-        assert_eq!(map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert!(map.warnings.iter().any(|w| w.contains("ctrl-c always quits")), "{:?}", map.warnings);
+        assert_eq!(
+            map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert!(
+            map.warnings
+                .iter()
+                .any(|w| w.contains("ctrl-c always quits")),
+            "{:?}",
+            map.warnings
+        );
     }
 }

@@ -14,11 +14,13 @@
 
 pub mod app;
 mod app_actions;
+mod app_popups;
 mod app_results;
 pub mod clock;
 pub mod commands;
 pub mod event;
 pub mod keymap;
+pub mod keyspec;
 pub mod overview_data;
 pub mod screens;
 pub mod setup;

@@ -35,8 +35,13 @@ pub struct AuditLine {
 /// The state of the hash chain.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ChainStatus {
-    Intact { entries: u64 },
-    Broken { first_broken: Option<i64>, reason: String },
+    Intact {
+        entries: u64,
+    },
+    Broken {
+        first_broken: Option<i64>,
+        reason: String,
+    },
     /// The chain cannot be checked (no MASTER_ENCRYPTION_KEY, say); the reason says why.
     Unchecked(String),
 }
@@ -68,7 +73,10 @@ pub struct HealthView {
 
 impl HealthView {
     pub fn count(&self, severity: &str) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 }
 
@@ -88,7 +96,11 @@ impl JobView {
     /// Done share, 0.0 to 1.0, when progress is known.
     pub fn ratio(&self) -> Option<f64> {
         let (done, total) = (self.rows_done?, self.rows_total?);
-        Some(if total == 0 { 1.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) })
+        Some(if total == 0 {
+            1.0
+        } else {
+            (done as f64 / total as f64).clamp(0.0, 1.0)
+        })
     }
 }
 
@@ -98,10 +110,17 @@ pub const JOBS_SHOWN: u32 = 20;
 /// The rotation jobs table (every process's jobs), newest first; none before `timber init`.
 pub async fn jobs(store: Store) -> TaskResult {
     let result = async {
-        if !store.table_exists(ROTATION_JOBS).await.map_err(|e| e.to_string())? {
+        if !store
+            .table_exists(ROTATION_JOBS)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             return Ok(Vec::new());
         }
-        let jobs = store.rotation_jobs(JOBS_SHOWN).await.map_err(|e| e.to_string())?;
+        let jobs = store
+            .rotation_jobs(JOBS_SHOWN)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(jobs
             .into_iter()
             .map(|j| JobView {
@@ -127,10 +146,20 @@ pub async fn census(store: Store, settings: Arc<Settings>, models: Arc<ModelSet>
 }
 
 /// Every health check, judged at `now`.
-pub async fn health(store: Store, settings: Arc<Settings>, models: Arc<ModelSet>, now: NaiveDateTime) -> TaskResult {
-    let options = HealthOptions { now, ..HealthOptions::default() };
-    let result = run_health(&settings, &models, &store, &options).await.map_err(|e| e.to_string()).map(|report| {
-        HealthView {
+pub async fn health(
+    store: Store,
+    settings: Arc<Settings>,
+    models: Arc<ModelSet>,
+    now: NaiveDateTime,
+) -> TaskResult {
+    let options = HealthOptions {
+        now,
+        ..HealthOptions::default()
+    };
+    let result = run_health(&settings, &models, &store, &options)
+        .await
+        .map_err(|e| e.to_string())
+        .map(|report| HealthView {
             findings: report
                 .findings
                 .iter()
@@ -142,8 +171,7 @@ pub async fn health(store: Store, settings: Arc<Settings>, models: Arc<ModelSet>
                     remedy: f.remedy.clone(),
                 })
                 .collect(),
-        }
-    });
+        });
     TaskResult::Health(result)
 }
 
@@ -151,7 +179,11 @@ pub async fn health(store: Store, settings: Arc<Settings>, models: Arc<ModelSet>
 pub fn coverage(column: &CensusColumn) -> f64 {
     let filled = column.rows.saturating_sub(column.null);
     let encrypted: u64 = column.by_key.iter().map(|(_, n)| n).sum();
-    if filled == 0 { 1.0 } else { encrypted as f64 / filled as f64 }
+    if filled == 0 {
+        1.0
+    } else {
+        encrypted as f64 / filled as f64
+    }
 }
 
 /// Recent entries, the per-minute rate and the chain's state.
@@ -159,14 +191,22 @@ pub async fn audit(store: Store, ring: Arc<KeyRing>, now: DateTime<Utc>) -> Task
     TaskResult::Audit(audit_view(&store, &ring, now).await)
 }
 
-async fn audit_view(store: &Store, ring: &KeyRing, now: DateTime<Utc>) -> Result<AuditView, String> {
+async fn audit_view(
+    store: &Store,
+    ring: &KeyRing,
+    now: DateTime<Utc>,
+) -> Result<AuditView, String> {
     let entries = query::list(store, &AuditFilter::default(), None, RECENT_ENTRIES)
         .await
         .map_err(|e| e.to_string())?;
     let chain = match ring.audit_key() {
-        None => ChainStatus::Unchecked("MASTER_ENCRYPTION_KEY is not set; the chain cannot be verified".into()),
+        None => ChainStatus::Unchecked(
+            "MASTER_ENCRYPTION_KEY is not set; the chain cannot be verified".into(),
+        ),
         Some(key) => match query::verify(store, &key, None).await {
-            Ok(report) if report.ok => ChainStatus::Intact { entries: report.entries },
+            Ok(report) if report.ok => ChainStatus::Intact {
+                entries: report.entries,
+            },
             Ok(report) => ChainStatus::Broken {
                 first_broken: report.first_broken,
                 reason: report.reason.unwrap_or_else(|| "chain broken".into()),

@@ -51,7 +51,12 @@ impl Setup {
             Some((role, origin)),
             Some(self.identity.user.as_str()),
         )?;
-        Access::new(self.policy.clone(), identity, self.access_control, self.hasher.clone())
+        Access::new(
+            self.policy.clone(),
+            identity,
+            self.access_control,
+            self.hasher.clone(),
+        )
     }
 
     /// The masking pipeline for the role the console was started with.

@@ -75,12 +75,16 @@ pub struct RevealState {
 pub enum Popup {
     #[default]
     None,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Palette(PaletteState),
     Prompt(PromptState),
     Reveal(RevealState),
     /// The selected record of the data table, one field a line.
-    Detail { scroll: u16 },
+    Detail {
+        scroll: u16,
+    },
 }
 
 /// The root state.

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use super::overview_data::{AuditView, HealthView, JobView};
 use crate::access::{Access, Cell, ViewRow};
 use crate::config::{ModelDef, ModelSet};
-use crate::health::CensusColumn;
 use crate::crypto::KeyRing;
+use crate::health::CensusColumn;
 use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
 use crate::value::Value;
 
@@ -48,16 +48,28 @@ pub enum TaskResult {
     Connected(Result<Store, String>),
     Estimates(Vec<(String, Result<RowEstimate, String>)>),
     /// A keyset page; `generation` drops answers to requests the operator moved past.
-    Page { generation: u64, result: Result<PageView, String> },
+    Page {
+        generation: u64,
+        result: Result<PageView, String>,
+    },
     /// Matches of a search (blind index) or filter (plain column), masked.
-    Matches { generation: u64, model: String, result: Result<Vec<ViewRow>, String> },
-    Revealed { cell: CellRef, result: Result<Cell, String> },
+    Matches {
+        generation: u64,
+        model: String,
+        result: Result<Vec<ViewRow>, String>,
+    },
+    Revealed {
+        cell: CellRef,
+        result: Result<Cell, String>,
+    },
     Census(Result<Vec<CensusColumn>, String>),
     Audit(Result<AuditView, String>),
     Health(Result<HealthView, String>),
     Jobs(Result<Vec<JobView>, String>),
     /// A task panicked (a bug); the console reports it and quits.
-    Crashed { task: &'static str },
+    Crashed {
+        task: &'static str,
+    },
 }
 
 /// Spawns tasks and collects their results.
@@ -140,7 +152,11 @@ pub async fn page(
     let result = match store.page(&model, &ring, &request).await {
         Ok(page) => Ok(PageView {
             model: model.name.clone(),
-            rows: page.records.iter().map(|r| access.mask_row(&model, r, None)).collect(),
+            rows: page
+                .records
+                .iter()
+                .map(|r| access.mask_row(&model, r, None))
+                .collect(),
             more_after: page.more_after,
             more_before: page.more_before,
             request,
@@ -163,7 +179,16 @@ pub async fn matches(
     let result = store
         .find(&model, &ring, &field, &value, MATCH_LIMIT)
         .await
-        .map(|records| records.iter().map(|r| access.mask_row(&model, r, None)).collect())
+        .map(|records| {
+            records
+                .iter()
+                .map(|r| access.mask_row(&model, r, None))
+                .collect()
+        })
         .map_err(|e| e.to_string());
-    TaskResult::Matches { generation, model: model.name.clone(), result }
+    TaskResult::Matches {
+        generation,
+        model: model.name.clone(),
+        result,
+    }
 }

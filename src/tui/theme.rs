@@ -72,7 +72,10 @@ theme_keys!(
 const BUILTIN: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.yaml")),
     ("light", include_str!("../../themes/light.yaml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.yaml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.yaml"),
+    ),
     ("mono", include_str!("../../themes/mono.yaml")),
 ];
 
@@ -120,7 +123,10 @@ pub struct ThemeSet {
 impl ThemeSet {
     /// The built-in themes only.
     pub fn builtin() -> ThemeSet {
-        let mut set = ThemeSet { themes: BTreeMap::new(), warnings: Vec::new() };
+        let mut set = ThemeSet {
+            themes: BTreeMap::new(),
+            warnings: Vec::new(),
+        };
         for (name, text) in BUILTIN {
             let theme = set.parse(text, Path::new(&format!("themes/{name}.yaml")), name);
             if let Some(theme) = theme {
@@ -134,21 +140,29 @@ impl ThemeSet {
     pub fn load(user_dir: Option<&Path>) -> ThemeSet {
         let mut set = ThemeSet::builtin();
         let Some(dir) = user_dir else { return set };
-        let Ok(entries) = std::fs::read_dir(dir) else { return set };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return set;
+        };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         files.sort();
         for path in files {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("theme").to_string();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("theme")
+                .to_string();
             match std::fs::read_to_string(&path) {
                 Ok(text) => {
                     if let Some(theme) = set.parse(&text, &path, &stem) {
                         set.themes.insert(theme.name.clone(), theme);
                     }
                 }
-                Err(e) => set.warnings.push(format!("theme {}: cannot read: {e}", path.display())),
+                Err(e) => set
+                    .warnings
+                    .push(format!("theme {}: cannot read: {e}", path.display())),
             }
         }
         set
@@ -164,10 +178,13 @@ impl ThemeSet {
     }
 
     pub fn get(&self, name: &str) -> Result<Theme, ThemeError> {
-        self.themes.get(name).cloned().ok_or_else(|| ThemeError::Unknown {
-            name: name.to_string(),
-            available: self.names().join(", "),
-        })
+        self.themes
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ThemeError::Unknown {
+                name: name.to_string(),
+                available: self.names().join(", "),
+            })
     }
 
     /// The theme this run uses: `flag` (`--theme`) first, then `NO_COLOR` (mono), then
@@ -191,7 +208,8 @@ impl ThemeSet {
         let file: ThemeFile = match serde_yaml_ng::from_str(text) {
             Ok(file) => file,
             Err(e) => {
-                self.warnings.push(format!("theme {}: {e}; file skipped", path.display()));
+                self.warnings
+                    .push(format!("theme {}: {e}; file skipped", path.display()));
                 return None;
             }
         };
@@ -204,10 +222,17 @@ impl ThemeSet {
                         "theme {}: extends unknown theme `{parent}`; using dark underneath",
                         path.display()
                     ));
-                    self.themes.get("dark").cloned().unwrap_or_else(|| Theme::blank(&name))
+                    self.themes
+                        .get("dark")
+                        .cloned()
+                        .unwrap_or_else(|| Theme::blank(&name))
                 }
             },
-            None => self.themes.get("dark").cloned().unwrap_or_else(|| Theme::blank(&name)),
+            None => self
+                .themes
+                .get("dark")
+                .cloned()
+                .unwrap_or_else(|| Theme::blank(&name)),
         };
         theme.name = name;
         for (key, spec) in &file.styles {
@@ -237,7 +262,9 @@ pub fn config_dir() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(x).join("timber"));
     }
-    std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".config/timber"))
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".config/timber"))
 }
 
 /// True when `NO_COLOR` is set to a non-empty value (https://no-color.org).
@@ -282,26 +309,51 @@ mod tests {
         assert!(set.warnings.is_empty(), "{:?}", set.warnings);
         for name in ["dark", "light", "high-contrast", "mono"] {
             let raw: ThemeFile = serde_yaml_ng::from_str(
-                BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap(),
+                BUILTIN
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| *t)
+                    .unwrap(),
             )
             .unwrap();
             for key in THEME_KEYS {
-                assert!(raw.styles.contains_key(*key), "built-in {name} lacks `{key}`");
+                assert!(
+                    raw.styles.contains_key(*key),
+                    "built-in {name} lacks `{key}`"
+                );
             }
         }
         let mono = set.get("mono").unwrap();
-        let colours = [mono.base, mono.masked, mono.revealed, mono.error, mono.selection];
+        let colours = [
+            mono.base,
+            mono.masked,
+            mono.revealed,
+            mono.error,
+            mono.selection,
+        ];
         assert!(colours.iter().all(|s| s.fg.is_none() && s.bg.is_none()));
     }
 
     #[test]
     fn flag_beats_no_color_which_beats_the_environment() {
         let set = ThemeSet::builtin();
-        assert_eq!(set.choose(Some("light"), true, Some("dark")).unwrap().name, "light");
+        assert_eq!(
+            set.choose(Some("light"), true, Some("dark")).unwrap().name,
+            "light"
+        );
         assert_eq!(set.choose(None, true, Some("light")).unwrap().name, "mono");
-        assert_eq!(set.choose(None, false, Some("light")).unwrap().name, "light");
+        assert_eq!(
+            set.choose(None, false, Some("light")).unwrap().name,
+            "light"
+        );
         assert_eq!(set.choose(None, false, None).unwrap().name, "dark");
-        let err = set.choose(Some("neon"), false, None).unwrap_err().to_string();
-        assert!(err.contains("`neon`") && err.contains("high-contrast"), "{err}");
+        let err = set
+            .choose(Some("neon"), false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`neon`") && err.contains("high-contrast"),
+            "{err}"
+        );
     }
 }

@@ -18,7 +18,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
             "Terminal too small: need at least {MIN_WIDTH}x{MIN_HEIGHT} (now {}x{})",
             area.width, area.height
         );
-        let message = Paragraph::new(text).style(state.theme.warn).wrap(Wrap { trim: true });
+        let message = Paragraph::new(text)
+            .style(state.theme.warn)
+            .wrap(Wrap { trim: true });
         frame.render_widget(message, centered(area, area.width, 3));
         return;
     }
@@ -62,7 +64,10 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
 
 /// The label of each tab, in order: ` 1 Overview `.
 fn tab_labels() -> Vec<String> {
-    ScreenId::ALL.iter().map(|s| format!(" {} {} ", s.index() + 1, s.title())).collect()
+    ScreenId::ALL
+        .iter()
+        .map(|s| format!(" {} {} ", s.index() + 1, s.title()))
+        .collect()
 }
 
 /// The columns each tab occupies on the tab bar (for mouse clicks), in order.
@@ -81,7 +86,11 @@ fn tab_line(state: &State) -> Line<'static> {
     let theme = &state.theme;
     let mut spans = vec![Span::styled(" ", theme.tab)];
     for (label, screen) in tab_labels().into_iter().zip(ScreenId::ALL) {
-        let style = if screen == state.screen { theme.tab_active } else { theme.tab };
+        let style = if screen == state.screen {
+            theme.tab_active
+        } else {
+            theme.tab
+        };
         spans.push(Span::styled(label, style));
         spans.push(Span::styled("│", theme.border));
     }

@@ -50,16 +50,28 @@ pub fn ring() -> KeyRing {
 
 /// The plaintext row `n` of `customers` (1-based).
 pub fn customer(n: usize) -> Vec<(String, Value)> {
-    let at = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(9, 0, 0).unwrap()
+    let at = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
         + chrono::Duration::hours(n as i64);
     vec![
         ("id".into(), Value::Int(n as i64)),
         ("user_id".into(), Value::Text(format!("u-{n:03}"))),
         ("name".into(), Value::Text(format!("Customer {n:03}"))),
-        ("email".into(), Value::Text(format!("zqxmail{n}@example.com"))),
+        (
+            "email".into(),
+            Value::Text(format!("zqxmail{n}@example.com")),
+        ),
         ("ssn".into(), Value::Text(format!("ZQ-SSN-{n:04}"))),
-        ("notes".into(), Value::Text(format!("ZQ secret note {n}: prefers calls after 5pm"))),
-        ("tier".into(), Value::Text(["gold", "silver", "bronze"][n % 3].into())),
+        (
+            "notes".into(),
+            Value::Text(format!("ZQ secret note {n}: prefers calls after 5pm")),
+        ),
+        (
+            "tier".into(),
+            Value::Text(["gold", "silver", "bronze"][n % 3].into()),
+        ),
         ("balance".into(), Value::Numeric(format!("4242{n:02}.50"))),
         ("created_at".into(), Value::DateTime(at)),
     ]
@@ -71,26 +83,54 @@ pub async fn seeded_db(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::from_url(&url).expect("sqlite url");
     config.create_if_missing = true;
     let store = Store::connect(config.clone()).await.expect("sqlite opens");
-    let models = models();
-    store.init(&models.models).await.expect("init creates the tables");
-    let ring = ring();
-    let customers: Vec<_> = (1..=CUSTOMERS).map(customer).collect();
-    store.insert_many(models.find("Customer").unwrap(), &ring, &customers, Some("seed")).await.expect("customers");
-    let tickets: Vec<Vec<(String, Value)>> = (1..=TICKETS)
-        .map(|n| {
-            vec![
-                ("id".into(), Value::Int(n as i64)),
-                ("customer_id".into(), Value::Int((n % CUSTOMERS + 1) as i64)),
-                ("subject".into(), Value::Text(format!("Subject {n}"))),
-                ("body".into(), Value::Text(format!("ZQ ticket body {n}, please call back"))),
-                ("priority".into(), Value::Text(["low", "high"][n % 2].into())),
-            ]
-        })
-        .collect();
-    store.insert_many(models.find("Ticket").unwrap(), &ring, &tickets, Some("seed")).await.expect("tickets");
+    seed(&store).await;
     store.close().await;
     config.create_if_missing = false;
     config
+}
+
+/// Creates the model and system tables (`timber init`) and writes the test rows through
+/// the store's encrypting bulk insert.
+pub async fn seed(store: &Store) {
+    let models = models();
+    store
+        .init(&models.models)
+        .await
+        .expect("init creates the tables");
+    let ring = ring();
+    let customers: Vec<_> = (1..=CUSTOMERS).map(customer).collect();
+    let customer_model = models.find("Customer").unwrap();
+    store
+        .insert_many(customer_model, &ring, &customers, Some("seed"))
+        .await
+        .expect("customers");
+    let tickets: Vec<Vec<(String, Value)>> = (1..=TICKETS).map(ticket).collect();
+    store
+        .insert_many(
+            models.find("Ticket").unwrap(),
+            &ring,
+            &tickets,
+            Some("seed"),
+        )
+        .await
+        .expect("tickets");
+}
+
+/// The plaintext row `n` of `tickets` (1-based).
+pub fn ticket(n: usize) -> Vec<(String, Value)> {
+    vec![
+        ("id".into(), Value::Int(n as i64)),
+        ("customer_id".into(), Value::Int((n % CUSTOMERS + 1) as i64)),
+        ("subject".into(), Value::Text(format!("Subject {n}"))),
+        (
+            "body".into(),
+            Value::Text(format!("ZQ ticket body {n}, please call back")),
+        ),
+        (
+            "priority".into(),
+            Value::Text(["low", "high"][n % 2].into()),
+        ),
+    ]
 }
 
 /// 2026-11-29 12:00:00 UTC, for every test.
@@ -107,16 +147,26 @@ pub fn setup(config: StoreConfig, role: &str, clock: Clock) -> Setup {
         ("DATABASE_URL", config.url.expose().to_string()),
         ("ENCRYPTION_KEY", PRIMARY.to_string()),
         ("MASTER_ENCRYPTION_KEY", MASTER.to_string()),
-        ("TIMBER_MODELS", fixtures.join("models").display().to_string()),
-        ("TIMBER_POLICY", fixtures.join("policy.yaml").display().to_string()),
+        (
+            "TIMBER_MODELS",
+            fixtures.join("models").display().to_string(),
+        ),
+        (
+            "TIMBER_POLICY",
+            fixtures.join("policy.yaml").display().to_string(),
+        ),
         ("TIMBER_ROLE", role.to_string()),
         ("TIMBER_USER", "ana".to_string()),
         ("KEY_ROTATION_DATE", "2026-06-01".to_string()),
         ("OAK_ENV", "test".to_string()),
     ];
     let env: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    let settings = Settings::from_sources(&Flags::default(), &env, &fixtures).expect("settings load");
-    let context = Context { flags: Flags::default(), settings };
+    let settings =
+        Settings::from_sources(&Flags::default(), &env, &fixtures).expect("settings load");
+    let context = Context {
+        flags: Flags::default(),
+        settings,
+    };
     let mut setup = timber::cli::console::setup(&context, clock).expect("console setup");
     // What the console was pointed at may differ in pool options only (SQLite file, ...).
     setup.store_config = config;

@@ -21,19 +21,31 @@ pub struct AuditState {
 impl AuditState {
     pub fn move_by(&mut self, delta: isize) {
         let len = self.view.ready().map(|v| v.recent.len()).unwrap_or(0);
-        self.selected = self.selected.saturating_add_signed(delta).min(len.saturating_sub(1));
+        self.selected = self
+            .selected
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
     }
 }
 
 /// One line saying whether the chain is intact.
 pub fn chain_line<'a>(chain: &ChainStatus, theme: &Theme) -> Line<'a> {
     match chain {
-        ChainStatus::Intact { entries } => Line::styled(format!("✓ chain intact, {entries} entries"), theme.ok),
-        ChainStatus::Broken { first_broken, reason } => {
-            let at = first_broken.map(|id| format!(" at #{id}")).unwrap_or_default();
+        ChainStatus::Intact { entries } => {
+            Line::styled(format!("✓ chain intact, {entries} entries"), theme.ok)
+        }
+        ChainStatus::Broken {
+            first_broken,
+            reason,
+        } => {
+            let at = first_broken
+                .map(|id| format!(" at #{id}"))
+                .unwrap_or_default();
             Line::styled(format!("✗ chain broken{at}: {reason}"), theme.fail)
         }
-        ChainStatus::Unchecked(why) => Line::styled(format!("? chain not verified: {why}"), theme.warn),
+        ChainStatus::Unchecked(why) => {
+            Line::styled(format!("? chain not verified: {why}"), theme.warn)
+        }
     }
 }
 
@@ -45,8 +57,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
         frame.render_widget(text, inner);
         return;
     }
-    let Some(view) = state.view.ready() else { return };
-    let [status, list] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let Some(view) = state.view.ready() else {
+        return;
+    };
+    let [status, list] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
     frame.render_widget(chain_line(&view.chain, theme), status);
     let rows = view.recent.iter().map(|e| {
         Row::new(vec![
@@ -71,7 +86,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
             Constraint::Fill(1),
         ],
     )
-    .header(Row::new(["id", "time (UTC)", "actor", "action", "table", "record", "fields"]).style(theme.header))
+    .header(
+        Row::new([
+            "id",
+            "time (UTC)",
+            "actor",
+            "action",
+            "table",
+            "record",
+            "fields",
+        ])
+        .style(theme.header),
+    )
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
     let mut table_state = TableState::default().with_selected(Some(state.selected));

@@ -147,7 +147,11 @@ impl TableView {
         self.more_before = page.more_before;
         self.request = page.request;
         self.rows = page.rows;
-        self.row = if self.select_last_on_load { self.rows.len().saturating_sub(1) } else { 0 };
+        self.row = if self.select_last_on_load {
+            self.rows.len().saturating_sub(1)
+        } else {
+            0
+        };
     }
 
     pub fn apply_matches(&mut self, rows: Vec<ViewRow>) {
@@ -181,7 +185,10 @@ impl TableView {
 
     /// A row's cell for a column, with a live reveal taking the masked cell's place.
     pub fn cell<'a>(&'a self, row: &'a ViewRow, column: &ColumnInfo) -> Option<&'a Cell> {
-        let reveal = self.reveals.iter().find(|r| r.cell.id == row.id && r.cell.column == column.name);
+        let reveal = self
+            .reveals
+            .iter()
+            .find(|r| r.cell.id == row.id && r.cell.column == column.name);
         match reveal {
             Some(r) => Some(&r.value),
             None => row.cells.get(column.index).map(|(_, c)| c),
@@ -197,12 +204,14 @@ impl TableView {
 
     fn next_page(&self) -> Option<PageRequest> {
         let last = self.rows.last()?;
-        self.more_after.then(|| PageRequest::after(last.id.clone(), self.request.limit))
+        self.more_after
+            .then(|| PageRequest::after(last.id.clone(), self.request.limit))
     }
 
     fn previous_page(&self) -> Option<PageRequest> {
         let first = self.rows.first()?;
-        self.more_before.then(|| PageRequest::before(first.id.clone(), self.request.limit))
+        self.more_before
+            .then(|| PageRequest::before(first.id.clone(), self.request.limit))
     }
 
     fn on_action(&mut self, action: Action, page_size: usize, width: u16) -> Effect {
@@ -234,7 +243,10 @@ impl TableView {
             Action::PageUp => self.row = self.row.saturating_sub(page_size),
             Action::Top if browsing => return Effect::LoadPage(PageRequest::first(limit)),
             Action::Bottom if browsing => {
-                return Effect::LoadPage(PageRequest { cursor: Cursor::Last, limit });
+                return Effect::LoadPage(PageRequest {
+                    cursor: Cursor::Last,
+                    limit,
+                });
             }
             Action::Top => self.row = 0,
             Action::Bottom => self.row = last,
@@ -245,7 +257,10 @@ impl TableView {
             Action::Search => return Effect::Prompt(MatchKind::Search),
             Action::Filter => return Effect::Prompt(MatchKind::Filter),
             Action::Refresh if browsing => {
-                return Effect::LoadPage(PageRequest { limit, ..self.request.clone() });
+                return Effect::LoadPage(PageRequest {
+                    limit,
+                    ..self.request.clone()
+                });
             }
             Action::Back if !browsing => return Effect::CloseMatches,
             _ => {}
@@ -259,7 +274,9 @@ impl TableView {
             return Effect::Message("no cell selected".into());
         };
         match cell {
-            Cell::Masked { revealable: true, .. } => Effect::Reveal(CellRef {
+            Cell::Masked {
+                revealable: true, ..
+            } => Effect::Reveal(CellRef {
                 model: self.model.clone(),
                 id: row.id.clone(),
                 column: column.name.clone(),
@@ -268,7 +285,9 @@ impl TableView {
                 "{}.{} cannot be revealed under this role",
                 self.model, column.name
             )),
-            _ if !column.secret => Effect::Message(format!("{} is not a secret column", column.name)),
+            _ if !column.secret => {
+                Effect::Message(format!("{} is not a secret column", column.name))
+            }
             _ => Effect::Message("nothing to reveal in this cell".into()),
         }
     }

@@ -42,7 +42,11 @@ pub fn visible(widths: &[u16], offset: usize, available: u16) -> Range<usize> {
     let mut used = 0u16;
     let mut end = start;
     for width in &widths[start..] {
-        let need = if end == start { *width } else { used + GAP + width };
+        let need = if end == start {
+            *width
+        } else {
+            used + GAP + width
+        };
         if end > start && need > available {
             break;
         }

@@ -25,10 +25,18 @@ fn draw_models(frame: &mut Frame, area: Rect, data: &DataState, theme: &Theme) {
     let rows = data.models.iter().map(|m| {
         let estimate = match &m.estimate {
             None => Span::styled("…", theme.muted),
-            Some(Ok(e)) => Span::raw(format!("{}{}", if e.exact { "" } else { "~" }, group_digits(e.rows))),
+            Some(Ok(e)) => Span::raw(format!(
+                "{}{}",
+                if e.exact { "" } else { "~" },
+                group_digits(e.rows)
+            )),
             Some(Err(_)) => Span::styled("✗ unreadable", theme.error),
         };
-        let encrypted = if m.encrypted.is_empty() { "–".to_string() } else { m.encrypted.join(", ") };
+        let encrypted = if m.encrypted.is_empty() {
+            "–".to_string()
+        } else {
+            m.encrypted.join(", ")
+        };
         let search = m.searchable.join(", ");
         Row::new(vec![
             TableCell::from(m.name.clone()),
@@ -54,8 +62,17 @@ fn draw_models(frame: &mut Frame, area: Rect, data: &DataState, theme: &Theme) {
     .block(block(" Models (enter opens) ", theme, true));
     let mut table_state = TableState::default().with_selected(Some(data.cursor));
     frame.render_stateful_widget(table, area, &mut table_state);
-    if let Some(error) = data.models.iter().find_map(|m| m.estimate.as_ref().and_then(|e| e.as_ref().err())) {
-        let bottom = Rect { y: area.bottom().saturating_sub(2), height: 1, x: area.x + 2, width: area.width.saturating_sub(4) };
+    if let Some(error) = data
+        .models
+        .iter()
+        .find_map(|m| m.estimate.as_ref().and_then(|e| e.as_ref().err()))
+    {
+        let bottom = Rect {
+            y: area.bottom().saturating_sub(2),
+            height: 1,
+            x: area.x + 2,
+            width: area.width.saturating_sub(4),
+        };
         frame.render_widget(Line::styled(format!("✗ {error}"), theme.error), bottom);
     }
 }
@@ -65,19 +82,30 @@ fn draw_table(frame: &mut Frame, area: Rect, table: &TableView, state: &State) {
     let title = match &table.matches {
         None => format!(" {} ", table.model),
         Some(m) => {
-            let kind = if m.kind == MatchKind::Search { "search" } else { "filter" };
+            let kind = if m.kind == MatchKind::Search {
+                "search"
+            } else {
+                "filter"
+            };
             format!(" {} · {kind} {} · esc clears ", table.model, m.label)
         }
     };
     let outer = block(title, theme, true);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
-    let [body, footer] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    let [body, footer] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     if let Some(error) = &table.error {
-        let text = Paragraph::new(format!("✗ {error}")).style(theme.error).wrap(Wrap { trim: true });
+        let text = Paragraph::new(format!("✗ {error}"))
+            .style(theme.error)
+            .wrap(Wrap { trim: true });
         frame.render_widget(text, body);
     } else if table.rows.is_empty() {
-        let text = if table.loading { "loading…" } else { "no rows" };
+        let text = if table.loading {
+            "loading…"
+        } else {
+            "no rows"
+        };
         frame.render_widget(Paragraph::new(text).style(theme.muted), body);
     } else {
         draw_rows(frame, body, table, state);
@@ -100,25 +128,37 @@ fn draw_rows(frame: &mut Frame, area: Rect, table: &TableView, state: &State) {
     }
     let columns = &table.columns[shown.clone()];
     let header = Row::new(columns.iter().enumerate().map(|(i, c)| {
-        let style = if shown.start + i == table.col { theme.accent } else { theme.header };
+        let style = if shown.start + i == table.col {
+            theme.accent
+        } else {
+            theme.header
+        };
         TableCell::from(c.name.clone()).style(style)
     }))
     .style(theme.header);
     let page = state.page_size();
     let start = table.window_start(page);
-    let rows = table.rows.iter().skip(start).take(page).enumerate().map(|(n, row)| {
-        Row::new(columns.iter().enumerate().map(|(i, column)| {
-            let (text, kind) = match table.cell(row, column) {
-                Some(cell) => masked_cell::render(cell, column.secret),
-                None => (String::new(), masked_cell::CellKind::Null),
-            };
-            let mut style = masked_cell::style(kind, theme);
-            if start + n == table.row && shown.start + i == table.col {
-                style = style.patch(theme.selection).add_modifier(ratatui::style::Modifier::UNDERLINED);
-            }
-            TableCell::from(text).style(style)
-        }))
-    });
+    let rows = table
+        .rows
+        .iter()
+        .skip(start)
+        .take(page)
+        .enumerate()
+        .map(|(n, row)| {
+            Row::new(columns.iter().enumerate().map(|(i, column)| {
+                let (text, kind) = match table.cell(row, column) {
+                    Some(cell) => masked_cell::render(cell, column.secret),
+                    None => (String::new(), masked_cell::CellKind::Null),
+                };
+                let mut style = masked_cell::style(kind, theme);
+                if start + n == table.row && shown.start + i == table.col {
+                    style = style
+                        .patch(theme.selection)
+                        .add_modifier(ratatui::style::Modifier::UNDERLINED);
+                }
+                TableCell::from(text).style(style)
+            }))
+        });
     let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
     let widget = Table::new(rows, constraints)
         .header(header)
@@ -136,7 +176,12 @@ fn footer_line<'a>(table: &TableView, state: &State) -> Line<'a> {
         Some(_) => {
             let start = table.window_start(page);
             let end = (start + page).min(table.rows.len());
-            format!("{}-{} of {} matches", (start + 1).min(end), end, table.rows.len())
+            format!(
+                "{}-{} of {} matches",
+                (start + 1).min(end),
+                end,
+                table.rows.len()
+            )
         }
         None => {
             let at = match (&table.request.cursor, table.more_before, table.more_after) {
@@ -159,8 +204,23 @@ fn footer_line<'a>(table: &TableView, state: &State) -> Line<'a> {
         _ => "",
     };
     let loading = if table.loading { " · loading…" } else { "" };
-    let column = table.columns.get(table.col).map(|c| format!(" · col {}/{} {}", table.col + 1, table.columns.len(), c.name)).unwrap_or_default();
-    let legend = if state.size.0 >= 140 { format!("   {LEGEND}") } else { String::new() };
+    let column = table
+        .columns
+        .get(table.col)
+        .map(|c| {
+            format!(
+                " · col {}/{} {}",
+                table.col + 1,
+                table.columns.len(),
+                c.name
+            )
+        })
+        .unwrap_or_default();
+    let legend = if state.size.0 >= 140 {
+        format!("   {LEGEND}")
+    } else {
+        String::new()
+    };
     Line::from(vec![
         Span::styled(format!("{position}{more}{column}{loading}"), theme.muted),
         Span::styled(legend, theme.muted),

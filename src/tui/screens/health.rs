@@ -20,14 +20,21 @@ pub struct HealthState {
 impl HealthState {
     /// Findings worst first (fail, warn, ok), in check order within a severity.
     pub fn sorted(&self) -> Vec<&Finding> {
-        let mut all: Vec<&Finding> = self.view.ready().map(|v| v.findings.iter().collect()).unwrap_or_default();
+        let mut all: Vec<&Finding> = self
+            .view
+            .ready()
+            .map(|v| v.findings.iter().collect())
+            .unwrap_or_default();
         all.sort_by_key(|f| rank(&f.severity));
         all
     }
 
     pub fn move_by(&mut self, delta: isize) {
         let len = self.sorted().len();
-        self.selected = self.selected.saturating_add_signed(delta).min(len.saturating_sub(1));
+        self.selected = self
+            .selected
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
     }
 }
 
@@ -48,25 +55,40 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
         return;
     }
     let findings = state.sorted();
-    let [list, detail] = Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);
+    let [list, detail] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);
     let rows = findings.iter().map(|f| {
         let (glyph, style) = match f.severity.as_str() {
             "fail" => ("✗ fail", theme.fail),
             "warn" => ("! warn", theme.warn),
             _ => ("✓ ok", theme.ok),
         };
-        Row::new(vec![Span::styled(glyph, style), Span::raw(f.id.clone()), Span::raw(f.finding.clone())])
+        Row::new(vec![
+            Span::styled(glyph, style),
+            Span::raw(f.id.clone()),
+            Span::raw(f.finding.clone()),
+        ])
     });
-    let table = Table::new(rows, [Constraint::Length(7), Constraint::Length(26), Constraint::Fill(1)])
-        .header(Row::new(["", "check", "finding"]).style(theme.header))
-        .row_highlight_style(theme.selection)
-        .highlight_symbol("▶ ");
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(7),
+            Constraint::Length(26),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(["", "check", "finding"]).style(theme.header))
+    .row_highlight_style(theme.selection)
+    .highlight_symbol("▶ ");
     let mut table_state = TableState::default().with_selected(Some(state.selected));
     frame.render_stateful_widget(table, list, &mut table_state);
     if let Some(f) = findings.get(state.selected) {
         let text = vec![
             Line::styled(f.title.clone(), theme.accent),
-            Line::from(vec![Span::styled("remedy: ", theme.muted), Span::raw(f.remedy.clone())]),
+            Line::from(vec![
+                Span::styled("remedy: ", theme.muted),
+                Span::raw(f.remedy.clone()),
+            ]),
         ];
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), detail);
     }

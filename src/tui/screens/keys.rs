@@ -46,7 +46,12 @@ pub struct KeysState {
 
 impl KeysState {
     /// Builds the key facts from the ring's entries, the models and `KEY_ROTATION_DATE`.
-    pub fn new(entries: &[KeyInfo], models: &ModelSet, rotation_date: Option<NaiveDate>, today: NaiveDate) -> KeysState {
+    pub fn new(
+        entries: &[KeyInfo],
+        models: &ModelSet,
+        rotation_date: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> KeysState {
         let keys = entries
             .iter()
             .map(|k| KeyRow {
@@ -59,7 +64,11 @@ impl KeysState {
                     .flatten(),
             })
             .collect();
-        let classes = [Classification::Critical, Classification::Sensitive, Classification::Standard];
+        let classes = [
+            Classification::Critical,
+            Classification::Sensitive,
+            Classification::Standard,
+        ];
         let schedule = classes
             .into_iter()
             .filter_map(|class| {
@@ -82,7 +91,12 @@ impl KeysState {
                 })
             })
             .collect();
-        KeysState { keys, rotation_date, schedule, jobs: Loadable::Loading }
+        KeysState {
+            keys,
+            rotation_date,
+            schedule,
+            jobs: Loadable::Loading,
+        }
     }
 }
 
@@ -102,12 +116,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
 
 fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
     let rows = state.keys.iter().map(|k| {
-        let age = k.age_days.map(|d| format!("{d} d")).unwrap_or_else(|| "–".into());
-        Row::new(vec![k.id.clone(), k.fingerprint.clone(), k.role.clone(), age, k.source.clone()])
+        let age = k
+            .age_days
+            .map(|d| format!("{d} d"))
+            .unwrap_or_else(|| "–".into());
+        Row::new(vec![
+            k.id.clone(),
+            k.fingerprint.clone(),
+            k.role.clone(),
+            age,
+            k.source.clone(),
+        ])
     });
     let table = Table::new(
         rows,
-        [Constraint::Length(16), Constraint::Length(16), Constraint::Length(12), Constraint::Length(7), Constraint::Fill(1)],
+        [
+            Constraint::Length(16),
+            Constraint::Length(16),
+            Constraint::Length(12),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ],
     )
     .header(Row::new(["key", "fingerprint", "role", "age", "source"]).style(theme.header))
     .block(block(" Key ring ", theme, false));
@@ -134,7 +163,12 @@ fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
     });
     let table = Table::new(
         rows,
-        [Constraint::Length(10), Constraint::Length(6), Constraint::Length(27), Constraint::Fill(1)],
+        [
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Length(27),
+            Constraint::Fill(1),
+        ],
     )
     .header(Row::new(["class", "every", "next rotation", "models"]).style(theme.header))
     .block(block(title, theme, false));
@@ -156,14 +190,32 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, t
         return;
     }
     for (i, job) in jobs.iter().take(inner.height as usize).enumerate() {
-        let row = Rect { y: inner.y + i as u16, height: 1, ..inner };
-        let [label, gauge] = Layout::horizontal([Constraint::Length(28), Constraint::Fill(1)]).areas(row);
-        let failed = if job.rows_failed > 0 { format!(" ✗{}", job.rows_failed) } else { String::new() };
-        frame.render_widget(Line::from(format!("{} {} {}", job.id, job.table, job.status)).style(theme.base), label);
+        let row = Rect {
+            y: inner.y + i as u16,
+            height: 1,
+            ..inner
+        };
+        let [label, gauge] =
+            Layout::horizontal([Constraint::Length(28), Constraint::Fill(1)]).areas(row);
+        let failed = if job.rows_failed > 0 {
+            format!(" ✗{}", job.rows_failed)
+        } else {
+            String::new()
+        };
+        frame.render_widget(
+            Line::from(format!("{} {} {}", job.id, job.table, job.status)).style(theme.base),
+            label,
+        );
         match (job.ratio(), job.rows_done, job.rows_total) {
             (Some(ratio), Some(done), Some(total)) => {
                 let text = format!("{done}/{total}{failed}");
-                frame.render_widget(Gauge::default().ratio(ratio).label(text).gauge_style(theme.gauge), gauge);
+                frame.render_widget(
+                    Gauge::default()
+                        .ratio(ratio)
+                        .label(text)
+                        .gauge_style(theme.gauge),
+                    gauge,
+                );
             }
             _ => {
                 let text = format!("progress not reported{failed}");

@@ -21,8 +21,13 @@ pub enum ScreenId {
 }
 
 impl ScreenId {
-    pub const ALL: [ScreenId; 5] =
-        [ScreenId::Overview, ScreenId::Data, ScreenId::Audit, ScreenId::Keys, ScreenId::Health];
+    pub const ALL: [ScreenId; 5] = [
+        ScreenId::Overview,
+        ScreenId::Data,
+        ScreenId::Audit,
+        ScreenId::Keys,
+        ScreenId::Health,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -57,7 +62,9 @@ impl ScreenId {
     pub fn parse(name: &str) -> Option<ScreenId> {
         let name = name.trim().to_ascii_lowercase();
         if let Ok(n) = name.parse::<usize>() {
-            return (1..=ScreenId::ALL.len()).contains(&n).then(|| ScreenId::ALL[n - 1]);
+            return (1..=ScreenId::ALL.len())
+                .contains(&n)
+                .then(|| ScreenId::ALL[n - 1]);
         }
         ScreenId::ALL.into_iter().find(|s| s.name() == name)
     }

@@ -23,8 +23,10 @@ pub struct OverviewState {
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let [top, bottom] = Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
-    let [coverage, keys_area] = Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(top);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+    let [coverage, keys_area] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Fill(1)]).areas(top);
     let [health, audit, jobs] = Layout::horizontal([
         Constraint::Ratio(1, 3),
         Constraint::Ratio(1, 3),
@@ -38,7 +40,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     keys::draw_jobs(frame, jobs, &state.keys.jobs, theme);
 }
 
-fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<CensusColumn>>, theme: &Theme) {
+fn draw_coverage(
+    frame: &mut Frame,
+    area: Rect,
+    census: &Loadable<Vec<CensusColumn>>,
+    theme: &Theme,
+) {
     let outer = block(" Encryption coverage ", theme, false);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
@@ -48,7 +55,10 @@ fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<CensusColu
     }
     let columns = census.ready().map(Vec::as_slice).unwrap_or_default();
     if columns.is_empty() {
-        frame.render_widget(Paragraph::new("no encrypted columns in the models").style(theme.muted), inner);
+        frame.render_widget(
+            Paragraph::new("no encrypted columns in the models").style(theme.muted),
+            inner,
+        );
         return;
     }
     let rows = columns.iter().map(|c| {
@@ -63,7 +73,10 @@ fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<CensusColu
         let issues = if problems(c) == 0 {
             format!("{keys} key{}", if keys == 1 { "" } else { "s" })
         } else {
-            format!("plain {} unk {} bad {}", c.plaintext, c.unknown_key, c.malformed)
+            format!(
+                "plain {} unk {} bad {}",
+                c.plaintext, c.unknown_key, c.malformed
+            )
         };
         Row::new(vec![
             Span::styled(glyph, style),
@@ -75,7 +88,13 @@ fn draw_coverage(frame: &mut Frame, area: Rect, census: &Loadable<Vec<CensusColu
     });
     let table = Table::new(
         rows,
-        [Constraint::Length(1), Constraint::Fill(2), Constraint::Length(7), Constraint::Length(5), Constraint::Fill(1)],
+        [
+            Constraint::Length(1),
+            Constraint::Fill(2),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Fill(1),
+        ],
     )
     .header(Row::new(["", "field", "rows", "enc", "keys"]).style(theme.header));
     frame.render_widget(table, inner);
@@ -100,7 +119,10 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &State) {
         })
         .collect();
     if lines.is_empty() {
-        lines.push(Line::styled("✗ no keys configured (ENCRYPTION_KEY)", theme.fail));
+        lines.push(Line::styled(
+            "✗ no keys configured (ENCRYPTION_KEY)",
+            theme.fail,
+        ));
     }
     for row in &state.keys.schedule {
         let (text, style) = match (row.due, row.overdue) {
@@ -122,16 +144,26 @@ fn draw_health(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(text, inner);
         return;
     }
-    let Some(view) = state.health.view.ready() else { return };
+    let Some(view) = state.health.view.ready() else {
+        return;
+    };
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("✓{} ", view.count("ok")), theme.ok),
         Span::styled(format!("!{} ", view.count("warn")), theme.warn),
         Span::styled(format!("✗{}", view.count("fail")), theme.fail),
     ])];
-    let mut worst: Vec<_> = view.findings.iter().filter(|f| f.severity != "ok").collect();
+    let mut worst: Vec<_> = view
+        .findings
+        .iter()
+        .filter(|f| f.severity != "ok")
+        .collect();
     worst.sort_by_key(|f| if f.severity == "fail" { 0 } else { 1 });
     for f in worst {
-        let style = if f.severity == "fail" { theme.fail } else { theme.warn };
+        let style = if f.severity == "fail" {
+            theme.fail
+        } else {
+            theme.warn
+        };
         let glyph = if f.severity == "fail" { "✗" } else { "!" };
         lines.push(Line::styled(format!("{glyph} {}", f.id), style));
     }
@@ -147,16 +179,28 @@ fn draw_audit(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(text, inner);
         return;
     }
-    let Some(view) = state.audit.view.ready() else { return };
-    let [status, spark, recent] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
+    let Some(view) = state.audit.view.ready() else {
+        return;
+    };
+    let [status, spark, recent] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     frame.render_widget(chain_line(&view.chain, theme), status);
     let total: u64 = view.per_minute.iter().sum();
     frame.render_widget(
-        Sparkline::default().data(&view.per_minute).style(theme.sparkline).max(view.per_minute.iter().copied().max().unwrap_or(1).max(1)),
+        Sparkline::default()
+            .data(&view.per_minute)
+            .style(theme.sparkline)
+            .max(view.per_minute.iter().copied().max().unwrap_or(1).max(1)),
         spark,
     );
-    let mut lines = vec![Line::styled(format!("{total} in the last 30 min"), theme.muted)];
+    let mut lines = vec![Line::styled(
+        format!("{total} in the last 30 min"),
+        theme.muted,
+    )];
     for entry in &view.recent {
         lines.push(Line::from(format!(
             "{} {} {}",

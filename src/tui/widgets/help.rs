@@ -30,7 +30,9 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     )));
     lines.push(Line::raw(""));
     lines.push(Line::styled("Palette (:)", theme.header));
-    lines.push(Line::raw(":overview :data :audit :keys :health  :model NAME  :theme NAME  :role NAME  :quit"));
+    lines.push(Line::raw(
+        ":overview :data :audit :keys :health  :model NAME  :theme NAME  :role NAME  :quit",
+    ));
     if !state.warnings.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Problems found at start", theme.warn));
@@ -46,7 +48,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, scroll: u16) {
     frame.render_widget(Clear, popup);
     let keys = state.keymap.label(Action::Back);
     let widget = Paragraph::new(lines(state))
-        .block(block(format!(" Help ({keys} closes, j/k scroll) "), &state.theme, true))
+        .block(block(
+            format!(" Help ({keys} closes, j/k scroll) "),
+            &state.theme,
+            true,
+        ))
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0));
     frame.render_widget(widget, popup);

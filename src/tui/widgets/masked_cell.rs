@@ -42,9 +42,16 @@ pub fn render(cell: &Cell, secret: bool) -> (String, CellKind) {
         Cell::Null => (GLYPH_NULL.to_string(), CellKind::Null),
         Cell::Hidden => (String::new(), CellKind::Hidden),
         Cell::Error(_) => (cell.display(), CellKind::Error),
-        Cell::Revealed(_) if secret => (format!("{GLYPH_REVEALED} {}", one_line(&cell.display())), CellKind::Revealed),
+        Cell::Revealed(_) if secret => (
+            format!("{GLYPH_REVEALED} {}", one_line(&cell.display())),
+            CellKind::Revealed,
+        ),
         Cell::Revealed(_) => (one_line(&cell.display()), CellKind::Plain),
-        Cell::Masked { level, text, revealable } => {
+        Cell::Masked {
+            level,
+            text,
+            revealable,
+        } => {
             let glyph = if *revealable {
                 GLYPH_REVEALABLE
             } else {
@@ -89,7 +96,11 @@ mod tests {
 
     #[test]
     fn every_masked_kind_has_a_distinct_glyph() {
-        let masked = |level, revealable| Cell::Masked { level, text: "x".into(), revealable };
+        let masked = |level, revealable| Cell::Masked {
+            level,
+            text: "x".into(),
+            revealable,
+        };
         let texts: Vec<String> = [
             masked(Level::Partial, false),
             masked(Level::Hash, false),
@@ -105,6 +116,10 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), texts.len(), "{texts:?}");
-        assert_eq!(render(&Cell::Revealed(Value::Text("a\nb".into())), false).0, "a⏎b");
+        assert_eq!(
+            render(&Cell::Revealed(Value::Text("a\nb".into())), false).0,
+            "a·b"
+        );
+        assert_eq!(one_line("x\ty\nz"), "x→y⏎z");
     }
 }

@@ -20,25 +20,41 @@ use super::theme::Theme;
 pub fn block<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Rounded)
-        .border_style(if focused { theme.border_focus } else { theme.border })
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        })
         .title(title.into().style(theme.title))
         .style(theme.base)
 }
 
 /// A centred rectangle of at most `width` x `height` inside `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
-    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(row);
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
     cell
 }
 
 /// The text shown in place of data that is not ready (or a failure, in the error style).
-pub fn not_ready<'a, T>(loadable: &Loadable<T>, what: &str, theme: &Theme) -> Option<Paragraph<'a>> {
+pub fn not_ready<'a, T>(
+    loadable: &Loadable<T>,
+    what: &str,
+    theme: &Theme,
+) -> Option<Paragraph<'a>> {
     let (text, style) = match loadable {
         Loadable::Ready(_) => return None,
         Loadable::Loading => (format!("loading {what}…"), theme.muted),
         Loadable::Failed(message) => (format!("✗ {what}: {message}"), theme.error),
         Loadable::Unavailable(why) => (format!("– {why}"), theme.muted),
     };
-    Some(Paragraph::new(text).style(style).wrap(ratatui::widgets::Wrap { trim: true }))
+    Some(
+        Paragraph::new(text)
+            .style(style)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+    )
 }

@@ -22,15 +22,27 @@ pub fn draw(frame: &mut Frame, area: Rect, palette: &PaletteState, theme: &Theme
         height: height.min(area.height.saturating_sub(2)),
     };
     frame.render_widget(Clear, popup);
-    let outer = block(" : command (tab completes, enter runs, esc closes) ", theme, true);
+    let outer = block(
+        " : command (tab completes, enter runs, esc closes) ",
+        theme,
+        true,
+    );
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
     let [input, list] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-    let [colon, text] = Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(input);
+    let [colon, text] =
+        Layout::horizontal([Constraint::Length(1), Constraint::Fill(1)]).areas(input);
     frame.render_widget(Line::styled(":", theme.accent), colon);
     frame.render_widget(&palette.input, text);
-    let items: Vec<ListItem> = palette.completions.iter().map(|c| ListItem::new(c.clone())).collect();
-    let widget = List::new(items).style(theme.muted).highlight_style(theme.selection).highlight_symbol("▶ ");
+    let items: Vec<ListItem> = palette
+        .completions
+        .iter()
+        .map(|c| ListItem::new(c.clone()))
+        .collect();
+    let widget = List::new(items)
+        .style(theme.muted)
+        .highlight_style(theme.selection)
+        .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(palette.selected));
     frame.render_stateful_widget(widget, list, &mut state);
 }

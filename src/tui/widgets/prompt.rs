@@ -21,15 +21,24 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
     let outer = block(title, theme, true);
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
-    let [hint, input, error] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let [hint, input, error] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     let fields = prompt.fields.join(", ");
     let text = if prompt.fields.len() == 1 {
         format!("value of {fields}; enter searches, esc cancels")
     } else {
         format!("field=value, fields: {fields}")
     };
-    frame.render_widget(Paragraph::new(text).style(theme.muted).wrap(Wrap { trim: true }), hint);
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(theme.muted)
+            .wrap(Wrap { trim: true }),
+        hint,
+    );
     frame.render_widget(&prompt.input, input);
     if let Some(e) = &prompt.error {
         frame.render_widget(Line::styled(format!("✗ {e}"), theme.error), error);

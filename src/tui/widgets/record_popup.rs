@@ -12,10 +12,21 @@ use crate::tui::screens::data::TableView;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, theme: &Theme, scroll: u16) {
-    let Some(row) = table.rows.get(table.row) else { return };
-    let popup = centered(area, area.width.saturating_sub(6).min(100), area.height.saturating_sub(4));
+    let Some(row) = table.rows.get(table.row) else {
+        return;
+    };
+    let popup = centered(
+        area,
+        area.width.saturating_sub(6).min(100),
+        area.height.saturating_sub(4),
+    );
     frame.render_widget(Clear, popup);
-    let name_width = table.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(4);
+    let name_width = table
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(4);
     let lines: Vec<Line> = table
         .columns
         .iter()
@@ -34,7 +45,13 @@ pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, theme: &Theme, scr
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
-    let title = format!(" {} {id} (esc closes, r reveals the selected column) ", table.model);
-    let widget = Paragraph::new(lines).block(block(title, theme, true)).wrap(Wrap { trim: false }).scroll((scroll, 0));
+    let title = format!(
+        " {} {id} (esc closes, r reveals the selected column) ",
+        table.model
+    );
+    let widget = Paragraph::new(lines)
+        .block(block(title, theme, true))
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0));
     frame.render_widget(widget, popup);
 }

@@ -10,14 +10,24 @@ use super::{block, centered};
 use crate::tui::state::RevealState;
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, dialog: &RevealState, theme: &Theme, timeout_seconds: u64) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    dialog: &RevealState,
+    theme: &Theme,
+    timeout_seconds: u64,
+) {
     let popup = centered(area, 72, 11);
     frame.render_widget(Clear, popup);
     let outer = block(" Reveal (audited) ", theme, true);
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
-    let [what, reason, foot] =
-        Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let [what, reason, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
     let id = match dialog.cell.id.to_json() {
         serde_json::Value::String(s) => s,
         other => other.to_string(),

@@ -31,7 +31,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         Connection::Connected => {}
         Connection::Failed(_) => spans.push(Span::styled("✗ not connected ", theme.error)),
     }
-    let hint = format!(" {} help ", state.keymap.label(crate::tui::keymap::Action::Help));
+    let hint = format!(
+        " {} help ",
+        state.keymap.label(crate::tui::keymap::Action::Help)
+    );
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + hint.chars().count());
     spans.push(Span::styled(" ".repeat(pad), theme.status_bg));

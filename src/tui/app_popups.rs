@@ -1,0 +1,170 @@
+//! The palette (`:` commands with completion, theme and role switches) and the keys of
+//! every popup: palette, search/filter prompt, reveal dialog, help and record.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+
+use super::app::App;
+use super::commands::{self, Command};
+use super::keymap::Action;
+use super::state::{PaletteState, Popup};
+
+impl App {
+    pub(super) fn open_palette(&mut self) {
+        let mut input = TextArea::default();
+        input.set_cursor_line_style(ratatui::style::Style::default());
+        let completions = commands::complete("", &self.palette_candidates());
+        self.state.popup = Popup::Palette(PaletteState {
+            input,
+            completions,
+            selected: 0,
+        });
+    }
+
+    fn palette_candidates(&self) -> Vec<String> {
+        let roles: Vec<String> = self.setup.policy.roles.keys().cloned().collect();
+        let models: Vec<String> = self
+            .setup
+            .models
+            .models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        commands::candidates(&self.setup.themes.names(), &roles, &models)
+    }
+
+    fn run_command(&mut self, text: &str) {
+        match commands::parse(text) {
+            Ok(Command::Screen(screen)) => self.state.screen = screen,
+            Ok(Command::Action(action)) => self.run_action(action),
+            Ok(Command::Theme(name)) => match self.setup.themes.get(&name) {
+                Ok(theme) => {
+                    self.state.theme = theme;
+                    self.state.notice(format!("theme {name}"));
+                }
+                Err(e) => self.state.error(e.to_string()),
+            },
+            Ok(Command::Role(role)) => self.switch_role(&role),
+            Ok(Command::Model(name)) => match self.setup.models.find(&name).map(|m| m.name.clone())
+            {
+                Some(model) => self.open_table(&model),
+                None => self.state.error(format!("no model named `{name}`")),
+            },
+            Err(e) => self.state.error(e),
+        }
+    }
+
+    /// Masks everything again under another role of the policy (same user).
+    fn switch_role(&mut self, role: &str) {
+        match self.setup.access_for(role, ":role") {
+            Ok(access) => {
+                self.access = Arc::new(access);
+                self.state.status.role = role.to_string();
+                self.state.reveal_timeout_seconds = self.access.reveal_timeout_seconds();
+                self.state.notice(format!("role {role}"));
+                if let Some(model) = self.state.data.table.as_ref().map(|t| t.model.clone()) {
+                    self.open_table(&model);
+                }
+            }
+            Err(e) => self.state.error(e.to_string()),
+        }
+    }
+
+    pub(super) fn popup_key(&mut self, key: KeyEvent) {
+        let action = self.state.keymap.action(&key);
+        if matches!(self.state.popup, Popup::Detail { .. }) && action == Some(Action::Reveal) {
+            self.state.popup = Popup::None;
+            let effect = self.state.data.on_action(
+                Action::Reveal,
+                self.state.page_size(),
+                self.state.size.0,
+            );
+            self.carry_out(effect);
+            return;
+        }
+        match &mut self.state.popup {
+            Popup::None => {}
+            Popup::Help { scroll } | Popup::Detail { scroll } => match action {
+                Some(Action::Down) => *scroll = scroll.saturating_add(1),
+                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
+                    self.state.popup = Popup::None
+                }
+                _ => {}
+            },
+            Popup::Palette(palette) => match key.code {
+                KeyCode::Esc => self.state.popup = Popup::None,
+                KeyCode::Up => palette.selected = palette.selected.saturating_sub(1),
+                KeyCode::Down => {
+                    palette.selected =
+                        (palette.selected + 1).min(palette.completions.len().saturating_sub(1))
+                }
+                KeyCode::Tab => {
+                    if let Some(choice) = palette.completions.get(palette.selected).cloned() {
+                        palette.input = TextArea::new(vec![choice]);
+                        palette.input.move_cursor(ratatui_textarea::CursorMove::End);
+                        palette
+                            .input
+                            .set_cursor_line_style(ratatui::style::Style::default());
+                    }
+                }
+                KeyCode::Enter => {
+                    let typed = palette.input.lines().join("");
+                    let exact = commands::parse(&typed).is_ok();
+                    let chosen = palette.completions.get(palette.selected).cloned();
+                    let text = if exact || chosen.is_none() {
+                        typed
+                    } else {
+                        chosen.unwrap_or_default()
+                    };
+                    self.state.popup = Popup::None;
+                    self.run_command(&text);
+                }
+                _ => {
+                    palette.input.input(key);
+                    let typed = palette.input.lines().join("");
+                    let candidates = self.palette_candidates();
+                    if let Popup::Palette(palette) = &mut self.state.popup {
+                        palette.completions = commands::complete(&typed, &candidates);
+                        palette.selected = 0;
+                    }
+                }
+            },
+            Popup::Prompt(prompt) => match key.code {
+                KeyCode::Esc => self.state.popup = Popup::None,
+                KeyCode::Enter => self.submit_prompt(),
+                _ => {
+                    prompt.input.input(key);
+                }
+            },
+            Popup::Reveal(dialog) => match key.code {
+                KeyCode::Esc => self.state.popup = Popup::None,
+                KeyCode::Enter => self.submit_reveal(),
+                _ => {
+                    dialog.reason.input(key);
+                }
+            },
+        }
+    }
+
+    pub(super) fn on_paste(&mut self, text: &str) {
+        let one_line: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        match &mut self.state.popup {
+            Popup::Palette(p) => {
+                p.input.insert_str(&one_line);
+            }
+            Popup::Prompt(p) => {
+                p.input.insert_str(&one_line);
+            }
+            Popup::Reveal(d) => {
+                d.reason.insert_str(&one_line);
+            }
+            _ => {}
+        }
+    }
+}
