@@ -6,6 +6,9 @@
 //! transaction holds the database's single write lock, so an audit entry written through
 //! the separate audit connection would wait on it forever. If the observer fails, the write
 //! has happened and the caller gets [`StoreError::Observer`], which says exactly that.
+//!
+//! `delete` removes the row, also for SoftDeleteMixin models: a soft delete is an `update`
+//! of `deleted_at`, which the caller chooses (the store does not hide rows by it).
 
 use futures_util::future::BoxFuture;
 
