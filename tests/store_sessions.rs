@@ -80,14 +80,8 @@ async fn read_only_sessions(kind: Kind) {
 
     // The audit connection is separate and may append even beside a read-only session.
     let audit = reader.audit_writer().await.unwrap();
-    let first = audit
-        .append(|prev| Ok(entry(prev, 1)), head)
-        .await
-        .unwrap();
-    let second = audit
-        .append(|prev| Ok(entry(prev, 2)), head)
-        .await
-        .unwrap();
+    let first = audit.append(|prev| Ok(entry(prev, 1)), head).await.unwrap();
+    let second = audit.append(|prev| Ok(entry(prev, 2)), head).await.unwrap();
     assert!(second > first);
     let entries = reader
         .audit_entries(&AuditRange {
@@ -102,9 +96,7 @@ async fn read_only_sessions(kind: Kind) {
         "chained to the previous head"
     );
     assert_eq!(reader.audit_head().await.unwrap().unwrap().entry_id, second);
-    let refused = audit
-        .append(|_| Err("no audit key".into()), head)
-        .await;
+    let refused = audit.append(|_| Err("no audit key".into()), head).await;
     assert!(refused.unwrap_err().to_string().contains("no audit key"));
     assert_eq!(
         reader
