@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::classify::{Classifier, Depth};
 use super::keyconfig::KeyConfig;
-use super::plan::table_job;
+use super::scan::table_job;
 use super::scan::{DuplicateTracker, ScanOptions, TableScan, scan_table};
 use super::stats::{ColumnStats, KeyBucket};
 use crate::config::ModelDef;

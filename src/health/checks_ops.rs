@@ -189,12 +189,13 @@ pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
         };
         let status = job.status.to_ascii_lowercase();
         let beat = job.heartbeat_at.or(job.updated_at);
-        if status == "running" {
+        // Active statuses of `rotation::job::JobStatus`: a worker should be heartbeating.
+        if matches!(status.as_str(), "running" | "pausing" | "cancelling") {
             let quiet = beat.map(|b| (now - b).num_seconds());
             if quiet.is_none_or(|s| s > STALLED_AFTER_SECS) {
                 let since =
                     quiet.map_or("never".to_string(), |s| format!("{} minutes ago", s / 60));
-                out.push(Finding::warn(id, format!("rotation job {} on `{}` is running but its last heartbeat was {since}", job.id, job.table_name))
+                out.push(Finding::warn(id, format!("rotation job {} on `{}` is {status} but its last heartbeat was {since}", job.id, job.table_name))
                     .evidence(ev())
                     .remedy(format!("If its worker is gone, `timber rotate --resume {}` continues from its cursor", job.id)));
             }

@@ -3,8 +3,8 @@
 //! fields without `EncryptedFieldMixin`. Table facts come from the store's catalogue.
 
 use super::census::Survey;
-use super::plan::hash_column;
 use super::report::{Evidence, Finding, Severity};
+use super::scan::hash_column;
 use crate::config::{ColumnDef, ColumnType, Mixin, ModelDef};
 use crate::store::Dialect;
 use crate::store::dialect::fernet_token_len;

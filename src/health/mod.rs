@@ -18,7 +18,6 @@ pub mod checks_ops;
 pub mod checks_schema;
 pub mod classify;
 pub mod keyconfig;
-pub mod plan;
 pub mod render;
 pub mod report;
 pub mod run;

@@ -4,6 +4,8 @@
 //! plants the store has no API for, and lookups into a report.
 #![allow(dead_code)]
 
+pub mod accounts;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
