@@ -14,9 +14,21 @@ struct Tmux {
 
 impl Tmux {
     fn start(width: u16, height: u16) -> Tmux {
-        let tmux = Tmux { socket: format!("timber-e2e-{}", std::process::id()) };
+        let tmux = Tmux {
+            socket: format!("timber-e2e-{}", std::process::id()),
+        };
         let ok = tmux
-            .run(&["new-session", "-d", "-s", "e2e", "-x", &width.to_string(), "-y", &height.to_string(), "bash --norc --noprofile"])
+            .run(&[
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                "bash --norc --noprofile",
+            ])
             .status
             .success();
         assert!(ok, "tmux starts a session");
@@ -24,7 +36,12 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
     }
 
     /// Types `text` literally (no key names).
@@ -52,7 +69,10 @@ impl Tmux {
             if screen.contains(text) && !screen.contains("loading…") {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "{what}: `{text}` never appeared; the screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "{what}: `{text}` never appeared; the screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -65,7 +85,11 @@ impl Drop for Tmux {
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 fn wait_for_file(path: &Path) -> String {
@@ -76,7 +100,11 @@ fn wait_for_file(path: &Path) -> String {
         {
             return text;
         }
-        assert!(Instant::now() < deadline, "{} was never written", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} was never written",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -84,7 +112,9 @@ fn wait_for_file(path: &Path) -> String {
 #[test]
 fn demo_console_in_a_real_terminal() {
     if !tmux_available() {
-        eprintln!("SKIP: e2e_console: tmux is not installed; install tmux to run the end-to-end console test");
+        eprintln!(
+            "SKIP: e2e_console: tmux is not installed; install tmux to run the end-to-end console test"
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -131,14 +161,23 @@ fn demo_console_in_a_real_terminal() {
     tmux.type_text("E2E-1 checking a customer's address");
     tmux.keys(&["Enter"]);
     let revealed = tmux.wait_for("revealed email (audited)", "the reveal");
-    assert!(revealed.contains("◉ "), "the revealed cell is marked:\n{revealed}");
+    assert!(
+        revealed.contains("◉ "),
+        "the revealed cell is marked:\n{revealed}"
+    );
 
     tmux.keys(&["q"]);
     let after_text = wait_for_file(&after);
     let before_text = std::fs::read_to_string(&before).unwrap();
-    assert_eq!(before_text, after_text, "terminal settings are restored after quitting");
+    assert_eq!(
+        before_text, after_text,
+        "terminal settings are restored after quitting"
+    );
     let shell = tmux.screen();
-    assert!(!shell.contains("Encryption coverage"), "the alternate screen was left:\n{shell}");
+    assert!(
+        !shell.contains("Encryption coverage"),
+        "the alternate screen was left:\n{shell}"
+    );
 
     let audit = Command::new(bin)
         .current_dir(&demo)
@@ -146,6 +185,9 @@ fn demo_console_in_a_real_terminal() {
         .output()
         .expect("timber audit runs");
     let listing = String::from_utf8_lossy(&audit.stdout);
-    assert!(listing.contains("\"action\":\"reveal\""), "the reveal is in the audit log: {listing}");
+    assert!(
+        listing.contains("\"action\":\"reveal\""),
+        "the reveal is in the audit log: {listing}"
+    );
     assert!(listing.contains("\"actor\":\"e2e\""), "{listing}");
 }
