@@ -52,6 +52,10 @@ async fn readable_values(dir: &Path) -> Vec<String> {
             .unwrap();
         for record in &page.records {
             for (column, cell) in model.columns.iter().zip(&record.cells) {
+                // The seeded audit history updates a few rows "now".
+                if column.name == "updated_at" {
+                    continue;
+                }
                 let text = match cell {
                     Cell::Plain(v) => v.to_json().to_string(),
                     Cell::Decrypted { value, .. } => value.to_json().to_string(),

@@ -41,6 +41,11 @@ fn print_summary(summary: &DemoSummary, seconds: f64) {
     for (model, rows) in &summary.rows {
         let _ = writeln!(err, "  {model:<24} {rows:>8} rows");
     }
+    let _ = writeln!(
+        err,
+        "audit log: {} entries on the hash chain (`timber audit`)",
+        summary.audit_entries
+    );
     let _ = writeln!(err, "planted problems (find them with `timber health`):");
     for p in &summary.planted {
         let _ = writeln!(

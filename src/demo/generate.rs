@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::data::{DemoData, Row};
+use super::history::write_history;
 use super::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use super::plant::{Planted, plant_problems};
 use crate::config::{ModelDef, ModelSet, load_models};
@@ -51,6 +52,8 @@ pub enum DemoError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("demo audit history: {0}")]
+    Audit(String),
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +71,8 @@ pub struct DemoSummary {
     pub database: PathBuf,
     pub rows: Vec<(String, u64)>,
     pub planted: Vec<Planted>,
+    /// Entries of the seeded audit history (updates, reveals, a health run).
+    pub audit_entries: usize,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -209,11 +214,13 @@ pub async fn generate(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
         rows.push((model.name.clone(), written));
     }
     let planted = plant_problems(&store, &models, &rings.0).await?;
+    let audit_entries = write_history(&store, &models, &rings.0).await?;
     store.close().await;
     Ok(DemoSummary {
         dir: dir.clone(),
         database,
         rows,
         planted,
+        audit_entries,
     })
 }

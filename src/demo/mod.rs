@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod generate;
+pub mod history;
 pub mod keys;
 pub mod plant;
 
