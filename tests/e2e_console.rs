@@ -191,3 +191,33 @@ fn demo_console_in_a_real_terminal() {
     );
     assert!(listing.contains("\"actor\":\"e2e\""), "{listing}");
 }
+
+#[test]
+fn without_a_terminal_or_with_a_bad_theme_the_console_explains_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_timber");
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .current_dir(tmp.path())
+            .env("HOME", tmp.path())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", tmp.path().join("none.db").display()),
+            )
+            .env("TIMBER_MODELS", tmp.path())
+            .args(args)
+            .output()
+            .expect("timber runs")
+    };
+    let out = run(&["console"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the console needs a terminal"), "{err}");
+    let out = run(&["--theme", "neon"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unknown theme `neon`; available: dark, high-contrast, light, mono"),
+        "{err}"
+    );
+}

@@ -333,3 +333,24 @@ async fn unreadable_and_plaintext_cells_are_flagged_without_failing_the_page() {
     );
     assert_eq!(ids(&app).len(), app.state.page_size());
 }
+
+#[tokio::test]
+async fn a_read_only_session_shows_its_badge_and_still_allows_audited_reveals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = seeded_db(dir.path()).await;
+    config.read_only = true;
+    let mut app = App::new(setup(config, "security_admin", clock())).unwrap();
+    app.handle_event(Event::Resize(100, 30));
+    app.start();
+    app.settle().await;
+    assert!(screen(&app).contains(" READ-ONLY "), "{}", screen(&app));
+    press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
+    press(&mut app, &[ch('l'), ch('l'), ch('l'), ch('r')]).await;
+    type_text(&mut app, "read-only check");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let shown = screen(&app);
+    assert!(
+        shown.contains("◉ zqxmail1@example.com"),
+        "the audit connection is separate:\n{shown}"
+    );
+}

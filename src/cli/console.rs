@@ -16,15 +16,16 @@ use crate::tui::{App, Clock, Keymap, Setup, ThemeSet, theme};
 
 /// Runs the console with these global flags until the operator quits.
 pub fn run(global: &GlobalArgs) -> CliResult {
+    // Configuration problems first: they are what the operator must fix, terminal or not.
+    let context = Context::load(global.to_flags())?;
+    let setup = setup(&context, Clock::System)?;
+    let app = App::new(setup).map_err(|e| CliError::msg(e.to_string()))?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(CliError::msg(
             "the console needs a terminal (stdin and stdout); for scripts use a subcommand such as \
              `timber browse`, `timber health` or `timber audit`",
         ));
     }
-    let context = Context::load(global.to_flags())?;
-    let setup = setup(&context, Clock::System)?;
-    let app = App::new(setup).map_err(|e| CliError::msg(e.to_string()))?;
     terminal::install_panic_hook();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

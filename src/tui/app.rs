@@ -88,7 +88,10 @@ impl App {
                 cursor: 0,
                 table: None,
             },
-            audit: Default::default(),
+            audit: super::screens::audit::AuditState {
+                write_audit_off: !setup.audit_enabled,
+                ..Default::default()
+            },
             keys,
             health: Default::default(),
             warnings: setup.warnings.clone(),

@@ -15,6 +15,8 @@ use crate::tui::widgets::{block, not_ready};
 #[derive(Clone, Debug, Default)]
 pub struct AuditState {
     pub view: Loadable<AuditView>,
+    /// `ENABLE_AUDIT_LOG`: when false, application writes are not audited (reveals still are).
+    pub write_audit_off: bool,
     pub selected: usize,
 }
 
@@ -50,7 +52,12 @@ pub fn chain_line<'a>(chain: &ChainStatus, theme: &Theme) -> Line<'a> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
-    let outer = block(" Audit log ", theme, true);
+    let title = if state.write_audit_off {
+        " Audit log · ENABLE_AUDIT_LOG=false: application writes are not audited (reveals are) "
+    } else {
+        " Audit log "
+    };
+    let outer = block(title, theme, true);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     if let Some(text) = not_ready(&state.view, "audit log", theme) {
