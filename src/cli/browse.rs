@@ -89,7 +89,7 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
         );
     }
     let config = StoreConfig::from_settings(&ctx.settings)?;
-    let url = config.url.redacted();
+    let url = config.shown_url();
     let (records, next, grant) = block_on(async {
         let store = Store::connect(config).await?;
         let fetched = fetch(&store, model, &ring, args).await;

@@ -23,14 +23,14 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     if config.read_only {
         return Err(CliError::msg(format!(
             "init creates tables, but the session for {} is read-only (--read-only or OAK_ENV=production); add --write",
-            config.url.redacted()
+            config.shown_url()
         )));
     }
     config.create_if_missing = true;
     if config.require_ssl && config.tls_mode() == TlsMode::NotApplicable {
         eprintln!("timber init: REQUIRE_SSL does not apply to a local SQLite file");
     }
-    let url = config.url.redacted();
+    let url = config.shown_url();
     let report = block_on(async {
         let store = Store::connect(config).await?;
         let report = store.init(&models.models).await;

@@ -22,6 +22,8 @@ use crate::config::settings::DatabaseUrl;
 pub struct StoreConfig {
     /// The URL given to the driver (mariadb:// already mapped to mysql://).
     pub url: DatabaseUrl,
+    /// The URL as the operator wrote it, for messages (see [`StoreConfig::shown_url`]).
+    pub given_url: DatabaseUrl,
     pub dialect: Dialect,
     /// Open the data session read-only (the audit connection never is).
     pub read_only: bool,
@@ -33,6 +35,12 @@ pub struct StoreConfig {
     pub acquire_timeout: Duration,
     /// SQLite only: create the database file when it does not exist (`timber init`).
     pub create_if_missing: bool,
+    /// SQLite only: how long a statement waits for another process's lock before it fails
+    /// with "database is locked".
+    pub busy_timeout: Duration,
+    /// SQLite only: `PRAGMA max_page_count`, a size cap (clamped to the current size by
+    /// SQLite); the fault tests use it to fill the "disk".
+    pub max_page_count: Option<u32>,
 }
 
 /// Whether the connection is protected by TLS, for `timber info` and the `conn.tls` check.
@@ -49,9 +57,10 @@ pub enum TlsMode {
 impl StoreConfig {
     /// A config for `url` with defaults: read-write, no TLS requirement, small pool.
     pub fn from_url(url: &str) -> Result<StoreConfig, StoreError> {
-        let (dialect, url) = normalize_url(url)?;
+        let (dialect, normalized) = normalize_url(url)?;
         Ok(StoreConfig {
-            url: DatabaseUrl::new(url),
+            url: DatabaseUrl::new(normalized),
+            given_url: DatabaseUrl::new(url),
             dialect,
             read_only: false,
             require_ssl: false,
@@ -61,6 +70,8 @@ impl StoreConfig {
             max_connections: if dialect == Dialect::Sqlite { 4 } else { 8 },
             acquire_timeout: Duration::from_secs(10),
             create_if_missing: false,
+            busy_timeout: Duration::from_secs(10),
+            max_page_count: None,
         })
     }
 
@@ -73,6 +84,11 @@ impl StoreConfig {
         config.ssl_key_path = settings.ssl_key_path.clone();
         config.ssl_root_cert_path = settings.ssl_root_cert_path.clone();
         Ok(config)
+    }
+
+    /// The URL as the operator wrote it (`mariadb://` stays `mariadb://`), password redacted.
+    pub fn shown_url(&self) -> String {
+        self.given_url.redacted()
     }
 
     pub fn tls_mode(&self) -> TlsMode {
@@ -108,7 +124,7 @@ impl StoreConfig {
                 .await
                 .map(|b| Arc::new(b) as _),
         };
-        opened.map_err(|e| StoreError::connect(self.url.expose(), &e, self.require_ssl))
+        opened.map_err(|e| StoreError::connect(self.given_url.expose(), &e, self.require_ssl))
     }
 
     /// A missing SQLite file is a typo far more often than a wish for an empty database; only
@@ -121,7 +137,7 @@ impl StoreConfig {
             return Ok(());
         }
         Err(StoreError::Connect {
-            url: self.url.redacted(),
+            url: self.shown_url(),
             reason: format!(
                 "no database file at {} (run `timber init` to create it)",
                 path.display()
@@ -145,6 +161,19 @@ fn normalize_url(url: &str) -> Result<(Dialect, String), StoreError> {
         "mysql" => Ok((Dialect::Mysql, url.to_string())),
         "mariadb" => Ok((Dialect::Mysql, format!("mysql{}", &url["mariadb".len()..]))),
         _ => Err(unsupported()),
+    }
+}
+
+/// Opens and closes one connection before the pool is built: the pool retries a refused
+/// connection until its acquire timeout and then reports only that it timed out, while a
+/// single attempt fails at once with the server's own reason (refused, bad password, TLS).
+pub(crate) async fn probe<C: sqlx::Connection>(
+    options: &C::Options,
+    timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, C::connect_with(options)).await {
+        Ok(connection) => connection?.close().await,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
     }
 }
 

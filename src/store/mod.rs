@@ -60,7 +60,7 @@ impl std::fmt::Debug for Store {
         write!(
             f,
             "Store({}, read_only={})",
-            self.config.url.redacted(),
+            self.config.shown_url(),
             self.config.read_only
         )
     }
@@ -101,7 +101,7 @@ impl Store {
 
     /// The database URL with any password replaced by `***`.
     pub fn url_redacted(&self) -> String {
-        self.config.url.redacted()
+        self.config.shown_url()
     }
 
     pub async fn close(&self) {

@@ -52,6 +52,7 @@ pub(crate) async fn connect(
     if let Some(path) = &config.ssl_key_path {
         options = options.ssl_client_key(path);
     }
+    super::connect::probe::<sqlx::MySqlConnection>(&options, config.acquire_timeout).await?;
     let mut pool = MySqlPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(config.acquire_timeout);

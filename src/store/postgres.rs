@@ -55,6 +55,7 @@ pub(crate) async fn connect(
     if read_only {
         options = options.options([("default_transaction_read_only", "on")]);
     }
+    super::connect::probe::<sqlx::PgConnection>(&options, config.acquire_timeout).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(config.acquire_timeout)

@@ -33,7 +33,10 @@ pub(crate) async fn connect(
 ) -> Result<SqliteBackend, sqlx::Error> {
     let mut options = SqliteConnectOptions::from_str(config.url.expose())?
         .create_if_missing(config.create_if_missing)
-        .busy_timeout(std::time::Duration::from_secs(10));
+        .busy_timeout(config.busy_timeout);
+    if let Some(pages) = config.max_page_count {
+        options = options.pragma("max_page_count", pages.to_string());
+    }
     if read_only {
         options = options.pragma("query_only", "ON");
     }
