@@ -7,10 +7,9 @@ mod store_support;
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
-use store_support::{Kind, TestDb, models, ring};
-use timber::config::ModelDef;
+use store_support::{Kind, TestDb, models, ring, text, value};
 use timber::store::{
-    Cell, Cursor, ObjectKind, PageRequest, WriteAction, WriteContext, WriteEvent, WriteObserver,
+    Cell, Cursor, ObjectKind, PageRequest, WriteContext, WriteEvent, WriteObserver,
 };
 use timber::value::Value;
 
@@ -55,10 +54,6 @@ impl WriteObserver for Recorder {
     }
 }
 
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
-}
-
 fn patient(n: usize) -> Vec<(String, Value)> {
     vec![
         (
@@ -92,13 +87,6 @@ fn patient(n: usize) -> Vec<(String, Value)> {
         ("avatar".into(), Value::Bytes(vec![0, 1, 2, 255])),
         ("visits".into(), Value::Int(9_000_000_000)),
     ]
-}
-
-fn value<'a>(model: &ModelDef, record: &'a timber::store::Record, name: &str) -> &'a Value {
-    record
-        .cell(model, name)
-        .and_then(Cell::value)
-        .unwrap_or_else(|| panic!("{name} unreadable"))
 }
 
 async fn story(kind: Kind) {
@@ -352,7 +340,6 @@ async fn story(kind: Kind) {
             .iter()
             .any(|e| e.starts_with("delete \"00000000-0000-4000-8000-000000000006\""))
     );
-    assert_eq!(WriteAction::Delete.as_str(), "delete");
 
     // Raw rows: tokens, never plaintext, in every encrypted column.
     let raw = store

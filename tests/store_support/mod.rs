@@ -10,7 +10,8 @@ use rand::RngCore;
 use sqlx::Connection;
 use timber::config::{ModelDef, parse_models};
 use timber::crypto::KeyRing;
-use timber::store::{Store, StoreConfig};
+use timber::store::{Cell, Record, Store, StoreConfig};
+use timber::value::Value;
 
 /// The fixture's test keys (tests/fixtures/python-timber/fixture.env); nothing else uses them.
 pub const ENCRYPTION_KEY: &str = "YzpZgClxLl3CBp3nBLueMYrq95oNaQFcXsF3P122yPw=";
@@ -22,6 +23,18 @@ pub fn ring() -> KeyRing {
         .and_then(|b| b.master(MASTER_KEY, "MASTER_ENCRYPTION_KEY"))
         .and_then(|b| b.build())
         .expect("fixture keys are valid")
+}
+
+pub fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+/// The readable value of a record's field (panics, naming the field, when unreadable).
+pub fn value<'a>(model: &ModelDef, record: &'a Record, name: &str) -> &'a Value {
+    record
+        .cell(model, name)
+        .and_then(Cell::value)
+        .unwrap_or_else(|| panic!("{name} unreadable"))
 }
 
 pub fn models(yaml: &str) -> Vec<ModelDef> {
