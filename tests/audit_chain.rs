@@ -222,6 +222,18 @@ fn head_row_edited_missing_or_rolled_back_is_head_invalid() {
 }
 
 #[test]
+fn renumbered_newest_entry_is_named_altered() {
+    let k = key();
+    let (mut rows, head) = chain(&k);
+    rows[9].id = 9_000_000_000_000_000;
+    assert_broken(
+        &verify(&k, &rows, Some(&head), None),
+        Some(9_000_000_000_000_000),
+        Damage::Altered,
+    );
+}
+
+#[test]
 fn expect_head_catches_a_rollback_that_the_head_row_cannot() {
     let k = key();
     let (rows, _) = chain(&k);

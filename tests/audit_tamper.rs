@@ -144,6 +144,20 @@ async fn every_kind_of_damage_is_named(kind: Kind) {
     store.close().await;
     db.drop_all().await;
 
+    // The newest entry moved to a huge id: named, and verification does not scan the gap.
+    let (db, store, log) = ten_entries(kind).await.unwrap();
+    tamper(
+        &db,
+        &[format!(
+            "UPDATE {LOG} SET id = 9000000000000000 WHERE id = 10"
+        )],
+    )
+    .await;
+    let report = verified(&store, &log).await;
+    assert_damage(kind, &report, Some(9_000_000_000_000_000), Damage::Altered);
+    store.close().await;
+    db.drop_all().await;
+
     // A forged entry inserted after entry 5 (later ids moved up to make room), linked to
     // entry 5 and hashed with a key that is not the audit key.
     let (db, store, log) = ten_entries(kind).await.unwrap();

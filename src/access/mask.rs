@@ -108,6 +108,8 @@ pub fn partial(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Bool(_) => "*".to_string(),
         Value::Int(i) => digits_masked(&i.to_string()),
+        // NaN and infinities have no digits to hide: the text would be the value itself.
+        Value::Float(f) if !f.is_finite() => "#".to_string(),
         Value::Float(f) => digits_masked(&f.to_string()),
         Value::Numeric(n) => digits_masked(n),
         Value::Text(s) => partial_text(s),

@@ -345,6 +345,12 @@ impl<'k> ChainVerifier<'k> {
             (Some((head_id, head_hash, true)), Some((id, hash))) => {
                 if head_hash == hash && head_id == id {
                     None
+                } else if head_hash == hash {
+                    Some((
+                        Some(id),
+                        Damage::Altered,
+                        format!("the newest entry's id was changed from {head_id} to {id}"),
+                    ))
                 } else if head_id > id {
                     Some((
                         Some(id + 1),
