@@ -194,9 +194,17 @@ fn usable_ring(settings: &Settings, keys: &[ConfiguredKey]) -> (KeyRing, Vec<Key
         master,
         master_old,
     };
-    // Every key left is valid and distinct, so this cannot fail; an empty ring is the
-    // safe fallback if it ever does (the scan then reports tokens as unknown).
-    let ring = KeyRing::from_sources(&sources).unwrap_or_else(|_| {
+    // Every key left is valid and distinct; what can still be refused is a named key with
+    // a reserved name. Then the named keys are left out too; an empty ring is the last,
+    // safe fallback (the scan then reports tokens as under an unknown key).
+    let ring = KeyRing::from_sources(&sources).or_else(|_| {
+        excluded.extend(named.iter().map(|(name, _)| KeyId::Named(name.clone())));
+        KeyRing::from_sources(&KeySources {
+            named: &[],
+            ..sources
+        })
+    });
+    let ring = ring.unwrap_or_else(|_| {
         KeyRing::builder()
             .build()
             .unwrap_or_else(|_| unreachable!("an empty ring has no duplicates"))
