@@ -127,7 +127,7 @@ pub(crate) fn to_sql(value: &Value, column: &ColumnDef) -> Result<SqlValue, Stri
     let wrong = || {
         format!(
             "expected {}, got {}",
-            type_name(&column.ty),
+            column.ty.yaml_name(),
             value_kind(value)
         )
     };
@@ -166,7 +166,7 @@ pub(crate) fn to_sql(value: &Value, column: &ColumnDef) -> Result<SqlValue, Stri
 
 /// Parses operator text (`--after`, `--find`) as a value of the column's type.
 pub fn parse_for_column(text: &str, column: &ColumnDef) -> Result<Value, String> {
-    let bad = || format!("`{text}` is not a valid {}", type_name(&column.ty));
+    let bad = || format!("`{text}` is not a valid {}", column.ty.yaml_name());
     Ok(match column.ty {
         ColumnType::String(_) | ColumnType::Text => Value::Text(text.to_string()),
         ColumnType::Integer | ColumnType::BigInteger => {
@@ -187,23 +187,6 @@ pub fn parse_for_column(text: &str, column: &ColumnDef) -> Result<Value, String>
         ColumnType::Json => Value::Json(serde_json::from_str(text).map_err(|_| bad())?),
         ColumnType::LargeBinary => Value::Bytes(text.as_bytes().to_vec()),
     })
-}
-
-pub fn type_name(ty: &ColumnType) -> String {
-    match ty {
-        ColumnType::String(Some(n)) => format!("String({n})"),
-        ColumnType::String(None) => "String".into(),
-        ColumnType::Text => "Text".into(),
-        ColumnType::Integer => "Integer".into(),
-        ColumnType::BigInteger => "BigInteger".into(),
-        ColumnType::Float => "Float".into(),
-        ColumnType::Numeric(p, s) => format!("Numeric({p},{s})"),
-        ColumnType::Boolean => "Boolean".into(),
-        ColumnType::Date => "Date".into(),
-        ColumnType::DateTime => "DateTime".into(),
-        ColumnType::Json => "JSON".into(),
-        ColumnType::LargeBinary => "LargeBinary".into(),
-    }
 }
 
 fn value_kind(value: &Value) -> &'static str {

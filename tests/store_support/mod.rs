@@ -65,74 +65,106 @@ pub fn unique_name() -> String {
     format!("timber_t_{hex}")
 }
 
+/// Runs one statement on a server test database (PostgreSQL or MySQL).
+async fn exec(kind: Kind, url: &str, sql: String) {
+    let run = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()));
+    let done = match kind {
+        Kind::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url)
+                .await
+                .expect("connect to PostgreSQL");
+            run.execute(&mut conn).await.map(|_| ())
+        }
+        Kind::Mysql => {
+            let mut conn = sqlx::MySqlConnection::connect(url)
+                .await
+                .expect("connect to MySQL");
+            run.execute(&mut conn).await.map(|_| ())
+        }
+        Kind::Sqlite => Ok(()),
+    };
+    done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 impl TestDb {
     /// A new database of this kind, or `None` (after printing SKIP) when not configured.
     pub async fn new(kind: Kind) -> Option<TestDb> {
-        match kind {
+        let var = match kind {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                Some(TestDb {
-                    kind,
-                    url,
-                    name: String::new(),
-                    admin_url: String::new(),
-                    _dir: Some(dir),
-                })
-            }
-            Kind::Postgres => {
-                let Ok(admin_url) = std::env::var("TIMBER_TEST_POSTGRES_URL") else {
-                    eprintln!("SKIP: TIMBER_TEST_POSTGRES_URL not set; PostgreSQL test not run");
-                    return None;
-                };
-                let name = unique_name();
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to TIMBER_TEST_POSTGRES_URL");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                let sep = if admin_url.contains('?') { '&' } else { '?' };
-                let url = format!("{admin_url}{sep}options=-c%20search_path%3D{name}");
-                Some(TestDb {
+                let (name, admin_url) = (String::new(), String::new());
+                return Some(TestDb {
                     kind,
                     url,
                     name,
                     admin_url,
-                    _dir: None,
-                })
+                    _dir: Some(dir),
+                });
+            }
+            Kind::Postgres => "TIMBER_TEST_POSTGRES_URL",
+            Kind::Mysql => "TIMBER_TEST_MYSQL_URL",
+        };
+        let Ok(admin_url) = std::env::var(var) else {
+            eprintln!("SKIP: {var} not set; {kind:?} test not run");
+            return None;
+        };
+        let name = unique_name();
+        let url = if kind == Kind::Postgres {
+            exec(kind, &admin_url, format!("CREATE SCHEMA {name}")).await;
+            let sep = if admin_url.contains('?') { '&' } else { '?' };
+            format!("{admin_url}{sep}options=-c%20search_path%3D{name}")
+        } else {
+            exec(kind, &admin_url, format!("CREATE DATABASE {name}")).await;
+            // Same server and credentials, the new database instead of the given one.
+            let (base, query) = match admin_url.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (admin_url.clone(), String::new()),
+            };
+            let authority = base.find("://").map(|i| i + 3).unwrap_or(0);
+            let base = match base[authority..].find('/') {
+                Some(slash) => base[..authority + slash].to_string(),
+                None => base,
+            };
+            format!("{base}/{name}{query}")
+        };
+        Some(TestDb {
+            kind,
+            url,
+            name,
+            admin_url,
+            _dir: None,
+        })
+    }
+
+    /// Refreshes the planner statistics of `table` (what the row estimate reads).
+    pub async fn analyze(&self, table: &str) {
+        match self.kind {
+            Kind::Sqlite => {}
+            Kind::Postgres => exec(self.kind, &self.url, format!("ANALYZE {table}")).await,
+            Kind::Mysql => exec(self.kind, &self.url, format!("ANALYZE TABLE {table}")).await,
+        }
+    }
+
+    /// Removes the schema / database (the SQLite temp dir goes with `self`).
+    pub async fn drop_all(self) {
+        match self.kind {
+            Kind::Sqlite => {}
+            Kind::Postgres => {
+                exec(
+                    self.kind,
+                    &self.admin_url,
+                    format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+                )
+                .await
             }
             Kind::Mysql => {
-                let Ok(admin_url) = std::env::var("TIMBER_TEST_MYSQL_URL") else {
-                    eprintln!("SKIP: TIMBER_TEST_MYSQL_URL not set; MySQL/MariaDB test not run");
-                    return None;
-                };
-                let name = unique_name();
-                let mut conn = sqlx::MySqlConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to TIMBER_TEST_MYSQL_URL");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create database");
-                let (base, query) = match admin_url.split_once('?') {
-                    Some((b, q)) => (b.to_string(), format!("?{q}")),
-                    None => (admin_url.clone(), String::new()),
-                };
-                let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-                let base = match base[authority_end..].find('/') {
-                    Some(slash) => base[..authority_end + slash].to_string(),
-                    None => base,
-                };
-                let url = format!("{base}/{name}{query}");
-                Some(TestDb {
-                    kind,
-                    url,
-                    name,
-                    admin_url,
-                    _dir: None,
-                })
+                exec(
+                    self.kind,
+                    &self.admin_url,
+                    format!("DROP DATABASE IF EXISTS {}", self.name),
+                )
+                .await
             }
         }
     }
@@ -144,61 +176,5 @@ impl TestDb {
         Store::connect(config)
             .await
             .expect("connect to the test database")
-    }
-
-    /// Refreshes the planner statistics of `table` (what the row estimate reads).
-    pub async fn analyze(&self, table: &str) {
-        let sql = match self.kind {
-            Kind::Sqlite => return,
-            Kind::Postgres => format!("ANALYZE {table}"),
-            Kind::Mysql => format!("ANALYZE TABLE {table}"),
-        };
-        match self.kind {
-            Kind::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .expect("analyze");
-            }
-            _ => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .expect("analyze");
-            }
-        }
-    }
-
-    /// Removes the schema / database (the SQLite temp dir goes with `self`).
-    pub async fn drop_all(self) {
-        match self.kind {
-            Kind::Sqlite => {}
-            Kind::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.admin_url)
-                    .await
-                    .expect("connect");
-                let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .expect("drop schema");
-            }
-            Kind::Mysql => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.admin_url)
-                    .await
-                    .expect("connect");
-                let sql = format!("DROP DATABASE IF EXISTS {}", self.name);
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .expect("drop database");
-            }
-        }
     }
 }
