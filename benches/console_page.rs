@@ -73,15 +73,17 @@ async fn database() -> StoreConfig {
     config(&path, false)
 }
 
+/// A console as `timber console` builds it (role `support`), sized, not yet connected.
+fn fresh(config: &StoreConfig) -> App {
+    let setup = tui_support::setup(config.clone(), "support", tui_support::clock());
+    let mut app = App::new(setup).unwrap();
+    app.handle_event(Event::Resize(SIZE.0, SIZE.1));
+    app
+}
+
 /// A console connected to the database with the Customer table open (no Overview scans).
 async fn console(config: StoreConfig) -> App {
-    let mut app = App::new(tui_support::setup(
-        config.clone(),
-        "support",
-        tui_support::clock(),
-    ))
-    .unwrap();
-    app.handle_event(Event::Resize(SIZE.0, SIZE.1));
+    let mut app = fresh(&config);
     app.attach_store(Store::connect(config).await.unwrap());
     app.open_model("Customer");
     app.settle().await;
@@ -133,13 +135,7 @@ fn console_page(c: &mut Criterion) {
     }
     group.bench_function("first_frame", |b| {
         b.iter(|| {
-            let mut app = App::new(tui_support::setup(
-                config.clone(),
-                "support",
-                tui_support::clock(),
-            ))
-            .unwrap();
-            app.handle_event(Event::Resize(SIZE.0, SIZE.1));
+            let app = fresh(&config);
             terminal.draw(|frame| app.draw(frame)).unwrap();
         })
     });

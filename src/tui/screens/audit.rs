@@ -10,7 +10,7 @@ use ratatui::widgets::{Row, Table, TableState};
 use super::Loadable;
 use crate::tui::overview_data::{AuditView, ChainStatus};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, not_ready};
+use crate::tui::widgets::tile;
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditState {
@@ -57,14 +57,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
     } else {
         " Audit log "
     };
-    let outer = block(title, theme, true);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(&state.view, "audit log", theme) {
-        frame.render_widget(text, inner);
-        return;
-    }
-    let Some(view) = state.view.ready() else {
+    let Some((inner, view)) = tile(frame, area, title, &state.view, "audit log", theme, true)
+    else {
         return;
     };
     let [status, list] =

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use super::Loadable;
 use crate::tui::overview_data::{Finding, HealthView};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, not_ready};
+use crate::tui::widgets::tile;
 
 #[derive(Clone, Debug, Default)]
 pub struct HealthState {
@@ -47,13 +47,17 @@ fn rank(severity: &str) -> u8 {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
-    let outer = block(" Health checks ", theme, true);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(&state.view, "health checks", theme) {
-        frame.render_widget(text, inner);
+    let Some((inner, _)) = tile(
+        frame,
+        area,
+        " Health checks ",
+        &state.view,
+        "health checks",
+        theme,
+        true,
+    ) else {
         return;
-    }
+    };
     let findings = state.sorted();
     let [list, detail] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);

@@ -13,7 +13,7 @@ use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
 use crate::tui::overview_data::JobView;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, not_ready};
+use crate::tui::widgets::{block, tile};
 
 /// One key of the ring, as shown.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,14 +177,17 @@ fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
 
 /// Rotation jobs as gauges (also used by the Overview tile).
 pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, theme: &Theme) {
-    let outer = block(" Rotation jobs ", theme, false);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(jobs, "rotation jobs", theme) {
-        frame.render_widget(text, inner);
+    let Some((inner, jobs)) = tile(
+        frame,
+        area,
+        " Rotation jobs ",
+        jobs,
+        "rotation jobs",
+        theme,
+        false,
+    ) else {
         return;
-    }
-    let jobs = jobs.ready().map(Vec::as_slice).unwrap_or_default();
+    };
     if jobs.is_empty() {
         frame.render_widget(Paragraph::new("no rotation jobs").style(theme.muted), inner);
         return;

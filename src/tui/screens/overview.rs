@@ -14,7 +14,7 @@ use crate::health::CensusColumn;
 use crate::tui::overview_data::coverage;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, not_ready};
+use crate::tui::widgets::{block, tile};
 
 #[derive(Clone, Debug, Default)]
 pub struct OverviewState {
@@ -46,14 +46,17 @@ fn draw_coverage(
     census: &Loadable<Vec<CensusColumn>>,
     theme: &Theme,
 ) {
-    let outer = block(" Encryption coverage ", theme, false);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(census, "census", theme) {
-        frame.render_widget(text, inner);
+    let Some((inner, columns)) = tile(
+        frame,
+        area,
+        " Encryption coverage ",
+        census,
+        "census",
+        theme,
+        false,
+    ) else {
         return;
-    }
-    let columns = census.ready().map(Vec::as_slice).unwrap_or_default();
+    };
     if columns.is_empty() {
         frame.render_widget(
             Paragraph::new("no encrypted columns in the models").style(theme.muted),
@@ -137,14 +140,15 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &State) {
 
 fn draw_health(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let outer = block(" Health ", theme, false);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(&state.health.view, "health", theme) {
-        frame.render_widget(text, inner);
-        return;
-    }
-    let Some(view) = state.health.view.ready() else {
+    let Some((inner, view)) = tile(
+        frame,
+        area,
+        " Health ",
+        &state.health.view,
+        "health",
+        theme,
+        false,
+    ) else {
         return;
     };
     let mut lines = vec![Line::from(vec![
@@ -172,14 +176,15 @@ fn draw_health(frame: &mut Frame, area: Rect, state: &State) {
 
 fn draw_audit(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
-    let outer = block(" Audit ", theme, false);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    if let Some(text) = not_ready(&state.audit.view, "audit log", theme) {
-        frame.render_widget(text, inner);
-        return;
-    }
-    let Some(view) = state.audit.view.ready() else {
+    let Some((inner, view)) = tile(
+        frame,
+        area,
+        " Audit ",
+        &state.audit.view,
+        "audit log",
+        theme,
+        false,
+    ) else {
         return;
     };
     let [status, spark, recent] = Layout::vertical([

@@ -9,6 +9,7 @@ pub mod record_popup;
 pub mod reveal_dialog;
 pub mod status_bar;
 
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph};
@@ -38,6 +39,27 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .flex(Flex::Center)
         .areas(row);
     cell
+}
+
+/// A bordered tile for data loaded in the background: draws the block, and either the
+/// "loading…" / failure text (returning `None`) or hands back the inner area and the data.
+pub fn tile<'t, T>(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    loadable: &'t Loadable<T>,
+    what: &str,
+    theme: &Theme,
+    focused: bool,
+) -> Option<(Rect, &'t T)> {
+    let outer = block(title.to_string(), theme, focused);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    if let Some(text) = not_ready(loadable, what, theme) {
+        frame.render_widget(text, inner);
+        return None;
+    }
+    loadable.ready().map(|value| (inner, value))
 }
 
 /// The text shown in place of data that is not ready (or a failure, in the error style).
