@@ -54,12 +54,14 @@ impl WriteObserver for Recorder {
     }
 }
 
+/// The primary key of the n-th patient (in key order).
+fn key(n: usize) -> Value {
+    text(&format!("00000000-0000-4000-8000-{n:012}"))
+}
+
 fn patient(n: usize) -> Vec<(String, Value)> {
     vec![
-        (
-            "id".into(),
-            text(&format!("00000000-0000-4000-8000-{n:012}")),
-        ),
+        ("id".into(), key(n)),
         ("user_id".into(), text(&format!("user-{n}"))),
         ("email".into(), text(&format!("Patient.{n}@example.com"))),
         (
@@ -139,7 +141,7 @@ async fn story(kind: Kind) {
             .insert(model, &ring, &patient(n), ctx)
             .await
             .expect("insert");
-        assert_eq!(id, text(&format!("00000000-0000-4000-8000-{n:012}")));
+        assert_eq!(id, key(n));
     }
     let generated = store
         .insert(model, &ring, &[("user_id".into(), text("user-x"))], ctx)
@@ -160,32 +162,19 @@ async fn story(kind: Kind) {
         .await
         .expect("page 1");
     let ids = |p: &timber::store::Page| p.records.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
-    assert_eq!(
-        ids(&page1),
-        vec![
-            text("00000000-0000-4000-8000-000000000001"),
-            text("00000000-0000-4000-8000-000000000002"),
-            text("00000000-0000-4000-8000-000000000003")
-        ]
-    );
+    assert_eq!(ids(&page1), vec![key(1), key(2), key(3)]);
     assert!(page1.more_after && !page1.more_before);
     let page2 = store
         .page(model, &ring, &page1.next(3).unwrap())
         .await
         .expect("page 2");
-    assert_eq!(
-        page2.records[0].id,
-        text("00000000-0000-4000-8000-000000000004")
-    );
+    assert_eq!(page2.records[0].id, key(4));
     assert!(page2.more_after && page2.more_before);
     let page3 = store
         .page(model, &ring, &page2.next(3).unwrap())
         .await
         .expect("page 3");
-    assert_eq!(
-        ids(&page3),
-        vec![text("00000000-0000-4000-8000-000000000007")]
-    );
+    assert_eq!(ids(&page3), vec![key(7)]);
     assert!(!page3.more_after && page3.more_before);
     let back = store
         .page(model, &ring, &page3.previous(3).unwrap())
@@ -203,10 +192,7 @@ async fn story(kind: Kind) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        last.records[1].id,
-        text("00000000-0000-4000-8000-000000000007")
-    );
+    assert_eq!(last.records[1].id, key(7));
 
     // Every type decodes as written.
     let r = &page1.records[1];
@@ -227,7 +213,7 @@ async fn story(kind: Kind) {
         .await
         .expect("find");
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].id, text("00000000-0000-4000-8000-000000000005"));
+    assert_eq!(found[0].id, key(5));
     let hostile = text("' OR '1'='1' --");
     assert!(
         store
@@ -260,7 +246,7 @@ async fn story(kind: Kind) {
     );
 
     // Update: the new value reads back, the hash follows, updated_by is kept.
-    let id4 = text("00000000-0000-4000-8000-000000000004");
+    let id4 = key(4);
     let changes = vec![
         ("email".to_string(), text("new.4@example.com")),
         ("age".to_string(), Value::Int(99)),
@@ -304,7 +290,7 @@ async fn story(kind: Kind) {
     );
 
     // Delete.
-    let id6 = text("00000000-0000-4000-8000-000000000006");
+    let id6 = key(6);
     store.delete(model, &ring, &id6, ctx).await.expect("delete");
     assert!(store.get(model, &ring, &id6).await.unwrap().is_none());
     let missing = store
@@ -376,6 +362,18 @@ async fn story(kind: Kind) {
         assert_eq!(hash.as_deref().unwrap().len(), 64);
     }
 
+    // The same through plain SQL, outside the store: only tokens, no plaintext anywhere.
+    for column in ["email", "notes", "profile"] {
+        let stored = db.stored_texts("patients", column).await;
+        assert_eq!(stored.len(), 6);
+        for text in stored.iter().map(|v| v.as_deref().expect("not null")) {
+            let token = text.trim_matches('"');
+            assert!(token.starts_with("gAAAAA"), "{kind:?} {column}: {text}");
+            assert!(
+                !text.contains("example.com") && !text.contains("DROP") && !text.contains("tags")
+            );
+        }
+    }
     store.close().await;
     db.drop_all().await;
 }

@@ -169,6 +169,45 @@ impl TestDb {
         }
     }
 
+    /// Every stored value of `table.column` as text, read with plain SQL through sqlx (not
+    /// through the store), so a test sees exactly what the database holds.
+    pub async fn stored_texts(&self, table: &str, column: &str) -> Vec<Option<String>> {
+        let sql = match self.kind {
+            Kind::Sqlite => format!("SELECT CAST({column} AS TEXT) FROM {table}"),
+            Kind::Postgres => format!("SELECT {column}::text FROM {table}"),
+            Kind::Mysql => format!("SELECT CAST({column} AS CHAR) FROM {table}"),
+        };
+        match self.kind {
+            Kind::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("select")
+            }
+            Kind::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("select")
+            }
+            Kind::Mysql => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("select")
+            }
+        }
+    }
+
     /// A read-write store on this database (creating the SQLite file).
     pub async fn store(&self) -> Store {
         let mut config = StoreConfig::from_url(&self.url).expect("test url");
