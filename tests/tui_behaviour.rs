@@ -258,13 +258,19 @@ async fn remapped_keys_work_and_help_is_built_from_them() {
     let config = seeded_db(dir.path()).await;
     let mut setup = setup(config, "viewer", clock());
     setup.keymap = Keymap::parse(
-        "down: n\nhelp: [\"?\", f1]\n",
+        "down: n\nhelp: [\"?\", f1]\nrefresh: k\n",
         std::path::Path::new("km.yaml"),
     );
+    setup.warnings = setup.keymap.warnings.clone();
     let mut app = App::new(setup).unwrap();
     app.handle_event(Event::Resize(100, 40));
     app.start();
     app.settle().await;
+    let start = screen(&app);
+    assert!(
+        start.contains("! keymap km.yaml: key k now means `refresh`, so `up` loses it"),
+        "the conflict is reported at start:\n{start}"
+    );
     press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
     press(&mut app, &[ch('n')]).await;
     assert_eq!(app.state.data.table.as_ref().unwrap().row, 1);

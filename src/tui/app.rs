@@ -297,10 +297,12 @@ impl App {
         );
         self.tasks.spawn(
             "audit",
-            super::overview_data::audit(store.clone(), ring, now),
+            super::overview_data::audit(store.clone(), ring.clone(), now),
         );
         self.tasks
             .spawn("jobs", super::overview_data::jobs(store.clone()));
+        self.tasks
+            .spawn("keys", super::tasks::key_registry(store.clone(), ring));
         self.spawn_health(store);
     }
 

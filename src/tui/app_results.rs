@@ -93,6 +93,10 @@ impl App {
             TaskResult::Audit(result) => self.state.audit.view = Loadable::from_result(result),
             TaskResult::Health(result) => self.state.health.view = Loadable::from_result(result),
             TaskResult::Jobs(result) => self.state.keys.jobs = Loadable::from_result(result),
+            TaskResult::KeyRegistry(Ok(listing)) => self.state.keys.apply_registry(listing),
+            TaskResult::KeyRegistry(Err(message)) => {
+                self.state.error(format!("key registry: {message}"));
+            }
             TaskResult::Crashed { task } => {
                 self.fatal = Some(format!(
                     "internal error: the background task `{task}` failed; please report it"

@@ -18,6 +18,7 @@ use crate::access::{Access, Cell, ViewRow};
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::KeyRing;
 use crate::health::CensusColumn;
+use crate::rotation::KeyListing;
 use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
 use crate::value::Value;
 
@@ -66,6 +67,8 @@ pub enum TaskResult {
     Audit(Result<AuditView, String>),
     Health(Result<HealthView, String>),
     Jobs(Result<Vec<JobView>, String>),
+    /// The key registry (`timber_keys`) joined with the configured keys.
+    KeyRegistry(Result<Vec<KeyListing>, String>),
     /// A task panicked (a bug); the console reports it and quits.
     Crashed {
         task: &'static str,
@@ -124,6 +127,14 @@ impl TaskRunner {
         self.pending -= 1;
         Some(result)
     }
+}
+
+/// Each key's status from the registry (`timber_keys`), read through the rotation service.
+pub async fn key_registry(store: Store, ring: Arc<KeyRing>) -> TaskResult {
+    let result = crate::rotation::key_listing(&store, &ring)
+        .await
+        .map_err(|e| e.to_string());
+    TaskResult::KeyRegistry(result)
 }
 
 pub async fn connect(config: StoreConfig) -> TaskResult {

@@ -11,6 +11,7 @@ use ratatui::widgets::{Gauge, Paragraph, Row, Table};
 use super::Loadable;
 use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
+use crate::rotation::KeyListing;
 use crate::tui::overview_data::JobView;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{block, tile};
@@ -24,6 +25,9 @@ pub struct KeyRow {
     pub source: String,
     /// Days since `KEY_ROTATION_DATE`, for the primary key only.
     pub age_days: Option<i64>,
+    /// `active`, `decrypt_only`, `retired`, `destroyed` once the registry (`timber_keys`)
+    /// has been read; `None` while it loads.
+    pub status: Option<String>,
 }
 
 /// When a classification's keys are next due for rotation.
@@ -62,6 +66,7 @@ impl KeysState {
                 age_days: (k.id == crate::crypto::KeyId::Primary)
                     .then(|| rotation_date.map(|d| (today - d).num_days()))
                     .flatten(),
+                status: None,
             })
             .collect();
         let classes = [
@@ -98,6 +103,28 @@ impl KeysState {
             jobs: Loadable::Loading,
         }
     }
+
+    /// Adds the registry's status to each configured key, and lists registered keys that
+    /// are no longer configured (a retired key, say).
+    pub fn apply_registry(&mut self, listing: Vec<KeyListing>) {
+        for entry in listing {
+            match self
+                .keys
+                .iter_mut()
+                .find(|k| k.fingerprint == entry.fingerprint)
+            {
+                Some(row) => row.status = Some(entry.status),
+                None => self.keys.push(KeyRow {
+                    id: entry.id,
+                    fingerprint: entry.fingerprint,
+                    role: entry.role,
+                    source: entry.source,
+                    age_days: None,
+                    status: Some(entry.status),
+                }),
+            }
+        }
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
@@ -120,25 +147,32 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
             .age_days
             .map(|d| format!("{d} d"))
             .unwrap_or_else(|| "–".into());
+        let (status, style) = match k.status.as_deref() {
+            None => ("…".to_string(), theme.muted),
+            Some(s @ ("active" | "decrypt_only")) => (s.to_string(), theme.base),
+            Some(s) => (s.to_string(), theme.warn),
+        };
         Row::new(vec![
-            k.id.clone(),
-            k.fingerprint.clone(),
-            k.role.clone(),
-            age,
-            k.source.clone(),
+            Span::raw(k.id.clone()),
+            Span::raw(k.fingerprint.clone()),
+            Span::raw(k.role.clone()),
+            Span::styled(status, style),
+            Span::raw(age),
+            Span::raw(k.source.clone()),
         ])
     });
     let table = Table::new(
         rows,
         [
+            Constraint::Length(14),
             Constraint::Length(16),
-            Constraint::Length(16),
+            Constraint::Length(10),
             Constraint::Length(12),
-            Constraint::Length(7),
+            Constraint::Length(6),
             Constraint::Fill(1),
         ],
     )
-    .header(Row::new(["key", "fingerprint", "role", "age", "source"]).style(theme.header))
+    .header(Row::new(["key", "fingerprint", "role", "status", "age", "source"]).style(theme.header))
     .block(block(" Key ring ", theme, false));
     frame.render_widget(table, area);
 }
