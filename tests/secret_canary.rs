@@ -82,6 +82,9 @@ fn no_subcommand_prints_a_fixture_key() {
     }
 }
 
+/// Environment variables set for one run.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
 #[test]
 fn a_key_given_in_the_wrong_place_is_not_echoed_in_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -89,7 +92,7 @@ fn a_key_given_in_the_wrong_place_is_not_echoed_in_errors() {
     let keys = fixture_keys(&dir);
     // The master key given as the primary too (refused), and a key pasted into the URL.
     let master = keys[1].as_str();
-    let cases: Vec<(Vec<(&str, &str)>, Vec<String>)> = vec![
+    let cases: Vec<(Env, Vec<String>)> = vec![
         (
             vec![
                 ("ENCRYPTION_KEY", master),

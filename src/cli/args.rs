@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::settings::Flags;
 
 #[derive(Debug, Parser)]
-#[command(name = "timber", version, about = "Operate Timber field-level database encryption")]
+#[command(
+    name = "timber",
+    version,
+    about = "Operate Timber field-level database encryption"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -11,6 +11,7 @@ pub fn run() -> CliResult {
     let key = Key::generate();
     let text = key.to_base64();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", text.as_str()).map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    writeln!(out, "{}", text.as_str())
+        .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,9 +12,9 @@ pub mod demo;
 pub mod health;
 pub mod info;
 pub mod init;
+pub mod jobs;
 pub mod keygen;
 pub mod keys;
-pub mod jobs;
 pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
@@ -47,10 +47,10 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Init) => init::run(&cli.global),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
-        Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),
         Some(Command::Jobs(args)) => jobs::run(&cli.global, &args),
         Some(Command::Keys(args)) => keys::run(&cli.global, &args),
+        Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Census(args)) => census::run(&cli.global, &args),
         Some(Command::Health(args)) => health::run(&cli.global, &args),
         None | Some(Command::Console) => run_console(&cli.global),
