@@ -109,7 +109,6 @@ impl Classifier {
         };
         for (offset, row) in rows.iter().enumerate() {
             let position = first_position + offset as u64;
-            let id = record_id(&row.id);
             let owner = job
                 .owner_at
                 .and_then(|i| row.values.get(i))
@@ -131,7 +130,7 @@ impl Classifier {
                     stored,
                     owner,
                     position,
-                    id: &id,
+                    id: &row.id,
                 };
                 match self.depth {
                     Depth::Census => self.census_cell(&cell, stats),
@@ -145,21 +144,17 @@ impl Classifier {
     fn census_cell(&self, cell: &Cell<'_>, stats: &mut ColumnStats) {
         let token = inspect::unquote(cell.stored);
         match self.ring.classify(token, cell.owner) {
-            Ok(found) => stats
-                .by_key
-                .entry(KeyBucket::of(&found.id))
-                .or_default()
-                .add(cell.position, cell.id),
-            Err(CellError::UnknownKey) => stats.unknown_key.add(cell.position, cell.id),
+            Ok(found) => cell.count_in(stats.by_key.entry(KeyBucket::of(&found.id)).or_default()),
+            Err(CellError::UnknownKey) => cell.count_in(&mut stats.unknown_key),
             Err(_) => self.not_a_token(token, cell, stats),
         }
     }
 
     fn not_a_token(&self, token: &str, cell: &Cell<'_>, stats: &mut ColumnStats) {
         if token_shaped(token) {
-            stats.malformed.add(cell.position, cell.id);
+            cell.count_in(&mut stats.malformed);
         } else {
-            stats.plaintext.add(cell.position, cell.id);
+            cell.count_in(&mut stats.plaintext);
         }
     }
 
@@ -182,26 +177,22 @@ impl Classifier {
         match self.ring.decrypt_token_with_info(token, cell.owner) {
             Ok((bytes, key, info)) => {
                 if info.timestamp > self.now.saturating_add(FUTURE_SKEW_SECS) {
-                    stats.future.add(cell.position, cell.id);
+                    cell.count_in(&mut stats.future);
                 } else if info.timestamp < PLAUSIBLE_SINCE {
-                    stats.ancient.add(cell.position, cell.id);
+                    cell.count_in(&mut stats.ancient);
                 }
                 match decode_plaintext(&bytes, &cell.col.def.ty) {
                     Ok(value) => {
-                        stats
-                            .by_key
-                            .entry(KeyBucket::of(&key))
-                            .or_default()
-                            .add(cell.position, cell.id);
+                        cell.count_in(stats.by_key.entry(KeyBucket::of(&key)).or_default());
                         if let Value::Text(text) = value {
                             plain = Some(Zeroizing::new(text));
                         }
                     }
-                    Err(_) => stats.corrupted.add(cell.position, cell.id),
+                    Err(_) => cell.count_in(&mut stats.corrupted),
                 }
             }
-            Err(CellError::UnknownKey) => stats.unknown_key.add(cell.position, cell.id),
-            Err(CellError::Corrupted) => stats.corrupted.add(cell.position, cell.id),
+            Err(CellError::UnknownKey) => cell.count_in(&mut stats.unknown_key),
+            Err(CellError::Corrupted) => cell.count_in(&mut stats.corrupted),
             Err(CellError::NotAToken) => {
                 self.not_a_token(token, cell, stats);
                 if !token_shaped(token) {
@@ -215,8 +206,8 @@ impl Classifier {
                 None => hashes.unchecked += 1,
                 Some(text) => match classify_hash(self.blind_key.as_ref(), &text, hash) {
                     HashKind::Keyed => hashes.keyed += 1,
-                    HashKind::Legacy => hashes.legacy.add(cell.position, cell.id),
-                    HashKind::Mismatch => hashes.mismatch.add(cell.position, cell.id),
+                    HashKind::Legacy => cell.count_in(&mut hashes.legacy),
+                    HashKind::Mismatch => cell.count_in(&mut hashes.mismatch),
                 },
             }
         }
@@ -229,7 +220,14 @@ struct Cell<'a> {
     stored: &'a str,
     owner: Option<&'a str>,
     position: u64,
-    id: &'a str,
+    id: &'a Value,
+}
+
+impl Cell<'_> {
+    /// Counts this cell in `samples` (its record id is formatted only if sampled).
+    fn count_in(&self, samples: &mut super::stats::Samples) {
+        samples.add_with(self.position, || record_id(self.id));
+    }
 }
 
 #[cfg(test)]

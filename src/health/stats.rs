@@ -19,12 +19,18 @@ pub struct Samples {
 
 impl Samples {
     pub fn add(&mut self, position: u64, id: &str) {
+        self.add_with(position, || id.to_string());
+    }
+
+    /// Counts one row; `id` is only called when the row joins the sample, so a scan does
+    /// not format a record id for every row it counts.
+    pub fn add_with(&mut self, position: u64, id: impl FnOnce() -> String) {
         self.count += 1;
         if self.first.len() < MAX_RECORD_IDS
             || self.first.last().is_some_and(|(p, _)| position < *p)
         {
             let at = self.first.partition_point(|(p, _)| *p < position);
-            self.first.insert(at, (position, id.to_string()));
+            self.first.insert(at, (position, id()));
             self.first.truncate(MAX_RECORD_IDS);
         }
     }
