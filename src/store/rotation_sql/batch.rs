@@ -1,54 +1,22 @@
-//! What a rotation reads (pages in key order, with the owner column for per-user keys) and
-//! the transaction of one batch: compare-and-set per dialect, re-reads of rows that changed,
-//! failures, and the job's progress, committed together or not at all.
+//! The transaction of one rotation batch: compare-and-set per dialect, re-reads of rows
+//! that changed, failures, and the job's progress, committed together or not at all.
 
+use super::page::{rotation_row, row_select};
 use super::{ColumnCas, FailureRow, JobProgress, RotationRow, now, opt_text, text};
 use crate::config::{ColumnDef, ColumnType, ModelDef};
 use crate::store::Store;
 use crate::store::backend::{BackendTx, SqlValue};
-use crate::store::cells::owner_text;
 use crate::store::convert::to_value;
-use crate::store::dialect::{Dialect, Wire, wire_for};
+use crate::store::dialect::{Dialect, Wire};
 use crate::store::error::StoreError;
 use crate::store::records::key_bind;
 use crate::store::system_tables::{ROTATION_FAILURES, ROTATION_JOBS};
 use crate::value::Value;
 
-impl Store {
-    /// Up to `limit` rows after `after` in key order: the stored text of `columns` and the
-    /// owner column's value as text.
-    pub async fn rotation_page(
-        &self,
-        model: &ModelDef,
-        columns: &[&ColumnDef],
-        owner: Option<&ColumnDef>,
-        after: Option<&Value>,
-        limit: u32,
-    ) -> Result<Vec<RotationRow>, StoreError> {
-        let (select, wires) = row_select(self.dialect(), model, columns, owner);
-        let pk = model.primary_key();
-        let d = self.dialect();
-        let mut binds = Vec::new();
-        let mut condition = String::new();
-        if let Some(after) = after {
-            binds.push(key_bind(model, after)?);
-            condition = format!(" WHERE {} > {}", d.quote(&pk.name), d.placeholder(1, pk));
-        }
-        let sql = format!(
-            "{select}{condition} ORDER BY {} LIMIT {}",
-            d.quote(&pk.name),
-            limit.max(1)
-        );
-        let rows = self
-            .backend
-            .fetch(&sql, &binds, &wires)
-            .await
-            .map_err(|e| self.read_error("read rows to rotate", model, e))?;
-        rows.into_iter()
-            .map(|r| rotation_row(model, owner, r))
-            .collect()
-    }
+/// Rows per `UPDATE ... FROM (VALUES ...)` (4 parameters each, below PostgreSQL's 65 535).
+const PG_ROWS_PER_STATEMENT: usize = 10_000;
 
+impl Store {
     /// Opens the transaction of one rotation batch.
     pub async fn rotation_begin<'m>(
         &self,
@@ -61,63 +29,6 @@ impl Store {
             model,
         })
     }
-}
-
-fn row_select(
-    d: Dialect,
-    model: &ModelDef,
-    columns: &[&ColumnDef],
-    owner: Option<&ColumnDef>,
-) -> (String, Vec<Wire>) {
-    let pk = model.primary_key();
-    let mut exprs = vec![d.select_expr(pk)];
-    let mut wires = vec![wire_for(pk)];
-    for column in columns {
-        exprs.push(d.stored_text_expr(column));
-        wires.push(Wire::Text);
-    }
-    if let Some(owner) = owner {
-        exprs.push(d.select_expr(owner));
-        wires.push(wire_for(owner));
-    }
-    (
-        format!(
-            "SELECT {} FROM {}",
-            exprs.join(", "),
-            d.quote(&model.table_name)
-        ),
-        wires,
-    )
-}
-
-fn rotation_row(
-    model: &ModelDef,
-    owner: Option<&ColumnDef>,
-    row: Vec<SqlValue>,
-) -> Result<RotationRow, StoreError> {
-    let pk = model.primary_key();
-    let invalid = |column: &ColumnDef, reason| StoreError::InvalidValue {
-        model: model.name.clone(),
-        field: column.name.clone(),
-        reason,
-    };
-    let mut values: Vec<SqlValue> = row;
-    let owner_value = match owner {
-        Some(column) => {
-            let raw = values.pop().unwrap_or(SqlValue::Null(Wire::Text));
-            let v = to_value(raw, column).map_err(|r| invalid(column, r))?;
-            owner_text(&v)
-        }
-        None => None,
-    };
-    let mut iter = values.into_iter();
-    let id = to_value(iter.next().unwrap_or(SqlValue::Null(Wire::Text)), pk)
-        .map_err(|r| invalid(pk, r))?;
-    Ok(RotationRow {
-        id,
-        values: iter.map(SqlValue::into_text).collect(),
-        owner: owner_value,
-    })
 }
 
 /// The transaction of one batch: compare-and-set updates, re-reads of rows that changed
@@ -145,7 +56,12 @@ impl RotationTx<'_> {
             return Ok(Vec::new());
         }
         if self.store.dialect() == Dialect::Postgres {
-            return self.cas_values_pg(column, hash_column, updates).await;
+            // Four parameters per row; PostgreSQL allows 65 535 per statement.
+            let mut conflicts = Vec::new();
+            for chunk in updates.chunks(PG_ROWS_PER_STATEMENT) {
+                conflicts.extend(self.cas_values_pg(column, hash_column, chunk).await?);
+            }
+            return Ok(conflicts);
         }
         let d = self.store.dialect();
         let pk = self.model.primary_key();

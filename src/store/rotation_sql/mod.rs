@@ -7,14 +7,14 @@
 //! per column and batch (one round trip); SQLite and MySQL run one prepared `UPDATE` per
 //! value inside the same transaction (SQLite has no `UPDATE ... FROM` before 3.33 and
 //! MySQL's multi-table form cannot report which rows matched).
-
 //!
 //! Files: `jobs.rs` (the jobs and failures tables), `keys.rs` (the key registry),
-//! `batch.rs` (the pages a rotation reads and the per-batch transaction).
+//! `page.rs` (the pages a rotation reads), `batch.rs` (the per-batch transaction).
 
 mod batch;
 mod jobs;
 mod keys;
+mod page;
 
 pub use batch::RotationTx;
 
