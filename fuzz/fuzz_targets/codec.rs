@@ -43,6 +43,9 @@ fuzz_target!(|data: &[u8]| {
         };
         let plaintext = encode_plaintext(&value, &ty).expect("a decoded value encodes");
         let again = decode_plaintext(plaintext.as_bytes(), &ty).expect("re-encoded decodes");
-        assert!(same(&value, &again), "{ty:?}: value changed on a round trip");
+        assert!(
+            same(&value, &again),
+            "{ty:?}: value changed on a round trip"
+        );
     }
 });

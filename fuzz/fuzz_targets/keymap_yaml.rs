@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let map = Keymap::parse(text, Path::new("fuzz/keymap.yaml"));
     for warning in &map.warnings {
-        assert!(warning.contains("fuzz/keymap.yaml"), "warning without file: {warning}");
+        assert!(
+            warning.contains("fuzz/keymap.yaml"),
+            "warning without file: {warning}"
+        );
     }
     // Quit must stay reachable whatever the file says.
     let _ = map.label(Action::Quit);

@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Err(e) = parse_models(text, Path::new("fuzz/models.yaml")) {
-        assert!(e.to_string().contains("fuzz/models.yaml"), "error without file: {e}");
+        assert!(
+            e.to_string().contains("fuzz/models.yaml"),
+            "error without file: {e}"
+        );
     }
 });

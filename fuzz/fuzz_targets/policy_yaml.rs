@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Err(e) = parse_policy(text, Path::new("fuzz/policy.yaml")) {
-        assert!(e.to_string().contains("fuzz/policy.yaml"), "error without file: {e}");
+        assert!(
+            e.to_string().contains("fuzz/policy.yaml"),
+            "error without file: {e}"
+        );
     }
 });

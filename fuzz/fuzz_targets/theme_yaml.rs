@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&file, data).expect("write theme");
     let set = ThemeSet::load(Some(dir()));
     for warning in &set.warnings {
-        assert!(warning.contains("fuzzed.yaml"), "warning without file: {warning}");
+        assert!(
+            warning.contains("fuzzed.yaml"),
+            "warning without file: {warning}"
+        );
     }
     assert!(set.get("dark").is_ok(), "built-in dark lost");
 });
