@@ -304,6 +304,22 @@ async fn an_unreachable_database_is_reported_and_the_console_keeps_running() {
     assert!(shown.contains("not connected"), "{shown}");
     press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
     assert!(screen(&app).contains("not connected"), "{}", screen(&app));
+    // ctrl-r retries the connection (still unreachable: the same clear message).
+    press(&mut app, &[ch('1'), key(KeyCode::Esc)]).await;
+    assert_eq!(app.state.status.last_error, None, "esc cleared the error");
+    press(
+        &mut app,
+        &[Event::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('r'),
+            KeyModifiers::CONTROL,
+        ))],
+    )
+    .await;
+    let error = app.state.status.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("cannot connect"),
+        "the retry failed again: {error}"
+    );
     press(&mut app, &[ch('q')]).await;
     assert!(app.should_quit());
 }

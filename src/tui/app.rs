@@ -214,6 +214,8 @@ impl App {
             Action::PrevTab => {
                 self.state.screen = ScreenId::from_index(self.state.screen.index() + 4)
             }
+            // Not connected (yet, or the database was unreachable): refresh retries.
+            Action::Refresh if self.store.is_none() => self.reconnect(),
             _ => self.screen_action(action),
         }
     }
@@ -280,6 +282,16 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    fn reconnect(&mut self) {
+        if self.state.status.connection == Connection::Connecting && self.tasks.pending() > 0 {
+            return;
+        }
+        self.state.status.connection = Connection::Connecting;
+        self.state.status.last_error = None;
+        self.state.notice("connecting…");
+        self.start();
     }
 
     /// Starts every Overview (and Audit, Keys, Health) load.
