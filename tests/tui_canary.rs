@@ -1,7 +1,8 @@
 //! For roles that may not reveal, no plaintext of a secret field reaches any rendered
 //! buffer: every screen, every page, every record popup, sideways scrolls, help, and a
 //! refused reveal, at two sizes. The secret values carry canary substrings that survive
-//! each mask's visible characters (see `tui_support::CANARIES`).
+//! each mask's visible characters (see `tui_support::CANARIES`). No key text is ever
+//! rendered either: keys appear as fingerprints only.
 
 mod tui_support;
 
@@ -12,6 +13,13 @@ use tui_support::*;
 /// Fails if a canary is on screen; returns the screen for more checks.
 fn check(app: &App, role: &str, step: &str) -> String {
     let text = screen(app);
+    // Keys are shown as fingerprints only, on every screen and for every role.
+    for secret in [PRIMARY, MASTER] {
+        assert!(
+            !text.contains(&secret[..16]),
+            "role {role}, {step}: a key was rendered:\n{text}"
+        );
+    }
     for canary in CANARIES {
         assert!(
             !text.contains(canary),
