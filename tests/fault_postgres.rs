@@ -11,7 +11,6 @@
 
 mod rotation_support;
 mod store_support;
-#[allow(dead_code)]
 mod tui_support;
 
 use std::collections::HashMap;

@@ -7,7 +7,6 @@
 //! stderr, the log file or any screen; for masked roles no canary value either. A control
 //! run with a revealing role proves the scan sees values when they are printed.
 
-#[allow(dead_code)]
 mod tui_support;
 
 use std::path::{Path, PathBuf};
