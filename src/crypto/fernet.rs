@@ -156,8 +156,8 @@ impl FernetKey {
     /// Decrypts with no TTL and no limit on future timestamps, as Python's
     /// `Fernet.decrypt(token)` does: a writer with a fast clock must stay readable.
     pub fn decrypt(&self, token: &str) -> Result<Zeroizing<Vec<u8>>, FernetError> {
-        let data = inspect::decode_token(token).ok_or(FernetError::InvalidBase64)?;
-        self.decrypt_decoded(&data)
+        inspect::with_decoded(token, |data| self.decrypt_decoded(data))
+            .unwrap_or(Err(FernetError::InvalidBase64))
     }
 
     /// Decrypts already-decoded token bytes (no TTL). The key ring decodes once and
@@ -179,9 +179,20 @@ impl FernetKey {
         ttl_secs: u64,
         now: u64,
     ) -> Result<Zeroizing<Vec<u8>>, FernetError> {
-        let data = inspect::decode_token(token).ok_or(FernetError::InvalidBase64)?;
-        let info = inspect::parse_decoded(&data)?;
-        if !self.mac_matches(&data) {
+        inspect::with_decoded(token, |data| {
+            self.decrypt_decoded_with_ttl(data, ttl_secs, now)
+        })
+        .unwrap_or(Err(FernetError::InvalidBase64))
+    }
+
+    fn decrypt_decoded_with_ttl(
+        &self,
+        data: &[u8],
+        ttl_secs: u64,
+        now: u64,
+    ) -> Result<Zeroizing<Vec<u8>>, FernetError> {
+        let info = inspect::parse_decoded(data)?;
+        if !self.mac_matches(data) {
             return Err(FernetError::MacMismatch);
         }
         // Saturating: a crafted timestamp near u64::MAX must not overflow (and panic).
@@ -198,7 +209,7 @@ impl FernetKey {
                 now,
             });
         }
-        self.decrypt_authenticated(&data, &info)
+        self.decrypt_authenticated(data, &info)
     }
 
     /// Spec, "Verifying" step: recompute HMAC over everything but the tag and compare in

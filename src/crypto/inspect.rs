@@ -91,6 +91,27 @@ pub fn decode_token(token: &str) -> Option<Vec<u8>> {
     LENIENT_URL_SAFE.decode(token.as_bytes()).ok()
 }
 
+/// Tokens whose decoded bytes fit in this many bytes (plaintexts up to about 430 bytes:
+/// every `String(N)` column of the demo and fixture models) are decoded on the stack.
+const STACK_DECODE: usize = 512;
+
+/// Decodes a token and runs `f` on its bytes, without a heap allocation when the token is
+/// small: the census, page decryption and rotation handle millions of tokens, and an
+/// allocation per token was a measurable share of decrypting one (BENCHMARKS.md, "Codec
+/// and primitives"). The bytes are public (the token itself), so the buffer is not zeroized.
+/// `None` when the text is not base64.
+pub fn with_decoded<R>(token: &str, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    if base64::decoded_len_estimate(token.len()) <= STACK_DECODE {
+        let mut buf = [0u8; STACK_DECODE];
+        let len = LENIENT_URL_SAFE
+            .decode_slice(token.as_bytes(), &mut buf)
+            .ok()?;
+        Some(f(&buf[..len]))
+    } else {
+        decode_token(token).map(|data| f(&data))
+    }
+}
+
 /// Checks the structure of already-decoded token bytes, in the spec's order of fields.
 pub fn parse_decoded(data: &[u8]) -> Result<TokenInfo, Malformed> {
     if data.is_empty() {
@@ -128,8 +149,7 @@ pub fn inspect(token: &str) -> Result<TokenInfo, Malformed> {
     if token.is_empty() {
         return Err(Malformed::Empty);
     }
-    let data = decode_token(token).ok_or(Malformed::NotBase64)?;
-    parse_decoded(&data)
+    with_decoded(token, parse_decoded).unwrap_or(Err(Malformed::NotBase64))
 }
 
 /// A quick test for "this stored value is meant to be a token": the `gAAAAA` prefix every
@@ -137,7 +157,7 @@ pub fn inspect(token: &str) -> Result<TokenInfo, Malformed> {
 /// and it decodes as base64. Structural errors past that are for `inspect` to explain.
 pub fn looks_like_token(text: &str) -> bool {
     let text = unquote(text);
-    text.starts_with("gAAAAA") && decode_token(text).is_some()
+    text.starts_with("gAAAAA") && with_decoded(text, |_| ()).is_some()
 }
 
 /// Strips surrounding whitespace and one pair of JSON double quotes: JSON columns hold the
@@ -161,6 +181,22 @@ mod tests {
         assert_eq!(unquote("  gAAAAAx\n"), "gAAAAAx");
         assert_eq!(unquote("\"unterminated"), "\"unterminated");
         assert_eq!(unquote("\""), "\"");
+    }
+
+    #[test]
+    fn stack_and_heap_decoding_agree_with_decode_token() {
+        use base64::engine::general_purpose::URL_SAFE;
+        // Around the stack buffer's size, padded and unpadded, and not base64 at all.
+        for len in [0, 1, 73, 89, 383, 384, 385, 510, 511, 512, 513, 514, 4096] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let padded = URL_SAFE.encode(&bytes);
+            for text in [padded.as_str(), padded.trim_end_matches('=')] {
+                assert_eq!(with_decoded(text, <[u8]>::to_vec), Some(bytes.clone()));
+                assert_eq!(decode_token(text), Some(bytes.clone()));
+            }
+        }
+        assert_eq!(with_decoded("not base64!", <[u8]>::to_vec), None);
+        assert_eq!(with_decoded(&"@".repeat(2000), <[u8]>::to_vec), None);
     }
 
     #[test]

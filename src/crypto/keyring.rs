@@ -257,14 +257,16 @@ impl KeyRing {
     /// Identifies a bare token's key without decrypting: `NotAToken` when it is malformed,
     /// `UnknownKey` when no key's MAC matches.
     pub fn classify(&self, token: &str, owner: Option<&str>) -> Result<Identified, CellError> {
-        let data = inspect::decode_token(token).ok_or(CellError::NotAToken)?;
-        let info = inspect::parse_decoded(&data).map_err(|_| CellError::NotAToken)?;
-        let (id, key) = self.find_key(&data, owner).ok_or(CellError::UnknownKey)?;
-        Ok(Identified {
-            id,
-            fingerprint: key.fingerprint(),
-            info,
+        inspect::with_decoded(token, |data| {
+            let info = inspect::parse_decoded(data).map_err(|_| CellError::NotAToken)?;
+            let (id, key) = self.find_key(data, owner).ok_or(CellError::UnknownKey)?;
+            Ok(Identified {
+                id,
+                fingerprint: key.fingerprint(),
+                info,
+            })
         })
+        .unwrap_or(Err(CellError::NotAToken))
     }
 
     /// Decrypts a bare token (use `codec::unwrap_stored` on JSON-column values first):
@@ -283,13 +285,15 @@ impl KeyRing {
         token: &str,
         owner: Option<&str>,
     ) -> Result<(Zeroizing<Vec<u8>>, KeyId, TokenInfo), CellError> {
-        let data = inspect::decode_token(token).ok_or(CellError::NotAToken)?;
-        let info = inspect::parse_decoded(&data).map_err(|_| CellError::NotAToken)?;
-        let (id, key) = self.find_key(&data, owner).ok_or(CellError::UnknownKey)?;
-        let plaintext = key
-            .decrypt_authenticated(&data, &info)
-            .map_err(|_| CellError::Corrupted)?;
-        Ok((plaintext, id, info))
+        inspect::with_decoded(token, |data| {
+            let info = inspect::parse_decoded(data).map_err(|_| CellError::NotAToken)?;
+            let (id, key) = self.find_key(data, owner).ok_or(CellError::UnknownKey)?;
+            let plaintext = key
+                .decrypt_authenticated(data, &info)
+                .map_err(|_| CellError::Corrupted)?;
+            Ok((plaintext, id, info))
+        })
+        .unwrap_or(Err(CellError::NotAToken))
     }
 
     /// The first candidate whose HMAC matches the decoded token, in trial order.
