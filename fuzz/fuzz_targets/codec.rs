@@ -41,6 +41,14 @@ fuzz_target!(|data: &[u8]| {
         let Ok(value) = decode_plaintext(data, &ty) else {
             continue;
         };
+        // Timber stores a string in a JSON column as-is, so a string that is itself JSON text
+        // (`"1.50"` decodes to the string `1.50`) reads back as that JSON: the same ambiguity
+        // as in Python, by design, not a codec bug.
+        if let Value::Json(serde_json::Value::String(s)) = &value
+            && serde_json::from_str::<serde_json::Value>(s).is_ok()
+        {
+            continue;
+        }
         let plaintext = encode_plaintext(&value, &ty).expect("a decoded value encodes");
         let again = decode_plaintext(plaintext.as_bytes(), &ty).expect("re-encoded decodes");
         assert!(
