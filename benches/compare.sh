@@ -18,11 +18,12 @@
 #   SKIP_CODEC=1 | SKIP_ROTATION=1 | SKIP_POSTGRES=1
 #   TIMBER_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
 #   MEASURE="--warm-up-time 1 --measurement-time 3"   criterion flags
-#   NO_BUILD=1   use target/release/timber as it is (no cargo build)
+#   NO_BUILD=1   use target/release/timber and the newest codec bench as built (no cargo)
 #   CARGO_TARGET_DIR   honoured (binary, criterion results, venv, data, output)
 # Output: target/compare/<time>/ (raw results, logs) and summary.md there; the summary is
 # also printed. Python packages are installed into target/bench-venv on first use.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1 # keep benches/baseline/ free of __pycache__
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -62,9 +63,17 @@ fi
 
 # --- 1. codec: ours, the floor, then Python on the same tokens --------------------------------
 if [ -z "${SKIP_CODEC:-}" ]; then
-    say "cargo bench --bench codec -- $MEASURE"
     # shellcheck disable=SC2086 # MEASURE is a list of flags
-    cargo bench --bench codec -- $MEASURE >"$OUT/codec.txt" 2>"$OUT/codec.err"
+    if [ -n "${NO_BUILD:-}" ]; then
+        # The newest built codec bench, as it is: on a shared machine another engineer's
+        # edit would otherwise mean a ten-minute rebuild before the measurement.
+        bench=$(ls -t "$TARGET"/release/deps/codec-* | grep -v '\.d$' | head -n 1)
+        say "$bench --bench $MEASURE"
+        CARGO_TARGET_DIR="$TARGET" "$bench" --bench $MEASURE >"$OUT/codec.txt" 2>"$OUT/codec.err"
+    else
+        say "cargo bench --bench codec -- $MEASURE"
+        cargo bench --bench codec -- $MEASURE >"$OUT/codec.txt" 2>"$OUT/codec.err"
+    fi
     say "Python cryptography Fernet on the same payloads"
     (cd "$BASE" && "$PY" fernet_bench.py 20000 5) >"$OUT/python_fernet.json"
     echo "load after codec: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
