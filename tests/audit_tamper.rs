@@ -71,6 +71,15 @@ fn assert_damage(kind: Kind, report: &VerifyReport, id: Option<i64>, damage: Dam
 
 const LOG: &str = "timber_audit_log";
 
+/// Ten fresh entries, the attacker's statements, then verify must name `id` and `damage`.
+async fn damage_is_named(kind: Kind, statements: &[String], id: i64, damage: Damage) {
+    let (db, store, log) = ten_entries(kind).await.expect("backend available");
+    tamper(&db, statements).await;
+    assert_damage(kind, &verified(&store, &log).await, Some(id), damage);
+    store.close().await;
+    db.drop_all().await;
+}
+
 async fn every_kind_of_damage_is_named(kind: Kind) {
     // Untouched.
     let Some((db, store, log)) = ten_entries(kind).await else {
@@ -82,81 +91,48 @@ async fn every_kind_of_damage_is_named(kind: Kind) {
     store.close().await;
     db.drop_all().await;
 
-    // One entry's detail changed.
-    let (db, store, log) = ten_entries(kind).await.unwrap();
-    tamper(
-        &db,
-        &[format!(
-            "UPDATE {LOG} SET detail = '{{\"reason\":\"routine\"}}' WHERE id = 5"
-        )],
-    )
-    .await;
-    assert_damage(
-        kind,
-        &verified(&store, &log).await,
-        Some(5),
-        Damage::Altered,
-    );
-    store.close().await;
-    db.drop_all().await;
-
-    // A middle entry deleted.
-    let (db, store, log) = ten_entries(kind).await.unwrap();
-    tamper(&db, &[format!("DELETE FROM {LOG} WHERE id = 6")]).await;
-    assert_damage(
-        kind,
-        &verified(&store, &log).await,
-        Some(7),
-        Damage::Deleted,
-    );
-    store.close().await;
-    db.drop_all().await;
-
-    // The newest entries deleted (the chain that remains is intact; the head is not).
-    let (db, store, log) = ten_entries(kind).await.unwrap();
-    tamper(&db, &[format!("DELETE FROM {LOG} WHERE id >= 9")]).await;
-    assert_damage(
-        kind,
-        &verified(&store, &log).await,
-        Some(9),
-        Damage::NewestRemoved,
-    );
-    store.close().await;
-    db.drop_all().await;
-
-    // Two entries swapped (their ids exchanged).
-    let (db, store, log) = ten_entries(kind).await.unwrap();
-    tamper(
-        &db,
-        &[
-            format!("UPDATE {LOG} SET id = 1000 WHERE id = 4"),
-            format!("UPDATE {LOG} SET id = 4 WHERE id = 7"),
-            format!("UPDATE {LOG} SET id = 7 WHERE id = 1000"),
-        ],
-    )
-    .await;
-    assert_damage(
-        kind,
-        &verified(&store, &log).await,
-        Some(4),
-        Damage::Reordered,
-    );
-    store.close().await;
-    db.drop_all().await;
-
-    // The newest entry moved to a huge id: named, and verification does not scan the gap.
-    let (db, store, log) = ten_entries(kind).await.unwrap();
-    tamper(
-        &db,
-        &[format!(
-            "UPDATE {LOG} SET id = 9000000000000000 WHERE id = 10"
-        )],
-    )
-    .await;
-    let report = verified(&store, &log).await;
-    assert_damage(kind, &report, Some(9_000_000_000_000_000), Damage::Altered);
-    store.close().await;
-    db.drop_all().await;
+    let reason = "'{\"reason\":\"routine\"}'";
+    let cases: [(Vec<String>, i64, Damage); 5] = [
+        // One entry's detail changed.
+        (
+            vec![format!("UPDATE {LOG} SET detail = {reason} WHERE id = 5")],
+            5,
+            Damage::Altered,
+        ),
+        // A middle entry deleted.
+        (
+            vec![format!("DELETE FROM {LOG} WHERE id = 6")],
+            7,
+            Damage::Deleted,
+        ),
+        // The newest entries deleted (the chain that remains is intact; the head is not).
+        (
+            vec![format!("DELETE FROM {LOG} WHERE id >= 9")],
+            9,
+            Damage::NewestRemoved,
+        ),
+        // Two entries swapped (their ids exchanged).
+        (
+            vec![
+                format!("UPDATE {LOG} SET id = 1000 WHERE id = 4"),
+                format!("UPDATE {LOG} SET id = 4 WHERE id = 7"),
+                format!("UPDATE {LOG} SET id = 7 WHERE id = 1000"),
+            ],
+            4,
+            Damage::Reordered,
+        ),
+        // The newest entry moved to a huge id: named, and verify does not scan the gap.
+        (
+            vec![format!(
+                "UPDATE {LOG} SET id = 9000000000000000 WHERE id = 10"
+            )],
+            9_000_000_000_000_000,
+            Damage::Altered,
+        ),
+    ];
+    for (statements, id, damage) in cases {
+        damage_is_named(kind, &statements, id, damage).await;
+    }
 
     // A forged entry inserted after entry 5 (later ids moved up to make room), linked to
     // entry 5 and hashed with a key that is not the audit key.
