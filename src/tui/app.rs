@@ -32,6 +32,8 @@ pub struct App {
     pub(super) audit_log: Arc<OnceCell<AuditLog>>,
     /// Set when the console must stop because of a bug (a task panicked).
     pub(super) fatal: Option<String>,
+    /// A poll of the jobs table is out (ticks do not pile up polls).
+    pub(super) jobs_polling: bool,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
             access,
             audit_log: Arc::new(OnceCell::new()),
             fatal: None,
+            jobs_polling: false,
         })
     }
 
@@ -114,6 +117,11 @@ impl App {
     pub fn attach_store(&mut self, store: Store) {
         self.state.status.connection = Connection::Connected;
         self.store = Some(store);
+    }
+
+    /// The open database connection (tests ask the database about its session).
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     /// Opens a model's table (as `:model NAME` does); the first page loads in the background.
@@ -179,6 +187,10 @@ impl App {
         {
             self.state.notice("revealed cell masked again (timeout)");
         }
+        // Jobs of other processes appear and move while the jobs are on screen.
+        if matches!(self.state.screen, ScreenId::Keys | ScreenId::Overview) {
+            self.poll_jobs();
+        }
     }
 
     fn on_key(&mut self, key: KeyEvent) {
@@ -236,6 +248,11 @@ impl App {
             (ScreenId::Audit, Action::PageUp) => {
                 self.state.audit.move_by(-(self.state.page_size() as isize))
             }
+            (ScreenId::Keys, Action::Down) => self.state.keys.move_job(1),
+            (ScreenId::Keys, Action::Up) => self.state.keys.move_job(-1),
+            (ScreenId::Keys, Action::Rotate) => self.open_rotation_wizard(),
+            (ScreenId::Keys, Action::PauseJob) => self.pause_or_resume_job(),
+            (ScreenId::Keys, Action::CancelJob) => self.cancel_job(),
             (ScreenId::Health, Action::Down) => self.state.health.move_by(1),
             (ScreenId::Health, Action::Up) => self.state.health.move_by(-1),
             (_, Action::Back) => {

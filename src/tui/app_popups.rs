@@ -73,6 +73,10 @@ impl App {
     }
 
     pub(super) fn popup_key(&mut self, key: KeyEvent) {
+        if matches!(self.state.popup, Popup::Rotate(_)) {
+            self.wizard_key(key);
+            return;
+        }
         let action = self.state.keymap.action(&key);
         if matches!(self.state.popup, Popup::Detail { .. }) && action == Some(Action::Reveal) {
             self.state.popup = Popup::None;
@@ -85,7 +89,7 @@ impl App {
             return;
         }
         match &mut self.state.popup {
-            Popup::None => {}
+            Popup::None | Popup::Rotate(_) => {}
             Popup::Help { scroll } | Popup::Detail { scroll } => match action {
                 Some(Action::Down) => *scroll = scroll.saturating_add(1),
                 Some(Action::Up) => *scroll = scroll.saturating_sub(1),

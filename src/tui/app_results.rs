@@ -92,7 +92,15 @@ impl App {
             }
             TaskResult::Audit(result) => self.state.audit.view = Loadable::from_result(result),
             TaskResult::Health(result) => self.state.health.view = Loadable::from_result(result),
-            TaskResult::Jobs(result) => self.state.keys.jobs = Loadable::from_result(result),
+            TaskResult::Jobs(result) => {
+                self.jobs_polling = false;
+                self.state.keys.jobs = Loadable::from_result(result);
+                let len = self.state.keys.jobs.ready().map_or(0, Vec::len);
+                self.state.keys.job_cursor = self.state.keys.job_cursor.min(len.saturating_sub(1));
+            }
+            TaskResult::RotationPlan(result) => self.apply_plan(result),
+            TaskResult::Rotation(event) => self.state.keys.apply_event(&event),
+            TaskResult::RotationFinished { errors } => self.apply_rotation_finished(errors),
             TaskResult::KeyRegistry(Ok(listing)) => self.state.keys.apply_registry(listing),
             TaskResult::KeyRegistry(Err(message)) => {
                 self.state.error(format!("key registry: {message}"));

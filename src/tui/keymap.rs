@@ -68,6 +68,9 @@ actions! {
     Search = "search", "search a blind-indexed field", ["s"];
     Filter = "filter", "filter on a plain column", ["/"];
     Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
+    Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
+    PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
+    CancelJob = "cancel-job", "cancel the selected rotation job", ["x"];
 }
 
 /// The live key bindings, and the problems found while building them.

@@ -16,6 +16,7 @@ pub mod app;
 mod app_actions;
 mod app_popups;
 mod app_results;
+mod app_rotation;
 pub mod clock;
 pub mod commands;
 pub mod event;

@@ -81,6 +81,8 @@ pub enum Popup {
     Palette(PaletteState),
     Prompt(PromptState),
     Reveal(RevealState),
+    /// The rotation wizard (Keys screen).
+    Rotate(super::screens::rotation_wizard::WizardState),
     /// The selected record of the data table, one field a line.
     Detail {
         scroll: u16,

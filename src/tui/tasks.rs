@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
@@ -18,7 +19,7 @@ use crate::access::{Access, Cell, ViewRow};
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::KeyRing;
 use crate::health::CensusColumn;
-use crate::rotation::KeyListing;
+use crate::rotation::{KeyListing, ModelPlan, RotationEvent};
 use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
 use crate::value::Value;
 
@@ -69,6 +70,14 @@ pub enum TaskResult {
     Jobs(Result<Vec<JobView>, String>),
     /// The key registry (`timber_keys`) joined with the configured keys.
     KeyRegistry(Result<Vec<KeyListing>, String>),
+    /// The plan of the rotation wizard's scope (reads only).
+    RotationPlan(Result<Vec<ModelPlan>, String>),
+    /// Progress of a rotation this console runs (many per job).
+    Rotation(RotationEvent),
+    /// A rotation run of this console ended; one line per model or job that did not run.
+    RotationFinished {
+        errors: Vec<String>,
+    },
     /// A task panicked (a bug); the console reports it and quits.
     Crashed {
         task: &'static str,
@@ -79,13 +88,35 @@ pub enum TaskResult {
 pub struct TaskRunner {
     tx: mpsc::UnboundedSender<TaskResult>,
     rx: mpsc::UnboundedReceiver<TaskResult>,
-    pending: usize,
+    /// Shared with [`ProgressSender`]s: a progress message counts as pending until applied,
+    /// so `settle()` also waits for a running rotation's events.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Default for TaskRunner {
     fn default() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        TaskRunner { tx, rx, pending: 0 }
+        TaskRunner {
+            tx,
+            rx,
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// Sends extra results (progress) from inside a running task.
+#[derive(Clone)]
+pub struct ProgressSender {
+    tx: mpsc::UnboundedSender<TaskResult>,
+    pending: Arc<AtomicUsize>,
+}
+
+impl ProgressSender {
+    pub fn send(&self, result: TaskResult) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(result).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -95,7 +126,7 @@ impl TaskRunner {
     where
         F: Future<Output = TaskResult> + Send + 'static,
     {
-        self.pending += 1;
+        self.pending.fetch_add(1, Ordering::SeqCst);
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result = AssertUnwindSafe(work)
@@ -108,23 +139,31 @@ impl TaskRunner {
 
     /// Tasks spawned and not yet collected.
     pub fn pending(&self) -> usize {
-        self.pending
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// A sender for progress results of a task about to be spawned.
+    pub fn progress(&self) -> ProgressSender {
+        ProgressSender {
+            tx: self.tx.clone(),
+            pending: self.pending.clone(),
+        }
     }
 
     /// The next finished task's result (waits; `None` only if nothing is pending).
     pub async fn next(&mut self) -> Option<TaskResult> {
-        if self.pending == 0 {
+        if self.pending() == 0 {
             return None;
         }
         let result = self.rx.recv().await;
-        self.pending -= 1;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
         result
     }
 
     /// A result that is ready now, without waiting.
     pub fn try_next(&mut self) -> Option<TaskResult> {
         let result = self.rx.try_recv().ok()?;
-        self.pending -= 1;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
         Some(result)
     }
 }

@@ -36,7 +36,13 @@ pub fn draw(frame: &mut Frame, state: &State) {
         ScreenId::Overview => screens::overview::draw(frame, body, state),
         ScreenId::Data => screens::data_view::draw(frame, body, state),
         ScreenId::Audit => screens::audit::draw(frame, body, &state.audit, &state.theme),
-        ScreenId::Keys => screens::keys::draw(frame, body, &state.keys, &state.theme),
+        ScreenId::Keys => screens::keys::draw(
+            frame,
+            body,
+            &state.keys,
+            &state.theme,
+            state.status.read_only,
+        ),
         ScreenId::Health => screens::health::draw(frame, body, &state.health, &state.theme),
     }
     widgets::status_bar::draw_message(frame, message, state);
@@ -54,6 +60,7 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
         Popup::Reveal(dialog) => {
             widgets::reveal_dialog::draw(frame, area, dialog, theme, state.reveal_timeout_seconds)
         }
+        Popup::Rotate(wizard) => screens::rotation_wizard::draw(frame, area, wizard, theme),
         Popup::Detail { scroll } => {
             if let Some(table) = &state.data.table {
                 widgets::record_popup::draw(frame, area, table, theme, *scroll);

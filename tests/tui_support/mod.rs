@@ -142,6 +142,11 @@ pub fn clock() -> Clock {
 /// console` from settings (an explicit environment, so the machine's own variables and
 /// user theme or keymap files cannot change what the tests see), dark theme, fixed clock.
 pub fn setup(config: StoreConfig, role: &str, clock: Clock) -> Setup {
+    setup_with(config, role, clock, &[])
+}
+
+/// [`setup`] with some variables replaced or added (another primary key, an old key...).
+pub fn setup_with(config: StoreConfig, role: &str, clock: Clock, extra: &[(&str, &str)]) -> Setup {
     let fixtures = fixture_dir();
     let vars = [
         ("DATABASE_URL", config.url.expose().to_string()),
@@ -160,7 +165,11 @@ pub fn setup(config: StoreConfig, role: &str, clock: Clock) -> Setup {
         ("KEY_ROTATION_DATE", "2026-06-01".to_string()),
         ("OAK_ENV", "test".to_string()),
     ];
-    let env: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut env: BTreeMap<String, String> =
+        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
     let settings =
         Settings::from_sources(&Flags::default(), &env, &fixtures).expect("settings load");
     let context = Context {

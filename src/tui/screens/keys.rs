@@ -46,6 +46,10 @@ pub struct KeysState {
     pub rotation_date: Option<NaiveDate>,
     pub schedule: Vec<ScheduleRow>,
     pub jobs: Loadable<Vec<JobView>>,
+    /// Jobs this console runs, newest first, from the rotation service's events.
+    pub live: Vec<super::keys_live::LiveJob>,
+    /// The selected row of the jobs list (pause, resume, cancel act on it).
+    pub job_cursor: usize,
 }
 
 impl KeysState {
@@ -101,6 +105,8 @@ impl KeysState {
             rotation_date,
             schedule,
             jobs: Loadable::Loading,
+            live: Vec::new(),
+            job_cursor: 0,
         }
     }
 
@@ -127,7 +133,7 @@ impl KeysState {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
     let key_rows = state.keys.len() as u16 + 3;
     let schedule_rows = state.schedule.len().max(1) as u16 + 3;
     let [keys_area, schedule_area, jobs_area] = Layout::vertical([
@@ -138,7 +144,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
     .areas(area);
     draw_keys(frame, keys_area, state, theme);
     draw_schedule(frame, schedule_area, state, theme);
-    draw_jobs(frame, jobs_area, &state.jobs, theme);
+    super::keys_live::draw_jobs(frame, jobs_area, state, theme, read_only);
 }
 
 fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {

@@ -7,7 +7,9 @@ pub mod data_columns;
 pub mod data_view;
 pub mod health;
 pub mod keys;
+pub mod keys_live;
 pub mod overview;
+pub mod rotation_wizard;
 
 /// Which screen is showing; reached by number (1-5) or `:name`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

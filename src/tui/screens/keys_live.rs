@@ -1,0 +1,192 @@
+//! Rotation jobs on the Keys screen: every process's jobs from the jobs table (polled), and
+//! for jobs this console runs, the live counters of the rotation service's events (rate,
+//! ETA, failures, conflicts). One gauge per job; the selected job takes pause and cancel.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Gauge, Paragraph};
+
+use super::keys::KeysState;
+use crate::rotation::RotationEvent;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::tile;
+
+/// A job this console runs, as its last event told.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveJob {
+    pub job: i64,
+    pub model: String,
+    pub table: String,
+    pub status: String,
+    pub total: u64,
+    pub handled: u64,
+    pub failed: u64,
+    pub conflicts: u64,
+    pub rate: f64,
+    pub eta_seconds: Option<f64>,
+}
+
+impl KeysState {
+    /// Folds one event of a rotation this console runs into its live job.
+    pub fn apply_event(&mut self, event: &RotationEvent) {
+        match event {
+            RotationEvent::Started {
+                job,
+                model,
+                table,
+                total,
+                resumed,
+            } => {
+                self.live.retain(|l| l.job != *job);
+                self.live.insert(
+                    0,
+                    LiveJob {
+                        job: *job,
+                        model: model.clone(),
+                        table: table.clone(),
+                        status: if *resumed { "resumed" } else { "running" }.into(),
+                        total: *total,
+                        handled: 0,
+                        failed: 0,
+                        conflicts: 0,
+                        rate: 0.0,
+                        eta_seconds: None,
+                    },
+                );
+            }
+            RotationEvent::Batch {
+                job,
+                total,
+                done,
+                skipped,
+                failed,
+                conflicts,
+                rate,
+                eta_seconds,
+            } => {
+                if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
+                    live.total = *total;
+                    live.handled = done + skipped + failed;
+                    live.failed = *failed;
+                    live.conflicts = *conflicts;
+                    live.rate = *rate;
+                    live.eta_seconds = *eta_seconds;
+                }
+            }
+            RotationEvent::Done(summary) => {
+                if let Some(live) = self.live.iter_mut().find(|l| l.job == summary.job) {
+                    live.status = summary.status.as_str().to_string();
+                    live.total = summary.rows_total;
+                    live.handled = summary.rows_done + summary.rows_skipped + summary.rows_failed;
+                    live.failed = summary.rows_failed;
+                    live.conflicts = summary.conflicts;
+                    live.eta_seconds = None;
+                }
+            }
+            RotationEvent::Failed { job, .. } => {
+                if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
+                    live.status = "failed".into();
+                }
+            }
+        }
+    }
+
+    /// The id of the selected job of the jobs table.
+    pub fn selected_job(&self) -> Option<(i64, String)> {
+        let jobs = self.jobs.ready()?;
+        let job = jobs.get(self.job_cursor)?;
+        let id = job.id.trim_start_matches('#').parse().ok()?;
+        Some((id, job.status.clone()))
+    }
+
+    pub fn move_job(&mut self, delta: isize) {
+        let len = self.jobs.ready().map_or(0, Vec::len);
+        self.job_cursor = self
+            .job_cursor
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+    }
+}
+
+/// The jobs table with gauges; live counters where this console runs the job.
+pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
+    let title = if read_only {
+        " Rotation jobs · read-only session: R, p, x disabled (start with --write) "
+    } else {
+        " Rotation jobs · R rotate · p pause/resume · x cancel "
+    };
+    let Some((inner, jobs)) = tile(
+        frame,
+        area,
+        title,
+        &state.jobs,
+        "rotation jobs",
+        theme,
+        true,
+    ) else {
+        return;
+    };
+    if jobs.is_empty() {
+        frame.render_widget(Paragraph::new("no rotation jobs").style(theme.muted), inner);
+        return;
+    }
+    for (i, job) in jobs.iter().take(inner.height as usize).enumerate() {
+        let row = Rect {
+            y: inner.y + i as u16,
+            height: 1,
+            ..inner
+        };
+        let [label, gauge, extra] = Layout::horizontal([
+            Constraint::Length(30),
+            Constraint::Fill(1),
+            Constraint::Length(30),
+        ])
+        .areas(row);
+        let id: Option<i64> = job.id.trim_start_matches('#').parse().ok();
+        let live = state.live.iter().find(|l| Some(l.job) == id);
+        let mark = if i == state.job_cursor { "▶ " } else { "  " };
+        let style = if i == state.job_cursor {
+            theme.selection
+        } else {
+            theme.base
+        };
+        let text = format!("{mark}{} {} {}", job.id, job.table, job.status);
+        frame.render_widget(Line::styled(text, style), label);
+        let (handled, total) = match live {
+            Some(l) if !is_final(&job.status) => (l.handled, l.total),
+            _ => (
+                job.rows_done.unwrap_or(0) + job.rows_failed,
+                job.rows_total.unwrap_or(0),
+            ),
+        };
+        let ratio = if total == 0 {
+            1.0
+        } else {
+            (handled as f64 / total as f64).clamp(0.0, 1.0)
+        };
+        frame.render_widget(
+            Gauge::default()
+                .ratio(ratio)
+                .label(format!("{handled}/{total}"))
+                .gauge_style(theme.gauge),
+            gauge,
+        );
+        let detail = match live {
+            Some(l) => {
+                let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
+                format!(
+                    " {:.0} r/s eta {eta} ✗{} ≠{}",
+                    l.rate, l.failed, l.conflicts
+                )
+            }
+            None if job.rows_failed > 0 => format!(" ✗{}", job.rows_failed),
+            None => String::new(),
+        };
+        frame.render_widget(Line::styled(detail, theme.muted), extra);
+    }
+}
+
+fn is_final(status: &str) -> bool {
+    matches!(status, "completed" | "cancelled" | "failed")
+}

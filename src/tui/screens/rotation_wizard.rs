@@ -1,0 +1,187 @@
+//! The rotation wizard of the Keys screen (DESIGN §8): pick the scope, read the plan (rows
+//! per model and column, batches, ETA), confirm by typing the model name (or `all`), then
+//! the job runs and its progress shows on the Keys screen. State and drawing only.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Row, Table, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::Loadable;
+use crate::rotation::ModelPlan;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{block, centered};
+
+/// Rows per batch the plan assumes (the runner adapts its batch size; this is for the ETA).
+pub const PLAN_BATCH: u64 = 500;
+/// Rows per second the plan's ETA assumes before a job has reported its own rate.
+pub const PLAN_RATE: u64 = 2000;
+
+#[derive(Debug)]
+pub enum WizardStep {
+    /// Choosing `all` (index 0) or one model.
+    Scope {
+        cursor: usize,
+    },
+    Plan(Loadable<Vec<ModelPlan>>),
+    Confirm {
+        plans: Vec<ModelPlan>,
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct WizardState {
+    /// Models with encrypted columns, in model order.
+    pub models: Vec<String>,
+    /// `None` for all models.
+    pub scope: Option<String>,
+    pub step: WizardStep,
+}
+
+impl WizardState {
+    pub fn new(models: Vec<String>) -> WizardState {
+        WizardState {
+            models,
+            scope: None,
+            step: WizardStep::Scope { cursor: 0 },
+        }
+    }
+
+    /// What must be typed to confirm: the model's name, or `all`.
+    pub fn confirm_word(&self) -> &str {
+        self.scope.as_deref().unwrap_or("all")
+    }
+
+    /// The models the chosen scope covers.
+    pub fn selected_models(&self) -> Vec<String> {
+        match &self.scope {
+            Some(model) => vec![model.clone()],
+            None => self.models.clone(),
+        }
+    }
+}
+
+/// Rows to write, batches and the ETA at the assumed rate.
+pub fn plan_totals(plans: &[ModelPlan]) -> (u64, u64, u64) {
+    let rows: u64 = plans.iter().map(|p| p.estimated_rows_to_change()).sum();
+    let batches: u64 = plans
+        .iter()
+        .map(|p| p.rows_total.div_ceil(PLAN_BATCH))
+        .sum();
+    (rows, batches, rows.div_ceil(PLAN_RATE))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) {
+    let popup = centered(area, 76, area.height.saturating_sub(2).min(20));
+    frame.render_widget(Clear, popup);
+    let title = match wizard.step {
+        WizardStep::Scope { .. } => " Rotate keys · 1/3 scope ",
+        WizardStep::Plan(_) => " Rotate keys · 2/3 plan ",
+        WizardStep::Confirm { .. } => " Rotate keys · 3/3 confirm ",
+    };
+    let outer = block(title, theme, true);
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let [body, foot] = Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
+    let hint = match &wizard.step {
+        WizardStep::Scope { cursor } => {
+            let mut lines = vec![Line::styled(
+                "Re-encrypt every value not under its target key:",
+                theme.muted,
+            )];
+            let names = std::iter::once("all models".to_string()).chain(wizard.models.clone());
+            for (i, name) in names.enumerate() {
+                let (mark, style) = if i == *cursor {
+                    ("▶ ", theme.selection)
+                } else {
+                    ("  ", theme.base)
+                };
+                lines.push(Line::styled(format!("{mark}{name}"), style));
+            }
+            frame.render_widget(Paragraph::new(lines), body);
+            Line::styled("enter plans · esc cancels", theme.muted)
+        }
+        WizardStep::Plan(Loadable::Ready(plans)) => {
+            draw_plan(frame, body, plans, theme);
+            Line::styled("enter continues · esc cancels", theme.muted)
+        }
+        WizardStep::Plan(Loadable::Failed(e)) => {
+            let text = Paragraph::new(format!("✗ plan failed: {e}"))
+                .style(theme.error)
+                .wrap(Wrap { trim: true });
+            frame.render_widget(text, body);
+            Line::styled("esc closes", theme.muted)
+        }
+        WizardStep::Plan(_) => {
+            frame.render_widget(
+                Paragraph::new("planning (reads only)…").style(theme.muted),
+                body,
+            );
+            Line::styled("esc cancels", theme.muted)
+        }
+        WizardStep::Confirm {
+            plans,
+            input,
+            error,
+        } => {
+            let [plan, prompt, field] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length(1),
+                Constraint::Length(1),
+            ])
+            .areas(body);
+            draw_plan(frame, plan, plans, theme);
+            let ask = format!(
+                "Type `{}` to start the rotation (it writes to the database):",
+                wizard.confirm_word()
+            );
+            frame.render_widget(Line::styled(ask, theme.warn), prompt);
+            frame.render_widget(input, field);
+            match error {
+                Some(e) => Line::styled(format!("✗ {e}"), theme.error),
+                None => Line::styled("enter starts · esc cancels", theme.muted),
+            }
+        }
+    };
+    frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), foot);
+}
+
+fn draw_plan(frame: &mut Frame, area: Rect, plans: &[ModelPlan], theme: &Theme) {
+    let (rows, batches, eta) = plan_totals(plans);
+    let [summary, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let text = format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s");
+    frame.render_widget(Line::styled(text, theme.accent), summary);
+    let mut lines = Vec::new();
+    for plan in plans {
+        for c in &plan.columns {
+            let failing: u64 = c.failing.values().sum();
+            lines.push(Row::new(vec![
+                plan.model.clone(),
+                c.column.clone(),
+                c.to_rotate.to_string(),
+                c.to_rehash.to_string(),
+                c.current.to_string(),
+                failing.to_string(),
+            ]));
+        }
+    }
+    let table = Table::new(
+        lines,
+        [
+            Constraint::Length(14),
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+        ],
+    )
+    .header(
+        Row::new(["model", "column", "rotate", "rehash", "current", "failing"]).style(theme.header),
+    );
+    frame.render_widget(table, table_area);
+}

@@ -1,0 +1,145 @@
+//! Rotation from the Keys screen on a real SQLite database: data written under one key, the
+//! console started with a new primary and the first key as old. The wizard plans, refuses a
+//! wrong confirmation word, runs every model to completion with live progress, and the
+//! health check's old-key finding is gone after. A read-only session refuses, with a message,
+//! and its database session refuses writes too.
+
+mod tui_support;
+
+use crossterm::event::KeyCode;
+use timber::crypto::KeyRing;
+use timber::rotation::key_usage;
+use timber::store::{Store, StoreConfig};
+use tui_support::*;
+
+/// The new primary key the console rotates to (a test key; it protects nothing).
+const NEW_PRIMARY: &str = "bXlfbmV3X3ByaW1hcnlfa2V5X2Zvcl90ZXN0c18wMDE=";
+
+fn rotating_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("ENCRYPTION_KEY", NEW_PRIMARY),
+        ("ENCRYPTION_KEY_OLD", PRIMARY),
+    ]
+}
+
+async fn rotating_console(
+    config: StoreConfig,
+    read_only: bool,
+    w: u16,
+    h: u16,
+) -> timber::tui::App {
+    let mut config = config;
+    config.read_only = read_only;
+    let setup = setup_with(config, "security_admin", clock(), &rotating_env());
+    let mut app = timber::tui::App::new(setup).expect("app builds");
+    app.handle_event(timber::tui::Event::Resize(w, h));
+    app.start();
+    app.settle().await;
+    app
+}
+
+fn rotated_ring() -> KeyRing {
+    KeyRing::builder()
+        .primary(NEW_PRIMARY, "ENCRYPTION_KEY")
+        .and_then(|b| b.old(PRIMARY, "ENCRYPTION_KEY_OLD"))
+        .and_then(|b| b.master(MASTER, "MASTER_ENCRYPTION_KEY"))
+        .and_then(|b| b.build())
+        .expect("test keys are valid")
+}
+
+#[tokio::test]
+async fn rotating_all_models_from_the_keys_screen_leaves_nothing_under_the_old_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = rotating_console(config.clone(), false, 120, 40).await;
+    let before = {
+        press(&mut app, &[ch('5')]).await;
+        screen(&app)
+    };
+    assert!(before.contains("data.old_key"), "{before}");
+
+    press(&mut app, &[ch('4'), ch('R')]).await;
+    let scope = screen(&app);
+    assert!(
+        scope.contains("1/3 scope") && scope.contains("all models"),
+        "{scope}"
+    );
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(plan.contains("2/3 plan"), "{plan}");
+    // Every customer and ticket row has a value under the old key.
+    let rows = CUSTOMERS + TICKETS;
+    assert!(plan.contains(&format!("{rows} row(s) to write")), "{plan}");
+
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    type_text(&mut app, "Customer");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let refused = screen(&app);
+    assert!(refused.contains("type `all` exactly"), "{refused}");
+
+    for _ in 0.."Customer".len() {
+        app.handle_event(key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "all");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let done = screen(&app);
+    assert!(done.contains("rotation: done"), "{done}");
+    assert!(done.contains("completed"), "{done}");
+    assert!(done.contains(&format!("{CUSTOMERS}/{CUSTOMERS}")), "{done}");
+
+    // At the database: no value depends on the old key any more, every value reads back.
+    let store = Store::connect(config).await.unwrap();
+    let ring = rotated_ring();
+    let models = models();
+    let old = ring
+        .entries()
+        .into_iter()
+        .find(|k| k.source.contains("OLD"))
+        .unwrap();
+    let usage = key_usage(&store, &ring, &models.models, &old.id)
+        .await
+        .unwrap();
+    assert_eq!(usage.iter().map(|u| u.count).sum::<u64>(), 0, "{usage:?}");
+    let customer_model = models.find("Customer").unwrap();
+    let record = store
+        .get(customer_model, &ring, &timber::value::Value::Int(7))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(format!("{record:?}").contains("zqxmail7@example.com"));
+    store.close().await;
+
+    press(&mut app, &[ch('5')]).await;
+    let after = screen(&app);
+    let old_key_line = after.lines().find(|l| l.contains("data.old_key"));
+    assert!(
+        old_key_line.is_none_or(|l| l.contains("✓")),
+        "the old-key finding is gone after the rotation:\n{after}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_console_refuses_rotation_and_its_session_is_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = rotating_console(config.clone(), true, 120, 40).await;
+    press(&mut app, &[ch('4')]).await;
+    let keys = screen(&app);
+    assert!(
+        keys.contains("read-only session: R, p, x disabled"),
+        "{keys}"
+    );
+    press(&mut app, &[ch('R')]).await;
+    let text = screen(&app);
+    assert!(
+        !text.contains("1/3 scope"),
+        "no wizard in read-only mode:\n{text}"
+    );
+    assert!(text.contains("read-only session"), "{text}");
+
+    // The console's own database session is read-only, as the database itself reports.
+    let store = app.store().expect("connected");
+    assert!(store.session_read_only().await.unwrap());
+    // And nothing was written: no rotation job exists.
+    assert!(store.rotation_jobs(10).await.unwrap().is_empty());
+}
