@@ -2,6 +2,8 @@
 //! column, and re-read (inside the transaction) the rows that changed since they were read,
 //! deciding again, so a concurrent application write is never overwritten.
 
+use std::collections::HashMap;
+
 use super::RotationError;
 use super::decide::{Decider, Outcome, reason};
 use super::job::key_text;
@@ -50,7 +52,14 @@ pub(crate) async fn apply_batch(
     let mut tally = Tally::default();
     let mut wrote = vec![false; rows.len()];
     let mut failed = vec![false; rows.len()];
-    let index_of = |id: &Value| rows.iter().position(|r| &r.id == id);
+    // A map, not a scan: a linear search per written value made each batch quadratic
+    // (11% of a 100k-row rotation's CPU in a profile).
+    let positions: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (id_key(&r.id), i))
+        .collect();
+    let index_of = |id: &Value| positions.get(&id_key(id)).copied();
     for (ci, column) in scope.columns.iter().enumerate() {
         let hash_at = scope.hash_at(ci);
         let mut pending: Vec<RotationRow> = rows.to_vec();
@@ -118,4 +127,9 @@ fn failure(id: &Value, column: &ColumnDef, why: &str) -> FailureRow {
         column_name: column.name.clone(),
         reason: why.to_string(),
     }
+}
+
+/// A hashable key for a record id (`Value` holds floats, so it is not `Hash`).
+fn id_key(id: &Value) -> String {
+    id.to_json().to_string()
 }
