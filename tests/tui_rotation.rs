@@ -143,3 +143,24 @@ async fn a_read_only_console_refuses_rotation_and_its_session_is_read_only() {
     // And nothing was written: no rotation job exists.
     assert!(store.rotation_jobs(10).await.unwrap().is_empty());
 }
+
+/// The wizard's three steps at both sizes (fixed clock; the plan's counts are the seed's).
+#[tokio::test]
+async fn wizard_steps_snapshots() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = seeded_db(dir.path()).await;
+        let mut app = rotating_console(config, false, w, h).await;
+        press(&mut app, &[ch('4'), ch('R'), ch('j')]).await;
+        insta::assert_snapshot!(format!("wizard_scope_{w}x{h}"), screen(&app));
+        press(&mut app, &[key(KeyCode::Enter)]).await;
+        insta::assert_snapshot!(format!("wizard_plan_{w}x{h}"), screen(&app));
+        press(&mut app, &[key(KeyCode::Enter)]).await;
+        type_text(&mut app, "Custom");
+        insta::assert_snapshot!(format!("wizard_confirm_{w}x{h}"), screen(&app));
+        // Esc leaves without writing anything.
+        press(&mut app, &[key(KeyCode::Esc)]).await;
+        let store = app.store().expect("connected");
+        assert!(store.rotation_jobs(10).await.unwrap().is_empty());
+    }
+}

@@ -78,7 +78,7 @@ impl App {
                     input.set_placeholder_text(word);
                     wizard.step = WizardStep::Confirm {
                         plans: std::mem::take(plans),
-                        input,
+                        input: Box::new(input),
                         error: None,
                     };
                 }

@@ -27,7 +27,8 @@ pub enum WizardStep {
     Plan(Loadable<Vec<ModelPlan>>),
     Confirm {
         plans: Vec<ModelPlan>,
-        input: TextArea<'static>,
+        /// Boxed: a text area is large next to the other steps.
+        input: Box<TextArea<'static>>,
         error: Option<String>,
     },
 }
@@ -139,7 +140,7 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
                 wizard.confirm_word()
             );
             frame.render_widget(Line::styled(ask, theme.warn), prompt);
-            frame.render_widget(input, field);
+            frame.render_widget(&**input, field);
             match error {
                 Some(e) => Line::styled(format!("✗ {e}"), theme.error),
                 None => Line::styled("enter starts · esc cancels", theme.muted),
