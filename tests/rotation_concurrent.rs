@@ -147,3 +147,8 @@ async fn sqlite_concurrent_writes_are_never_overwritten() {
 async fn postgres_concurrent_writes_are_never_overwritten() {
     writes_survive(Kind::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_concurrent_writes_are_never_overwritten() {
+    writes_survive(Kind::Mysql).await;
+}

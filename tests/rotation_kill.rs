@@ -151,3 +151,8 @@ fn sqlite_rotation_survives_sigkill_and_resumes_exactly() {
 fn postgres_rotation_survives_sigkill_and_resumes_exactly() {
     kill_and_resume(Kind::Postgres);
 }
+
+#[test]
+fn mariadb_rotation_survives_sigkill_and_resumes_exactly() {
+    kill_and_resume(Kind::Mysql);
+}
