@@ -155,8 +155,12 @@ pub fn decode_plaintext(plaintext: &[u8], ty: &ColumnType) -> Result<Value, Code
             let t = json_string_or_bare(text);
             Value::Date(NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| invalid("date"))?)
         }
+        // Python's datetime holds microseconds; finer digits (not written by Python) are
+        // dropped here as on writing, so a value read and written back stays the same.
         T::DateTime => Value::DateTime(
-            parse_datetime(&json_string_or_bare(text)).ok_or_else(|| invalid("datetime"))?,
+            parse_datetime(&json_string_or_bare(text))
+                .and_then(|t| t.with_nanosecond(t.nanosecond() / 1_000 * 1_000))
+                .ok_or_else(|| invalid("datetime"))?,
         ),
         // A Python `str` in a JSON column was encrypted as-is, so text that is not JSON is
         // that string.
