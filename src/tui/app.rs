@@ -253,6 +253,9 @@ impl App {
             (ScreenId::Keys, Action::Rotate) => self.open_rotation_wizard(),
             (ScreenId::Keys, Action::PauseJob) => self.pause_or_resume_job(),
             (ScreenId::Keys, Action::CancelJob) => self.cancel_job(),
+            (ScreenId::Health, Action::Severity) => self.state.health.cycle_severity(),
+            (ScreenId::Health, Action::Export) => self.export_health(),
+            (ScreenId::Health, Action::Open) => self.open_finding(),
             (ScreenId::Health, Action::Down) => self.state.health.move_by(1),
             (ScreenId::Health, Action::Up) => self.state.health.move_by(-1),
             (_, Action::Back) => {

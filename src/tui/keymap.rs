@@ -71,6 +71,8 @@ actions! {
     Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
     PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
     CancelJob = "cancel-job", "cancel the selected rotation job", ["x"];
+    Severity = "severity", "health: show one severity, then the next", ["v"];
+    Export = "export", "health: write the JSON report to a file", ["e"];
 }
 
 /// The live key bindings, and the problems found while building them.

@@ -14,6 +14,7 @@
 
 pub mod app;
 mod app_actions;
+mod app_health;
 mod app_popups;
 mod app_results;
 mod app_rotation;

@@ -64,11 +64,20 @@ pub struct Finding {
     pub title: String,
     pub finding: String,
     pub remedy: String,
+    /// `KEYS`, `DATA`, `SCHEMA`, `OPS`: findings are grouped by it.
+    pub family: String,
+    /// Where and how much (`Customer.email · 12 · ids 3, 9`); never a value.
+    pub evidence: String,
+    /// The model and first record the evidence names (the jump to the Data screen).
+    pub model: Option<String>,
+    pub record_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct HealthView {
     pub findings: Vec<Finding>,
+    /// The whole report as `timber health --format json` prints it (for export).
+    pub report_json: String,
 }
 
 impl HealthView {
@@ -169,10 +178,37 @@ pub async fn health(
                     title: f.title().to_string(),
                     finding: f.finding.clone(),
                     remedy: f.remedy.clone(),
+                    family: crate::health::report::family(f.id).to_string(),
+                    evidence: evidence_line(&f.evidence),
+                    model: f.evidence.model.clone(),
+                    record_id: f.evidence.record_ids.first().cloned(),
                 })
                 .collect(),
+            report_json: serde_json::to_string_pretty(&report.to_json()).unwrap_or_default(),
         });
     TaskResult::Health(result)
+}
+
+/// The evidence of a finding in one line: place, count and the first record ids.
+fn evidence_line(evidence: &crate::health::report::Evidence) -> String {
+    let mut parts = Vec::new();
+    let place = evidence.place();
+    if !place.is_empty() {
+        parts.push(place);
+    }
+    if let Some(count) = evidence.count {
+        parts.push(format!("{count} value(s)"));
+    }
+    if !evidence.record_ids.is_empty() {
+        let ids: Vec<&str> = evidence
+            .record_ids
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        parts.push(format!("records {}", ids.join(", ")));
+    }
+    parts.join(" · ")
 }
 
 /// Census columns as the coverage tile reads them.

@@ -15,18 +15,41 @@ use crate::tui::widgets::tile;
 pub struct HealthState {
     pub view: Loadable<HealthView>,
     pub selected: usize,
+    /// Only findings of this severity (`v` cycles fail, warn, ok, all).
+    pub severity: Option<&'static str>,
+    /// Where `e` writes the JSON report (empty: the working directory).
+    pub export_dir: std::path::PathBuf,
 }
 
 impl HealthState {
-    /// Findings worst first (fail, warn, ok), in check order within a severity.
+    /// Findings grouped by family, worst first within a family, in check order within a
+    /// severity; only the chosen severity when filtered.
     pub fn sorted(&self) -> Vec<&Finding> {
         let mut all: Vec<&Finding> = self
             .view
             .ready()
             .map(|v| v.findings.iter().collect())
             .unwrap_or_default();
-        all.sort_by_key(|f| rank(&f.severity));
+        all.retain(|f| self.severity.is_none_or(|s| f.severity == s));
+        all.sort_by(|a, b| {
+            (a.family.as_str(), rank(&a.severity)).cmp(&(b.family.as_str(), rank(&b.severity)))
+        });
         all
+    }
+
+    /// The next severity filter: all, fail, warn, ok, all...
+    pub fn cycle_severity(&mut self) {
+        self.severity = match self.severity {
+            None => Some("fail"),
+            Some("fail") => Some("warn"),
+            Some("warn") => Some("ok"),
+            _ => None,
+        };
+        self.selected = 0;
+    }
+
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        self.sorted().get(self.selected).copied()
     }
 
     pub fn move_by(&mut self, delta: isize) {
@@ -47,10 +70,14 @@ fn rank(severity: &str) -> u8 {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
+    let title = format!(
+        " Health checks · {} · v severity · e export · enter open record ",
+        state.severity.unwrap_or("all")
+    );
     let Some((inner, _)) = tile(
         frame,
         area,
-        " Health checks ",
+        &title,
         &state.view,
         "health checks",
         theme,
@@ -60,7 +87,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
     };
     let findings = state.sorted();
     let [list, detail] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(4)]).areas(inner);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(5)]).areas(inner);
     let rows = findings.iter().map(|f| {
         let (glyph, style) = match f.severity.as_str() {
             "fail" => ("✗ fail", theme.fail),
@@ -69,6 +96,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
         };
         Row::new(vec![
             Span::styled(glyph, style),
+            Span::styled(f.family.to_uppercase(), theme.muted),
             Span::raw(f.id.clone()),
             Span::raw(f.finding.clone()),
         ])
@@ -77,11 +105,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
         rows,
         [
             Constraint::Length(7),
-            Constraint::Length(26),
+            Constraint::Length(7),
+            Constraint::Length(22),
             Constraint::Fill(1),
         ],
     )
-    .header(Row::new(["", "check", "finding"]).style(theme.header))
+    .header(Row::new(["", "family", "check", "finding"]).style(theme.header))
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
     let mut table_state = TableState::default().with_selected(Some(state.selected));
@@ -89,6 +118,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
     if let Some(f) = findings.get(state.selected) {
         let text = vec![
             Line::styled(f.title.clone(), theme.accent),
+            Line::from(vec![
+                Span::styled("evidence: ", theme.muted),
+                Span::raw(if f.evidence.is_empty() {
+                    "–".to_string()
+                } else {
+                    f.evidence.clone()
+                }),
+            ]),
             Line::from(vec![
                 Span::styled("remedy: ", theme.muted),
                 Span::raw(f.remedy.clone()),
