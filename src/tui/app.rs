@@ -187,6 +187,17 @@ impl App {
         {
             self.state.notice("revealed cell masked again (timeout)");
         }
+        // The audit tail follows new entries (of any process) unless scrolled away.
+        if self.state.screen == ScreenId::Audit
+            && self.state.audit.following()
+            && !self.state.audit.polling
+            && let Some(store) = self.store.clone()
+        {
+            self.state.audit.polling = true;
+            let (ring, now) = (self.setup.ring.clone(), self.state.now);
+            self.tasks
+                .spawn("audit", super::overview_data::audit(store, ring, now));
+        }
         // Jobs of other processes appear and move while the jobs are on screen.
         if matches!(self.state.screen, ScreenId::Keys | ScreenId::Overview) {
             self.poll_jobs();
@@ -240,6 +251,7 @@ impl App {
                 self.carry_out(effect);
             }
             (_, Action::Refresh) => self.load_overview(),
+            (ScreenId::Audit, Action::Top) => self.state.audit.selected = 0,
             (ScreenId::Audit, Action::Down) => self.state.audit.move_by(1),
             (ScreenId::Audit, Action::Up) => self.state.audit.move_by(-1),
             (ScreenId::Audit, Action::PageDown) => {

@@ -90,7 +90,7 @@ impl App {
             TaskResult::Census(result) => {
                 self.state.overview.census = Loadable::from_result(result)
             }
-            TaskResult::Audit(result) => self.state.audit.view = Loadable::from_result(result),
+            TaskResult::Audit(result) => self.state.audit.apply_view(Loadable::from_result(result)),
             TaskResult::Health(result) => self.state.health.view = Loadable::from_result(result),
             TaskResult::Jobs(result) => {
                 self.jobs_polling = false;

@@ -18,9 +18,38 @@ pub struct AuditState {
     /// `ENABLE_AUDIT_LOG`: when false, application writes are not audited (reveals still are).
     pub write_audit_off: bool,
     pub selected: usize,
+    /// A poll of the tail is out (ticks do not pile up polls).
+    pub polling: bool,
+    /// New entries per second between the last two polls.
+    pub rate: f64,
+    /// The newest id and when it was seen (the rate's base).
+    pub last_seen: Option<(i64, std::time::Instant)>,
 }
 
 impl AuditState {
+    /// The tail follows new entries unless the operator scrolled away from the newest.
+    pub fn following(&self) -> bool {
+        self.selected == 0
+    }
+
+    /// Applies a fresh view: counts what is new since the last one for the rate.
+    pub fn apply_view(&mut self, view: Loadable<AuditView>) {
+        self.polling = false;
+        if let Some(v) = view.ready() {
+            let newest = v.recent.first().map_or(0, |e| e.id);
+            let now = std::time::Instant::now();
+            if let Some((before, at)) = self.last_seen {
+                let seconds = now.duration_since(at).as_secs_f64();
+                let new = v.recent.iter().filter(|e| e.id > before).count();
+                if seconds > 0.0 {
+                    self.rate = new as f64 / seconds;
+                }
+            }
+            self.last_seen = Some((newest, now));
+        }
+        self.view = view;
+    }
+
     pub fn move_by(&mut self, delta: isize) {
         let len = self.view.ready().map(|v| v.recent.len()).unwrap_or(0);
         self.selected = self
@@ -52,12 +81,19 @@ pub fn chain_line<'a>(chain: &ChainStatus, theme: &Theme) -> Line<'a> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
-    let title = if state.write_audit_off {
-        " Audit log · ENABLE_AUDIT_LOG=false: application writes are not audited (reveals are) "
+    let tail = if state.following() {
+        format!("▶ live · {:.1} entries/s", state.rate)
     } else {
-        " Audit log "
+        "⏸ paused while scrolled (g follows again)".to_string()
     };
-    let Some((inner, view)) = tile(frame, area, title, &state.view, "audit log", theme, true)
+    let title = if state.write_audit_off {
+        format!(
+            " Audit log · {tail} · ENABLE_AUDIT_LOG=false: application writes are not audited (reveals are) "
+        )
+    } else {
+        format!(" Audit log · {tail} ")
+    };
+    let Some((inner, view)) = tile(frame, area, &title, &state.view, "audit log", theme, true)
     else {
         return;
     };
