@@ -164,3 +164,57 @@ async fn wizard_steps_snapshots() {
         assert!(store.rotation_jobs(10).await.unwrap().is_empty());
     }
 }
+
+/// A job whose console was killed (its worker process is gone, its status still `running`)
+/// is taken over and finished from the Keys screen with `p`.
+#[tokio::test]
+async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let store = Store::connect(config.clone()).await.unwrap();
+    let ring = rotated_ring();
+    let models = models();
+    let customer = models.find("Customer").unwrap();
+    let target = timber::rotation::scope::target_label(&ring, customer).unwrap();
+    let host = timber::rotation::worker_id();
+    let (host, _) = host.rsplit_once(':').unwrap();
+    let dead_worker = format!("{host}:99999999");
+    let columns = r#"["email","ssn","notes","balance"]"#;
+    let id = store
+        .rotation_create_job(
+            "customers",
+            columns,
+            &target,
+            CUSTOMERS as i64,
+            &dead_worker,
+            "{}",
+        )
+        .await
+        .unwrap();
+    store.close().await;
+
+    let mut app = rotating_console(config, false, 120, 40).await;
+    press(&mut app, &[ch('4')]).await;
+    assert!(
+        screen(&app).contains(&format!("#{id} customers running")),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, &[ch('p')]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains(&format!("#{id} customers completed")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{CUSTOMERS}/{CUSTOMERS}")), "{text}");
+    let store = app.store().unwrap();
+    let old = ring
+        .entries()
+        .into_iter()
+        .find(|k| k.source.contains("OLD"))
+        .unwrap();
+    let usage = key_usage(store, &ring, &[customer.clone()], &old.id)
+        .await
+        .unwrap();
+    assert_eq!(usage.iter().map(|u| u.count).sum::<u64>(), 0, "{usage:?}");
+}
