@@ -44,6 +44,17 @@ fn survey_evidence(survey: &Survey) -> Evidence {
     }
 }
 
+/// `out`, or when it is empty the one `ok` finding saying what was checked.
+fn or_ok(mut out: Vec<Finding>, id: &'static str, what: &str, survey: &Survey) -> Vec<Finding> {
+    if out.is_empty() {
+        out.push(
+            Finding::ok(id, format!("{what} ({})", scope(survey)))
+                .evidence(survey_evidence(survey)),
+        );
+    }
+    out
+}
+
 fn scope(survey: &Survey) -> String {
     let columns: usize = survey.tables.iter().map(|t| t.columns.len()).sum();
     let sampled = if survey.sampled() { " (sampled)" } else { "" };
@@ -67,13 +78,7 @@ pub fn plaintext(survey: &Survey) -> Vec<Finding> {
                 ))
         })
         .collect();
-    if out.is_empty() {
-        out.push(
-            Finding::ok(id, format!("no plaintext in {}", scope(survey)))
-                .evidence(survey_evidence(survey)),
-        );
-    }
-    out
+    or_ok(out, id, "no plaintext", survey)
 }
 
 /// data.undecryptable: malformed tokens, tokens under a key nobody configured, and
@@ -129,13 +134,7 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
                 .remedy("Fix the cause named, then run `timber health` again"),
         );
     }
-    if out.is_empty() {
-        out.push(
-            Finding::ok(id, format!("every token decrypts ({})", scope(survey)))
-                .evidence(survey_evidence(survey)),
-        );
-    }
-    out
+    or_ok(out, id, "every token decrypts", survey)
 }
 
 /// data.old_key: values under old keys (warn) or directly under a master key (fail).
@@ -174,16 +173,7 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
             );
         }
     }
-    if out.is_empty() {
-        out.push(
-            Finding::ok(
-                id,
-                format!("every value is under a current key ({})", scope(survey)),
-            )
-            .evidence(survey_evidence(survey)),
-        );
-    }
-    out
+    or_ok(out, id, "every value is under a current key", survey)
 }
 
 fn bucket_name(bucket: &KeyBucket) -> String {
@@ -226,16 +216,7 @@ pub fn timestamps(survey: &Survey) -> Vec<Finding> {
             );
         }
     }
-    if out.is_empty() {
-        out.push(
-            Finding::ok(
-                id,
-                format!("every token timestamp is plausible ({})", scope(survey)),
-            )
-            .evidence(survey_evidence(survey)),
-        );
-    }
-    out
+    or_ok(out, id, "every token timestamp is plausible", survey)
 }
 
 /// data.duplicate_token: the same token (by decoded bytes) in more than one cell. Fernet
