@@ -105,8 +105,13 @@ async fn follow_prints_an_entry_written_by_another_process() {
         }
     }
     child.kill().ok();
+    let mut narration = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut narration);
+    }
     let _ = child.wait();
-    let seen = seen.expect("the new entry was printed before the deadline");
+    let seen =
+        seen.unwrap_or_else(|| panic!("entry {written} not printed in time; stderr: {narration}"));
     assert_eq!(seen["actor"], "carol");
     assert_eq!(seen["action"], "key.retire");
     assert!(seen.get("detail").is_none(), "listings never print detail");

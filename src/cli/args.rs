@@ -217,7 +217,7 @@ pub struct AuditArgs {
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: u32,
     /// The next page: entries older than this id
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "follow")]
     pub before: Option<i64>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

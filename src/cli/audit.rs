@@ -46,9 +46,18 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
 /// Lists a page newest first; with `--follow`, the same entries oldest first and then
 /// every new matching entry as it is written, until interrupted.
 async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs) -> CliResult {
-    let page = query::list(store, filter, args.before, args.limit.max(1))
+    let failed = |e: AuditError| CliError::msg(e.to_string());
+    // Following starts after the newest id taken *before* the backlog is listed, so an
+    // entry written while the backlog prints is followed, not lost.
+    let (before, start) = if args.follow {
+        let newest = query::newest_id(store).await.map_err(failed)?;
+        (Some(newest + 1), newest)
+    } else {
+        (args.before, 0)
+    };
+    let page = query::list(store, filter, before, args.limit.max(1))
         .await
-        .map_err(|e| CliError::msg(e.to_string()))?;
+        .map_err(failed)?;
     let mut out = io::stdout().lock();
     if !args.follow {
         if let Err(e) = print_entries(&mut out, page.iter(), args.format) {
@@ -65,17 +74,10 @@ async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs)
         return pipe_closed(e);
     }
     drop(out);
-    let start = query::newest_id(store)
-        .await
-        .map_err(|e| CliError::msg(e.to_string()))?;
-    let start = page.first().map_or(start, |newest| newest.id.max(start));
     eprintln!("timber audit: following new entries (Ctrl-C to stop)");
     let mut follower = Follower::new(store, filter.clone(), start);
     loop {
-        let batch = follower
-            .next()
-            .await
-            .map_err(|e| CliError::msg(e.to_string()))?;
+        let batch = follower.next().await.map_err(failed)?;
         let mut out = io::stdout().lock();
         if let Err(e) = print_entries(&mut out, batch.iter(), args.format) {
             return pipe_closed(e);
