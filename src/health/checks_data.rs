@@ -67,7 +67,7 @@ fn scope(survey: &Survey) -> String {
 /// data.plaintext: values that are not tokens at all.
 pub fn plaintext(survey: &Survey) -> Vec<Finding> {
     let id = "data.plaintext";
-    let mut out: Vec<Finding> = each_column(survey)
+    let out: Vec<Finding> = each_column(survey)
         .filter(|(_, _, s)| !s.plaintext.is_empty())
         .map(|(t, col, s)| {
             Finding::fail(id, format!("{} values are stored in clear, not as Fernet tokens", s.plaintext.count))
