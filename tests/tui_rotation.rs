@@ -213,7 +213,7 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
         .into_iter()
         .find(|k| k.source.contains("OLD"))
         .unwrap();
-    let usage = key_usage(store, &ring, &[customer.clone()], &old.id)
+    let usage = key_usage(store, &ring, std::slice::from_ref(customer), &old.id)
         .await
         .unwrap();
     assert_eq!(usage.iter().map(|u| u.count).sum::<u64>(), 0, "{usage:?}");
