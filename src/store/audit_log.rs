@@ -60,7 +60,7 @@ pub struct AuditRange {
     pub newest_first: bool,
 }
 
-pub(super) const ENTRY_COLUMNS: [&str; 10] = [
+const ENTRY_COLUMNS: [&str; 10] = [
     "id",
     "created_at",
     "actor",
@@ -72,7 +72,7 @@ pub(super) const ENTRY_COLUMNS: [&str; 10] = [
     "prev_hash",
     "entry_hash",
 ];
-pub(super) const ENTRY_WIRES: [Wire; 10] = [
+const ENTRY_WIRES: [Wire; 10] = [
     Wire::Int,
     Wire::DateTime,
     Wire::Text,
@@ -293,6 +293,28 @@ impl Store {
                 conditions.push(format!("{} {op} {}", q("id"), dialect.param(binds.len())));
             }
         }
+        self.select_entries(
+            &conditions,
+            &binds,
+            range.newest_first,
+            range.limit,
+            "read audit log",
+        )
+        .await
+    }
+
+    /// Entries matching every condition (already using `binds`), by id in either order: the
+    /// one SELECT behind both the plain range read and the filtered search.
+    pub(super) async fn select_entries(
+        &self,
+        conditions: &[String],
+        binds: &[SqlValue],
+        newest_first: bool,
+        limit: u32,
+        what: &'static str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let dialect = self.dialect();
+        let q = |s: &str| dialect.quote(s);
         let filter = if conditions.is_empty() {
             String::new()
         } else {
@@ -304,19 +326,19 @@ impl Store {
             columns.join(", "),
             q(AUDIT_LOG),
             q("id"),
-            if range.newest_first { "DESC" } else { "ASC" },
-            range.limit.max(1)
+            if newest_first { "DESC" } else { "ASC" },
+            limit.max(1)
         );
         let rows = self
             .backend
-            .fetch(&sql, &binds, &ENTRY_WIRES)
+            .fetch(&sql, binds, &ENTRY_WIRES)
             .await
-            .map_err(|e| StoreError::query("read audit log", AUDIT_LOG, e))?;
+            .map_err(|e| StoreError::query(what, AUDIT_LOG, e))?;
         Ok(rows.into_iter().filter_map(entry_from).collect())
     }
 }
 
-pub(super) fn entry_from(row: Vec<SqlValue>) -> Option<AuditEntry> {
+fn entry_from(row: Vec<SqlValue>) -> Option<AuditEntry> {
     let mut it = row.into_iter();
     let id = match it.next()? {
         SqlValue::Int(i) => i,

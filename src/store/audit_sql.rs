@@ -9,7 +9,7 @@
 use chrono::NaiveDateTime;
 
 use super::Store;
-use super::audit_log::{AuditEntry, AuditHead, ENTRY_COLUMNS, ENTRY_WIRES, entry_from};
+use super::audit_log::{AuditEntry, AuditHead};
 use super::backend::SqlValue;
 use super::dialect::{Dialect, Wire};
 use super::error::StoreError;
@@ -87,26 +87,14 @@ impl Store {
             ));
             conditions.push(format!("({})", any.join(" OR ")));
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        let columns: Vec<String> = ENTRY_COLUMNS.iter().map(|c| q(c)).collect();
-        let sql = format!(
-            "SELECT {} FROM {}{filter} ORDER BY {} {} LIMIT {}",
-            columns.join(", "),
-            q(AUDIT_LOG),
-            q("id"),
-            if search.newest_first { "DESC" } else { "ASC" },
-            search.limit.max(1)
-        );
-        let rows = self
-            .backend
-            .fetch(&sql, &binds, &ENTRY_WIRES)
-            .await
-            .map_err(|e| StoreError::query("search audit log", AUDIT_LOG, e))?;
-        Ok(rows.into_iter().filter_map(entry_from).collect())
+        self.select_entries(
+            &conditions,
+            &binds,
+            search.newest_first,
+            search.limit,
+            "search audit log",
+        )
+        .await
     }
 
     /// Writes `genesis` as the head row unless a head row exists (through the audit
