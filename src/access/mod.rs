@@ -6,8 +6,10 @@
 //! - [`rules`]: the level of a column for a role (precedence documented there);
 //! - [`mask`]: the type-aware masks and the keyed `hash` level;
 //! - [`view`]: [`Access`], the pipeline from decrypted records to [`ViewRow`]s of [`Cell`]s;
-//! - [`reveal`]: audited reveals and the [`RevealGrant`] they yield.
+//! - [`reveal`]: audited reveals and the [`RevealGrant`] they yield;
+//! - [`audit_reveal`]: an audit entry's changed values, masked, and their audited reveal.
 
+pub mod audit_reveal;
 pub mod cell;
 pub mod identity;
 pub mod mask;
@@ -15,6 +17,7 @@ pub mod reveal;
 pub mod rules;
 pub mod view;
 
+pub use audit_reveal::{ChangedField, EntryValues, EntryView};
 pub use cell::{Cell, ViewRow};
 pub use identity::Identity;
 pub use mask::{HashKeySource, MaskHasher, REDACTED};

@@ -194,7 +194,7 @@ impl Access {
 
     /// The mask of a secret the view may not show as plaintext (a `reveal` secret that was
     /// not revealed shows as `partial`, marked revealable).
-    fn masked(&self, level: Level, value: &Value) -> Cell {
+    pub(crate) fn masked(&self, level: Level, value: &Value) -> Cell {
         let shown = if level == Level::Reveal {
             Level::Partial
         } else {

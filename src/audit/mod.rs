@@ -5,11 +5,14 @@
 //! - [`verify`]: streaming verification that names the first broken link and its kind;
 //! - [`entry`]: the entry type and the action vocabulary;
 //! - [`log`]: [`AuditLog`], appending (and the store's write observer);
-//! - [`query`]: filtered listing, following, and verifying the stored chain.
+//! - [`query`]: filtered listing, following, and verifying the stored chain;
+//! - [`filter_text`]: the filter as typed (`actor=ana since=2h`); [`lookup`]: entries by id.
 
 pub mod chain;
 pub mod entry;
+pub mod filter_text;
 pub mod log;
+pub mod lookup;
 pub mod query;
 pub mod verify;
 
