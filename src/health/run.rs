@@ -5,6 +5,7 @@
 //! never hides the others.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
 
@@ -33,6 +34,36 @@ pub struct HealthOptions {
     pub scan: ScanOptions,
     /// The time checks judge against (UTC); tests pin it.
     pub now: NaiveDateTime,
+    /// Told which family of checks starts next (the console's progress line); rows come
+    /// through `scan.progress`.
+    pub phase: PhaseHook,
+}
+
+/// An optional callback naming each phase of a run as it starts: `keys`, `data` (the
+/// survey of stored values), `schema`, `audit`, `ops`.
+#[derive(Clone, Default)]
+pub struct PhaseHook(pub Option<Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl PhaseHook {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> PhaseHook {
+        PhaseHook(Some(Arc::new(f)))
+    }
+
+    fn tell(&self, phase: &str) {
+        if let Some(f) = &self.0 {
+            f(phase);
+        }
+    }
+}
+
+impl std::fmt::Debug for PhaseHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "PhaseHook(set)"
+        } else {
+            "PhaseHook(none)"
+        })
+    }
 }
 
 impl Default for HealthOptions {
@@ -41,6 +72,7 @@ impl Default for HealthOptions {
             selection: Selection::all(),
             scan: ScanOptions::default(),
             now: Utc::now().naive_utc(),
+            phase: PhaseHook::default(),
         }
     }
 }
@@ -79,6 +111,7 @@ pub async fn run_health(
         out.extend(findings.into_iter().filter(|f| sel.has(f.id)));
     };
 
+    options.phase.tell("keys");
     push(vec![
         checks_keys::primary(&keys),
         checks_keys::master(&keys, &models, settings),
@@ -89,6 +122,7 @@ pub async fn run_health(
 
     let mut rows_scanned = 0;
     if sel.any(SURVEY_CHECKS) {
+        options.phase.tell("data");
         let found: Survey = survey(
             store,
             &models,
@@ -118,6 +152,7 @@ pub async fn run_health(
     }
 
     if sel.any(FACT_CHECKS) {
+        options.phase.tell("schema");
         match table_facts(store, &models).await {
             Ok(facts) => {
                 let lookup = |name: &str| facts.get(name).cloned();
@@ -136,6 +171,7 @@ pub async fn run_health(
     push(checks_schema::mixin(&models));
 
     if sel.any(&["audit.enabled", "audit.chain"]) {
+        options.phase.tell("audit");
         match store.table_exists(AUDIT_LOG).await {
             Ok(exists) => {
                 push(vec![checks_ops::audit_enabled(settings, exists)]);
@@ -149,6 +185,7 @@ pub async fn run_health(
         }
     }
     push(checks_ops::audit_coverage(&models));
+    options.phase.tell("ops");
     if sel.has("conn.tls") {
         let finding = match store.session_uses_tls().await {
             Ok(uses) => checks_ops::tls(settings, store, uses),

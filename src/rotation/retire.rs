@@ -132,15 +132,16 @@ pub async fn key_usage(
     Ok(uses)
 }
 
-/// Proves nothing depends on `key_text`, audits, and records it as retired.
-pub async fn retire_key(
-    store: &Store,
+/// Whether `key_text` names a key that may be retired at all, before any scan: never the
+/// primary or master (new data is written under them), nor a per-user key (derived), nor a
+/// named key a model still encrypts under, nor a key that is not configured (its values
+/// could not be identified). Returns the key and its fingerprint. No I/O: the console asks
+/// this before it starts the census.
+pub fn retirable(
     ring: &KeyRing,
     models: &[ModelDef],
-    audit: &AuditLog,
-    actor: &str,
     key_text: &str,
-) -> Result<KeyRow, RotationError> {
+) -> Result<(KeyId, String), RotationError> {
     let id = KeyId::parse(key_text.trim());
     let refuse = |reason: String| RotationError::Retire {
         key: key_text.to_string(),
@@ -173,13 +174,26 @@ pub async fn retire_key(
         KeyId::MasterOld => ring.master_old().map(|k| k.fingerprint()),
         KeyId::Old(_) => ring.fingerprint(&id),
     };
-    let Some(fingerprint) = fingerprint else {
-        return Err(refuse(
+    match fingerprint {
+        Some(fingerprint) => Ok((id, fingerprint.to_string())),
+        None => Err(refuse(
             "it is not configured, so the values under it cannot be identified; configure it \
              (e.g. as ENCRYPTION_KEY_OLD) while retiring it"
                 .into(),
-        ));
-    };
+        )),
+    }
+}
+
+/// Proves nothing depends on `key_text`, audits, and records it as retired.
+pub async fn retire_key(
+    store: &Store,
+    ring: &KeyRing,
+    models: &[ModelDef],
+    audit: &AuditLog,
+    actor: &str,
+    key_text: &str,
+) -> Result<KeyRow, RotationError> {
+    let (id, fingerprint) = retirable(ring, models, key_text)?;
     let uses = key_usage(store, ring, models, &id).await?;
     let total: u64 = uses.iter().map(|u| u.count).sum();
     if total > 0 {
@@ -190,7 +204,7 @@ pub async fn retire_key(
             .join(", ");
         return Err(RotationError::KeyInUse {
             key: id.to_string(),
-            fingerprint: fingerprint.to_string(),
+            fingerprint: fingerprint.clone(),
             total,
             places,
         });
@@ -200,9 +214,8 @@ pub async fn retire_key(
         .key_registry()
         .await?
         .into_iter()
-        .find(|r| r.fingerprint == fingerprint.to_string());
-    let facts =
-        serde_json::json!({ "fingerprint": fingerprint.to_string(), "values_under_key": 0 });
+        .find(|r| r.fingerprint == fingerprint);
+    let facts = serde_json::json!({ "fingerprint": fingerprint, "values_under_key": 0 });
     audit
         .record(
             actor,
@@ -215,7 +228,7 @@ pub async fn retire_key(
         .await?;
     let row = KeyRow {
         key_id: id.to_string(),
-        fingerprint: fingerprint.to_string(),
+        fingerprint: fingerprint.clone(),
         wrapped_key: None,
         status: "retired".into(),
         created_at: existing.as_ref().map_or(now, |r| r.created_at),

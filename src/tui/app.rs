@@ -250,6 +250,7 @@ impl App {
                 let effect = self.state.data.on_action(action, page, width);
                 self.carry_out(effect);
             }
+            (ScreenId::Health, Action::Refresh) => self.rerun_health(),
             (_, Action::Refresh) => self.load_overview(),
             (ScreenId::Audit, Action::Top) => self.state.audit.selected = 0,
             (ScreenId::Audit, Action::Down) => self.state.audit.move_by(1),
@@ -260,8 +261,10 @@ impl App {
             (ScreenId::Audit, Action::PageUp) => {
                 self.state.audit.move_by(-(self.state.page_size() as isize))
             }
-            (ScreenId::Keys, Action::Down) => self.state.keys.move_job(1),
-            (ScreenId::Keys, Action::Up) => self.state.keys.move_job(-1),
+            (ScreenId::Keys, Action::Down) => self.state.keys.move_cursor(1),
+            (ScreenId::Keys, Action::Up) => self.state.keys.move_cursor(-1),
+            (ScreenId::Keys, Action::Left | Action::Right) => self.state.keys.toggle_focus(),
+            (ScreenId::Keys, Action::RetireKey) => self.open_retire(),
             (ScreenId::Keys, Action::Rotate) => self.open_rotation_wizard(),
             (ScreenId::Keys, Action::PauseJob) => self.pause_or_resume_job(),
             (ScreenId::Keys, Action::CancelJob) => self.cancel_job(),

@@ -1,13 +1,77 @@
-//! The Health screen's actions: export of the JSON report to a file, and the jump from a
-//! finding to the Data screen at the record its evidence names (a filter on the primary
-//! key, so only that record's row is fetched and masked as usual).
+//! The Health screen's actions: the run in the background with its progress (one at a
+//! time), export of the JSON report to a file, and the jump from a finding to the Data
+//! screen at the record its evidence names (a filter on the primary key, so only that
+//! record's row is fetched and masked as usual).
+
+use std::sync::Arc;
 
 use super::app::App;
+use super::overview_data::HealthView;
+use super::screens::Loadable;
 use super::screens::data::{MatchKind, Matches};
-use super::tasks;
+use super::screens::health_progress::{HealthRun, HealthTick};
+use super::tasks::{self, ProgressSender, TaskResult};
+use crate::health::run::PhaseHook;
+use crate::health::{HealthOptions, Progress};
+use crate::store::Store;
 use crate::store::convert::parse_for_column;
 
 impl App {
+    /// Runs the health checks in the background (the same checks as `timber health`),
+    /// reporting progress. A run asked for while one is going (a refresh after a rotation,
+    /// say) starts when that one ends, so the results shown are never older than the ask.
+    pub(super) fn spawn_health(&mut self, store: Store) {
+        if let Some(run) = &mut self.state.health.run {
+            run.rerun = true;
+            return;
+        }
+        let surveyed = self
+            .setup
+            .models
+            .models
+            .iter()
+            .filter(|m| m.encrypted_columns().next().is_some())
+            .count();
+        self.state.health.view = Loadable::Loading;
+        self.state.health.run = Some(HealthRun::new(surveyed));
+        let options = HealthOptions {
+            now: self.state.now.naive_utc(),
+            ..HealthOptions::default()
+        };
+        let options = with_progress(options, self.tasks.progress());
+        let (settings, models) = (self.setup.settings.clone(), self.setup.models.clone());
+        self.tasks.spawn(
+            "health",
+            super::overview_data::health_with(store, settings, models, options),
+        );
+    }
+
+    /// Refresh on the Health screen: a new run, refused while one is going.
+    pub(super) fn rerun_health(&mut self) {
+        if let Some(run) = &self.state.health.run {
+            let phase = run.phase.clone();
+            self.state.notice(format!(
+                "health checks already running ({phase}); a second run is refused, results come when this one ends"
+            ));
+            return;
+        }
+        if let Some(store) = self.store.clone() {
+            self.state.notice("health checks started");
+            self.spawn_health(store);
+        }
+    }
+
+    /// A run's results replace its progress; a run asked for meanwhile starts now.
+    pub(super) fn apply_health(&mut self, result: Result<HealthView, String>) {
+        let rerun = self.state.health.run.take().is_some_and(|r| r.rerun);
+        self.state.health.view = Loadable::from_result(result);
+        let len = self.state.health.sorted().len();
+        self.state.health.selected = self.state.health.selected.min(len.saturating_sub(1));
+        if rerun && let Some(store) = self.store.clone() {
+            self.spawn_health(store);
+        }
+    }
+
     /// `e`: writes the report as `timber health --format json` prints it.
     pub(super) fn export_health(&mut self) {
         let Some(view) = self.state.health.view.ready() else {
@@ -77,4 +141,20 @@ impl App {
         );
         self.tasks.spawn("matches", work);
     }
+}
+
+/// Options whose hooks send each phase and each page of the survey to the console.
+fn with_progress(mut options: HealthOptions, progress: ProgressSender) -> HealthOptions {
+    let rows = progress.clone();
+    options.scan.progress = Some(Arc::new(move |p: &Progress| {
+        rows.send(TaskResult::HealthProgress(HealthTick::Rows {
+            model: p.model.clone(),
+            rows_done: p.rows_done,
+            rows_expected: p.rows_expected,
+        }))
+    }));
+    options.phase = PhaseHook::new(move |phase| {
+        progress.send(TaskResult::HealthProgress(HealthTick::Phase(phase.into())))
+    });
+    options
 }

@@ -77,6 +77,10 @@ impl App {
             self.wizard_key(key);
             return;
         }
+        if matches!(self.state.popup, Popup::Retire(_)) {
+            self.retire_key_input(key);
+            return;
+        }
         let action = self.state.keymap.action(&key);
         if matches!(self.state.popup, Popup::Detail { .. }) && action == Some(Action::Reveal) {
             self.state.popup = Popup::None;
@@ -89,7 +93,7 @@ impl App {
             return;
         }
         match &mut self.state.popup {
-            Popup::None | Popup::Rotate(_) => {}
+            Popup::None | Popup::Rotate(_) | Popup::Retire(_) => {}
             Popup::Help { scroll } | Popup::Detail { scroll } => match action {
                 Some(Action::Down) => *scroll = scroll.saturating_add(1),
                 Some(Action::Up) => *scroll = scroll.saturating_sub(1),
@@ -168,6 +172,7 @@ impl App {
             Popup::Reveal(d) => {
                 d.reason.insert_str(&one_line);
             }
+            Popup::Retire(_) => self.retire_paste(&one_line),
             _ => {}
         }
     }

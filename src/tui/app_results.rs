@@ -91,7 +91,9 @@ impl App {
                 self.state.overview.census = Loadable::from_result(result)
             }
             TaskResult::Audit(result) => self.state.audit.apply_view(Loadable::from_result(result)),
-            TaskResult::Health(result) => self.state.health.view = Loadable::from_result(result),
+            TaskResult::Health(result) => self.apply_health(result),
+            TaskResult::HealthProgress(tick) => self.state.health.apply_tick(tick),
+            TaskResult::Retire(update) => self.apply_retire(update),
             TaskResult::Jobs(result) => {
                 self.jobs_polling = false;
                 self.state.keys.jobs = Loadable::from_result(result);
@@ -155,18 +157,5 @@ impl App {
                 self.state.error(message);
             }
         }
-    }
-}
-
-impl App {
-    /// Runs the health checks in the background (the same checks as `timber health`).
-    pub(super) fn spawn_health(&mut self, store: crate::store::Store) {
-        self.state.health.view = Loadable::Loading;
-        let (settings, models) = (self.setup.settings.clone(), self.setup.models.clone());
-        let now = self.state.now.naive_utc();
-        self.tasks.spawn(
-            "health",
-            super::overview_data::health(store, settings, models, now),
-        );
     }
 }

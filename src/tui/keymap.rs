@@ -71,8 +71,19 @@ actions! {
     Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
     PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
     CancelJob = "cancel-job", "cancel the selected rotation job", ["x"];
+    RetireKey = "retire-key", "retire the selected key once no value needs it (keys screen)", ["X"];
     Severity = "severity", "health: show one severity, then the next", ["v"];
     Export = "export", "health: write the JSON report to a file", ["e"];
+}
+
+impl Action {
+    /// Actions that write to the database: disabled, with the reason, in a read-only session.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Rotate | Action::PauseJob | Action::CancelJob | Action::RetireKey
+        )
+    }
 }
 
 /// The live key bindings, and the problems found while building them.

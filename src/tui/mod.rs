@@ -17,6 +17,7 @@ mod app_actions;
 mod app_health;
 mod app_popups;
 mod app_results;
+mod app_retire;
 mod app_rotation;
 pub mod clock;
 pub mod commands;

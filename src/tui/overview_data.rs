@@ -165,6 +165,16 @@ pub async fn health(
         now,
         ..HealthOptions::default()
     };
+    health_with(store, settings, models, options).await
+}
+
+/// Every health check with `options` (the Health screen passes its progress hooks).
+pub async fn health_with(
+    store: Store,
+    settings: Arc<Settings>,
+    models: Arc<ModelSet>,
+    options: HealthOptions,
+) -> TaskResult {
     let result = run_health(&settings, &models, &store, &options)
         .await
         .map_err(|e| e.to_string())

@@ -83,6 +83,8 @@ pub enum Popup {
     Reveal(RevealState),
     /// The rotation wizard (Keys screen).
     Rotate(super::screens::rotation_wizard::WizardState),
+    /// Key retirement: census, plan or refusal, type-the-id confirmation (Keys screen).
+    Retire(super::screens::retire::RetireState),
     /// The selected record of the data table, one field a line.
     Detail {
         scroll: u16,

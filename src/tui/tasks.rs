@@ -67,6 +67,8 @@ pub enum TaskResult {
     Census(Result<Vec<CensusColumn>, String>),
     Audit(Result<AuditView, String>),
     Health(Result<HealthView, String>),
+    /// Where a running health check is (many per run, before its `Health` result).
+    HealthProgress(super::screens::health_progress::HealthTick),
     Jobs(Result<Vec<JobView>, String>),
     /// The key registry (`timber_keys`) joined with the configured keys.
     KeyRegistry(Result<Vec<KeyListing>, String>),
@@ -78,6 +80,8 @@ pub enum TaskResult {
     RotationFinished {
         errors: Vec<String>,
     },
+    /// The key-retirement dialog's census progress, plan and result.
+    Retire(super::screens::retire::RetireUpdate),
     /// A task panicked (a bug); the console reports it and quits.
     Crashed {
         task: &'static str,

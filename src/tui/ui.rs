@@ -61,6 +61,7 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
             widgets::reveal_dialog::draw(frame, area, dialog, theme, state.reveal_timeout_seconds)
         }
         Popup::Rotate(wizard) => screens::rotation_wizard::draw(frame, area, wizard, theme),
+        Popup::Retire(dialog) => screens::retire::draw(frame, area, dialog, theme),
         Popup::Detail { scroll } => {
             if let Some(table) = &state.data.table {
                 widgets::record_popup::draw(frame, area, table, theme, *scroll);

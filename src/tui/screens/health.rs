@@ -1,5 +1,6 @@
 //! Screen 5, Health: every finding of the health checks, worst first, with its remedy.
-//! The checks run in the background; this screen lists what they report.
+//! The checks run in the background; while they run this screen shows their progress
+//! ([`super::health_progress`]), then lists what they report.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -19,6 +20,8 @@ pub struct HealthState {
     pub severity: Option<&'static str>,
     /// Where `e` writes the JSON report (empty: the working directory).
     pub export_dir: std::path::PathBuf,
+    /// The run in progress, if one is (a second one is refused meanwhile).
+    pub run: Option<super::health_progress::HealthRun>,
 }
 
 impl HealthState {
@@ -74,6 +77,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &HealthState, theme: &Theme) {
         " Health checks · {} · v severity · e export · enter open record ",
         state.severity.unwrap_or("all")
     );
+    if let (Some(run), Loadable::Loading) = (&state.run, &state.view) {
+        super::health_progress::draw(frame, area, run, " Health checks · running ", theme);
+        return;
+    }
     let Some((inner, _)) = tile(
         frame,
         area,

@@ -1,12 +1,14 @@
 //! Screen 4, Keys & Rotation: the key ring by fingerprint (never a key), the primary key's
 //! age, the next rotation each classification asks for, and rotation jobs with gauges.
 //! Key facts come from the loaded ring (no I/O); jobs arrive from a background task.
+//! j/k move in the focused list (the jobs, or the key ring, where `X` retires a key);
+//! h/l move the focus between them.
 
 use chrono::NaiveDate;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Row, Table};
+use ratatui::widgets::{Gauge, Paragraph, Row, Table, TableState};
 
 use super::Loadable;
 use crate::config::{Classification, ModelSet};
@@ -50,6 +52,10 @@ pub struct KeysState {
     pub live: Vec<super::keys_live::LiveJob>,
     /// The selected row of the jobs list (pause, resume, cancel act on it).
     pub job_cursor: usize,
+    /// The selected key of the ring (retire acts on it).
+    pub key_cursor: usize,
+    /// True when j/k move in the key ring rather than the jobs.
+    pub ring_focus: bool,
 }
 
 impl KeysState {
@@ -107,6 +113,37 @@ impl KeysState {
             jobs: Loadable::Loading,
             live: Vec::new(),
             job_cursor: 0,
+            key_cursor: 0,
+            ring_focus: false,
+        }
+    }
+
+    pub fn ring_focused(&self) -> bool {
+        self.ring_focus
+    }
+
+    pub fn focus_ring(&mut self) {
+        self.ring_focus = true;
+    }
+
+    /// h/l: the focus moves between the key ring and the jobs.
+    pub fn toggle_focus(&mut self) {
+        self.ring_focus = !self.ring_focus;
+    }
+
+    pub fn selected_key(&self) -> Option<&KeyRow> {
+        self.keys.get(self.key_cursor)
+    }
+
+    /// j/k in the focused list.
+    pub fn move_cursor(&mut self, delta: isize) {
+        if self.ring_focus {
+            self.key_cursor = self
+                .key_cursor
+                .saturating_add_signed(delta)
+                .min(self.keys.len().saturating_sub(1));
+        } else {
+            self.move_job(delta);
         }
     }
 
@@ -142,12 +179,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, rea
         Constraint::Min(3),
     ])
     .areas(area);
-    draw_keys(frame, keys_area, state, theme);
+    draw_keys(frame, keys_area, state, theme, read_only);
     draw_schedule(frame, schedule_area, state, theme);
     super::keys_live::draw_jobs(frame, jobs_area, state, theme, read_only);
 }
 
-fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
+fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
     let rows = state.keys.iter().map(|k| {
         let age = k
             .age_days
@@ -179,8 +216,24 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {
         ],
     )
     .header(Row::new(["key", "fingerprint", "role", "status", "age", "source"]).style(theme.header))
-    .block(block(" Key ring ", theme, false));
-    frame.render_widget(table, area);
+    .block(block(ring_title(state, read_only), theme, state.ring_focus))
+    .row_highlight_style(theme.selection)
+    .highlight_symbol("▶ ");
+    // The selection shows only while the ring has the focus (j/k move the jobs otherwise).
+    let mut selected =
+        TableState::default().with_selected(state.ring_focus.then_some(state.key_cursor));
+    frame.render_stateful_widget(table, area, &mut selected);
+}
+
+/// The ring's title says what `X` does here, or why it cannot.
+fn ring_title(state: &KeysState, read_only: bool) -> String {
+    match (read_only, state.ring_focus) {
+        (true, _) => {
+            " Key ring · read-only session: X retire disabled (start with --write) ".into()
+        }
+        (false, true) => " Key ring · j/k select · X retire the selected key · h/l to jobs ".into(),
+        (false, false) => " Key ring · h/l select a key · X retire ".into(),
+    }
 }
 
 fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {

@@ -123,7 +123,7 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         &state.jobs,
         "rotation jobs",
         theme,
-        true,
+        !state.ring_focus,
     ) else {
         return;
     };

@@ -6,9 +6,11 @@ pub mod data;
 pub mod data_columns;
 pub mod data_view;
 pub mod health;
+pub mod health_progress;
 pub mod keys;
 pub mod keys_live;
 pub mod overview;
+pub mod retire;
 pub mod rotation_wizard;
 
 /// Which screen is showing; reached by number (1-5) or `:name`.

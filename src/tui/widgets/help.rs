@@ -16,10 +16,17 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let mut lines = Vec::new();
     for action in Action::ALL {
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!("{:>14}  ", state.keymap.label(*action)), theme.key),
             Span::raw(action.help()),
-        ]));
+        ];
+        if state.status.read_only && action.writes() {
+            spans.push(Span::styled(
+                "  (disabled: read-only session; start with --write)",
+                theme.muted,
+            ));
+        }
+        lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Cells", theme.header));

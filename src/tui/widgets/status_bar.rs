@@ -73,6 +73,20 @@ fn hints(state: &State) -> String {
             parts.push(format!("{} back", k(Action::Back)));
         }
         (ScreenId::Data, None) => parts.push(format!("{} open", k(Action::Open))),
+        // Write actions: listed, or listed as disabled with the reason.
+        (ScreenId::Keys, _) if state.status.read_only => parts.push(format!(
+            "read-only session: {}, {}, {}, {} disabled",
+            k(Action::Rotate),
+            k(Action::RetireKey),
+            k(Action::PauseJob),
+            k(Action::CancelJob)
+        )),
+        (ScreenId::Keys, _) => {
+            parts.push(format!("{} rotate", k(Action::Rotate)));
+            parts.push(format!("{} retire", k(Action::RetireKey)));
+            parts.push(format!("{} pause", k(Action::PauseJob)));
+            parts.push(format!("{} cancel", k(Action::CancelJob)));
+        }
         _ => parts.push(format!("{} refresh", k(Action::Refresh))),
     }
     parts.push(format!("{} quit", k(Action::Quit)));

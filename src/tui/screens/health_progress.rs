@@ -1,0 +1,156 @@
+//! A health run in progress on the Health screen: which family of checks runs, which model
+//! the survey of stored values is reading, the rows read so far, and a gauge over the
+//! table's estimated rows. The run's `Health` result replaces it when it ends.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Gauge, Paragraph, Wrap};
+
+use super::health::HealthState;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::block;
+
+/// One progress report of a running health check.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HealthTick {
+    /// A family of checks starts: `keys`, `data`, `schema`, `audit`, `ops`.
+    Phase(String),
+    /// The survey read `rows_done` rows of `model` (of about `rows_expected`).
+    Rows {
+        model: String,
+        rows_done: u64,
+        rows_expected: u64,
+    },
+}
+
+/// Where the running health check is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HealthRun {
+    pub phase: String,
+    /// The model being surveyed, and its place among the surveyed models.
+    pub model: Option<String>,
+    pub model_index: usize,
+    /// Models with encrypted columns (the survey reads each of them).
+    pub models_total: usize,
+    pub rows_done: u64,
+    pub rows_expected: u64,
+    /// Rows of the models surveyed before the current one.
+    pub rows_before: u64,
+    /// A refresh came while this run was going: run again when it ends (results of the
+    /// run in progress may predate what asked for the refresh, a rotation say).
+    pub rerun: bool,
+}
+
+impl HealthRun {
+    pub fn new(models_total: usize) -> HealthRun {
+        HealthRun {
+            phase: "starting".into(),
+            models_total,
+            ..HealthRun::default()
+        }
+    }
+
+    /// Rows read by the survey so far, over every model.
+    pub fn rows_scanned(&self) -> u64 {
+        self.rows_before + self.rows_done
+    }
+
+    /// The current model's share read, when its size is known.
+    pub fn ratio(&self) -> Option<f64> {
+        (self.rows_expected > 0)
+            .then(|| (self.rows_done as f64 / self.rows_expected as f64).clamp(0.0, 1.0))
+    }
+}
+
+impl HealthState {
+    /// Folds a progress report into the running check (dropped if none runs).
+    pub fn apply_tick(&mut self, tick: HealthTick) {
+        let Some(run) = &mut self.run else {
+            return;
+        };
+        match tick {
+            HealthTick::Phase(phase) => run.phase = phase,
+            HealthTick::Rows {
+                model,
+                rows_done,
+                rows_expected,
+            } => {
+                if run.model.as_deref() != Some(model.as_str()) {
+                    if run.model.is_some() {
+                        run.rows_before += run.rows_done;
+                    }
+                    run.model = Some(model);
+                    run.model_index += 1;
+                }
+                run.rows_done = rows_done;
+                run.rows_expected = rows_expected;
+            }
+        }
+    }
+}
+
+/// What a phase does, for the progress line.
+fn phase_label(phase: &str) -> &str {
+    match phase {
+        "keys" => "KEYS: key configuration, age and strength",
+        "data" => "DATA: survey of every stored encrypted value (HMAC only, nothing decrypted)",
+        "schema" => "SCHEMA: column widths and indexes from the catalogue",
+        "audit" => "AUDIT: audit log and its hash chain",
+        "ops" => "CONN, ROTATION, ENV: connection, rotation jobs, environment",
+        other => other,
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, run: &HealthRun, title: &str, theme: &Theme) {
+    let outer = block(title.to_string(), theme, true);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let [head, model, gauge, total, _] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    let text = vec![
+        Line::styled(
+            "Health checks running in the background; results replace this when done.",
+            theme.accent,
+        ),
+        Line::styled(format!("now: {}", phase_label(&run.phase)), theme.base),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), head);
+    let Some(name) = &run.model else {
+        let waiting = if run.models_total == 0 {
+            "no model has encrypted columns: nothing to survey".to_string()
+        } else {
+            format!("survey of {} model(s) not started yet", run.models_total)
+        };
+        frame.render_widget(Line::styled(waiting, theme.muted), model);
+        return;
+    };
+    let where_ = format!(
+        "model {name} ({} of {}): {} row(s) read",
+        run.model_index,
+        run.models_total.max(run.model_index),
+        run.rows_done
+    );
+    frame.render_widget(Line::styled(where_, theme.base), model);
+    match run.ratio() {
+        Some(ratio) => frame.render_widget(
+            Gauge::default()
+                .ratio(ratio)
+                .label(format!("{}/~{} rows", run.rows_done, run.rows_expected))
+                .gauge_style(theme.gauge),
+            gauge,
+        ),
+        None => frame.render_widget(
+            Line::styled("table size unknown: no gauge", theme.muted),
+            gauge,
+        ),
+    }
+    let scanned = format!("{} row(s) scanned so far", run.rows_scanned());
+    frame.render_widget(Line::styled(scanned, theme.muted), total);
+}
