@@ -219,6 +219,15 @@ pub struct AuditArgs {
     /// The next page: entries older than this id
     #[arg(long, value_name = "ID", conflicts_with = "follow")]
     pub before: Option<i64>,
+    /// Show one entry: its hashes, plain detail and changed values (masked for the role)
+    #[arg(long, value_name = "ID", conflicts_with_all = ["follow", "verify"])]
+    pub show: Option<i64>,
+    /// With --show: reveal the changed values the role may reveal (writes an audit entry)
+    #[arg(long, requires = "show")]
+    pub reveal: bool,
+    /// With --reveal: why you reveal (kept in the audit entry)
+    #[arg(long, requires = "reveal", value_name = "TEXT")]
+    pub reason: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 
 use super::args::{AuditArgs, GlobalArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
@@ -21,6 +21,9 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
     let filter = filter(&ctx, args)?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
+    if let Some(id) = args.show {
+        return super::audit_show::run(&ctx, config, id, args);
+    }
     if args.verify {
         let ring = ctx.keyring()?;
         let key = ring
@@ -191,42 +194,11 @@ fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
 }
 
 fn bad_time(flag: &str, text: &str) -> String {
-    format!(
-        "{flag} `{text}` is not a time: use 2026-11-29, 2026-11-29T16:30:00Z, \
-         \"2026-11-29 16:30\" or a duration ago such as 15m, 2h, 7d"
-    )
+    crate::audit::filter_text::bad_time(flag, text)
 }
 
 /// RFC 3339, a date, a date and time (UTC), or a duration ago (`30s`, `15m`, `2h`, `7d`).
-pub fn parse_time(text: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
-    let text = text.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(t.naive_utc());
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t);
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0);
-    }
-    let unit = text.chars().last()?;
-    let amount: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
-    let ago = match unit {
-        's' => Duration::try_seconds(amount)?,
-        'm' => Duration::try_minutes(amount)?,
-        'h' => Duration::try_hours(amount)?,
-        'd' => Duration::try_days(amount)?,
-        _ => return None,
-    };
-    now.checked_sub_signed(ago)
-}
+pub use crate::audit::filter_text::parse_time;
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod audit_show;
 pub mod browse;
 pub mod census;
 pub mod console;
