@@ -92,6 +92,10 @@ impl App {
             },
             audit: super::screens::audit::AuditState {
                 write_audit_off: !setup.audit_enabled,
+                reveal_blocked: setup.ring.audit_key().is_none().then(|| {
+                    "MASTER_ENCRYPTION_KEY is not set, so the reveal could not be audited".into()
+                }),
+                read_only: setup.store_config.read_only,
                 ..Default::default()
             },
             keys,
@@ -188,16 +192,7 @@ impl App {
             self.state.notice("revealed cell masked again (timeout)");
         }
         // The audit tail follows new entries (of any process) unless scrolled away.
-        if self.state.screen == ScreenId::Audit
-            && self.state.audit.following()
-            && !self.state.audit.polling
-            && let Some(store) = self.store.clone()
-        {
-            self.state.audit.polling = true;
-            let (ring, now) = (self.setup.ring.clone(), self.state.now);
-            self.tasks
-                .spawn("audit", super::overview_data::audit(store, ring, now));
-        }
+        self.audit_tick();
         // Jobs of other processes appear and move while the jobs are on screen.
         if matches!(self.state.screen, ScreenId::Keys | ScreenId::Overview) {
             self.poll_jobs();
@@ -212,6 +207,10 @@ impl App {
         }
         if !matches!(self.state.popup, Popup::None) {
             self.popup_key(key);
+            return;
+        }
+        if self.audit_input_open() {
+            self.audit_input_key(key);
             return;
         }
         let Some(action) = self.state.keymap.action(&key) else {
@@ -251,16 +250,8 @@ impl App {
                 self.carry_out(effect);
             }
             (ScreenId::Health, Action::Refresh) => self.rerun_health(),
+            (ScreenId::Audit, _) => self.audit_action(action),
             (_, Action::Refresh) => self.load_overview(),
-            (ScreenId::Audit, Action::Top) => self.state.audit.selected = 0,
-            (ScreenId::Audit, Action::Down) => self.state.audit.move_by(1),
-            (ScreenId::Audit, Action::Up) => self.state.audit.move_by(-1),
-            (ScreenId::Audit, Action::PageDown) => {
-                self.state.audit.move_by(self.state.page_size() as isize)
-            }
-            (ScreenId::Audit, Action::PageUp) => {
-                self.state.audit.move_by(-(self.state.page_size() as isize))
-            }
             (ScreenId::Keys, Action::Down) => self.state.keys.move_cursor(1),
             (ScreenId::Keys, Action::Up) => self.state.keys.move_cursor(-1),
             (ScreenId::Keys, Action::Left | Action::Right) => self.state.keys.toggle_focus(),

@@ -173,7 +173,7 @@ impl App {
                 d.reason.insert_str(&one_line);
             }
             Popup::Retire(_) => self.retire_paste(&one_line),
-            _ => {}
+            _ => self.audit_paste(&one_line),
         }
     }
 }

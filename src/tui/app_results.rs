@@ -91,6 +91,7 @@ impl App {
                 self.state.overview.census = Loadable::from_result(result)
             }
             TaskResult::Audit(result) => self.state.audit.apply_view(Loadable::from_result(result)),
+            TaskResult::AuditScreen(result) => self.apply_audit(result),
             TaskResult::Health(result) => self.apply_health(result),
             TaskResult::HealthProgress(tick) => self.state.health.apply_tick(tick),
             TaskResult::Retire(update) => self.apply_retire(update),

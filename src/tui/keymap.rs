@@ -74,6 +74,7 @@ actions! {
     RetireKey = "retire-key", "retire the selected key once no value needs it (keys screen)", ["X"];
     Severity = "severity", "health: show one severity, then the next", ["v"];
     Export = "export", "health: write the JSON report to a file", ["e"];
+    Verify = "verify", "audit: verify the hash chain, jump to the first broken entry", ["V"];
 }
 
 impl Action {

@@ -13,6 +13,7 @@
 //! - [`terminal`]: the guard that always restores the terminal, and the event loop.
 
 pub mod app;
+mod app_audit;
 mod app_actions;
 mod app_health;
 mod app_popups;

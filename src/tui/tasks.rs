@@ -66,6 +66,8 @@ pub enum TaskResult {
     },
     Census(Result<Vec<CensusColumn>, String>),
     Audit(Result<AuditView, String>),
+    /// The Audit screen's own work: filtered pages, an entry's detail, a verify.
+    AuditScreen(super::screens::audit::AuditResult),
     Health(Result<HealthView, String>),
     /// Where a running health check is (many per run, before its `Health` result).
     HealthProgress(super::screens::health_progress::HealthTick),

@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     match state.screen {
         ScreenId::Overview => screens::overview::draw(frame, body, state),
         ScreenId::Data => screens::data_view::draw(frame, body, state),
-        ScreenId::Audit => screens::audit::draw(frame, body, &state.audit, &state.theme),
+        ScreenId::Audit => screens::audit::draw(frame, body, state),
         ScreenId::Keys => screens::keys::draw(
             frame,
             body,

@@ -1,20 +1,86 @@
-//! Screen 3, Audit: the chain's state and the most recent entries (who, what, which table,
-//! record and fields; never an entry's detail, which may hold values). Part 2 of the console
-//! adds filtering and following; this view lists what the audit service returns.
+//! Screen 3, Audit: a live tail of the log (who, what, which table, record and fields),
+//! narrowed by a filter pushed down to SQL (`/`), the chain's badge with an on-demand
+//! verify (`V`) that jumps to the first broken link, and a detail pane (enter) drawn by
+//! [`super::audit_detail`]. The list never shows an entry's detail, which may hold values.
 
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Row, Table, TableState};
+use ratatui_textarea::TextArea;
 
 use super::Loadable;
-use crate::tui::overview_data::{AuditView, ChainStatus};
+use crate::access::EntryView;
+use crate::audit::{AuditFilter, VerifyReport};
+use crate::tui::overview_data::{AuditLine, AuditView, ChainStatus};
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::tile;
 
+/// Inner width from which the detail pane sits beside the list instead of over it.
+pub const SPLIT_WIDTH: u16 = 120;
+
+/// A filter in force: as typed (shown in the title) and as parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveFilter {
+    pub text: String,
+    pub filter: AuditFilter,
+}
+
+/// The detail pane of one entry.
+#[derive(Clone, Debug)]
+pub struct DetailPane {
+    pub id: i64,
+    /// As shown now: masked, or revealed until `revealed_until`.
+    pub view: Loadable<EntryView>,
+    /// The masked view, shown again when a reveal times out.
+    pub masked: Option<EntryView>,
+    pub revealed_until: Option<DateTime<Utc>>,
+}
+
+/// What the one-line input of this screen is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    /// The reason of a reveal of the detail pane's values.
+    Reason,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditInput {
+    pub kind: InputKind,
+    pub text: TextArea<'static>,
+    pub error: Option<String>,
+    /// The audited reveal is running.
+    pub busy: bool,
+}
+
+/// Background answers for this screen (wrapped in `TaskResult::AuditScreen`).
+#[derive(Debug)]
+pub enum AuditResult {
+    /// A page of entries; `focus` selects that entry (the jump to a broken link).
+    List {
+        generation: u64,
+        focus: Option<i64>,
+        result: Result<Vec<AuditLine>, String>,
+    },
+    Detail {
+        id: i64,
+        revealed: bool,
+        result: Result<EntryView, String>,
+    },
+    Verified(Result<VerifyReport, String>),
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditState {
+    /// The Overview's feed (unfiltered, with the chain's state at load).
     pub view: Loadable<AuditView>,
+    /// What this screen lists: the tail, filtered when a filter is set.
+    pub list: Loadable<Vec<AuditLine>>,
     /// `ENABLE_AUDIT_LOG`: when false, application writes are not audited (reveals still are).
     pub write_audit_off: bool,
     pub selected: usize,
@@ -23,39 +89,80 @@ pub struct AuditState {
     /// New entries per second between the last two polls.
     pub rate: f64,
     /// The newest id and when it was seen (the rate's base).
-    pub last_seen: Option<(i64, std::time::Instant)>,
+    pub last_seen: Option<(i64, Instant)>,
+    pub filter: Option<ActiveFilter>,
+    /// A page loaded around this entry (verify's jump) rather than the newest: no tail.
+    pub anchor: Option<i64>,
+    /// Drops list answers of a filter the operator has since changed.
+    pub generation: u64,
+    pub detail: Option<DetailPane>,
+    pub input: Option<AuditInput>,
+    pub verifying: bool,
+    /// The chain's state from the last verify of this screen (newer than `view.chain`).
+    pub chain: Option<ChainStatus>,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// Why a reveal cannot be offered (no MASTER_ENCRYPTION_KEY: it could not be audited).
+    pub reveal_blocked: Option<String>,
+    pub read_only: bool,
 }
 
 impl AuditState {
-    /// The tail follows new entries unless the operator scrolled away from the newest.
+    /// The tail follows new entries unless the operator scrolled away from the newest or
+    /// is looking at the page around a broken link.
     pub fn following(&self) -> bool {
-        self.selected == 0
+        self.selected == 0 && self.anchor.is_none()
     }
 
-    /// Applies a fresh view: counts what is new since the last one for the rate.
+    /// Applies the Overview's feed; the unfiltered tail shows the same entries.
     pub fn apply_view(&mut self, view: Loadable<AuditView>) {
+        if self.filter.is_none() && self.anchor.is_none() {
+            let list = match &view {
+                Loadable::Ready(v) => Loadable::Ready(v.recent.clone()),
+                Loadable::Loading => Loadable::Loading,
+                Loadable::Failed(e) => Loadable::Failed(e.clone()),
+                Loadable::Unavailable(e) => Loadable::Unavailable(e.clone()),
+            };
+            self.apply_list(list);
+        }
+        self.view = view;
+    }
+
+    /// Applies a fresh page: counts what is new since the last one for the rate.
+    pub fn apply_list(&mut self, list: Loadable<Vec<AuditLine>>) {
         self.polling = false;
-        if let Some(v) = view.ready() {
-            let newest = v.recent.first().map_or(0, |e| e.id);
-            let now = std::time::Instant::now();
+        if let Some(entries) = list.ready() {
+            let newest = entries.first().map_or(0, |e| e.id);
+            let now = Instant::now();
             if let Some((before, at)) = self.last_seen {
                 let seconds = now.duration_since(at).as_secs_f64();
-                let new = v.recent.iter().filter(|e| e.id > before).count();
+                let new = entries.iter().filter(|e| e.id > before).count();
                 if seconds > 0.0 {
                     self.rate = new as f64 / seconds;
                 }
             }
             self.last_seen = Some((newest, now));
+            self.selected = self.selected.min(entries.len().saturating_sub(1));
         }
-        self.view = view;
+        self.list = list;
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let len = self.view.ready().map(|v| v.recent.len()).unwrap_or(0);
+        let len = self.list.ready().map_or(0, Vec::len);
         self.selected = self
             .selected
             .saturating_add_signed(delta)
             .min(len.saturating_sub(1));
+    }
+
+    pub fn selected_line(&self) -> Option<&AuditLine> {
+        self.list.ready().and_then(|l| l.get(self.selected))
+    }
+
+    /// The chain's state: this screen's last verify, else the state found at load.
+    pub fn chain_status(&self) -> Option<&ChainStatus> {
+        self.chain
+            .as_ref()
+            .or_else(|| self.view.ready().map(|v| &v.chain))
     }
 }
 
@@ -80,27 +187,81 @@ pub fn chain_line<'a>(chain: &ChainStatus, theme: &Theme) -> Line<'a> {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
-    let tail = if state.following() {
-        format!("▶ live · {:.1} entries/s", state.rate)
+/// The badge line: verifying, or the chain's state and when this screen verified it.
+fn badge<'a>(state: &State) -> Line<'a> {
+    let (audit, theme) = (&state.audit, &state.theme);
+    let verify_key = state.keymap.label(crate::tui::keymap::Action::Verify);
+    if audit.verifying {
+        return Line::styled("⟳ verifying the chain…", theme.accent);
+    }
+    let Some(chain) = audit.chain_status() else {
+        return Line::styled("… chain state loading", theme.muted);
+    };
+    let mut line = chain_line(chain, theme);
+    if let Some(at) = audit.verified_at {
+        line.push_span(Span::styled(
+            format!(" (verified {})", at.format("%H:%M:%S")),
+            theme.muted,
+        ));
+    }
+    line.push_span(Span::styled(
+        format!("  · {verify_key} verify"),
+        theme.muted,
+    ));
+    line
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let audit = &state.audit;
+    let tail = if audit.anchor.is_some() {
+        "⏸ around a broken link (g follows the newest)".to_string()
+    } else if audit.following() {
+        format!("▶ live · {:.1} entries/s", audit.rate)
     } else {
         "⏸ paused while scrolled (g follows again)".to_string()
     };
-    let title = if state.write_audit_off {
-        format!(
-            " Audit log · {tail} · ENABLE_AUDIT_LOG=false: application writes are not audited (reveals are) "
-        )
-    } else {
-        format!(" Audit log · {tail} ")
-    };
-    let Some((inner, view)) = tile(frame, area, &title, &state.view, "audit log", theme, true)
-    else {
+    let mut title = " Audit log".to_string();
+    if let Some(filter) = &audit.filter {
+        title.push_str(&format!(" · filter: {}", filter.text));
+    }
+    title.push_str(&format!(" · {tail} "));
+    if audit.write_audit_off {
+        title.push_str(
+            "· ENABLE_AUDIT_LOG=false: application writes are not audited (reveals are) ",
+        );
+    }
+    let Some((inner, entries)) = tile(
+        frame,
+        area,
+        &title,
+        &audit.list,
+        "audit log",
+        &state.theme,
+        true,
+    ) else {
+        super::audit_detail::draw_input(frame, area, state);
         return;
     };
-    let [status, list] =
+    let [status, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-    frame.render_widget(chain_line(&view.chain, theme), status);
-    let rows = view.recent.iter().map(|e| {
+    frame.render_widget(badge(state), status);
+    match &audit.detail {
+        Some(pane) if inner.width >= SPLIT_WIDTH => {
+            let [list, detail] =
+                Layout::horizontal([Constraint::Percentage(52), Constraint::Fill(1)])
+                    .spacing(1)
+                    .areas(body);
+            draw_list(frame, list, entries, audit.selected, &state.theme);
+            super::audit_detail::draw(frame, detail, pane, state);
+        }
+        Some(pane) => super::audit_detail::draw(frame, body, pane, state),
+        None => draw_list(frame, body, entries, audit.selected, &state.theme),
+    }
+    super::audit_detail::draw_input(frame, area, state);
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usize, theme: &Theme) {
+    let rows = entries.iter().map(|e| {
         Row::new(vec![
             format!("#{}", e.id),
             e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -137,6 +298,32 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AuditState, theme: &Theme) {
     )
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
-    let mut table_state = TableState::default().with_selected(Some(state.selected));
-    frame.render_stateful_widget(table, list, &mut table_state);
+    let mut table_state = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, area, &mut table_state);
+    if entries.is_empty() && area.height > 1 {
+        let below_header = Rect {
+            y: area.y + 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(Line::styled("no entries", theme.muted), below_header);
+    }
+}
+
+/// Key hints for the message line, from the live keymap.
+pub fn hints(state: &State) -> Vec<String> {
+    use crate::tui::keymap::Action;
+    let k = |action| state.keymap.label(action);
+    let mut parts = vec![
+        format!("{} filter", k(Action::Filter)),
+        format!("{} detail", k(Action::Open)),
+        format!("{} verify", k(Action::Verify)),
+    ];
+    if state.audit.detail.is_some() {
+        parts.push(format!("{} reveal", k(Action::Reveal)));
+    }
+    if state.audit.filter.is_some() || state.audit.detail.is_some() {
+        parts.push(format!("{} back", k(Action::Back)));
+    }
+    parts
 }

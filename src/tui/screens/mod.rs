@@ -2,6 +2,7 @@
 //! state by reference and never does I/O.
 
 pub mod audit;
+pub mod audit_detail;
 pub mod data;
 pub mod data_columns;
 pub mod data_view;

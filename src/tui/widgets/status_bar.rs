@@ -73,6 +73,7 @@ fn hints(state: &State) -> String {
             parts.push(format!("{} back", k(Action::Back)));
         }
         (ScreenId::Data, None) => parts.push(format!("{} open", k(Action::Open))),
+        (ScreenId::Audit, _) => parts.extend(crate::tui::screens::audit::hints(state)),
         // Write actions: listed, or listed as disabled with the reason.
         (ScreenId::Keys, _) if state.status.read_only => parts.push(format!(
             "read-only session: {}, {}, {}, {} disabled",

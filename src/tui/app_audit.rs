@@ -1,0 +1,496 @@
+//! The Audit screen's actions and background work: the tail (filtered in SQL by
+//! `audit::query`), the filter input, the detail pane and its audited reveal
+//! (`access::audit_reveal`), and verify (`audit::query::verify`) with the jump to the first
+//! broken link. Everything that reads the database runs as a task; nothing here builds SQL.
+
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+
+use super::app::App;
+use super::keymap::Action;
+use super::overview_data::{AuditLine, ChainStatus, RECENT_ENTRIES};
+use super::screens::Loadable;
+use super::screens::ScreenId;
+use super::screens::audit::{ActiveFilter, AuditInput, AuditResult, DetailPane, InputKind};
+use super::tasks::TaskResult;
+use crate::audit::filter_text::parse_filter;
+use crate::audit::{AuditEntry, AuditLog, lookup, query};
+
+impl App {
+    /// An action on the Audit screen (keys, mouse wheel and palette land here).
+    pub(super) fn audit_action(&mut self, action: Action) {
+        match action {
+            Action::Top => {
+                let jumped = self.state.audit.anchor.take().is_some();
+                self.state.audit.selected = 0;
+                if jumped {
+                    self.reload_audit_list();
+                }
+            }
+            Action::Bottom => self.move_audit(isize::MAX / 2),
+            Action::Down => self.move_audit(1),
+            Action::Up => self.move_audit(-1),
+            Action::PageDown => self.move_audit(self.state.page_size() as isize),
+            Action::PageUp => self.move_audit(-(self.state.page_size() as isize)),
+            Action::Open => match self.state.audit.detail {
+                Some(_) => self.state.audit.detail = None,
+                None => self.open_audit_detail(),
+            },
+            Action::Filter => self.open_audit_input(InputKind::Filter),
+            Action::Reveal => self.reveal_audit_entry(),
+            Action::Verify => self.verify_audit_chain(),
+            Action::Refresh => {
+                self.load_overview();
+                if self.state.audit.filter.is_some() || self.state.audit.anchor.is_some() {
+                    self.reload_audit_list();
+                }
+            }
+            Action::Back => {
+                if self.state.audit.detail.take().is_some() {
+                } else if self.state.audit.filter.is_some() {
+                    self.set_audit_filter(None);
+                } else {
+                    self.state.status.last_error = None;
+                    self.state.status.message = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn move_audit(&mut self, delta: isize) {
+        self.state.audit.move_by(delta);
+        // The pane follows the selection, so j/k walk through entries in detail.
+        let selected = self.state.audit.selected_line().map(|l| l.id);
+        if let (Some(pane), Some(id)) = (&self.state.audit.detail, selected)
+            && pane.id != id
+        {
+            self.load_audit_detail(id, None);
+        }
+    }
+
+    /// Each tick: reveals that timed out mask again; the tail polls while followed.
+    pub(super) fn audit_tick(&mut self) {
+        let now = self.state.now;
+        if let Some(pane) = &mut self.state.audit.detail
+            && pane.revealed_until.is_some_and(|until| now >= until)
+        {
+            pane.revealed_until = None;
+            pane.view = pane
+                .masked
+                .take()
+                .map_or(Loadable::Loading, Loadable::Ready);
+            self.state.notice("revealed values masked again (timeout)");
+        }
+        if self.state.screen == ScreenId::Audit
+            && self.state.audit.following()
+            && !self.state.audit.polling
+        {
+            self.poll_audit(None);
+        }
+    }
+
+    /// Loads the newest page (or the page around `focus`) under the current filter.
+    fn poll_audit(&mut self, focus: Option<i64>) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        self.state.audit.polling = true;
+        let generation = self.state.audit.generation;
+        let filter = self.state.audit.filter.as_ref().map(|f| f.filter.clone());
+        self.tasks.spawn("audit list", async move {
+            let result = match focus {
+                Some(id) => lookup::around(&store, id, RECENT_ENTRIES).await,
+                None => {
+                    let filter = filter.unwrap_or_default();
+                    query::list(&store, &filter, None, RECENT_ENTRIES).await
+                }
+            };
+            TaskResult::AuditScreen(AuditResult::List {
+                generation,
+                focus,
+                result: result
+                    .map(|entries| entries.into_iter().map(line).collect())
+                    .map_err(|e| e.to_string()),
+            })
+        });
+    }
+
+    /// A new filter (or page): older answers are dropped, the list loads afresh.
+    fn reload_audit_list(&mut self) {
+        let audit = &mut self.state.audit;
+        audit.generation += 1;
+        audit.list = Loadable::Loading;
+        audit.last_seen = None;
+        audit.rate = 0.0;
+        audit.selected = 0;
+        let focus = audit.anchor;
+        self.poll_audit(focus);
+    }
+
+    fn set_audit_filter(&mut self, filter: Option<ActiveFilter>) {
+        let cleared = filter.is_none();
+        self.state.audit.filter = filter;
+        self.state.audit.anchor = None;
+        self.reload_audit_list();
+        if cleared {
+            self.state.notice("audit filter cleared");
+        }
+    }
+
+    fn open_audit_input(&mut self, kind: InputKind) {
+        let mut text = match (&self.state.audit.filter, kind) {
+            (Some(f), InputKind::Filter) => TextArea::new(vec![f.text.clone()]),
+            _ => TextArea::default(),
+        };
+        text.move_cursor(ratatui_textarea::CursorMove::End);
+        text.set_cursor_line_style(ratatui::style::Style::default());
+        if kind == InputKind::Filter {
+            text.set_placeholder_text("actor=ana action=reveal model=Customer since=2h");
+        } else {
+            text.set_placeholder_text("reason (e.g. ticket number and purpose)");
+        }
+        self.state.audit.input = Some(AuditInput {
+            kind,
+            text,
+            error: None,
+            busy: false,
+        });
+    }
+
+    /// True while the Audit screen's input takes the keys.
+    pub(super) fn audit_input_open(&self) -> bool {
+        self.state.screen == ScreenId::Audit && self.state.audit.input.is_some()
+    }
+
+    pub(super) fn audit_input_key(&mut self, key: KeyEvent) {
+        let Some(input) = &mut self.state.audit.input else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => self.state.audit.input = None,
+            KeyCode::Enter if input.busy => {}
+            KeyCode::Enter => {
+                let text = input.text.lines().join(" ").trim().to_string();
+                match input.kind {
+                    InputKind::Filter => self.submit_audit_filter(text),
+                    InputKind::Reason => self.submit_audit_reason(text),
+                }
+            }
+            _ => {
+                input.text.input(key);
+            }
+        }
+    }
+
+    pub(super) fn audit_paste(&mut self, one_line: &str) {
+        if let Some(input) = &mut self.state.audit.input {
+            input.text.insert_str(one_line);
+        }
+    }
+
+    fn submit_audit_filter(&mut self, text: String) {
+        let now = self.state.now.naive_utc();
+        match parse_filter(&text, &self.setup.models, now) {
+            Err(message) => {
+                if let Some(input) = &mut self.state.audit.input {
+                    input.error = Some(message);
+                }
+            }
+            Ok(parsed) => {
+                self.state.audit.input = None;
+                self.set_audit_filter(parsed.map(|filter| ActiveFilter { text, filter }));
+            }
+        }
+    }
+
+    fn open_audit_detail(&mut self) {
+        match self.state.audit.selected_line().map(|l| l.id) {
+            Some(id) => self.load_audit_detail(id, None),
+            None => self.state.notice("no entry selected"),
+        }
+    }
+
+    /// Loads entry `id` masked, or with `reveal` (its reason) revealed under an audit entry.
+    fn load_audit_detail(&mut self, id: i64, reveal: Option<Option<String>>) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        if reveal.is_none() {
+            self.state.audit.detail = Some(DetailPane {
+                id,
+                view: Loadable::Loading,
+                masked: None,
+                revealed_until: None,
+            });
+        }
+        let (ring, models, access) = (
+            self.setup.ring.clone(),
+            self.setup.models.clone(),
+            self.access.clone(),
+        );
+        let log = self.audit_log.clone();
+        let revealed = reveal.is_some();
+        self.tasks.spawn("audit detail", async move {
+            let result = async {
+                let entry = lookup::entry(&store, id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("entry #{id} is no longer in the audit log"))?;
+                let Some(reason) = reveal else {
+                    return Ok(access.view_entry(&ring, &models, &entry));
+                };
+                let log = log
+                    .get_or_try_init(|| AuditLog::open(&store, &ring))
+                    .await
+                    .map_err(|e| format!("reveal refused: the audit log cannot be opened ({e})"))?;
+                access
+                    .reveal_entry(log, &ring, &models, &entry, reason.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            TaskResult::AuditScreen(AuditResult::Detail {
+                id,
+                revealed,
+                result,
+            })
+        });
+    }
+
+    /// `r` in the detail pane: asks for a reason when the role must give one.
+    fn reveal_audit_entry(&mut self) {
+        let Some(view) = self
+            .state
+            .audit
+            .detail
+            .as_ref()
+            .and_then(|p| p.view.ready())
+        else {
+            self.state
+                .notice("open an entry (enter) to reveal its values");
+            return;
+        };
+        if view.revealed_by.is_some() {
+            return;
+        }
+        if let Some(why) = &self.state.audit.reveal_blocked {
+            self.state.error(format!("reveal unavailable: {why}"));
+            return;
+        }
+        if view.revealable.is_empty() {
+            self.state.notice(format!(
+                "role {} may reveal nothing in this entry",
+                self.state.status.role
+            ));
+            return;
+        }
+        if self.access.require_reason() {
+            self.open_audit_input(InputKind::Reason);
+        } else {
+            let id = view.entry.id;
+            self.state.notice("revealing (writing the audit entry)…");
+            self.load_audit_detail(id, Some(None));
+        }
+    }
+
+    fn submit_audit_reason(&mut self, reason: String) {
+        let Some(input) = &mut self.state.audit.input else {
+            return;
+        };
+        if reason.is_empty() {
+            input.error = Some(format!(
+                "role {} must give a reason to reveal",
+                self.access.identity().role
+            ));
+            return;
+        }
+        let Some(id) = self.state.audit.detail.as_ref().map(|p| p.id) else {
+            self.state.audit.input = None;
+            return;
+        };
+        input.busy = true;
+        input.error = None;
+        self.load_audit_detail(id, Some(Some(reason)));
+    }
+
+    /// `V`: verifies the whole chain in the background.
+    fn verify_audit_chain(&mut self) {
+        if self.state.audit.verifying {
+            return;
+        }
+        let Some(key) = self.setup.ring.audit_key() else {
+            self.state.error(
+                "cannot verify: MASTER_ENCRYPTION_KEY is not set (the chain is keyed from it)",
+            );
+            return;
+        };
+        let Some(store) = self.store.clone() else {
+            self.state.error("cannot verify: not connected");
+            return;
+        };
+        self.state.audit.verifying = true;
+        self.tasks.spawn("audit verify", async move {
+            let result = query::verify(&store, &key, None)
+                .await
+                .map_err(|e| e.to_string());
+            TaskResult::AuditScreen(AuditResult::Verified(result))
+        });
+    }
+
+    pub(super) fn apply_audit(&mut self, result: AuditResult) {
+        match result {
+            AuditResult::List {
+                generation,
+                focus,
+                result,
+            } => {
+                if generation != self.state.audit.generation {
+                    return;
+                }
+                if let Err(message) = &result {
+                    self.state.error(format!("audit log: {message}"));
+                }
+                self.state.audit.apply_list(Loadable::from_result(result));
+                if let Some(id) = focus {
+                    self.select_audit_entry(id);
+                }
+            }
+            AuditResult::Detail {
+                id,
+                revealed,
+                result,
+            } => self.apply_audit_detail(id, revealed, result),
+            AuditResult::Verified(result) => self.apply_verified(result),
+        }
+    }
+
+    fn apply_audit_detail(
+        &mut self,
+        id: i64,
+        revealed: bool,
+        result: Result<crate::access::EntryView, String>,
+    ) {
+        let reason_open = matches!(&self.state.audit.input, Some(i) if i.kind == InputKind::Reason);
+        let Some(pane) = self.state.audit.detail.as_mut().filter(|p| p.id == id) else {
+            return;
+        };
+        match (result, revealed) {
+            (Ok(view), false) => pane.view = Loadable::Ready(view),
+            (Ok(view), true) => {
+                let seconds = self.state.reveal_timeout_seconds;
+                if let Loadable::Ready(masked) = std::mem::take(&mut pane.view) {
+                    pane.masked = Some(masked);
+                }
+                pane.revealed_until = Some(self.state.now + Duration::seconds(seconds as i64));
+                let by = view.revealed_by;
+                pane.view = Loadable::Ready(view);
+                if reason_open {
+                    self.state.audit.input = None;
+                }
+                self.state.status.last_error = None;
+                self.state.notice(match by {
+                    Some(by) => format!(
+                        "revealed entry #{id}'s values (audit entry #{by}); masks again in {seconds} s"
+                    ),
+                    None => format!("entry #{id} holds nothing to reveal"),
+                });
+                // The reveal is itself an entry: the tail shows it on the next poll.
+            }
+            (Err(message), false) => pane.view = Loadable::Failed(message),
+            (Err(message), true) => {
+                if let Some(input) = &mut self.state.audit.input {
+                    input.busy = false;
+                    input.error = Some(message.clone());
+                }
+                self.state.error(message);
+            }
+        }
+    }
+
+    fn apply_verified(&mut self, result: Result<crate::audit::VerifyReport, String>) {
+        self.state.audit.verifying = false;
+        let report = match result {
+            Ok(report) => report,
+            Err(message) => {
+                self.state.error(format!("verify failed: {message}"));
+                return;
+            }
+        };
+        self.state.audit.verified_at = Some(self.state.now);
+        let chain = if report.ok {
+            self.state
+                .notice(format!("audit chain intact: {} entries", report.entries));
+            ChainStatus::Intact {
+                entries: report.entries,
+            }
+        } else {
+            ChainStatus::Broken {
+                first_broken: report.first_broken,
+                reason: report
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "chain broken".into()),
+            }
+        };
+        if let Loadable::Ready(view) = &mut self.state.audit.view {
+            view.chain = chain.clone();
+        }
+        self.state.audit.chain = Some(chain);
+        if report.ok {
+            return;
+        }
+        let reason = report.reason.unwrap_or_default();
+        let Some(id) = report.first_broken else {
+            self.state.error(format!("audit chain broken: {reason}"));
+            return;
+        };
+        self.state
+            .error(format!("audit chain broken at entry #{id}: {reason}"));
+        let listed = self
+            .state
+            .audit
+            .list
+            .ready()
+            .is_some_and(|l| l.iter().any(|e| e.id == id));
+        if listed {
+            self.select_audit_entry(id);
+        } else {
+            // Not on this page (older, or filtered out): load the page around it, unfiltered.
+            self.state.audit.filter = None;
+            self.state.audit.anchor = Some(id);
+            self.reload_audit_list();
+        }
+    }
+
+    /// Selects entry `id` (or the nearest older one when it is gone, as a deleted link).
+    fn select_audit_entry(&mut self, id: i64) {
+        let Some(list) = self.state.audit.list.ready() else {
+            return;
+        };
+        let index = list
+            .iter()
+            .position(|e| e.id == id)
+            .or_else(|| list.iter().position(|e| e.id < id))
+            .unwrap_or(0);
+        let shown = list[index].id;
+        self.state.audit.selected = index;
+        if self.state.audit.detail.is_some() {
+            self.load_audit_detail(shown, None);
+        }
+    }
+}
+
+/// One entry as listed (never its detail).
+pub(super) fn line(entry: AuditEntry) -> AuditLine {
+    AuditLine {
+        id: entry.id,
+        at: entry.content.created_at,
+        actor: entry.content.actor,
+        action: entry.content.action,
+        table: entry.content.table_name,
+        record_id: entry.content.record_id,
+        fields: entry.content.fields,
+    }
+}
