@@ -1,20 +1,16 @@
-//! The transaction of one rotation batch: compare-and-set per dialect, re-reads of rows
+//! The transaction of one rotation batch: compare-and-set (in `cas.rs`), re-reads of rows
 //! that changed, failures, and the job's progress, committed together or not at all.
 
 use super::page::{rotation_row, row_select};
-use super::{ColumnCas, FailureRow, JobProgress, RotationRow, now, opt_text, text};
-use crate::config::{ColumnDef, ColumnType, ModelDef};
+use super::{FailureRow, JobProgress, RotationRow, now, opt_text, text};
+use crate::config::{ColumnDef, ModelDef};
 use crate::store::Store;
 use crate::store::backend::{BackendTx, SqlValue};
-use crate::store::convert::to_value;
-use crate::store::dialect::{Dialect, Wire};
+use crate::store::dialect::Wire;
 use crate::store::error::StoreError;
 use crate::store::records::key_bind;
 use crate::store::system_tables::{ROTATION_FAILURES, ROTATION_JOBS};
 use crate::value::Value;
-
-/// Rows per `UPDATE ... FROM (VALUES ...)` (4 parameters each, below PostgreSQL's 65 535).
-const PG_ROWS_PER_STATEMENT: usize = 10_000;
 
 impl Store {
     /// Opens the transaction of one rotation batch.
@@ -34,140 +30,14 @@ impl Store {
 /// The transaction of one batch: compare-and-set updates, re-reads of rows that changed
 /// meanwhile, failures and the job's progress, committed together or not at all.
 pub struct RotationTx<'m> {
-    store: Store,
-    tx: Box<dyn BackendTx>,
-    model: &'m ModelDef,
+    pub(super) store: Store,
+    pub(super) tx: Box<dyn BackendTx>,
+    pub(super) model: &'m ModelDef,
 }
 
 impl RotationTx<'_> {
-    fn fail(&self, what: &str, err: sqlx::Error) -> StoreError {
+    pub(super) fn fail(&self, what: &str, err: sqlx::Error) -> StoreError {
         self.store.write_error(what, self.model, err)
-    }
-
-    /// Applies the updates of one column whose row still holds `expected`; returns the ids
-    /// of the rows that did not (changed or deleted meanwhile).
-    pub async fn compare_and_set_column(
-        &mut self,
-        column: &ColumnDef,
-        hash_column: Option<&ColumnDef>,
-        updates: &[ColumnCas],
-    ) -> Result<Vec<Value>, StoreError> {
-        if updates.is_empty() {
-            return Ok(Vec::new());
-        }
-        if self.store.dialect() == Dialect::Postgres {
-            // Four parameters per row; PostgreSQL allows 65 535 per statement.
-            let mut conflicts = Vec::new();
-            for chunk in updates.chunks(PG_ROWS_PER_STATEMENT) {
-                conflicts.extend(self.cas_values_pg(column, hash_column, chunk).await?);
-            }
-            return Ok(conflicts);
-        }
-        let d = self.store.dialect();
-        let pk = self.model.primary_key();
-        let hash_set = hash_column
-            .map(|h| format!(", {0} = COALESCE({1}, {0})", d.quote(&h.name), d.param(2)))
-            .unwrap_or_default();
-        let sql = format!(
-            "UPDATE {} SET {} = {}{hash_set} WHERE {} = {} AND {} = {}",
-            d.quote(&self.model.table_name),
-            d.quote(&column.name),
-            d.param(1),
-            d.quote(&pk.name),
-            d.param(3),
-            d.stored_text_expr(column),
-            d.param(4)
-        );
-        let mut conflicts = Vec::new();
-        for update in updates {
-            let mut binds = vec![SqlValue::Text(update.new.clone())];
-            if hash_column.is_some() {
-                binds.push(opt_text(update.hash.as_deref()));
-            }
-            binds.push(key_bind(self.model, &update.id)?);
-            binds.push(SqlValue::Text(update.expected.clone()));
-            let done = self
-                .tx
-                .execute(&sql, &binds)
-                .await
-                .map_err(|e| self.store.write_error("rotation update", self.model, e))?;
-            if done.rows_affected == 0 {
-                conflicts.push(update.id.clone());
-            }
-        }
-        Ok(conflicts)
-    }
-
-    /// PostgreSQL: `UPDATE t SET c = v.new FROM (VALUES ...) v WHERE t.pk = v.id AND
-    /// t.c::text = v.expected RETURNING t.pk`, one statement for the whole batch.
-    async fn cas_values_pg(
-        &mut self,
-        column: &ColumnDef,
-        hash_column: Option<&ColumnDef>,
-        updates: &[ColumnCas],
-    ) -> Result<Vec<Value>, StoreError> {
-        let d = Dialect::Postgres;
-        let pk = self.model.primary_key();
-        let key_cast = match pk.ty {
-            ColumnType::Integer | ColumnType::BigInteger => "int8",
-            _ => "text",
-        };
-        let returned_wire = if key_cast == "int8" {
-            Wire::Int
-        } else {
-            Wire::Text
-        };
-        let value_cast = if column.ty == ColumnType::Json {
-            "json"
-        } else {
-            "text"
-        };
-        let mut binds = Vec::with_capacity(updates.len() * 4);
-        let mut tuples = Vec::with_capacity(updates.len());
-        for update in updates {
-            let n = binds.len();
-            tuples.push(format!(
-                "(${}::{key_cast}, ${}::text, ${}::{value_cast}, ${}::text)",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4
-            ));
-            binds.push(key_bind(self.model, &update.id)?);
-            binds.push(SqlValue::Text(update.expected.clone()));
-            binds.push(SqlValue::Text(update.new.clone()));
-            binds.push(opt_text(update.hash.as_deref()));
-        }
-        let t = d.quote(&self.model.table_name);
-        let hash_set = hash_column
-            .map(|h| format!(", {0} = COALESCE(v.hash, t.{0})", d.quote(&h.name)))
-            .unwrap_or_default();
-        let stored = match column.ty {
-            ColumnType::Json => format!("t.{}::text", d.quote(&column.name)),
-            _ => format!("t.{}", d.quote(&column.name)),
-        };
-        let sql = format!(
-            "UPDATE {t} AS t SET {c} = v.new{hash_set} FROM (VALUES {}) AS v(id, expected, new, hash) \
-             WHERE t.{k} = v.id AND {stored} = v.expected RETURNING t.{k}::{key_cast}",
-            tuples.join(", "),
-            c = d.quote(&column.name),
-            k = d.quote(&pk.name),
-        );
-        let rows = self
-            .tx
-            .fetch(&sql, &binds, &[returned_wire])
-            .await
-            .map_err(|e| self.fail("rotation update", e))?;
-        let mut applied = Vec::with_capacity(rows.len());
-        for row in rows {
-            let raw = row.into_iter().next().unwrap_or(SqlValue::Null(Wire::Text));
-            applied.push(to_value(raw, pk).unwrap_or(Value::Null));
-        }
-        Ok(updates
-            .iter()
-            .filter(|u| !applied.contains(&u.id))
-            .map(|u| u.id.clone())
-            .collect())
     }
 
     /// Reads rows again inside the transaction (after a compare-and-set missed them).

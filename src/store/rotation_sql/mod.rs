@@ -3,15 +3,15 @@
 //! failures and the job's cursor are committed together, so that a process killed at any
 //! moment either applied a whole batch (and moved the cursor past it) or nothing of it.
 //!
-//! Compare-and-set per dialect: PostgreSQL gets one `UPDATE ... FROM (VALUES ...) RETURNING`
-//! per column and batch (one round trip); SQLite and MySQL run one prepared `UPDATE` per
-//! value inside the same transaction (SQLite has no `UPDATE ... FROM` before 3.33 and
-//! MySQL's multi-table form cannot report which rows matched).
+//! Compare-and-set: one joined `UPDATE` per column and batch on every dialect (`cas.rs`),
+//! with one extra SELECT only when some rows did not match, to name them.
 //!
 //! Files: `jobs.rs` (the jobs and failures tables), `keys.rs` (the key registry),
-//! `page.rs` (the pages a rotation reads), `batch.rs` (the per-batch transaction).
+//! `page.rs` (the pages a rotation reads), `batch.rs` (the per-batch transaction),
+//! `cas.rs` (the compare-and-set statements).
 
 mod batch;
+mod cas;
 mod jobs;
 mod keys;
 mod page;
