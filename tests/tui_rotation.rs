@@ -196,7 +196,7 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
     let mut app = rotating_console(config, false, 120, 40).await;
     press(&mut app, &[ch('4')]).await;
     assert!(
-        screen(&app).contains(&format!("#{id} customers running")),
+        screen(&app).contains(&format!("#{id} customers interrupted")),
         "{}",
         screen(&app)
     );

@@ -105,8 +105,8 @@ impl App {
         }
     }
 
-    /// `p`: pause the selected running job, resume a paused one, or take over one whose
-    /// worker is gone (a console or CLI that was killed).
+    /// `p`: pause the selected running job, resume a paused or failed one, or take over an
+    /// interrupted one (its worker, a console or CLI, was killed).
     pub(super) fn pause_or_resume_job(&mut self) {
         if self.state.status.read_only {
             self.state.error(READ_ONLY_REASON);
@@ -124,12 +124,12 @@ impl App {
             .any(|l| l.job == id && matches!(l.status.as_str(), "running" | "resumed"));
         match status.as_str() {
             "running" if ours => self.request_job(id, "pausing"),
-            "running" | "paused" => {
+            "running" | "paused" | "interrupted" | "failed" => {
                 self.state.notice(format!("resuming job {id}…"));
                 self.spawn_rotation(Vec::new(), Some(id));
             }
             other => self.state.notice(format!(
-                "job {id} is {other}; only running or paused jobs change"
+                "job {id} is {other}; only running, paused, interrupted or failed jobs change"
             )),
         }
     }

@@ -134,8 +134,8 @@ pub async fn jobs(store: Store) -> TaskResult {
             .into_iter()
             .map(|j| JobView {
                 id: format!("#{}", j.id),
+                status: shown_status(&j),
                 table: j.table_name,
-                status: j.status,
                 rows_total: Some(j.rows_total.max(0) as u64),
                 rows_done: Some((j.rows_done + j.rows_skipped).max(0) as u64),
                 rows_failed: j.rows_failed.max(0) as u64,
@@ -144,6 +144,17 @@ pub async fn jobs(store: Store) -> TaskResult {
     }
     .await;
     TaskResult::Jobs(result)
+}
+
+/// The job's status as the operator should read it: a job the table calls running whose
+/// worker is gone (a killed console or CLI) is `interrupted`, so it is not mistaken for
+/// live work; `p` takes it over.
+fn shown_status(job: &crate::store::rotation_sql::JobRow) -> String {
+    use crate::rotation::job::{JobStatus, worker_alive};
+    match JobStatus::parse(&job.status) {
+        Some(s) if s.is_active() && !worker_alive(job) => "interrupted".to_string(),
+        _ => job.status.clone(),
+    }
 }
 
 /// The key census of every encrypted column (tokens told apart by HMAC, nothing decrypted).
