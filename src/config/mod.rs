@@ -26,3 +26,15 @@ pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
 pub use policy::{Level, Policy, PolicyError, RolePolicy, load_policy, parse_policy};
 pub use settings::{ConfigError, Flags, Settings, Source};
 pub use yaml_locate::YamlIssue;
+
+/// A config file's path as shown to people: relative to the working directory when the file is
+/// under it (shorter, and the same on every machine a checkout lands on), absolute otherwise.
+pub fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .filter(|relative| !relative.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

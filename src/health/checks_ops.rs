@@ -102,7 +102,7 @@ pub fn audit_coverage(models: &[&ModelDef]) -> Vec<Finding> {
             .remedy(format!(
                 "Add AuditMixin to the mixins of {} ({})",
                 m.name,
-                m.source.display()
+                crate::config::shown_path(&m.source)
             ))
         })
         .collect();
