@@ -90,13 +90,34 @@ impl HealthState {
     }
 }
 
+/// The phases in the order a run goes through them.
+const PHASES: [&str; 5] = ["keys", "data", "schema", "audit", "ops"];
+
+/// `✓ keys  ▶ data  · schema  · audit  · ops`: done, running, to come.
+fn phase_line(current: &str) -> String {
+    let at = PHASES.iter().position(|p| *p == current);
+    PHASES
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mark = match at {
+                Some(at) if i < at => "✓",
+                Some(at) if i == at => "▶",
+                _ => "·",
+            };
+            format!("{mark} {p}")
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 /// What a phase does, for the progress line.
 fn phase_label(phase: &str) -> &str {
     match phase {
         "keys" => "KEYS: key configuration, age and strength",
-        "data" => "DATA: survey of every stored encrypted value (HMAC only, nothing decrypted)",
+        "data" => "DATA: every stored encrypted value, by HMAC (nothing decrypted)",
         "schema" => "SCHEMA: column widths and indexes from the catalogue",
-        "audit" => "AUDIT: audit log and its hash chain",
+        "audit" => "AUDIT: the audit log and its hash chain",
         "ops" => "CONN, ROTATION, ENV: connection, rotation jobs, environment",
         other => other,
     }
@@ -107,7 +128,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &HealthRun, title: &str, theme: 
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let [head, model, gauge, total, _] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(4),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -119,6 +140,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &HealthRun, title: &str, theme: 
             "Health checks running in the background; results replace this when done.",
             theme.accent,
         ),
+        Line::styled(phase_line(&run.phase), theme.muted),
         Line::styled(format!("now: {}", phase_label(&run.phase)), theme.base),
     ];
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), head);
