@@ -275,3 +275,178 @@ async fn listing_is_newest_first_and_filtered() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--since `last tuesday` is not a time"));
 }
+
+const SHOW_MODELS: &str = r#"
+models:
+  - name: Patient
+    table_name: patients
+    columns:
+      - { name: id, type: Integer, primary_key: true }
+      - { name: email, type: String(255), encrypted: true }
+      - { name: ward, type: String(20) }
+"#;
+
+const SHOW_POLICY: &str = r#"
+default_role: viewer
+roles:
+  analyst: { default: reveal, require_reason: true }
+  viewer: { default: redact }
+"#;
+
+/// Entry 3 records an update of patient 3 with its old and new email (encrypted detail).
+async fn log_with_a_write(dir: &Path) -> (String, Store, AuditLog, i64) {
+    let (url, store, log) = log_with_entries(dir, 2).await;
+    std::fs::write(dir.join("models/patients.yaml"), SHOW_MODELS).unwrap();
+    std::fs::write(dir.join("policy.yaml"), SHOW_POLICY).unwrap();
+    let entry = log
+        .append(timber::audit::NewEntry {
+            actor: "app".into(),
+            action: Action::Update,
+            table_name: Some("patients".into()),
+            record_id: Some("3".into()),
+            fields: vec!["email".into(), "ward".into()],
+            detail: timber::audit::Detail::Values(serde_json::json!({
+                "old": { "email": "qz.private.ann@example.com", "ward": "A" },
+                "new": { "email": "qz.private.ann2@example.org", "ward": "B" },
+            })),
+        })
+        .await
+        .unwrap();
+    (url, store, log, entry.id)
+}
+
+fn show(dir: &Path, url: &str, role: &str, args: &[&str]) -> std::process::Output {
+    timber(dir, url)
+        .env("TIMBER_POLICY", dir.join("policy.yaml"))
+        .env("TIMBER_ROLE", role)
+        .arg("audit")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+async fn reveal_entries(store: &Store) -> Vec<timber::audit::AuditEntry> {
+    let filter = timber::audit::AuditFilter {
+        action: Some("reveal".into()),
+        text: Some("audit_entry".into()),
+        ..Default::default()
+    };
+    timber::audit::query::list(store, &filter, None, 10)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn show_masks_changed_values_unless_revealed_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, store, _log, id) = log_with_a_write(dir.path()).await;
+    let id_text = id.to_string();
+
+    // Masked for the role, in JSON: plain columns as they are, hashes whole.
+    let out = show(
+        dir.path(),
+        &url,
+        "viewer",
+        &["--show", &id_text, "--format", "json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("qz.private"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["id"], id);
+    assert_eq!(json["action"], "update");
+    assert_eq!(json["entry_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(json["changes"][0]["field"], "email");
+    assert_eq!(json["changes"][0]["old"], "••••••");
+    assert_eq!(json["changes"][1]["old"], "A");
+    assert_eq!(json["changes"][1]["new"], "B");
+    assert_eq!(json["revealed_by"], serde_json::Value::Null);
+
+    // Plain facts of another entry are shown as they are.
+    let out = show(dir.path(), &url, "viewer", &["--show", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("audit entry #1") && text.contains("case 1"),
+        "{text}"
+    );
+
+    // The viewer may not reveal: refused, nothing written.
+    let out = show(
+        dir.path(),
+        &url,
+        "viewer",
+        &["--show", &id_text, "--reveal", "--reason", "x"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may not reveal"));
+    // The analyst must give a reason.
+    let out = show(
+        dir.path(),
+        &url,
+        "analyst",
+        &["--show", &id_text, "--reveal"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must give a reason"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(reveal_entries(&store).await.is_empty());
+
+    // With a reason: the values, after the reveal's own audit entry.
+    let out = show(
+        dir.path(),
+        &url,
+        "analyst",
+        &[
+            "--show",
+            &id_text,
+            "--reveal",
+            "--reason",
+            "CASE-12 complaint",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("qz.private.ann@example.com"), "{text}");
+    assert!(text.contains("qz.private.ann2@example.org"), "{text}");
+    let reveals = reveal_entries(&store).await;
+    assert_eq!(reveals.len(), 1);
+    let entry = &reveals[0];
+    assert_eq!(entry.content.actor, "cli-tester");
+    assert_eq!(entry.content.record_id.as_deref(), Some("3"));
+    assert_eq!(entry.content.fields, vec!["email".to_string()]);
+    let facts = timber::audit::read_detail(&ring(), entry).unwrap().unwrap();
+    assert_eq!(facts["reason"], "CASE-12 complaint");
+    assert_eq!(facts["audit_entry"], id);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("audit entry {}", entry.id)));
+
+    // JSON of a reveal: typed values and the entry that recorded it.
+    let out = show(
+        dir.path(),
+        &url,
+        "analyst",
+        &[
+            "--show", &id_text, "--reveal", "--reason", "again", "--format", "json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["changes"][0]["new"], "qz.private.ann2@example.org");
+    assert!(json["revealed_by"].as_i64().unwrap() > id);
+
+    // An id that is not in the log.
+    let out = show(dir.path(), &url, "viewer", &["--show", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no audit entry with id 999"));
+}

@@ -446,22 +446,20 @@ impl App {
             self.state.error(format!("audit chain broken: {reason}"));
             return;
         };
-        self.state
-            .error(format!("audit chain broken at entry #{id}: {reason}"));
-        let listed = self
-            .state
-            .audit
-            .list
-            .ready()
-            .is_some_and(|l| l.iter().any(|e| e.id == id));
-        if listed {
-            self.select_audit_entry(id);
-        } else {
-            // Not on this page (older, or filtered out): load the page around it, unfiltered.
-            self.state.audit.filter = None;
-            self.state.audit.anchor = Some(id);
-            self.reload_audit_list();
+        // The badge has the whole reason; the message line names the damage and the entry.
+        let damage = reason.split(':').next().unwrap_or("broken");
+        self.state.error(format!(
+            "audit chain broken at entry #{id} ({damage}); it is selected below"
+        ));
+        // The page around it, unfiltered and read afresh: the operator sees the row as it
+        // is stored now, with its neighbours, whatever the filter or the loaded page was.
+        if self.state.audit.filter.take().is_some() {
+            self.state.notice(format!(
+                "filter cleared to show entry #{id}, the first broken link"
+            ));
         }
+        self.state.audit.anchor = Some(id);
+        self.reload_audit_list();
     }
 
     /// Selects entry `id` (or the nearest older one when it is gone, as a deleted link).

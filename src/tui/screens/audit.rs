@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::Loadable;
@@ -242,9 +242,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
         super::audit_detail::draw_input(frame, area, state);
         return;
     };
+    // A broken chain's reason is long: it gets two lines rather than being cut.
+    let badge = badge(state);
+    let lines = if badge.width() > inner.width as usize {
+        2
+    } else {
+        1
+    };
     let [status, body] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
-    frame.render_widget(badge(state), status);
+        Layout::vertical([Constraint::Length(lines), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(badge).wrap(Wrap { trim: true }), status);
     match &audit.detail {
         Some(pane) if inner.width >= SPLIT_WIDTH => {
             let [list, detail] =
@@ -261,10 +268,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usize, theme: &Theme) {
+    // Narrow (80 columns, or beside the detail pane): the year and shorter columns go, so
+    // the time stays whole.
+    let compact = area.width < 110;
+    let time_format = if compact {
+        "%m-%d %H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
     let rows = entries.iter().map(|e| {
         Row::new(vec![
             format!("#{}", e.id),
-            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.at.format(time_format).to_string(),
             e.actor.clone(),
             e.action.clone(),
             e.table.clone().unwrap_or_default(),
@@ -274,15 +289,13 @@ fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usi
     });
     let table = Table::new(
         rows,
-        [
-            Constraint::Length(6),
-            Constraint::Length(19),
-            Constraint::Length(12),
-            Constraint::Length(12),
-            Constraint::Length(18),
-            Constraint::Length(12),
-            Constraint::Fill(1),
-        ],
+        if compact {
+            [6, 14, 10, 11, 12, 7].map(Constraint::Length)
+        } else {
+            [6, 19, 12, 12, 18, 12].map(Constraint::Length)
+        }
+        .into_iter()
+        .chain([Constraint::Fill(1)]),
     )
     .header(
         Row::new([
