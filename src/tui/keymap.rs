@@ -63,10 +63,10 @@ actions! {
     PageDown = "page-down", "next page", ["pgdn", "ctrl-f"];
     Top = "top", "first page", ["g", "home"];
     Bottom = "bottom", "last page", ["G", "end"];
-    Open = "open", "open the model / show the record", ["enter"];
-    Reveal = "reveal", "reveal the selected cell (audited)", ["r"];
+    Open = "open", "open the model / show the record / the audit entry's detail", ["enter"];
+    Reveal = "reveal", "reveal the selected cell / the audit entry's values (audited)", ["r"];
     Search = "search", "search a blind-indexed field", ["s"];
-    Filter = "filter", "filter on a plain column", ["/"];
+    Filter = "filter", "filter: a plain column (data); actor= action= model= since= until= text= (audit)", ["/"];
     Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
     Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
     PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
