@@ -12,6 +12,10 @@
 //! encrypt floor is the mirror image (AES encrypt, HMAC, base64 encode, one IV from the
 //! thread-local CSPRNG).
 //!
+//! The floor's HMAC is the `hmac` crate's (a cloned pre-keyed state); `hmac_verify_ours` and
+//! `hmac_sign_ours` time the same MAC through `timber::crypto::hmac_sha256` (the two
+//! pre-keyed SHA-256 states over `sha2::compress256`), which our decrypt and encrypt use.
+//!
 //! Payloads are the ones `benches/baseline/fernet_bench.py` gives Python's `cryptography`,
 //! so `benches/compare.sh` can put the two side by side from criterion's estimates.
 //!
@@ -29,6 +33,7 @@ use hmac::{Hmac, KeyInit as _, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use timber::crypto::hmac_sha256::HmacKey;
 use timber::crypto::{FernetKey, Key, KeyRing};
 
 /// The same three keys and payloads as `benches/baseline/fernet_bench.py`.
@@ -92,6 +97,7 @@ type HmacSha256 = Hmac<Sha256>;
 fn bench_floor(c: &mut Criterion) {
     let raw = key(PRIMARY);
     let mac = HmacSha256::new_from_slice(raw.signing_key()).expect("any length");
+    let ours = HmacKey::new(raw.signing_key());
     let cipher = Aes128::new_from_slice(raw.encryption_key()).expect("16 bytes");
     let fernet = FernetKey::new(&raw);
     for (label, payload) in payloads() {
@@ -116,6 +122,12 @@ fn bench_floor(c: &mut Criterion) {
                 let ok: bool = m.finalize().into_bytes().as_slice().ct_eq(tag).into();
                 assert!(ok);
             })
+        });
+        group.bench_function(BenchmarkId::new("hmac_verify_ours", label), |b| {
+            b.iter(|| assert!(ours.verify(black_box(signed), tag)))
+        });
+        group.bench_function(BenchmarkId::new("hmac_sign_ours", label), |b| {
+            b.iter(|| ours.mac(black_box(signed)))
         });
         group.bench_function(BenchmarkId::new("aes_cbc_decrypt", label), |b| {
             let mut buf = [0u8; 2048];

@@ -14,39 +14,34 @@
 
 use std::fmt;
 
-use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::hmac_sha256::HmacKey;
 use super::key::Key;
 use crate::value::hex_lower;
 
 pub const BLIND_INDEX_LABEL: &str = "timber-blind-index-v1";
 pub const AUDIT_LABEL: &str = "timber-audit-v1";
 
-type HmacSha256 = Hmac<Sha256>;
-
 /// `HMAC-SHA256(master, label)`.
 fn derive(master: &Key, label: &str) -> Zeroizing<[u8; 32]> {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(master.raw())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(label.as_bytes());
-    Zeroizing::new(mac.finalize().into_bytes().into())
+    Zeroizing::new(HmacKey::new(master.raw()).mac(label.as_bytes()))
 }
 
-/// A 32-byte derived MAC key with its HMAC state pre-keyed.
+/// A 32-byte derived MAC key with its HMAC states pre-keyed (the audit verifier runs one
+/// MAC per entry, so the key is reduced once, `hmac_sha256`).
 #[derive(Clone)]
 struct MacKey {
-    mac: HmacSha256,
+    mac: HmacKey,
     fingerprint: String,
 }
 
 impl MacKey {
     fn new(master: &Key, label: &str) -> MacKey {
         let bytes = derive(master, label);
-        let mac = <HmacSha256 as KeyInit>::new_from_slice(&bytes[..])
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mac = HmacKey::new(&bytes[..]);
         let digest = Sha256::digest(&bytes[..]);
         MacKey {
             mac,
@@ -55,9 +50,7 @@ impl MacKey {
     }
 
     fn mac(&self, data: &[u8]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
-        mac.update(data);
-        mac.finalize().into_bytes().into()
+        self.mac.mac(data)
     }
 }
 
@@ -98,11 +91,7 @@ impl AuditKey {
 
     /// HMAC-SHA256 of the concatenation of `parts`.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.0.mac.clone();
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        self.0.mac.mac_parts(parts)
     }
 
     /// The MAC as lower-case hex.

@@ -3,8 +3,8 @@
 //! Why not the `fernet` crate (DESIGN §3): it rejects tokens stamped more than 60 s in the
 //! future even without a TTL (Python accepts them), it can overflow on a crafted timestamp
 //! before the MAC is checked, and it re-keys HMAC and AES for every token. Here a key is
-//! prepared once (`FernetKey::new`): the HMAC state is pre-keyed and cloned per token, the
-//! AES key schedule is expanded once. The MAC is checked in constant time before any
+//! prepared once (`FernetKey::new`): the HMAC key is reduced to its two pre-keyed SHA-256
+//! states (`hmac_sha256`, RFC 2104 §4), the AES key schedule is expanded once. The MAC is checked in constant time before any
 //! decryption, all arithmetic on the (attacker-controlled) timestamp is saturating, and no
 //! input can panic.
 
@@ -17,20 +17,16 @@ use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit as CipherKeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
-use hmac::{Hmac, KeyInit as MacKeyInit, Mac};
 use rand::RngCore;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::hmac_sha256::HmacKey;
 use super::inspect::{self, BLOCK_LEN, HEADER_LEN, MAC_LEN, Malformed, TokenInfo, VERSION};
 use super::key::{Fingerprint, Key};
 
 /// Python `cryptography`'s `_MAX_CLOCK_SKEW`: with a TTL, a token may be at most this many
 /// seconds ahead of the verifier's clock (spec, "Verifying": clock skew).
 pub const MAX_CLOCK_SKEW_SECS: u64 = 60;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Why a token did not decrypt. Each spec failure has its own reason; none carries key
 /// material or plaintext.
@@ -80,10 +76,10 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A Fernet key prepared for use: pre-keyed HMAC state and expanded AES key schedule, both
-/// zeroized on drop (the `zeroize` features of sha2/hmac/aes).
+/// A Fernet key prepared for use: pre-keyed HMAC states and expanded AES key schedule, both
+/// zeroized on drop (`HmacKey`'s `Drop`, the `zeroize` feature of aes).
 pub struct FernetKey {
-    mac: HmacSha256,
+    mac: HmacKey,
     cipher: Aes128,
     fingerprint: Fingerprint,
     /// How many times AES decryption ran under this key. Cheap (one relaxed add), and it is
@@ -101,8 +97,7 @@ impl FernetKey {
     /// Spec, "Key Format": signing key = first 16 bytes, encryption key = last 16 bytes.
     pub fn new(key: &Key) -> FernetKey {
         // Both lengths are fixed at 16 bytes by `Key`, so these cannot fail.
-        let mac = <HmacSha256 as MacKeyInit>::new_from_slice(key.signing_key())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mac = HmacKey::new(key.signing_key());
         let cipher = <Aes128 as CipherKeyInit>::new_from_slice(key.encryption_key())
             .unwrap_or_else(|_| unreachable!("Key::encryption_key is 16 bytes"));
         FernetKey {
@@ -147,9 +142,8 @@ impl FernetKey {
             .encrypt_padded_mut::<Pkcs7>(&mut token[start..], plaintext.len())
             .unwrap_or_else(|_| unreachable!("buffer is sized for PKCS#7 padding"));
         // Spec step 5: HMAC-SHA256 over everything before it, with the signing key.
-        let mut mac = self.mac.clone();
-        mac.update(&token);
-        token.extend_from_slice(&mac.finalize().into_bytes());
+        let tag = self.mac.mac(&token);
+        token.extend_from_slice(&tag);
         URL_SAFE.encode(&token)
     }
 
@@ -213,8 +207,9 @@ impl FernetKey {
     }
 
     /// Spec, "Verifying" step: recompute HMAC over everything but the tag and compare in
-    /// constant time. No AES runs here: this is how a token's key is identified cheaply.
-    /// False for anything too short to hold a tag.
+    /// constant time. No AES runs here: this is how a token's key is identified cheaply
+    /// (the caller decodes the token once and passes the same bytes for every key). False
+    /// for anything too short to hold a tag.
     pub fn mac_matches(&self, data: &[u8]) -> bool {
         let Some(split) = data.len().checked_sub(MAC_LEN) else {
             return false;
@@ -222,10 +217,7 @@ impl FernetKey {
         if split < HEADER_LEN {
             return false;
         }
-        let mut mac = self.mac.clone();
-        mac.update(&data[..split]);
-        let expected = mac.finalize().into_bytes();
-        expected.as_slice().ct_eq(&data[split..]).into()
+        self.mac.verify(&data[..split], &data[split..])
     }
 
     /// AES-128-CBC decryption and PKCS#7 unpadding of a token whose structure was parsed

@@ -38,6 +38,7 @@ pub mod cells;
 pub mod codec;
 pub mod derive;
 pub mod fernet;
+pub mod hmac_sha256;
 pub mod inspect;
 pub mod key;
 pub mod keyring;
