@@ -42,7 +42,10 @@ pub struct HealthOptions {
 /// An optional callback naming each phase of a run as it starts: `keys`, `data` (the
 /// survey of stored values), `schema`, `audit`, `ops`.
 #[derive(Clone, Default)]
-pub struct PhaseHook(pub Option<Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct PhaseHook(pub Option<PhaseFn>);
+
+/// The callback of a [`PhaseHook`].
+pub type PhaseFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl PhaseHook {
     pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> PhaseHook {
