@@ -250,7 +250,8 @@ impl App {
                     .await
                     .map_err(|e| e.to_string())
             }
-            .await;
+            .await
+            .map(Box::new);
             TaskResult::AuditScreen(AuditResult::Detail {
                 id,
                 revealed,
@@ -370,8 +371,9 @@ impl App {
         &mut self,
         id: i64,
         revealed: bool,
-        result: Result<crate::access::EntryView, String>,
+        result: Result<Box<crate::access::EntryView>, String>,
     ) {
+        let result = result.map(|view| *view);
         let reason_open = matches!(&self.state.audit.input, Some(i) if i.kind == InputKind::Reason);
         let Some(pane) = self.state.audit.detail.as_mut().filter(|p| p.id == id) else {
             return;

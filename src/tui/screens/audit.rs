@@ -70,7 +70,8 @@ pub enum AuditResult {
     Detail {
         id: i64,
         revealed: bool,
-        result: Result<EntryView, String>,
+        /// Boxed: an entry view is much larger than the other answers.
+        result: Result<Box<EntryView>, String>,
     },
     Verified(Result<VerifyReport, String>),
 }
