@@ -3,111 +3,11 @@
 //! reveals a cell with a reason, quits, and checks that the terminal's settings afterwards
 //! equal those before (`stty -g`). Skips, saying so, when tmux is not installed.
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod tmux_support;
 
-/// One tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
+use std::process::Command;
 
-impl Tmux {
-    fn start(width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("timber-e2e-{}", std::process::id()),
-        };
-        let ok = tmux
-            .run(&[
-                "new-session",
-                "-d",
-                "-s",
-                "e2e",
-                "-x",
-                &width.to_string(),
-                "-y",
-                &height.to_string(),
-                "bash --norc --noprofile",
-            ])
-            .status
-            .success();
-        assert!(ok, "tmux starts a session");
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    /// Types `text` literally (no key names).
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", text]);
-    }
-
-    /// Sends tmux key names (`Enter`, `NPage`, `Escape`).
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-t", "e2e", "-p"]).stdout).into_owned()
-    }
-
-    /// Waits until the screen contains `text` and no page is loading (the console draws
-    /// asynchronously).
-    fn wait_for(&self, text: &str, what: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) && !screen.contains("loading…") {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: `{text}` never appeared; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-fn wait_for_file(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && !text.trim().is_empty()
-        {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} was never written",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use tmux_support::{Tmux, tmux_available, wait_for_file};
 
 #[test]
 fn demo_console_in_a_real_terminal() {
