@@ -60,46 +60,26 @@ pub(crate) async fn apply_batch(
         .enumerate()
         .map(|(i, r)| (id_key(&r.id), i))
         .collect();
-    for (ci, column) in scope.columns.iter().enumerate() {
-        let hash_at = scope.hash_at(ci);
-        // The batch's rows are borrowed, not copied per column; only re-read rows are owned.
-        let mut reread: Vec<RotationRow>;
-        let mut pending: Vec<(usize, &RotationRow)> = rows.iter().enumerate().collect();
-        for attempt in 0..=CONFLICT_RETRIES {
-            let mut updates = Vec::new();
-            let mut updated_at = Vec::new();
-            for &(i, row) in &pending {
-                let stored = row.values[ci].as_deref();
-                let hash = hash_at.map(|h| row.values[h].as_deref());
-                match decider.decide(column, stored, hash, row.owner.as_deref()).0 {
-                    Outcome::Write { new, hash, .. } => {
-                        updates.push(ColumnCas {
-                            id: row.id.clone(),
-                            expected: stored.unwrap_or_default().to_string(),
-                            new,
-                            hash,
-                        });
-                        updated_at.push(i);
-                    }
-                    Outcome::Fail(why) => {
-                        failed[i] = true;
-                        tally.failures.push(failure(&row.id, column, why));
-                    }
-                    Outcome::Null | Outcome::Current | Outcome::Plaintext => {}
-                }
-            }
-            let conflicts = tx
-                .compare_and_set_column(column, scope.hashes[ci], &updates)
-                .await?;
-            let missed: HashSet<String> = conflicts.iter().map(id_key).collect();
-            for (update, &i) in updates.iter().zip(&updated_at) {
-                if missed.is_empty() || !missed.contains(&id_key(&update.id)) {
-                    wrote[i] = true;
-                }
-            }
-            if conflicts.is_empty() {
-                break;
-            }
+    // First every column of every row (the rows borrowed, not copied per column), written in
+    // one call: PostgreSQL then writes each row version once, not once per column.
+    let all: Vec<(usize, &RotationRow)> = rows.iter().enumerate().collect();
+    let mut writes = Vec::with_capacity(scope.columns.len());
+    for ci in 0..scope.columns.len() {
+        writes.push(decide(decider, scope, ci, &all, &mut failed, &mut tally));
+    }
+    let targets: Vec<(&ColumnDef, Option<&ColumnDef>)> = scope
+        .columns
+        .iter()
+        .zip(&scope.hashes)
+        .map(|(c, h)| (*c, *h))
+        .collect();
+    let lists: Vec<&[ColumnCas]> = writes.iter().map(|w| w.updates.as_slice()).collect();
+    let missed = tx.compare_and_set_columns(&targets, &lists).await?;
+    for (ci, mut conflicts) in missed.into_iter().enumerate() {
+        let (column, hash_column) = targets[ci];
+        mark_written(&writes[ci], &conflicts, &mut wrote);
+        let mut attempt = 0;
+        while !conflicts.is_empty() {
             tally.conflicts += conflicts.len() as u64;
             if attempt == CONFLICT_RETRIES {
                 for id in &conflicts {
@@ -110,12 +90,18 @@ pub(crate) async fn apply_batch(
                 }
                 break;
             }
+            attempt += 1;
             // Rows deleted meanwhile do not come back: nothing left to rotate there.
-            reread = tx.read_rows(&scope.read, scope.owner, &conflicts).await?;
-            pending = reread
+            let reread = tx.read_rows(&scope.read, scope.owner, &conflicts).await?;
+            let pending: Vec<(usize, &RotationRow)> = reread
                 .iter()
                 .filter_map(|r| positions.get(&id_key(&r.id)).map(|&i| (i, r)))
                 .collect();
+            let retry = decide(decider, scope, ci, &pending, &mut failed, &mut tally);
+            conflicts = tx
+                .compare_and_set_column(column, hash_column, &retry.updates)
+                .await?;
+            mark_written(&retry, &conflicts, &mut wrote);
         }
     }
     for i in 0..rows.len() {
@@ -128,6 +114,61 @@ pub(crate) async fn apply_batch(
         }
     }
     Ok(tally)
+}
+
+/// The compare-and-sets of one column, with the batch position of each one's row.
+struct ColumnWrites {
+    updates: Vec<ColumnCas>,
+    at: Vec<usize>,
+}
+
+/// Decides column `ci` of `rows` (batch position, row): the writes it needs; failures are
+/// marked and recorded.
+fn decide(
+    decider: &Decider<'_>,
+    scope: &Scope<'_>,
+    ci: usize,
+    rows: &[(usize, &RotationRow)],
+    failed: &mut [bool],
+    tally: &mut Tally,
+) -> ColumnWrites {
+    let column = scope.columns[ci];
+    let hash_at = scope.hash_at(ci);
+    let mut writes = ColumnWrites {
+        updates: Vec::new(),
+        at: Vec::new(),
+    };
+    for &(i, row) in rows {
+        let stored = row.values[ci].as_deref();
+        let hash = hash_at.map(|h| row.values[h].as_deref());
+        match decider.decide(column, stored, hash, row.owner.as_deref()).0 {
+            Outcome::Write { new, hash, .. } => {
+                writes.updates.push(ColumnCas {
+                    id: row.id.clone(),
+                    expected: stored.unwrap_or_default().to_string(),
+                    new,
+                    hash,
+                });
+                writes.at.push(i);
+            }
+            Outcome::Fail(why) => {
+                failed[i] = true;
+                tally.failures.push(failure(&row.id, column, why));
+            }
+            Outcome::Null | Outcome::Current | Outcome::Plaintext => {}
+        }
+    }
+    writes
+}
+
+/// Marks the rows whose write went through (all but the `conflicts`).
+fn mark_written(writes: &ColumnWrites, conflicts: &[Value], wrote: &mut [bool]) {
+    let missed: HashSet<String> = conflicts.iter().map(id_key).collect();
+    for (update, &i) in writes.updates.iter().zip(&writes.at) {
+        if missed.is_empty() || !missed.contains(&id_key(&update.id)) {
+            wrote[i] = true;
+        }
+    }
 }
 
 fn failure(id: &Value, column: &ColumnDef, why: &str) -> FailureRow {

@@ -30,6 +30,29 @@ use crate::value::Value;
 const ROWS_PER_STATEMENT: usize = 4000;
 
 impl RotationTx<'_> {
+    /// The first attempt of a batch: the updates of every column (`updates[i]` for
+    /// `targets[i]`, a column and its blind-index column); returns, per column, the ids whose
+    /// row did not hold `expected`. PostgreSQL writes all columns in one statement
+    /// (`cas_pg.rs`); SQLite and MySQL update in place, so one statement per column costs them
+    /// no second row write.
+    pub async fn compare_and_set_columns(
+        &mut self,
+        targets: &[(&ColumnDef, Option<&ColumnDef>)],
+        updates: &[&[ColumnCas]],
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        if self.store.dialect() == Dialect::Postgres && targets.len() > 1 {
+            return self.cas_columns_pg(targets, updates).await;
+        }
+        let mut conflicts = Vec::with_capacity(targets.len());
+        for (&(column, hash_column), list) in targets.iter().zip(updates) {
+            conflicts.push(
+                self.compare_and_set_column(column, hash_column, list)
+                    .await?,
+            );
+        }
+        Ok(conflicts)
+    }
+
     /// Applies the updates of one column whose row still holds `expected`; returns the ids
     /// of the rows that did not (changed or deleted meanwhile).
     pub async fn compare_and_set_column(
@@ -122,7 +145,7 @@ impl RotationTx<'_> {
     /// The ids of `chunk` whose row does not hold its `new` value after the compare-and-set:
     /// changed meanwhile or deleted. Exact because a written value is a fresh token (random
     /// IV) or, for a recomputed blind index, the very `expected` text the row had to hold.
-    async fn unapplied(
+    pub(super) async fn unapplied(
         &mut self,
         column: &ColumnDef,
         chunk: &[ColumnCas],
@@ -179,7 +202,7 @@ fn repeat_tuple(tuple: &str, rows: usize) -> String {
 
 /// The stored text of `column` qualified by its table (the joined rows have columns of
 /// their own): `stored_text_expr` with `table.column` inside the cast.
-fn qualified_text(d: Dialect, table: &str, column: &ColumnDef) -> String {
+pub(super) fn qualified_text(d: Dialect, table: &str, column: &ColumnDef) -> String {
     let qualified = format!("{table}.{}", d.quote(&column.name));
     match (d, stores_json(column)) {
         (Dialect::Postgres, true) => format!("{qualified}::text"),
@@ -189,7 +212,7 @@ fn qualified_text(d: Dialect, table: &str, column: &ColumnDef) -> String {
 }
 
 /// How a PostgreSQL VALUES row types the key (it has no column to infer it from).
-fn pg_key_cast(pk: &ColumnDef) -> &'static str {
+pub(super) fn pg_key_cast(pk: &ColumnDef) -> &'static str {
     match pk.ty {
         ColumnType::Integer | ColumnType::BigInteger => "int8",
         _ => "text",
@@ -197,6 +220,6 @@ fn pg_key_cast(pk: &ColumnDef) -> &'static str {
 }
 
 /// A hashable key for a record id (`Value` holds floats, so it is not `Hash`).
-fn id_key(id: &Value) -> String {
+pub(super) fn id_key(id: &Value) -> String {
     id.to_json().to_string()
 }

@@ -3,15 +3,17 @@
 //! failures and the job's cursor are committed together, so that a process killed at any
 //! moment either applied a whole batch (and moved the cursor past it) or nothing of it.
 //!
-//! Compare-and-set: one joined `UPDATE` per column and batch on every dialect (`cas.rs`),
-//! with one extra SELECT only when some rows did not match, to name them.
+//! Compare-and-set: one joined `UPDATE` per column and batch on SQLite and MySQL (`cas.rs`),
+//! one for all columns on PostgreSQL (`cas_pg.rs`), with one extra SELECT only when some
+//! rows did not match, to name them.
 //!
 //! Files: `jobs.rs` (the jobs and failures tables), `keys.rs` (the key registry),
 //! `page.rs` (the pages a rotation reads), `batch.rs` (the per-batch transaction),
-//! `cas.rs` (the compare-and-set statements).
+//! `cas.rs` and `cas_pg.rs` (the compare-and-set statements).
 
 mod batch;
 mod cas;
+mod cas_pg;
 mod jobs;
 mod keys;
 mod page;

@@ -32,8 +32,12 @@ impl Store {
             binds.push(key_bind(model, after)?);
             condition = format!(" WHERE {} > {}", d.quote(&pk.name), d.placeholder(1, pk));
         }
+        // Ordered by the table's column, qualified: on PostgreSQL the select list's
+        // `"id"::int8` is also named "id", and a bare ORDER BY "id" sorts by that cast, which
+        // no index provides, so every page sorted all the rows after the cursor.
         let sql = format!(
-            "{select}{condition} ORDER BY {} LIMIT {}",
+            "{select}{condition} ORDER BY {}.{} LIMIT {}",
+            d.quote(&model.table_name),
             d.quote(&pk.name),
             limit.max(1)
         );
