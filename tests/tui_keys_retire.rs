@@ -165,6 +165,53 @@ async fn the_primary_key_can_never_be_retired() {
     assert!(retired_in_registry(app.store().unwrap()).await.is_empty());
 }
 
+/// A registered key that is no longer configured may share its id with the configured one
+/// (`old_1` of an earlier rotation): retiring it must not retire the configured key.
+#[tokio::test]
+async fn a_registered_key_not_configured_is_not_confused_with_its_namesake() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let store = Store::connect(config.clone()).await.unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let earlier = timber::store::rotation_sql::KeyRow {
+        key_id: "old_1".into(),
+        fingerprint: "fp:0123456789ab".into(),
+        wrapped_key: None,
+        status: "decrypt_only".into(),
+        created_at: at,
+        activated_at: Some(at),
+        retired_at: None,
+    };
+    store.key_registry_put(&earlier).await.unwrap();
+    store.close().await;
+
+    let mut app = console(config, false, 120, 40).await;
+    press(&mut app, &[ch('l')]).await;
+    let len = app.state.keys.keys.len();
+    for _ in 0..len {
+        if app
+            .state
+            .keys
+            .selected_key()
+            .is_some_and(|k| k.fingerprint == earlier.fingerprint)
+        {
+            break;
+        }
+        press(&mut app, &[ch('j')]).await;
+    }
+    press(&mut app, &[ch('X')]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains("cannot retire old_1 (fp:0123456789ab)"),
+        "{text}"
+    );
+    assert!(!text.contains("Retire key"), "no dialog:\n{text}");
+    assert!(retired_in_registry(app.store().unwrap()).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_read_only_console_shows_write_actions_disabled_and_refuses_them() {
     for (w, h) in [(80, 24), (160, 48)] {

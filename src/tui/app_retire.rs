@@ -49,7 +49,17 @@ impl App {
         }
         let (ring, models) = (self.setup.ring.clone(), self.setup.models.clone());
         let id = match retirable(&ring, &models.models, &row.id) {
-            Ok((id, _)) => id,
+            Ok((id, fingerprint)) if fingerprint == row.fingerprint => id,
+            // A registered key no longer configured can share its id with a configured one
+            // (`old_1` before and after a new old key): never retire the other key.
+            Ok((id, fingerprint)) => {
+                self.state.error(format!(
+                    "cannot retire {} ({}): it is not configured ({id} is now {fingerprint}), \
+                     so the values under it cannot be identified",
+                    row.id, row.fingerprint
+                ));
+                return;
+            }
             Err(e) => {
                 let never = matches!(KeyId::parse(&row.id), KeyId::Primary | KeyId::Master);
                 let lead = if never {
