@@ -6,7 +6,7 @@ mod tui_support;
 
 use timber::audit::{Action, AuditLog};
 use timber::store::Store;
-use timber::tui::Event;
+use timber::tui::{App, Event};
 use tui_support::*;
 
 #[tokio::test]
@@ -319,7 +319,10 @@ async fn verify_on_a_tampered_chain_selects_the_first_broken_entry() {
         "UPDATE timber_audit_log SET actor = 'mallory' WHERE id = 5",
     )
     .await;
-    press(&mut app, &[ch('V')]).await;
+    // From another screen, through the palette (`V` on the Audit screen does the same).
+    press(&mut app, &[ch('1'), ch(':')]).await;
+    type_text(&mut app, "verify");
+    press(&mut app, &[key(crossterm::event::KeyCode::Enter)]).await;
     let text = screen(&app);
     assert!(text.contains("✗ chain broken at #5"), "{text}");
     assert!(text.contains("altered"), "{text}");
@@ -329,5 +332,38 @@ async fn verify_on_a_tampered_chain_selects_the_first_broken_entry() {
     // g follows the newest again.
     press(&mut app, &[ch('g')]).await;
     assert_eq!(selected_id(&app), Some(251));
+    other.close().await;
+}
+
+#[tokio::test]
+async fn a_read_only_session_reveals_an_entry_through_the_audit_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = seeded_db(dir.path()).await;
+    let (other, _log, id) = write_update(&config).await;
+    config.read_only = true;
+    let mut app = App::new(setup(config, "security_admin", clock())).unwrap();
+    app.handle_event(Event::Resize(160, 48));
+    app.start();
+    app.settle().await;
+    press(&mut app, &[ch('3'), key(crossterm::event::KeyCode::Enter)]).await;
+    let text = screen(&app);
+    assert!(text.contains(" READ-ONLY "), "{text}");
+    assert!(
+        text.contains("(audited, read-only: via the audit connection)"),
+        "the reveal is offered, saying how it is audited: {text}"
+    );
+    press(&mut app, &[ch('r')]).await;
+    type_text(&mut app, "read-only check");
+    press(&mut app, &[key(crossterm::event::KeyCode::Enter)]).await;
+    let text = screen(&app);
+    assert!(text.contains("◉ zqxmail7@example.com"), "{text}");
+    let newest = timber::audit::query::list(&other, &Default::default(), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(newest[0].content.action, "reveal");
+    let facts = timber::audit::read_detail(&ring(), &newest[0])
+        .unwrap()
+        .unwrap();
+    assert_eq!(facts["audit_entry"], id);
     other.close().await;
 }

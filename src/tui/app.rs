@@ -230,6 +230,11 @@ impl App {
             Action::Audit => self.state.screen = ScreenId::Audit,
             Action::Keys => self.state.screen = ScreenId::Keys,
             Action::Health => self.state.screen = ScreenId::Health,
+            // `:verify` from any screen: the result is shown on the Audit screen.
+            Action::Verify => {
+                self.state.screen = ScreenId::Audit;
+                self.audit_action(Action::Verify);
+            }
             Action::NextTab => {
                 self.state.screen = ScreenId::from_index(self.state.screen.index() + 1)
             }

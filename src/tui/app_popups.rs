@@ -64,6 +64,8 @@ impl App {
                 self.state.status.role = role.to_string();
                 self.state.reveal_timeout_seconds = self.access.reveal_timeout_seconds();
                 self.state.notice(format!("role {role}"));
+                // An audit entry shown (or revealed) under the old role is not kept.
+                self.state.audit.detail = None;
                 if let Some(model) = self.state.data.table.as_ref().map(|t| t.model.clone()) {
                     self.open_table(&model);
                 }

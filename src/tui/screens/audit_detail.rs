@@ -149,14 +149,15 @@ fn reveal_line(view: &EntryView, state: &State) -> Line<'static> {
             theme.muted,
         );
     }
+    // Read-only sessions may still reveal: the entry is appended on the audit connection.
     let read_only = if audit.read_only {
-        " (read-only session: the reveal's entry goes through the append-only audit connection)"
+        ", read-only: via the audit connection"
     } else {
         ""
     };
     Line::styled(
         format!(
-            "{key} reveal {} (audited){read_only} · {back} closes",
+            "{key} reveal {} (audited{read_only}) · {back} closes",
             view.revealable.join(", ")
         ),
         theme.accent,
