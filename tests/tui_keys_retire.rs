@@ -10,7 +10,8 @@ mod tui_support;
 use crossterm::event::KeyCode;
 use timber::audit::AuditFilter;
 use timber::store::{Store, StoreConfig};
-use timber::tui::{App, Event};
+use timber::tui::screens::retire::RetireUpdate;
+use timber::tui::{App, Event, TaskResult};
 use tui_support::*;
 
 /// The new primary key the console rotates to (a test key; it protects nothing).
@@ -147,6 +148,47 @@ async fn retiring_is_refused_with_evidence_then_succeeds_after_rotation() {
     // Once retired, X says so and starts nothing.
     press(&mut app, &[ch('X')]).await;
     assert!(screen(&app).contains("already retired"), "{}", screen(&app));
+}
+
+/// The census runs in the background and shows where it is before its plan arrives.
+#[tokio::test]
+async fn the_census_shows_its_progress_before_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = console(config, false, 120, 40).await;
+    let old = old_key(&app);
+    select_key(&mut app, &old).await;
+    app.handle_event(ch('X'));
+    let starting = screen(&app);
+    assert!(
+        starting.contains(&format!("Retire key {old}")),
+        "{starting}"
+    );
+    assert!(starting.contains("· census"), "{starting}");
+    loop {
+        let result = app.next_result().await;
+        let reading_tickets = matches!(
+            &result,
+            TaskResult::Retire(RetireUpdate::Progress { model, rows, .. })
+                if model == "Ticket" && *rows > 0
+        );
+        let planned = matches!(&result, TaskResult::Retire(RetireUpdate::Census { .. }));
+        app.apply(result);
+        assert!(!planned, "the plan came before any progress was seen");
+        if reading_tickets {
+            break;
+        }
+    }
+    let running = screen(&app);
+    let customer_values = CUSTOMERS * 4;
+    assert!(
+        running.contains(&format!(
+            "1/2 models · Ticket: {TICKETS} row(s) read · {customer_values} value(s) found"
+        )),
+        "{running}"
+    );
+    app.settle().await;
+    assert!(screen(&app).contains("· refused"), "{}", screen(&app));
 }
 
 #[tokio::test]

@@ -85,6 +85,18 @@ pub async fn key_usage(
     models: &[ModelDef],
     key: &KeyId,
 ) -> Result<Vec<KeyUse>, RotationError> {
+    key_usage_with_progress(store, ring, models, key, &|_, _| {}).await
+}
+
+/// [`key_usage`], telling `progress` after each page the model read and its rows so far
+/// (the console's census gauge).
+pub async fn key_usage_with_progress(
+    store: &Store,
+    ring: &KeyRing,
+    models: &[ModelDef],
+    key: &KeyId,
+    progress: &(dyn Fn(&str, u64) + Send + Sync),
+) -> Result<Vec<KeyUse>, RotationError> {
     let depends = |found: &KeyId| match key {
         KeyId::MasterOld => matches!(found, KeyId::UserOld(_) | KeyId::MasterOld),
         KeyId::Master => matches!(found, KeyId::User(_) | KeyId::Master),
@@ -99,12 +111,14 @@ pub async fn key_usage(
         let owner = owner_column(model);
         let mut counts = vec![0u64; columns.len()];
         let mut after = None;
+        let mut read = 0u64;
         loop {
             let rows = store
                 .rotation_page(model, &columns, owner, after.as_ref(), PAGE)
                 .await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id.clone());
+            read += rows.len() as u64;
             for row in &rows {
                 for (ci, stored) in row.values.iter().enumerate() {
                     let Some(stored) = stored.as_deref() else {
@@ -118,6 +132,7 @@ pub async fn key_usage(
                     }
                 }
             }
+            progress(&model.name, read);
         }
         for (column, count) in columns.iter().zip(counts) {
             if count > 0 {

@@ -18,8 +18,9 @@ use super::tasks::{ProgressSender, TaskResult};
 use crate::audit::AuditLog;
 use crate::config::ModelSet;
 use crate::crypto::{KeyId, KeyRing};
+use crate::rotation::retire::key_usage_with_progress;
 use crate::rotation::retire::retirable;
-use crate::rotation::{RotationError, key_usage, retire_key};
+use crate::rotation::{RotationError, retire_key};
 use crate::store::Store;
 
 /// Why retirement is disabled in a read-only session.
@@ -164,6 +165,7 @@ impl App {
                 done,
                 total,
                 model,
+                rows,
                 found,
             } => {
                 if let Some(d) = dialog.filter(|d| d.key == key)
@@ -173,6 +175,7 @@ impl App {
                         done,
                         total,
                         model: Some(model),
+                        rows,
                         found,
                     };
                 }
@@ -263,15 +266,21 @@ async fn census(work: CensusWork) -> TaskResult {
     let scanned = surveyed(&models);
     let mut uses = Vec::new();
     let mut found = 0;
+    let total = scanned.len();
     for (done, model) in scanned.iter().enumerate() {
-        progress.send(TaskResult::Retire(RetireUpdate::Progress {
-            key: key.clone(),
-            done,
-            total: scanned.len(),
-            model: model.name.clone(),
-            found,
-        }));
-        match key_usage(&store, &ring, std::slice::from_ref(*model), &id).await {
+        let report = |name: &str, rows: u64| {
+            progress.send(TaskResult::Retire(RetireUpdate::Progress {
+                key: key.clone(),
+                done,
+                total,
+                model: name.to_string(),
+                rows,
+                found,
+            }))
+        };
+        report(&model.name, 0);
+        let one = std::slice::from_ref(*model);
+        match key_usage_with_progress(&store, &ring, one, &id, &report).await {
             Ok(counted) => {
                 for u in counted {
                     found += u.count;

@@ -25,12 +25,14 @@ pub struct RetireUse {
 /// What a retirement task reports; `key` drops reports for a dialog no longer open.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RetireUpdate {
-    /// The census reached model `done + 1` of `total` (`model`); `found` values so far.
+    /// The census is reading model `done + 1` of `total` (`model`, `rows` read so far);
+    /// `found` values under the key in the models before it.
     Progress {
         key: String,
         done: usize,
         total: usize,
         model: String,
+        rows: u64,
         found: u64,
     },
     /// The census is complete: every column holding values under the key.
@@ -47,11 +49,12 @@ pub enum RetireUpdate {
 
 #[derive(Debug)]
 pub enum RetireStep {
-    /// The census runs: models read so far of the total, the one being read.
+    /// The census runs: models read so far of the total, the one being read and its rows.
     Census {
         done: usize,
         total: usize,
         model: Option<String>,
+        rows: u64,
         found: u64,
     },
     /// Values still depend on the key: refused, with where they are.
@@ -88,6 +91,7 @@ impl RetireState {
                 done: 0,
                 total: models,
                 model: None,
+                rows: 0,
                 found: 0,
             },
         }
@@ -118,6 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &RetireState, theme: &Theme) 
             done,
             total,
             model,
+            rows,
             found,
         } => {
             let [text, gauge] =
@@ -135,7 +140,10 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &RetireState, theme: &Theme) 
             } else {
                 (*done as f64 / *total as f64).clamp(0.0, 1.0)
             };
-            let at = model.as_deref().unwrap_or("starting");
+            let at = match model {
+                Some(model) => format!("{model}: {rows} row(s) read"),
+                None => "starting".into(),
+            };
             let label = format!("{done}/{total} models · {at} · {found} value(s) found");
             frame.render_widget(
                 Gauge::default()
