@@ -1,8 +1,9 @@
-//! A rotation started from the console survives the console being killed: the operator
-//! rotates UserProfile to a new primary key, the console is killed (`kill -9`) part-way, a
-//! new console on the same directory lists the job as interrupted, `p` takes it over from its
-//! cursor and finishes it. Afterwards every value is under the new key and none is lost:
-//! the census counts are those of before and a revealed sample reads the same.
+//! Jobs stopped part-way from the console, on a demo rotating UserProfile to a new primary
+//! key. Killed: the console is killed (`kill -9`) mid-run, a new console on the same
+//! directory lists the job as interrupted, `p` takes it over from its cursor and finishes
+//! it; afterwards every value is under the new key and none is lost (the census counts are
+//! those of before, a revealed sample reads the same). Paused: `p` pauses a running job
+//! part-way and `p` again resumes it to the end.
 
 use std::path::Path;
 
@@ -105,31 +106,16 @@ fn selected_scope(screen: &str) -> Option<String> {
         .find_map(|l| l.find("▶ ").map(|i| l[i..].chars().take(30).collect()))
 }
 
-#[test]
-fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console() {
-    if skip("a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console") {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
-    let rows = KILL_ROWS.to_string();
-    let dir = demo.to_str().unwrap();
+/// A demo of [`KILL_ROWS`] rows per main model, mid-rotation to a new primary key.
+fn big_demo(home: &Path, demo: &Path) {
+    let (dir, rows) = (demo.to_str().unwrap(), KILL_ROWS.to_string());
     let args = ["demo", "--dir", dir, "--rows", &rows, "--no-console"];
     stdout_of(&timber(home, home, &args), "timber demo");
-    rotate_to_a_new_primary(&demo, home);
-    let (new_fp, census_before) = census(&demo, home);
-    let sample_before = revealed_sample(&demo, home, "E2E-3 before the rotation");
+    rotate_to_a_new_primary(demo, home);
+}
 
-    let tmux = Tmux::start(120, 40);
-    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
-    let (pid, after) = (home.join("pid.1"), home.join("stty.after.1"));
-    let as_admin = "--role security_admin --user e2e";
-    launch(&tmux, &demo, home, as_admin, &pid, &after);
-    tmux.wait_for("Encryption coverage", "the overview");
-    let pid = wait_for_file(&pid).trim().to_string();
-
-    // The wizard, scoped to UserProfile.
+/// From the Keys screen: the wizard scoped to UserProfile, its plan, the confirmation.
+fn start_user_profile_rotation(tmux: &Tmux) {
     tmux.keys(&["4"]);
     tmux.wait_for("R rotate", "the Keys screen");
     tmux.keys(&["R"]);
@@ -147,11 +133,38 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     }
     tmux.keys(&["Enter"]);
     let plan = tmux.wait_for("row(s) to write", "the plan");
-    assert!(plan.contains(&format!("{rows} row(s) to write")), "{plan}");
+    assert!(
+        plan.contains(&format!("{KILL_ROWS} row(s) to write")),
+        "every row is under an old key:\n{plan}"
+    );
     tmux.keys(&["Enter"]);
     tmux.wait_for("Type `UserProfile` to start", "the confirmation");
     tmux.type_text("UserProfile");
     tmux.keys(&["Enter"]);
+}
+
+#[test]
+fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console() {
+    if skip("a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
+    let rows = KILL_ROWS.to_string();
+    big_demo(home, &demo);
+    let (new_fp, census_before) = census(&demo, home);
+    let sample_before = revealed_sample(&demo, home, "E2E-3 before the rotation");
+
+    let tmux = Tmux::start(120, 40);
+    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
+    let (pid, after) = (home.join("pid.1"), home.join("stty.after.1"));
+    let as_admin = "--role security_admin --user e2e";
+    launch(&tmux, &demo, home, as_admin, &pid, &after);
+    tmux.wait_for("Encryption coverage", "the overview");
+    let pid = wait_for_file(&pid).trim().to_string();
+
+    start_user_profile_rotation(&tmux);
 
     // Part-way through, the console is killed: no chance to record anything.
     let seen = tmux.wait_until("the UserProfile job running part-way", |s| {
@@ -243,4 +256,56 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
         sample_before, sample_after,
         "the revealed values read the same after the rotation"
     );
+}
+
+/// The pause key in a real terminal: `p` on a running job of this console pauses it after
+/// its batch (the job stays part-way, as the jobs table says too), `p` again resumes it
+/// from its cursor to the end.
+#[test]
+fn the_pause_key_pauses_a_running_job_part_way_and_resumes_it() {
+    if skip("the_pause_key_pauses_a_running_job_part_way_and_resumes_it") {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
+    big_demo(home, &demo);
+
+    let tmux = Tmux::start(120, 40);
+    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
+    let after = home.join("stty.after");
+    let as_admin = "--role security_admin --user e2e";
+    launch(&tmux, &demo, home, as_admin, &home.join("pid"), &after);
+    tmux.wait_for("Encryption coverage", "the overview");
+    start_user_profile_rotation(&tmux);
+
+    tmux.wait_until("the UserProfile job running part-way", |s| {
+        running_progress(s).is_some_and(|n| n < KILL_ROWS)
+    });
+    tmux.keys(&["p"]);
+    let paused = tmux.wait_until("the job paused (or finished first)", |s| {
+        s.contains("#1 user_profiles paused") || s.contains("#1 user_profiles completed")
+    });
+    assert!(
+        paused.contains("#1 user_profiles paused"),
+        "the job finished before the pause landed (raise KILL_ROWS):\n{paused}"
+    );
+    let listed = jobs(&demo, home);
+    let job = &listed[0];
+    assert_eq!(job["status"], "paused", "{job}");
+    let handled = job["rows_done"].as_u64().unwrap() + job["rows_skipped"].as_u64().unwrap();
+    assert!(handled < KILL_ROWS, "paused part-way: {job}");
+
+    tmux.keys(&["p"]);
+    let done = tmux.wait_until("the resumed job finishing", |s| {
+        s.contains("rotation: done") && s.contains("#1 user_profiles completed")
+    });
+    assert!(done.contains(&format!("{KILL_ROWS}/{KILL_ROWS}")), "{done}");
+    quit_and_check_terminal(&tmux, &before, &after);
+
+    let listed = jobs(&demo, home);
+    assert_eq!(listed.len(), 1, "resumed, not restarted: {listed:?}");
+    let handled =
+        listed[0]["rows_done"].as_u64().unwrap() + listed[0]["rows_skipped"].as_u64().unwrap();
+    assert_eq!(handled, KILL_ROWS, "{}", listed[0]);
 }
