@@ -319,3 +319,89 @@ fn typed(json: &Json, ty: Option<&ColumnType>) -> Value {
         other => Value::Json(other.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::access::{Identity, MaskHasher};
+    use crate::audit::EntryContent;
+    use crate::config::{parse_models, parse_policy};
+    use crate::crypto::Key;
+
+    const MODELS: &str = "models:\n  - name: Patient\n    table_name: patients\n    columns:\n      - { name: id, type: Integer, primary_key: true }\n      - { name: email, type: String(255), encrypted: true }\n      - { name: ward, type: String(10) }\n";
+
+    fn access(role: &str) -> Access {
+        let policy = parse_policy(
+            "default_role: viewer\nroles:\n  admin: { default: reveal }\n  viewer: { default: redact }\n",
+            Path::new("p.yaml"),
+        )
+        .unwrap();
+        let identity = Identity::resolve(&policy, Some((role, "test")), Some("ana")).unwrap();
+        Access::new(policy, identity, true, MaskHasher::from_derived([3; 32])).unwrap()
+    }
+
+    fn ring() -> KeyRing {
+        let primary = Key::from_bytes([9; 32]);
+        KeyRing::builder()
+            .primary(primary.to_base64().as_str(), "ENCRYPTION_KEY")
+            .and_then(|b| b.build())
+            .unwrap()
+    }
+
+    fn entry(ring: &KeyRing, table: &str, values: Json) -> AuditEntry {
+        let key = ring.key(&crate::crypto::KeyId::Primary).unwrap();
+        AuditEntry {
+            id: 4,
+            content: EntryContent {
+                created_at: chrono::NaiveDateTime::default(),
+                actor: "app".into(),
+                action: "update".into(),
+                table_name: Some(table.into()),
+                record_id: Some("1".into()),
+                fields: vec!["email".into()],
+                detail: Some(key.encrypt(values.to_string().as_bytes())),
+            },
+            prev_hash: String::new(),
+            entry_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn values_are_masked_per_column_and_the_token_is_not_kept() {
+        let ring = ring();
+        let models = ModelSet {
+            models: parse_models(MODELS, Path::new("m.yaml")).unwrap(),
+            ..ModelSet::default()
+        };
+        let values = serde_json::json!({
+            "old": { "email": "wz.secret@example.com", "ward": "A", "ssn": {"error": "unknown_key"} },
+            "new": { "email": "wz.other@example.com", "ward": "B", "ssn": null },
+        });
+        let e = entry(&ring, "patients", values.clone());
+        let view = access("admin").view_entry(&ring, &models, &e);
+        let shown = format!("{view:?}");
+        assert!(
+            !shown.contains("wz.") && !shown.contains("gAAAA"),
+            "{shown}"
+        );
+        assert_eq!(view.revealable, vec!["email".to_string()]);
+        let EntryValues::Changes(changes) = &view.values else {
+            panic!("{view:?}");
+        };
+        assert_eq!(
+            changes[1].new,
+            Some(Cell::Revealed(Value::Text("B".into())))
+        );
+        // `ssn` is not declared: redacted, never revealable; a recorded error stays one.
+        assert_eq!(changes[2].old, Some(Cell::Error(CellError::UnknownKey)));
+        assert_eq!(changes[2].new, Some(Cell::Null));
+
+        let viewer = access("viewer").view_entry(&ring, &models, &e);
+        assert!(viewer.revealable.is_empty());
+        let undeclared = access("admin").view_entry(&ring, &models, &entry(&ring, "gone", values));
+        assert!(undeclared.revealable.is_empty(), "{undeclared:?}");
+        assert!(!format!("{undeclared:?}").contains("wz."));
+    }
+}

@@ -14,6 +14,7 @@
 
 pub mod app;
 mod app_audit;
+mod app_audit_detail;
 mod app_actions;
 mod app_health;
 mod app_popups;
