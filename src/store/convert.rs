@@ -66,6 +66,9 @@ pub(crate) fn coerce(value: SqlValue, wire: Wire, index: usize) -> Result<SqlVal
 /// Parses the DateTime texts SQLAlchemy and others leave in SQLite.
 pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
+    if let Some(at) = parse_sqlalchemy_micros(text) {
+        return Some(at);
+    }
     const FORMATS: [&str; 4] = [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -76,6 +79,35 @@ pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
         .or_else(|| parse_date(text).map(|d| d.and_time(Default::default())))
+}
+
+/// The forms SQLAlchemy, this store and sqlx write, `YYYY-MM-DD HH:MM:SS[.f]` (1 to 9
+/// fraction digits, ` ` or `T`), read without chrono's format interpreter: every audit
+/// entry and DateTime cell read from SQLite takes this path. Dates and times are still
+/// validated (`from_ymd_opt`, `and_hms_nano_opt`); anything else is left to the general
+/// formats.
+fn parse_sqlalchemy_micros(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |digits: &[u8]| -> Option<u32> {
+        digits.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            num(fraction)? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+    date.and_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?, nanos)
 }
 
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
@@ -201,5 +233,42 @@ fn value_kind(value: &Value) -> &'static str {
         Value::DateTime(_) => "a datetime",
         Value::Json(_) => "JSON",
         Value::Bytes(_) => "bytes",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlalchemy_form_reads_as_chrono_reads_it() {
+        for text in [
+            "2026-11-29 16:30:31.123456",
+            "0001-01-01 00:00:00.000000",
+            "2024-02-29 23:59:59.999999",
+            "2026-01-01 00:00:00.25",
+            "2026-01-01T00:00:00.123456789",
+            "2026-01-01 00:00:00",
+        ] {
+            let format = if text.contains('T') {
+                "%Y-%m-%dT%H:%M:%S%.f"
+            } else {
+                "%Y-%m-%d %H:%M:%S%.f"
+            };
+            let chrono = NaiveDateTime::parse_from_str(text, format).ok();
+            assert!(chrono.is_some(), "{text}");
+            assert_eq!(parse_sqlalchemy_micros(text), chrono, "{text}");
+            assert_eq!(parse_datetime(text), chrono, "{text}");
+        }
+        // Not a date, or not this form: left to the general formats (which refuse or read).
+        assert_eq!(parse_sqlalchemy_micros("2023-02-29 00:00:00.000000"), None);
+        assert_eq!(parse_sqlalchemy_micros("2026-11-29 16:30:31.12345x"), None);
+        assert_eq!(parse_sqlalchemy_micros("2026-11-29 16:30:31."), None);
+        assert_eq!(
+            parse_sqlalchemy_micros("2026-11-29 16:30:31.1234567890"),
+            None
+        );
+        assert!(parse_datetime("2026-11-29 16:30").is_some());
+        assert!(parse_datetime("2023-02-29 00:00:00.000000").is_none());
     }
 }

@@ -24,6 +24,9 @@ sqlx_backend!(
     last_id
 );
 
+/// Rows sqlx may step ahead of the reader (see `connect`).
+const ROW_BUFFER: usize = 4096;
+
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
 pub(crate) async fn connect(
@@ -46,6 +49,10 @@ pub(crate) async fn connect(
     } else {
         max
     };
+    // sqlx steps rows on a worker thread and hands them over a bounded channel (50 rows by
+    // default): each time it fills, the two threads wake each other. Scans of a million
+    // rows (census, audit verify) read pages of thousands, so the channel takes a page.
+    options = options.row_buffer_size(ROW_BUFFER);
     let pool = SqlitePoolOptions::new()
         .max_connections(max)
         .acquire_timeout(config.acquire_timeout)
@@ -85,11 +92,12 @@ fn decode(row: &SqliteRow, wires: &[Wire]) -> Result<Vec<SqlValue>, sqlx::Error>
     let mut out = Vec::with_capacity(wires.len());
     for (index, wire) in wires.iter().enumerate() {
         let raw = row.try_get_raw(index)?;
-        let storage = raw.type_info().name().to_string();
+        // The storage class is borrowed, not copied into a `String` for every cell.
+        let info = raw.type_info();
         let value = if raw.is_null() {
             SqlValue::Null(*wire)
         } else {
-            match storage.as_str() {
+            match info.name() {
                 "INTEGER" | "BOOLEAN" => SqlValue::Int(row.try_get_unchecked::<i64, _>(index)?),
                 "REAL" => SqlValue::Float(row.try_get_unchecked::<f64, _>(index)?),
                 "BLOB" => SqlValue::Bytes(row.try_get_unchecked::<Vec<u8>, _>(index)?),
