@@ -31,7 +31,7 @@
 //! intact. The audit key is derived from MASTER_ENCRYPTION_KEY (label `timber-audit-v1`):
 //! someone with only database access can neither forge an entry nor re-hash the chain.
 
-use super::entry::{AuditEntry, EntryContent, format_time};
+use super::entry::{AuditEntry, EntryContent, push_time};
 use super::verify::StoredHead;
 pub use crate::crypto::AuditKey;
 use crate::value::hex_lower;
@@ -66,7 +66,7 @@ pub fn head_mac_matches(
 /// Appends the canonical encoding of `content` to `out` (see the module documentation).
 pub fn encode_canonical(content: &EntryContent, out: &mut Vec<u8>) {
     put_text(out, Some(CANONICAL_VERSION));
-    put_text(out, Some(&format_time(&content.created_at)));
+    put_time(out, &content.created_at);
     put_text(out, Some(&content.actor));
     put_text(out, Some(&content.action));
     put_text(out, content.table_name.as_deref());
@@ -76,6 +76,16 @@ pub fn encode_canonical(content: &EntryContent, out: &mut Vec<u8>) {
         put_text(out, Some(field));
     }
     put_text(out, content.detail.as_deref());
+}
+
+/// The time as a present text (`put_text` of `format_time`), without a `String` per entry.
+fn put_time(out: &mut Vec<u8>, at: &chrono::NaiveDateTime) {
+    out.push(1);
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    push_time(at, out);
+    let len = (out.len() - len_at - 4) as u32;
+    out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 fn put_text(out: &mut Vec<u8>, text: Option<&str>) {

@@ -14,6 +14,8 @@
 use std::fmt;
 
 use sha2::block_api::compress256;
+use sha2::digest::array::Array;
+use sha2::digest::consts::U64;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
@@ -56,6 +58,17 @@ impl fmt::Debug for HmacKey {
 #[inline(always)]
 fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
     compress256(state, std::slice::from_ref(block));
+}
+
+/// Compresses every whole block of `data` in one call (one call per block cost a third
+/// more for a 1 KiB value: SHA-NI loads and stores the state around each call) and
+/// returns the partial block left over. `hybrid-array`'s safe views do the reslicing.
+fn compress_whole_blocks<'a>(state: &mut [u32; 8], data: &'a [u8]) -> &'a [u8] {
+    let (blocks, rest) = Array::<u8, U64>::slice_as_chunks(data);
+    if !blocks.is_empty() {
+        compress256(state, Array::cast_slice_to_core(blocks));
+    }
+    rest
 }
 
 /// The state after compressing the key block XOR `pad` from SHA-256's IV.
@@ -144,11 +157,7 @@ impl Inner {
             compress(&mut self.state, &block);
             self.buffered = 0;
         }
-        let mut blocks = data.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            compress(&mut self.state, block.try_into().unwrap_or(&[0u8; BLOCK]));
-        }
-        let rest = blocks.remainder();
+        let rest = compress_whole_blocks(&mut self.state, data);
         self.buf[..rest.len()].copy_from_slice(rest);
         self.buffered = rest.len();
     }
@@ -190,12 +199,8 @@ impl HmacKey {
     pub fn mac(&self, message: &[u8]) -> [u8; TAG_LEN] {
         // The common case, one slice: whole blocks compressed in place, no buffering.
         let mut state = self.inner;
-        let mut blocks = message.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            compress(&mut state, block.try_into().unwrap_or(&[0u8; BLOCK]));
-        }
-        let total = (BLOCK + message.len()) as u64;
-        finish_blocks(&mut state, blocks.remainder(), total);
+        let rest = compress_whole_blocks(&mut state, message);
+        finish_blocks(&mut state, rest, (BLOCK + message.len()) as u64);
         self.outer(&digest_bytes(&state))
     }
 
