@@ -221,6 +221,33 @@ async fn the_palette_completes_and_switches_screen_theme_and_role() {
     assert!(screen(&app).contains("unknown command"), "{}", screen(&app));
 }
 
+/// A palette command's outcome replaces the previous one's: a typo's error must not stay on
+/// screen (hiding the notice) after the next command succeeds.
+#[tokio::test]
+async fn a_palette_error_does_not_outlive_the_next_command() {
+    let (_dir, mut app) = customers("viewer").await;
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "nonsense");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains("unknown command"), "{}", screen(&app));
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "theme light");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let shown = screen(&app);
+    assert!(!shown.contains("unknown command"), "stale error:\n{shown}");
+    assert!(shown.contains(" theme light"), "the notice shows:\n{shown}");
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "role nobody");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains("unknown role"), "{}", screen(&app));
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "audit");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let shown = screen(&app);
+    assert_eq!(app.state.screen, ScreenId::Audit);
+    assert!(!shown.contains("unknown role"), "stale error:\n{shown}");
+}
+
 #[tokio::test]
 async fn the_mouse_selects_tabs_and_rows_and_scrolls() {
     let (_dir, mut app) = customers("viewer").await;

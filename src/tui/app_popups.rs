@@ -36,6 +36,10 @@ impl App {
     }
 
     fn run_command(&mut self, text: &str) {
+        // A new command's outcome replaces the last one's: an error left from an earlier
+        // command would otherwise hide this one's notice (or the hints) until esc.
+        self.state.status.last_error = None;
+        self.state.status.message = None;
         match commands::parse(text) {
             Ok(Command::Screen(screen)) => self.state.screen = screen,
             Ok(Command::Action(action)) => self.run_action(action),
