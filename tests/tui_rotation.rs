@@ -218,3 +218,36 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
         .unwrap();
     assert_eq!(usage.iter().map(|u| u.count).sum::<u64>(), 0, "{usage:?}");
 }
+
+/// A job on a long table name keeps its whole status readable, on the Keys screen at 80x24
+/// and on the Overview at 160x48 (a fixed label width showed `complet`, `interrupt`).
+#[tokio::test]
+async fn a_long_table_name_does_not_cut_the_job_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let store = Store::connect(config.clone()).await.unwrap();
+    let host = timber::rotation::worker_id();
+    let (host, _) = host.rsplit_once(':').unwrap();
+    let dead_worker = format!("{host}:99999999");
+    let table = "secure_research_sessions";
+    let id = store
+        .rotation_create_job(table, r#"["email"]"#, "primary", 500, &dead_worker, "{}")
+        .await
+        .unwrap();
+    store.close().await;
+
+    let mut app = rotating_console(config, false, 80, 24).await;
+    press(&mut app, &[ch('4')]).await;
+    let keys = screen(&app);
+    assert!(
+        keys.contains(&format!("#{id} {table} interrupted")),
+        "{keys}"
+    );
+    app.handle_event(timber::tui::Event::Resize(160, 48));
+    press(&mut app, &[ch('1')]).await;
+    let overview = screen(&app);
+    assert!(
+        overview.contains(&format!("#{id} {table} interrupted")),
+        "{overview}"
+    );
+}

@@ -285,6 +285,14 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, t
         frame.render_widget(Paragraph::new("no rotation jobs").style(theme.muted), inner);
         return;
     }
+    // As wide as the longest `#id table status`, so the status is not cut (it was at 28:
+    // `complet`), while the gauge keeps room for its `done/total` label.
+    let widest = jobs
+        .iter()
+        .map(|j| format!("{} {} {}", j.id, j.table, j.status).chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    let label_width = widest.min(inner.width.saturating_sub(12));
     for (i, job) in jobs.iter().take(inner.height as usize).enumerate() {
         let row = Rect {
             y: inner.y + i as u16,
@@ -292,7 +300,7 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, t
             ..inner
         };
         let [label, gauge] =
-            Layout::horizontal([Constraint::Length(28), Constraint::Fill(1)]).areas(row);
+            Layout::horizontal([Constraint::Length(label_width), Constraint::Fill(1)]).areas(row);
         let failed = if job.rows_failed > 0 {
             format!(" ✗{}", job.rows_failed)
         } else {

@@ -131,20 +131,51 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         frame.render_widget(Paragraph::new("no rotation jobs").style(theme.muted), inner);
         return;
     }
-    for (i, job) in jobs.iter().take(inner.height as usize).enumerate() {
+    let rows: Vec<_> = jobs.iter().take(inner.height as usize).collect();
+    let lives: Vec<Option<&LiveJob>> = rows
+        .iter()
+        .map(|job| {
+            let id: Option<i64> = job.id.trim_start_matches('#').parse().ok();
+            state.live.iter().find(|l| Some(l.job) == id)
+        })
+        .collect();
+    let details: Vec<String> = rows
+        .iter()
+        .zip(&lives)
+        .map(|(job, live)| match live {
+            Some(l) => {
+                let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
+                format!(
+                    " {:.0} r/s eta {eta} ✗{} ≠{}",
+                    l.rate, l.failed, l.conflicts
+                )
+            }
+            None if job.rows_failed > 0 => format!(" ✗{}", job.rows_failed),
+            None => String::new(),
+        })
+        .collect();
+    // Columns as wide as their text: a fixed 30-column label cut the status (`completed`
+    // showed as `complet`) while the counters' column stood mostly empty.
+    let width = |s: &str| s.chars().count() as u16;
+    let extra_width = details.iter().map(|d| width(d)).max().unwrap_or(0).min(30);
+    let widest = rows
+        .iter()
+        .map(|j| 2 + width(&format!("{} {} {}", j.id, j.table, j.status)))
+        .max()
+        .unwrap_or(0);
+    let label_width = widest.min(inner.width.saturating_sub(extra_width + 10));
+    for (i, ((job, live), detail)) in rows.iter().zip(lives).zip(details).enumerate() {
         let row = Rect {
             y: inner.y + i as u16,
             height: 1,
             ..inner
         };
         let [label, gauge, extra] = Layout::horizontal([
-            Constraint::Length(30),
+            Constraint::Length(label_width),
             Constraint::Fill(1),
-            Constraint::Length(30),
+            Constraint::Length(extra_width),
         ])
         .areas(row);
-        let id: Option<i64> = job.id.trim_start_matches('#').parse().ok();
-        let live = state.live.iter().find(|l| Some(l.job) == id);
         let mark = if i == state.job_cursor { "▶ " } else { "  " };
         let style = if i == state.job_cursor {
             theme.selection
@@ -172,17 +203,6 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
                 .gauge_style(theme.gauge),
             gauge,
         );
-        let detail = match live {
-            Some(l) => {
-                let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
-                format!(
-                    " {:.0} r/s eta {eta} ✗{} ≠{}",
-                    l.rate, l.failed, l.conflicts
-                )
-            }
-            None if job.rows_failed > 0 => format!(" ✗{}", job.rows_failed),
-            None => String::new(),
-        };
         frame.render_widget(Line::styled(detail, theme.muted), extra);
     }
 }
