@@ -4,10 +4,6 @@
 //!   link checks) over entries already in memory: the CPU cost of verification.
 //! - `stored_1m_sqlite`: `timber audit --verify`'s path end to end: keyset pages of 5 000
 //!   rows read from SQLite, decoded, verified, then the head compared.
-//! - `read_1m_sqlite_baseline`: the same pages read through the store's ordinary audit read
-//!   (`Store::audit_entries`, ten columns per row), nothing verified: the baseline.
-//! - `read_1m_sqlite_packed`: the same pages through the packed read verify uses
-//!   (`Store::audit_chain_page`, one JSON column per row), nothing verified.
 //!
 //! The SQLite log is generated once (the chain sealed in memory with the real audit key,
 //! bulk-inserted in large transactions) and cached in target/bench-data/; reruns reuse it.
@@ -184,28 +180,6 @@ fn bench_stored(c: &mut Criterion) {
                     ..AuditRange::default()
                 };
                 let page = rt.block_on(store.audit_entries(&range)).unwrap();
-                rows += page.len() as u64;
-                match page.last() {
-                    Some(last) if page.len() == 5_000 => after = Some(last.id),
-                    _ => break,
-                }
-            }
-            assert_eq!(rows, ENTRIES as u64);
-        })
-    });
-    // The packed read `timber audit --verify` uses (`Store::audit_chain_page`): the same
-    // pages and entries as the baseline, one JSON column per row from SQLite.
-    group.bench_function("read_1m_sqlite_packed", |b| {
-        b.iter(|| {
-            let mut after = None;
-            let mut rows = 0u64;
-            loop {
-                let range = AuditRange {
-                    after,
-                    limit: 5_000,
-                    ..AuditRange::default()
-                };
-                let page = rt.block_on(store.audit_chain_page(&range)).unwrap();
                 rows += page.len() as u64;
                 match page.last() {
                     Some(last) if page.len() == 5_000 => after = Some(last.id),

@@ -178,11 +178,9 @@ pub async fn verify(
 
 /// Feeds every row after `last_id` to the verifier, in id order; returns how many were read.
 ///
-/// Rows come through `Store::audit_chain_page` (one packed column per row on SQLite: the
-/// driver's per-column work was the cost of verifying). Up to the newest id at the start,
-/// rows are read in windows of ids fetched several at a time on the pool's connections and
-/// consumed in order (decoding rows, not hashing, is the cost of verifying a stored log);
-/// then keyset pages pick up anything newer. Windows are
+/// Up to the newest id at the start, rows are read in windows of ids fetched several at a
+/// time on the pool's connections and consumed in order (decoding rows, not hashing, is the
+/// cost of verifying a stored log); then keyset pages pick up anything newer. Windows are
 /// used only when ids are dense enough: a log with huge id gaps (renumbered rows) is read by
 /// keyset pages alone, so no id range can make verification scan empty windows for long.
 async fn read_rows_after(
@@ -207,7 +205,7 @@ async fn read_rows_after(
             }
         });
         let mut pages = futures_util::stream::iter(windows)
-            .map(|range| async move { store.audit_chain_page(&range).await })
+            .map(|range| async move { store.audit_entries(&range).await })
             .buffered(PREFETCH_WINDOWS);
         while let Some(page) = pages.next().await {
             for stored in page? {
@@ -224,7 +222,7 @@ async fn read_rows_after(
             limit: VERIFY_PAGE,
             ..AuditRange::default()
         };
-        let page = store.audit_chain_page(&range).await?;
+        let page = store.audit_entries(&range).await?;
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);

@@ -7,7 +7,6 @@
 //! The API is async (tokio). One [`Store`] wraps a pool behind the [`backend::Backend`]
 //! trait, with one module per backend (SQLite, PostgreSQL, MySQL/MariaDB).
 
-mod audit_chain;
 pub mod audit_log;
 pub mod audit_sql;
 pub mod backend;
