@@ -251,3 +251,49 @@ async fn a_long_table_name_does_not_cut_the_job_status() {
         "{overview}"
     );
 }
+
+/// The wizard's plan on the demo names each model whole at 80x24 (a fixed 14-column model
+/// column showed `ResearchSessio`).
+#[tokio::test]
+async fn the_plan_names_the_demo_model_whole_at_80x24() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let options = timber::demo::DemoOptions {
+        dir: dir.clone(),
+        rows: 60,
+        seed: 42,
+        force: false,
+    };
+    timber::demo::generate(&options)
+        .await
+        .expect("demo generates");
+    // The demo's own .env, as `timber` run in its directory reads it; only its paths are
+    // made absolute (relative ones are opened from the process's directory).
+    let path = |name: &str| dir.join(name).display().to_string();
+    let env = std::collections::BTreeMap::from([
+        (
+            "DATABASE_URL".to_string(),
+            format!("sqlite://{}", path("timber.db")),
+        ),
+        ("TIMBER_MODELS".to_string(), path("models")),
+        ("TIMBER_POLICY".to_string(), path("policy.yaml")),
+    ]);
+    let flags = timber::config::settings::Flags::default();
+    let settings = timber::config::settings::Settings::from_sources(&flags, &env, &dir)
+        .expect("demo settings load");
+    let context = timber::cli::Context { flags, settings };
+    let setup = timber::cli::console::setup(&context, clock()).expect("console setup");
+    let mut app = timber::tui::App::new(setup).expect("app builds");
+    app.handle_event(timber::tui::Event::Resize(80, 24));
+    app.start();
+    app.settle().await;
+    // 4, R, the second scope (ResearchSession), enter plans.
+    press(&mut app, &[ch('4'), ch('R'), ch('j'), key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(plan.contains("2/3 plan"), "{plan}");
+    assert!(
+        plan.lines()
+            .any(|l| l.contains("ResearchSession ") && l.contains("analysis_data")),
+        "{plan}"
+    );
+}

@@ -170,10 +170,19 @@ fn draw_plan(frame: &mut Frame, area: Rect, plans: &[ModelPlan], theme: &Theme) 
             ]));
         }
     }
+    // The model column fits the longest model name when the columns' names leave room (a
+    // fixed 14 showed `ResearchSessio`); never narrower than 14.
+    let longest = |names: &mut dyn Iterator<Item = &String>| {
+        names.map(|n| n.chars().count()).max().unwrap_or(0) as u16
+    };
+    let model_names = longest(&mut plans.iter().map(|p| &p.model));
+    let column_names = longest(&mut plans.iter().flat_map(|p| &p.columns).map(|c| &c.column));
+    let room = area.width.saturating_sub(9 + 8 + 8 + 8 + 5);
+    let model_width = model_names.min(room.saturating_sub(column_names)).max(14);
     let table = Table::new(
         lines,
         [
-            Constraint::Length(14),
+            Constraint::Length(model_width),
             Constraint::Fill(1),
             Constraint::Length(9),
             Constraint::Length(8),
