@@ -3,7 +3,8 @@
 //! - [`plan`]: per model and column, how many values need work (a census by HMAC, with a
 //!   sampled estimate for very large tables); `--dry-run` prints it and writes nothing.
 //! - [`run`]: the job loop. Rows are read in primary-key order in batches; each batch is one
-//!   transaction holding compare-and-set updates (`... WHERE pk = ? AND col = <old token>`),
+//!   transaction holding compare-and-set updates (`... WHERE pk = ? AND col = <old token>`,
+//!   joined over the whole batch: one statement per column, one for all on PostgreSQL),
 //!   the failures found, and the job's cursor and counters, so a process killed at any
 //!   moment has either applied a whole batch and moved past it, or nothing of it.
 //! - [`job`]: job status, options, worker identity and liveness (resume and takeover).
