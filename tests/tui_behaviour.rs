@@ -248,6 +248,37 @@ async fn a_palette_error_does_not_outlive_the_next_command() {
     assert!(!shown.contains("unknown role"), "stale error:\n{shown}");
 }
 
+/// `j` in the help stops when its last line is at the bottom: it used to scroll on into an
+/// empty box, and `k` then had to climb back as many times.
+#[tokio::test]
+async fn help_scrolls_to_its_last_line_and_no_further() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = started(config, "viewer", 80, 24).await;
+    press(&mut app, &[ch('?')]).await;
+    assert!(
+        !screen(&app).contains(":quit"),
+        "the help is longer than 80x24"
+    );
+    press(&mut app, &vec![ch('j'); 100]).await;
+    let bottom = screen(&app);
+    assert!(bottom.contains(":quit"), "the last line shows:\n{bottom}");
+    press(&mut app, &[ch('k')]).await;
+    let up = screen(&app);
+    assert!(
+        up.contains(":quit") && up.contains("Palette (:)"),
+        "one k moves one line up from the bottom:\n{up}"
+    );
+    // At a size where everything fits, j does not move it at all.
+    app.handle_event(Event::Resize(160, 48));
+    press(&mut app, &[key(KeyCode::Esc), ch('?'), ch('j'), ch('j')]).await;
+    let fits = screen(&app);
+    assert!(
+        fits.contains("quit the console") && fits.contains(":quit"),
+        "{fits}"
+    );
+}
+
 #[tokio::test]
 async fn the_mouse_selects_tabs_and_rows_and_scrolls() {
     let (_dir, mut app) = customers("viewer").await;

@@ -98,8 +98,15 @@ impl App {
             self.carry_out(effect);
             return;
         }
+        let help_max = match self.state.popup {
+            Popup::Help { .. } => super::widgets::help::max_scroll(&self.state),
+            _ => u16::MAX,
+        };
         match &mut self.state.popup {
             Popup::None | Popup::Rotate(_) | Popup::Retire(_) => {}
+            Popup::Help { scroll } if action == Some(Action::Down) => {
+                *scroll = scroll.saturating_add(1).min(help_max)
+            }
             Popup::Help { scroll } | Popup::Detail { scroll } => match action {
                 Some(Action::Down) => *scroll = scroll.saturating_add(1),
                 Some(Action::Up) => *scroll = scroll.saturating_sub(1),

@@ -50,8 +50,50 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
+/// The popup's place in `area` (the screen between the tab bar and the message line).
+fn popup_area(area: Rect) -> Rect {
+    centered(area, 84, area.height.saturating_sub(2))
+}
+
+/// How far `j` may scroll: until the last line is at the bottom (unbounded, `j` scrolled the
+/// help away into a blank box and `k` had to climb back as many times). Rows are counted by
+/// a greedy word wrap like the paragraph's, plus one row of slack.
+pub fn max_scroll(state: &State) -> u16 {
+    let (w, h) = state.size;
+    let popup = popup_area(Rect::new(0, 0, w, h.saturating_sub(3)));
+    let (width, height) = (
+        popup.width.saturating_sub(2).max(1) as usize,
+        popup.height.saturating_sub(2) as usize,
+    );
+    let rows: usize = lines(state)
+        .iter()
+        .map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            wrapped_rows(&text, width)
+        })
+        .sum();
+    (rows + 1).saturating_sub(height).min(u16::MAX as usize) as u16
+}
+
+/// Rows `text` takes when word-wrapped to `width` columns.
+fn wrapped_rows(text: &str, width: usize) -> usize {
+    let (mut rows, mut col) = (1, 0);
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        let need = if i == 0 || col == 0 { len } else { len + 1 };
+        if col + need <= width {
+            col += need;
+        } else {
+            rows += 1 + len.saturating_sub(1) / width;
+            col = len % width;
+        }
+    }
+    rows
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, scroll: u16) {
-    let popup = centered(area, 84, area.height.saturating_sub(2));
+    let popup = popup_area(area);
+    let scroll = scroll.min(max_scroll(state));
     frame.render_widget(Clear, popup);
     let keys = state.keymap.label(Action::Back);
     let widget = Paragraph::new(lines(state))
