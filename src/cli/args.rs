@@ -253,6 +253,11 @@ pub struct RotateArgs {
     /// Resume a paused, failed or interrupted job from its cursor
     #[arg(long, value_name = "JOB")]
     pub resume: Option<i64>,
+    /// Rows per second at most, per job (0 = unlimited; overrides ROTATION_MAX_ROWS_PER_SECOND;
+    /// a resumed job keeps the rate it was started with)
+    #[arg(long, value_name = "N", allow_hyphen_values = true,
+          value_parser = crate::rotation::pace::parse_rate)]
+    pub max_rate: Option<u64>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

@@ -1,5 +1,8 @@
 //! `timber rotate (--model M | --all) [--batch N] [--dry-run] [--encrypt-plaintext]
-//! [--resume JOB] [--format text|json]`.
+//! [--resume JOB] [--max-rate N] [--format text|json]`.
+//!
+//! The rate limit is `--max-rate`, else `ROTATION_MAX_ROWS_PER_SECOND`, else none; the plan
+//! and each job's start report it.
 //!
 //! Text: a progress bar on stderr when stderr is a terminal, one summary line per job on
 //! stdout, and the first failures (record id, column, reason; never a value) on stderr.
@@ -40,6 +43,14 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
     } else {
         Vec::new()
     };
+    let max_rate = match args.max_rate {
+        Some(rate) => Some(rate).filter(|r| *r > 0),
+        None => ctx
+            .settings
+            .rotation_max_rows_per_second
+            .as_ref()
+            .map(|r| r.value),
+    };
     if args.dry_run {
         return block_on(async {
             let store = Store::connect(config).await?;
@@ -52,7 +63,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
                 );
             }
             store.close().await;
-            print_plans(&plans, args.format)
+            print_plans(&plans, max_rate, args.format)
                 .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
             Ok(ExitCode::SUCCESS)
         });
@@ -78,7 +89,8 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         let printer = std::thread::spawn(move || print_events(receiver, format));
         let runner = Runner::new(&store, &ring, &actor)
             .with_events(sender)
-            .with_audit(&audit);
+            .with_audit(&audit)
+            .with_max_rate(max_rate);
         let mut results = Vec::new();
         let mut errors = Vec::new();
         if let Some(job) = args.resume {
@@ -145,10 +157,14 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                 table,
                 total,
                 resumed,
+                max_rate,
                 ..
             } => {
                 let verb = if *resumed { "resuming" } else { "rotating" };
-                eprintln!("timber rotate: {verb} `{table}` as job {job} ({total} rows)");
+                eprintln!(
+                    "timber rotate: {verb} `{table}` as job {job} ({total} rows{})",
+                    limit_text(*max_rate)
+                );
             }
             RotationEvent::Batch {
                 total,
@@ -229,17 +245,28 @@ async fn report_failures(store: &Store, summary: &JobSummary) {
     }
 }
 
-fn print_plans(plans: &[ModelPlan], format: OutputFormat) -> std::io::Result<()> {
+/// `, limited to N rows/s` when the job has a rate limit.
+fn limit_text(max_rate: Option<u64>) -> String {
+    max_rate.map_or(String::new(), |r| format!(", limited to {r} rows/s"))
+}
+
+fn print_plans(
+    plans: &[ModelPlan],
+    max_rate: Option<u64>,
+    format: OutputFormat,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for plan in plans {
         if format == OutputFormat::Json {
-            writeln!(out, "{}", plan.to_json())?;
+            let mut json = plan.to_json();
+            json["max_rate"] = serde_json::json!(max_rate);
+            writeln!(out, "{json}")?;
             continue;
         }
         let approx = if plan.sampled { "~" } else { "" };
         writeln!(
             out,
-            "plan {} ({}) -> {}: {} rows, {approx}{} to change{}",
+            "plan {} ({}) -> {}: {} rows, {approx}{} to change{}{}",
             plan.table,
             plan.model,
             plan.target,
@@ -249,7 +276,8 @@ fn print_plans(plans: &[ModelPlan], format: OutputFormat) -> std::io::Result<()>
                 format!(" (estimated from the first {} rows)", plan.rows_scanned)
             } else {
                 String::new()
-            }
+            },
+            limit_text(max_rate)
         )?;
         for c in &plan.columns {
             let failing: u64 = c.failing.values().sum();

@@ -171,6 +171,9 @@ pub struct Settings {
     pub role: Option<Sourced<String>>,
     pub user: Option<Sourced<String>>,
     pub theme: Option<Sourced<String>>,
+    /// `ROTATION_MAX_ROWS_PER_SECOND`: a rotation job's row rate cap; `None` when unset or 0
+    /// (unlimited). `timber rotate --max-rate` overrides it per run.
+    pub rotation_max_rows_per_second: Option<Sourced<u64>>,
     pub log_file: Option<PathBuf>,
     /// Read-only: `--read-only`, or `OAK_ENV=production` without `--write`.
     pub read_only: bool,
@@ -222,6 +225,7 @@ impl Settings {
     /// - Booleans (`REQUIRE_SSL` default false, `ENABLE_AUDIT_LOG` and
     ///   `ENABLE_ACCESS_CONTROL` default true) accept true/false/1/0/yes/no in any case.
     /// - `KEY_ROTATION_DATE` is `YYYY-MM-DD` or an RFC 3339 time.
+    /// - `ROTATION_MAX_ROWS_PER_SECOND` is a whole number of rows per second; 0 is unlimited.
     /// - Read-only: `--read-only`, or `OAK_ENV=production` (any case) without `--write`;
     ///   `--read-only` with `--write` is an error.
     /// - `secret_like_vars`: variables named `*_API_KEY`, `*_SECRET`, `*_SECRET_KEY`,

@@ -89,6 +89,14 @@ pub enum ConfigError {
         origin: String,
     },
 
+    #[error("invalid {var} {value:?} in {origin}: {reason}")]
+    InvalidRate {
+        var: String,
+        value: String,
+        origin: String,
+        reason: String,
+    },
+
     #[error("{var} in {origin} lists no directory; separate directories with : or ,")]
     NoModelDirs { var: String, origin: String },
 }

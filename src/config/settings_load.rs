@@ -44,6 +44,7 @@ pub(crate) const KNOWN_VARS: &[&str] = &[
     "TIMBER_ROLE",
     "TIMBER_USER",
     "TIMBER_THEME",
+    "ROTATION_MAX_ROWS_PER_SECOND",
 ];
 
 pub(crate) fn build(
@@ -113,6 +114,7 @@ pub(crate) fn build(
         role: flag_or_var(flags.role.clone(), "--role", &layers, "TIMBER_ROLE"),
         user: flag_or_var(flags.user.clone(), "--user", &layers, "TIMBER_USER"),
         theme: flag_or_var(flags.theme.clone(), "--theme", &layers, "TIMBER_THEME"),
+        rotation_max_rows_per_second: max_rate(&layers)?,
         log_file: flags.log_file.clone(),
         read_only: flags.read_only || (production && !flags.write),
         secret_like_vars: secret_like_vars(&layers),
@@ -207,6 +209,27 @@ fn rotation_date(layers: &Layers<'_>) -> Result<Option<Sourced<chrono::NaiveDate
             var: var.to_string(),
             value: v.value,
             origin: origin(&v.source),
+        }),
+    }
+}
+
+/// `ROTATION_MAX_ROWS_PER_SECOND`: rows per second, a whole number; 0 means unlimited (`None`).
+fn max_rate(layers: &Layers<'_>) -> Result<Option<Sourced<u64>>, ConfigError> {
+    let var = "ROTATION_MAX_ROWS_PER_SECOND";
+    let Some(v) = layers.get(var) else {
+        return Ok(None);
+    };
+    match crate::rotation::pace::parse_rate(&v.value) {
+        Ok(0) => Ok(None),
+        Ok(value) => Ok(Some(Sourced {
+            value,
+            source: v.source,
+        })),
+        Err(reason) => Err(ConfigError::InvalidRate {
+            var: var.to_string(),
+            value: v.value,
+            origin: origin(&v.source),
+            reason,
         }),
     }
 }

@@ -10,6 +10,7 @@ use super::batch::{FIRST_BATCH, adapt, apply_batch};
 use super::decide::Decider;
 use super::events::{JobSummary, RotationEvent, rate_and_eta};
 use super::job::{JobStatus, key_text};
+use super::pace::Pacer;
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
@@ -55,6 +56,7 @@ impl Runner<'_> {
             table: table.clone(),
             total: live.row.rows_total.max(0) as u64,
             resumed,
+            max_rate: live.options.max_rate,
         });
         let started = Instant::now();
         let result = self.run_loop(&mut live, started).await;
@@ -109,7 +111,8 @@ impl Runner<'_> {
         let model = live.model;
         let scope = Scope::of(model)?;
         let decider = Decider::new(self.ring, model, live.options.encrypt_plaintext);
-        let mut batch = live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000);
+        let pacer = Pacer::new(live.options.max_rate, started);
+        let mut batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
         let mut rows_this_run: u64 = 0;
         loop {
             if let Some(stop) = self.control.requested() {
@@ -168,12 +171,18 @@ impl Runner<'_> {
                 eta_seconds,
             });
             if live.options.batch.is_none() {
-                batch = adapt(batch, batch_started.elapsed().as_secs_f64());
+                batch = pacer.cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
             }
             match JobStatus::parse(&status) {
                 Some(JobStatus::Pausing) => return Ok(JobStatus::Paused),
                 Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
                 _ => {}
+            }
+            // Over the rate: wait the difference (a pause or cancel from this process ends
+            // the wait; one from another process is seen after the next batch, at most
+            // about a second of the rate later).
+            if let Some(stop) = pacer.wait(rows_this_run, &self.control).await {
+                return Ok(stop);
             }
         }
     }

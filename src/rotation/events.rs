@@ -31,6 +31,8 @@ pub enum RotationEvent {
         table: String,
         total: u64,
         resumed: bool,
+        /// The job's rate limit in rows per second (`None`: unlimited).
+        max_rate: Option<u64>,
     },
     /// After each committed batch; counters are the job's totals so far.
     Batch {
@@ -62,9 +64,10 @@ impl RotationEvent {
                 table,
                 total,
                 resumed,
+                max_rate,
             } => json!({
                 "event": "started", "job": job, "model": model, "table": table,
-                "rows_total": total, "resumed": resumed,
+                "rows_total": total, "resumed": resumed, "max_rate": max_rate,
             }),
             RotationEvent::Batch {
                 job,

@@ -73,6 +73,9 @@ pub struct JobOptions {
     pub batch: Option<u32>,
     pub encrypt_plaintext: bool,
     pub conflicts: u64,
+    /// Rows per second the job was started with (`None`: unlimited); a resume or takeover
+    /// keeps it.
+    pub max_rate: Option<u64>,
 }
 
 impl JobOptions {
@@ -81,6 +84,7 @@ impl JobOptions {
             "batch": self.batch,
             "encrypt_plaintext": self.encrypt_plaintext,
             "conflicts": self.conflicts,
+            "max_rate": self.max_rate,
         })
         .to_string()
     }
@@ -94,7 +98,16 @@ impl JobOptions {
             batch: json["batch"].as_u64().and_then(|b| u32::try_from(b).ok()),
             encrypt_plaintext: json["encrypt_plaintext"].as_bool().unwrap_or(false),
             conflicts: json["conflicts"].as_u64().unwrap_or(0),
+            max_rate: json["max_rate"].as_u64().filter(|r| *r > 0),
         }
+    }
+
+    /// Whether the column records a rate at all (`null` included): jobs started before
+    /// rate limits existed do not, and a resume gives them the rate configured now.
+    pub fn records_max_rate(text: Option<&str>) -> bool {
+        text.and_then(|t| serde_json::from_str::<Json>(t).ok())
+            .and_then(|json| json.as_object().map(|o| o.contains_key("max_rate")))
+            .unwrap_or(false)
     }
 }
 

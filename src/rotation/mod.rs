@@ -9,6 +9,7 @@
 //!   moment has either applied a whole batch and moved past it, or nothing of it.
 //! - [`job`]: job status, options, worker identity and liveness (resume and takeover).
 //! - [`events`]: progress over a channel for the CLI and the console.
+//! - [`pace`]: the optional rate limit in rows per second (sleeps between batches).
 //! - [`retire`]: `timber keys list` and `timber keys retire`, which refuses while any value
 //!   still depends on the key.
 //!
@@ -24,6 +25,7 @@ pub mod decide;
 pub mod drive;
 pub mod events;
 pub mod job;
+pub mod pace;
 pub mod plan;
 pub mod retire;
 pub mod run;

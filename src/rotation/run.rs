@@ -65,6 +65,9 @@ pub struct Runner<'a> {
     pub events: EventSink,
     pub control: RotationControl,
     pub after_read: Option<BatchHook>,
+    /// Rows per second for the jobs this runner starts (`None`: unlimited). A resumed job
+    /// keeps the rate it was started with.
+    pub max_rate: Option<u64>,
 }
 
 /// A job being worked on by this process.
@@ -86,7 +89,14 @@ impl<'a> Runner<'a> {
             events: EventSink::default(),
             control: RotationControl::default(),
             after_read: None,
+            max_rate: None,
         }
+    }
+
+    /// Caps the jobs this runner starts at `rate` rows per second (`None` or 0: unlimited).
+    pub fn with_max_rate(mut self, rate: Option<u64>) -> Self {
+        self.max_rate = rate.filter(|r| *r > 0);
+        self
     }
 
     pub fn with_events(mut self, sender: UnboundedSender<RotationEvent>) -> Self {
@@ -125,6 +135,7 @@ impl<'a> Runner<'a> {
             batch: options.batch,
             encrypt_plaintext: options.encrypt_plaintext,
             conflicts: 0,
+            max_rate: self.max_rate,
         };
         let worker = worker_id();
         let id = self
@@ -218,7 +229,10 @@ impl<'a> Runner<'a> {
                 )
             }
         };
-        let options = JobOptions::parse(row.options.as_deref());
+        let mut options = JobOptions::parse(row.options.as_deref());
+        if !JobOptions::records_max_rate(row.options.as_deref()) {
+            options.max_rate = self.max_rate;
+        }
         let row = self
             .store
             .rotation_job(id)

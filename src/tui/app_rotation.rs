@@ -21,9 +21,10 @@ use crate::crypto::KeyRing;
 use crate::rotation::{RotationError, RunOptions, Runner, plan_model};
 use crate::store::Store;
 
-/// Why a write action is disabled in a read-only session.
+/// Why a write action is disabled in a read-only session (short enough for the message line
+/// at 80 columns, remedy included).
 pub const READ_ONLY_REASON: &str =
-    "read-only session: rotation writes to the database; restart the console with --write";
+    "read-only session: rotation writes to the database; restart with --write";
 
 impl App {
     /// `R` on the Keys screen: the wizard, or the reason it cannot run.
@@ -40,7 +41,9 @@ impl App {
             .filter(|m| m.encrypted_columns().next().is_some())
             .map(|m| m.name.clone())
             .collect();
-        self.state.popup = Popup::Rotate(WizardState::new(models));
+        let mut wizard = WizardState::new(models);
+        wizard.max_rate = self.max_rotation_rate();
+        self.state.popup = Popup::Rotate(wizard);
     }
 
     pub(super) fn wizard_key(&mut self, key: KeyEvent) {
@@ -210,9 +213,23 @@ impl App {
             actor: self.access.identity().user.clone(),
             log: self.audit_log.clone(),
             progress: self.tasks.progress(),
+            max_rate: self.max_rotation_rate(),
         });
-        self.state.notice("rotation started; progress below");
+        let limit = self
+            .max_rotation_rate()
+            .map_or(String::new(), |r| format!(", limited to {r} rows/s"));
+        self.state
+            .notice(format!("rotation started{limit}; progress below"));
         self.tasks.spawn("rotation", work);
+    }
+
+    /// `ROTATION_MAX_ROWS_PER_SECOND` as loaded: the rate jobs started here are held to.
+    fn max_rotation_rate(&self) -> Option<u64> {
+        self.setup
+            .settings
+            .rotation_max_rows_per_second
+            .as_ref()
+            .map(|r| r.value)
     }
 
     /// A plan for the open wizard (dropped if the operator closed it).
@@ -244,6 +261,7 @@ struct RotationWork {
     actor: String,
     log: Arc<OnceCell<AuditLog>>,
     progress: ProgressSender,
+    max_rate: Option<u64>,
 }
 
 /// Runs (or resumes) jobs one model at a time, forwarding every event as progress.
@@ -257,6 +275,7 @@ async fn run_rotation(work: RotationWork) -> TaskResult {
         actor,
         log,
         progress,
+        max_rate,
     } = work;
     let log = match log.get_or_try_init(|| AuditLog::open(&store, &ring)).await {
         Ok(log) => log,
@@ -275,7 +294,8 @@ async fn run_rotation(work: RotationWork) -> TaskResult {
     });
     let runner = Runner::new(&store, &ring, &actor)
         .with_events(sender)
-        .with_audit(log);
+        .with_audit(log)
+        .with_max_rate(max_rate);
     let mut errors = Vec::new();
     if let Some(id) = resume
         && let Err(e) = runner.resume(&models.models, id).await

@@ -25,6 +25,8 @@ pub struct LiveJob {
     pub conflicts: u64,
     pub rate: f64,
     pub eta_seconds: Option<f64>,
+    /// The job's rate limit in rows per second, shown on its gauge.
+    pub max_rate: Option<u64>,
 }
 
 impl KeysState {
@@ -37,6 +39,7 @@ impl KeysState {
                 table,
                 total,
                 resumed,
+                max_rate,
             } => {
                 self.live.retain(|l| l.job != *job);
                 self.live.insert(
@@ -52,6 +55,7 @@ impl KeysState {
                         conflicts: 0,
                         rate: 0.0,
                         eta_seconds: None,
+                        max_rate: *max_rate,
                     },
                 );
             }
@@ -196,10 +200,18 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         } else {
             (handled as f64 / total as f64).clamp(0.0, 1.0)
         };
+        // A limited job says so on its gauge while it runs (the gauge has the most room).
+        let limit = match live {
+            Some(LiveJob {
+                max_rate: Some(rate),
+                ..
+            }) if !is_final(&job.status) => format!(" · limited to {rate} rows/s"),
+            _ => String::new(),
+        };
         frame.render_widget(
             Gauge::default()
                 .ratio(ratio)
-                .label(format!("{handled}/{total}"))
+                .label(format!("{handled}/{total}{limit}"))
                 .gauge_style(theme.gauge),
             gauge,
         );

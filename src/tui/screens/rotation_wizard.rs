@@ -40,6 +40,8 @@ pub struct WizardState {
     /// `None` for all models.
     pub scope: Option<String>,
     pub step: WizardStep,
+    /// `ROTATION_MAX_ROWS_PER_SECOND`: the plan shows it and its ETA honours it.
+    pub max_rate: Option<u64>,
 }
 
 impl WizardState {
@@ -48,6 +50,7 @@ impl WizardState {
             models,
             scope: None,
             step: WizardStep::Scope { cursor: 0 },
+            max_rate: None,
         }
     }
 
@@ -65,14 +68,14 @@ impl WizardState {
     }
 }
 
-/// Rows to write, batches and the ETA at the assumed rate.
-pub fn plan_totals(plans: &[ModelPlan]) -> (u64, u64, u64) {
+/// Rows to write, batches and the ETA at the assumed rate, or at the rate limit when it is
+/// lower (a limited job's batches are at most one second of the limit).
+pub fn plan_totals(plans: &[ModelPlan], max_rate: Option<u64>) -> (u64, u64, u64) {
     let rows: u64 = plans.iter().map(|p| p.estimated_rows_to_change()).sum();
-    let batches: u64 = plans
-        .iter()
-        .map(|p| p.rows_total.div_ceil(PLAN_BATCH))
-        .sum();
-    (rows, batches, rows.div_ceil(PLAN_RATE))
+    let batch = max_rate.map_or(PLAN_BATCH, |r| r.clamp(1, PLAN_BATCH));
+    let rate = max_rate.map_or(PLAN_RATE, |r| r.clamp(1, PLAN_RATE));
+    let batches: u64 = plans.iter().map(|p| p.rows_total.div_ceil(batch)).sum();
+    (rows, batches, rows.div_ceil(rate))
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) {
@@ -106,7 +109,7 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
             Line::styled("enter plans · esc cancels", theme.muted)
         }
         WizardStep::Plan(Loadable::Ready(plans)) => {
-            draw_plan(frame, body, plans, theme);
+            draw_plan(frame, body, plans, wizard.max_rate, theme);
             Line::styled("enter continues · esc cancels", theme.muted)
         }
         WizardStep::Plan(Loadable::Failed(e)) => {
@@ -134,7 +137,7 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
                 Constraint::Length(1),
             ])
             .areas(body);
-            draw_plan(frame, plan, plans, theme);
+            draw_plan(frame, plan, plans, wizard.max_rate, theme);
             let ask = format!(
                 "Type `{}` to start the rotation (it writes to the database):",
                 wizard.confirm_word()
@@ -150,12 +153,27 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
     frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), foot);
 }
 
-fn draw_plan(frame: &mut Frame, area: Rect, plans: &[ModelPlan], theme: &Theme) {
-    let (rows, batches, eta) = plan_totals(plans);
-    let [summary, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+fn draw_plan(
+    frame: &mut Frame,
+    area: Rect,
+    plans: &[ModelPlan],
+    max_rate: Option<u64>,
+    theme: &Theme,
+) {
+    let (rows, batches, eta) = plan_totals(plans, max_rate);
+    let [summary, limit, table_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
     let text = format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s");
     frame.render_widget(Line::styled(text, theme.accent), summary);
+    let limit_text = match max_rate {
+        Some(rate) => format!("limited to {rate} rows/s per job (ROTATION_MAX_ROWS_PER_SECOND)"),
+        None => "no rate limit (set ROTATION_MAX_ROWS_PER_SECOND to spare production)".into(),
+    };
+    frame.render_widget(Line::styled(limit_text, theme.muted), limit);
     let mut lines = Vec::new();
     for plan in plans {
         for c in &plan.columns {
