@@ -265,7 +265,7 @@ fn a_read_only_console_refuses_to_start_a_rotation() {
     tmux.wait_for("read-only session: R, p, x disabled", "the Keys screen");
     tmux.keys(&["R"]);
     let refused = tmux.wait_for(
-        "rotation writes to the database; restart the console with --write",
+        "rotation writes to the database; restart with --write",
         "the refusal",
     );
     assert!(!refused.contains("1/3 scope"), "no wizard:\n{refused}");

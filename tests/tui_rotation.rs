@@ -144,6 +144,25 @@ async fn a_read_only_console_refuses_rotation_and_its_session_is_read_only() {
     assert!(store.rotation_jobs(10).await.unwrap().is_empty());
 }
 
+/// At 80x24 every read-only refusal on the Keys screen (R, p, x, X) still shows its remedy on
+/// the message line (the longer texts were cut before `--write`).
+#[tokio::test]
+async fn read_only_refusals_keep_their_remedy_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = rotating_console(config, true, 80, 24).await;
+    press(&mut app, &[ch('4')]).await;
+    for k in ['R', 'p', 'x', 'X'] {
+        press(&mut app, &[key(KeyCode::Esc), ch(k)]).await;
+        let text = screen(&app);
+        let line = text
+            .lines()
+            .find(|l| l.contains("✗ read-only session"))
+            .unwrap_or_else(|| panic!("{k} is refused on the message line:\n{text}"));
+        assert!(line.contains("--write"), "{k}: {line}");
+    }
+}
+
 /// The wizard's three steps at both sizes (fixed clock; the plan's counts are the seed's).
 #[tokio::test]
 async fn wizard_steps_snapshots() {
@@ -295,5 +314,36 @@ async fn the_plan_names_the_demo_model_whole_at_80x24() {
         plan.lines()
             .any(|l| l.contains("ResearchSession ") && l.contains("analysis_data")),
         "{plan}"
+    );
+}
+
+/// With `ROTATION_MAX_ROWS_PER_SECOND` set, the wizard's plan says the jobs are limited and
+/// its ETA is taken at that rate (200 rows at 2 rows/s, not at the unlimited guess).
+#[tokio::test]
+async fn the_plan_shows_the_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut env = rotating_env().to_vec();
+    env.push(("ROTATION_MAX_ROWS_PER_SECOND", "2"));
+    let setup = setup_with(config, "security_admin", clock(), &env);
+    let mut app = timber::tui::App::new(setup).expect("app builds");
+    app.handle_event(timber::tui::Event::Resize(80, 24));
+    app.start();
+    app.settle().await;
+    press(&mut app, &[ch('4'), ch('R'), key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(plan.contains("2/3 plan"), "{plan}");
+    assert!(plan.contains("limited to 2 rows/s per job"), "{plan}");
+    let summary = plan
+        .lines()
+        .find(|l| l.contains("row(s) to write"))
+        .unwrap_or_else(|| panic!("{plan}"));
+    let rows: u64 = summary
+        .split_whitespace()
+        .find_map(|w| w.trim_start_matches('│').parse().ok())
+        .expect("rows to write");
+    assert!(
+        summary.contains(&format!("ETA ~{} s", rows.div_ceil(2))),
+        "{summary}"
     );
 }

@@ -23,9 +23,10 @@ use crate::rotation::retire::retirable;
 use crate::rotation::{RotationError, retire_key};
 use crate::store::Store;
 
-/// Why retirement is disabled in a read-only session.
-pub const READ_ONLY_RETIRE: &str = "read-only session: retiring a key writes timber_keys and the \
-     audit log; restart the console with --write";
+/// Why retirement is disabled in a read-only session (short enough for the message line at
+/// 80 columns, remedy included).
+pub const READ_ONLY_RETIRE: &str =
+    "read-only session: retiring a key writes timber_keys; restart with --write";
 
 impl App {
     /// `X`: the census of the selected key, or the reason it cannot be retired.
