@@ -338,10 +338,16 @@ async fn the_plan_shows_the_rate_limit() {
         .lines()
         .find(|l| l.contains("row(s) to write"))
         .unwrap_or_else(|| panic!("{plan}"));
-    let rows: u64 = summary
-        .split_whitespace()
-        .find_map(|w| w.trim_start_matches('│').parse().ok())
-        .expect("rows to write");
+    let before = &summary[..summary.find(" row(s)").expect("rows to write")];
+    let digits: String = before
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let rows: u64 = digits.parse().expect("rows to write");
     assert!(
         summary.contains(&format!("ETA ~{} s", rows.div_ceil(2))),
         "{summary}"
