@@ -333,7 +333,7 @@ async fn the_plan_shows_the_rate_limit() {
     press(&mut app, &[ch('4'), ch('R'), key(KeyCode::Enter)]).await;
     let plan = screen(&app);
     assert!(plan.contains("2/3 plan"), "{plan}");
-    assert!(plan.contains("limited to 2 rows/s per job"), "{plan}");
+    assert!(plan.contains("limited to 2 rows/s"), "{plan}");
     let summary = plan
         .lines()
         .find(|l| l.contains("row(s) to write"))

@@ -161,19 +161,13 @@ fn draw_plan(
     theme: &Theme,
 ) {
     let (rows, batches, eta) = plan_totals(plans, max_rate);
-    let [summary, limit, table_area] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    let text = format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s");
+    let [summary, table_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    // The limit shares the summary line: the popup is at most 20 rows and every row of the
+    // table below is a model's column the operator wants to see.
+    let limit = max_rate.map_or(String::new(), |r| format!(" · limited to {r} rows/s"));
+    let text = format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s{limit}");
     frame.render_widget(Line::styled(text, theme.accent), summary);
-    let limit_text = match max_rate {
-        Some(rate) => format!("limited to {rate} rows/s per job (ROTATION_MAX_ROWS_PER_SECOND)"),
-        None => "no rate limit (set ROTATION_MAX_ROWS_PER_SECOND to spare production)".into(),
-    };
-    frame.render_widget(Line::styled(limit_text, theme.muted), limit);
     let mut lines = Vec::new();
     for plan in plans {
         for c in &plan.columns {
