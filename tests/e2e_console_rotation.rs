@@ -23,9 +23,12 @@ use tmux_support::{Tmux, tmux_available, wait_for_file};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timber");
 
-/// Rows of the main demo models in the kill test: enough that rotating UserProfile in a
-/// debug build takes seconds, so the console is killed part-way.
-const KILL_ROWS: u64 = 20_000;
+/// Rows of the main demo models in the kill and pause tests. The job is held to
+/// [`KILL_RATE`] rows per second (`ROTATION_MAX_ROWS_PER_SECOND` in the demo's `.env`), so
+/// it lasts about `KILL_ROWS / KILL_RATE` = 8 s however fast rotation itself is, and the
+/// kill and the pause land part-way on any machine.
+const KILL_ROWS: u64 = 1_200;
+const KILL_RATE: u64 = 150;
 
 /// One test at a time: they share two cores, and the kill test needs its rotation to last.
 static SERIAL: Mutex<()> = Mutex::new(());

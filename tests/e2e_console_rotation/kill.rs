@@ -106,12 +106,18 @@ fn selected_scope(screen: &str) -> Option<String> {
         .find_map(|l| l.find("▶ ").map(|i| l[i..].chars().take(30).collect()))
 }
 
-/// A demo of [`KILL_ROWS`] rows per main model, mid-rotation to a new primary key.
+/// A demo of [`KILL_ROWS`] rows per main model, mid-rotation to a new primary key, its
+/// rotations limited to [`KILL_RATE`] rows per second (the rate a job starts with is kept
+/// when it is taken over or resumed).
 fn big_demo(home: &Path, demo: &Path) {
     let (dir, rows) = (demo.to_str().unwrap(), KILL_ROWS.to_string());
     let args = ["demo", "--dir", dir, "--rows", &rows, "--no-console"];
     stdout_of(&timber(home, home, &args), "timber demo");
     rotate_to_a_new_primary(demo, home);
+    let path = demo.join(".env");
+    let mut env = std::fs::read_to_string(&path).unwrap();
+    env.push_str(&format!("ROTATION_MAX_ROWS_PER_SECOND={KILL_RATE}\n"));
+    std::fs::write(&path, env).unwrap();
 }
 
 /// From the Keys screen: the wizard scoped to UserProfile, its plan, the confirmation.
@@ -136,6 +142,10 @@ fn start_user_profile_rotation(tmux: &Tmux) {
     assert!(
         plan.contains(&format!("{KILL_ROWS} row(s) to write")),
         "every row is under an old key:\n{plan}"
+    );
+    assert!(
+        plan.contains(&format!("limited to {KILL_RATE} rows/s")),
+        "the plan shows the rate limit:\n{plan}"
     );
     tmux.keys(&["Enter"]);
     tmux.wait_for("Type `UserProfile` to start", "the confirmation");
@@ -170,6 +180,10 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     let seen = tmux.wait_until("the UserProfile job running part-way", |s| {
         running_progress(s).is_some_and(|n| n < KILL_ROWS)
     });
+    assert!(
+        seen.contains(&format!("limited to {KILL_RATE} rows/s")),
+        "the running job's progress shows its limit:\n{seen}"
+    );
     let killed = Command::new("kill").args(["-9", &pid]).status().unwrap();
     assert!(killed.success(), "kill -9 {pid}");
     wait_for_file(&after);
@@ -179,7 +193,7 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     assert_eq!(
         job["status"], "running",
         "the job was still running when the console was killed (if it completed first, \
-         raise KILL_ROWS): {job}\nthe screen before the kill:\n{seen}"
+         lower KILL_RATE): {job}\nthe screen before the kill:\n{seen}"
     );
     assert_eq!(job["worker_alive"], false, "{job}");
 
@@ -288,7 +302,7 @@ fn the_pause_key_pauses_a_running_job_part_way_and_resumes_it() {
     });
     assert!(
         paused.contains("#1 user_profiles paused"),
-        "the job finished before the pause landed (raise KILL_ROWS):\n{paused}"
+        "the job finished before the pause landed (lower KILL_RATE):\n{paused}"
     );
     let listed = jobs(&demo, home);
     let job = &listed[0];
