@@ -274,3 +274,50 @@ fn bad_rates_are_refused_naming_the_flag_or_the_setting() {
         "{err}"
     );
 }
+
+/// A pause asked through the jobs table (as another process or the console does) while a
+/// limited job waits out its rate stops it part-way, as `paused`, and it resumes to the end.
+#[test]
+fn a_pause_through_the_jobs_table_stops_a_waiting_job_part_way() {
+    let rt = runtime();
+    let db = rt
+        .block_on(new_db(Kind::Sqlite))
+        .expect("SQLite is always there");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, ROWS, 10));
+    let dir = env_dir(&db.url);
+    let mut asked = false;
+    let events = run_events(
+        dir.path(),
+        &[
+            "rotate",
+            "--model",
+            "Secret",
+            "--max-rate",
+            "10",
+            "--format",
+            "json",
+        ],
+        |batch| {
+            if !asked {
+                let id = batch["job"].as_i64().expect("job id");
+                asked = rt
+                    .block_on(store.rotation_request(id, "pausing"))
+                    .expect("ask the job to pause");
+            }
+        },
+    );
+    assert!(asked, "the job was running when asked");
+    let done = events.last().expect("events");
+    assert_eq!(done["status"], "paused", "{done}");
+    assert!(handled(done) < ROWS, "paused part-way: {done}");
+    let id = done["job"].to_string();
+    let events = run_events(
+        dir.path(),
+        &["rotate", "--resume", &id, "--format", "json"],
+        |_| {},
+    );
+    let done = events.last().expect("events");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(handled(done), ROWS);
+}

@@ -10,7 +10,7 @@ use super::batch::{FIRST_BATCH, adapt, apply_batch};
 use super::decide::Decider;
 use super::events::{JobSummary, RotationEvent, rate_and_eta};
 use super::job::{JobStatus, key_text};
-use super::pace::Pacer;
+use super::pace::{Pacer, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
@@ -178,11 +178,20 @@ impl Runner<'_> {
                 Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
                 _ => {}
             }
-            // Over the rate: wait the difference (a pause or cancel from this process ends
-            // the wait; one from another process is seen after the next batch, at most
-            // about a second of the rate later).
-            if let Some(stop) = pacer.wait(rows_this_run, &self.control).await {
-                return Ok(stop);
+            // Over the rate: wait the difference. A pause or cancel ends the wait: this
+            // process's at once, another's (or the console's, through the table) at the
+            // next look at the jobs table.
+            while !pacer.owed(rows_this_run).is_zero() {
+                let waited = pacer.wait(rows_this_run, &self.control, TABLE_POLL);
+                if let Some(stop) = waited.await {
+                    return Ok(stop);
+                }
+                let row = self.store.rotation_job(live.row.id).await?;
+                match row.as_ref().and_then(|r| JobStatus::parse(&r.status)) {
+                    Some(JobStatus::Pausing) => return Ok(JobStatus::Paused),
+                    Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
+                    _ => {}
+                }
             }
         }
     }

@@ -2,8 +2,10 @@
 //! online rotation that spares a production database. The job keeps its rows handled in
 //! this run at or under the rate by sleeping after a batch, and its batches are at most one
 //! second of the rate, so a pause, a cancel and the progress shown stay within about a second
-//! even at a low rate. The wait itself watches the job's control so a pause or cancel from
-//! this process ends it at once.
+//! even at a low rate. The wait itself watches the job's control, so a pause or cancel from
+//! this process ends it at once, and the driver reads the jobs table every
+//! [`TABLE_POLL`] while waiting, so a request from another process (or the console's `p`,
+//! which goes through the table) ends it too.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,8 @@ use super::run::RotationControl;
 
 /// How often a paced job looks at its control while it waits.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
+/// How often a paced job reads its status in the jobs table while it waits.
+pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 
 /// Reads a rate as written in a setting or flag: a whole number of rows per second, 0 for
 /// unlimited. The error says what was expected (the caller names the setting or flag).
@@ -58,14 +62,23 @@ impl Pacer {
         due.saturating_sub(self.started.elapsed())
     }
 
-    /// Sleeps what [`Pacer::owed`] says, in short slices, and returns early with the
-    /// requested stop when this process asks the job to pause or cancel meanwhile.
-    pub(crate) async fn wait(&self, rows: u64, control: &RotationControl) -> Option<JobStatus> {
+    /// Sleeps what [`Pacer::owed`] says, but at most `limit`, in short slices; returns
+    /// early with the requested stop when this process asks the job to pause or cancel.
+    /// The caller looks at the jobs table between calls (requests of other processes).
+    pub(crate) async fn wait(
+        &self,
+        rows: u64,
+        control: &RotationControl,
+        limit: Duration,
+    ) -> Option<JobStatus> {
+        let until = Instant::now() + limit;
         loop {
             if let Some(stop) = control.requested() {
                 return Some(stop);
             }
-            let owed = self.owed(rows);
+            let owed = self
+                .owed(rows)
+                .min(until.saturating_duration_since(Instant::now()));
             if owed.is_zero() {
                 return None;
             }
@@ -109,6 +122,7 @@ mod tests {
         let control = RotationControl::default();
         control.pause();
         let pacer = Pacer::new(Some(1), Instant::now());
-        assert_eq!(pacer.wait(1_000, &control).await, Some(JobStatus::Paused));
+        let wait = pacer.wait(1_000, &control, Duration::from_secs(3600));
+        assert_eq!(wait.await, Some(JobStatus::Paused));
     }
 }
