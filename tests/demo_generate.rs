@@ -226,3 +226,26 @@ fn demo_command_without_console_prints_the_summary() {
     assert!(!stderr.contains(DEMO_PRIMARY_KEY) && !stderr.contains(DEMO_MASTER_KEY));
     assert!(out.stdout.is_empty(), "narration goes to stderr");
 }
+
+/// The demo writes its own database, models and policy: a flag naming others is refused
+/// before anything is written (it was ignored while writing, then obeyed by the console).
+#[test]
+fn demo_refuses_a_database_url_models_or_policy_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    for (flag, value) in [
+        ("--database-url", "postgres://nobody@127.0.0.1:1/prod"),
+        ("--models", "elsewhere"),
+        ("--policy", "elsewhere.yaml"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+            .args([flag, value, "demo", "--no-console", "--rows", "40", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(&format!("{flag} is not used")), "{stderr}");
+        assert!(!dir.exists(), "{flag}: nothing is written");
+    }
+}

@@ -121,3 +121,36 @@ fn without_a_terminal_or_with_a_bad_theme_the_console_explains_and_exits_2() {
         "{err}"
     );
 }
+
+/// An operator's exported `DATABASE_URL`, `TIMBER_MODELS` and `TIMBER_POLICY` (their own
+/// database) do not turn the demo's console onto that database: it opens the SQLite file the
+/// demo just wrote (it opened the exported, here unreachable, PostgreSQL URL).
+#[test]
+fn the_demo_console_opens_the_demo_database_whatever_the_environment_says() {
+    if !tmux_available() {
+        eprintln!("SKIP: e2e_console: tmux is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let after = tmp.path().join("stty.after");
+    let bin = env!("CARGO_BIN_EXE_timber");
+    let tmux = Tmux::start(100, 30);
+    tmux.type_text(&format!(
+        "HOME={home} DATABASE_URL=postgres://nobody@127.0.0.1:1/prod TIMBER_MODELS={home} \
+         TIMBER_POLICY={home}/none.yaml {bin} demo --dir {demo} --rows 40; stty -g > {after}",
+        home = tmp.path().display(),
+        demo = demo.display(),
+        after = after.display()
+    ));
+    tmux.keys(&["Enter"]);
+    let shown = tmux.wait_until("the demo's census on the overview", |s| {
+        s.contains("ResearchSession.analysis")
+            || s.contains("not connected")
+            || s.contains("timber:")
+    });
+    assert!(shown.contains("sqlite:timber.db"), "{shown}");
+    assert!(!shown.contains("not connected"), "{shown}");
+    tmux.keys(&["q"]);
+    wait_for_file(&after);
+}

@@ -9,6 +9,21 @@ use super::{CliError, CliResult, block_on};
 use crate::demo::{DemoOptions, DemoSummary, generate};
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
+    // The demo writes and then opens its own SQLite database, models and policy: a flag
+    // naming others would be silently ignored while writing and then obeyed by the console
+    // (opening another database than the one just written).
+    let foreign = [
+        ("--database-url", global.database_url.is_some()),
+        ("--env-file", global.env_file.is_some()),
+        ("--models", !global.models.is_empty()),
+        ("--policy", global.policy.is_some()),
+    ];
+    if let Some((flag, _)) = foreign.iter().find(|(_, given)| *given) {
+        return Err(CliError::msg(format!(
+            "timber demo: {flag} is not used; the demo writes its own SQLite database, models \
+             and policy into --dir and opens the console on them"
+        )));
+    }
     let options = DemoOptions {
         dir: args.dir.clone(),
         rows: args.rows,
@@ -72,11 +87,18 @@ fn print_summary(summary: &DemoSummary, seconds: f64) {
 }
 
 /// Opens the console on the demo: settings come from the demo's `.env`, whose paths are
-/// relative to the demo directory, so the console runs from there.
+/// relative to the demo directory, so the console runs from there. The database, models
+/// and policy are also given as flags, which beat the environment: an operator's exported
+/// `DATABASE_URL` (or `TIMBER_MODELS`, `TIMBER_POLICY`) must not turn the demo's console
+/// onto their own database.
 fn open_console(global: &GlobalArgs, summary: &DemoSummary) -> CliResult {
     std::env::set_current_dir(&summary.dir)
         .map_err(|e| CliError::msg(format!("entering {}: {e}", summary.dir.display())))?;
     let mut global = global.clone();
+    let database = summary.database.file_name().unwrap_or_default();
+    global.database_url = Some(format!("sqlite://{}", database.to_string_lossy()));
+    global.models = vec!["models".into()];
+    global.policy = Some("policy.yaml".into());
     global.env_file = Some(
         summary
             .dir
