@@ -189,6 +189,72 @@ fn a_resumed_job_keeps_the_rate_it_was_started_with() {
     assert_eq!(done["status"], "completed");
 }
 
+#[test]
+fn an_explicit_max_rate_on_resume_replaces_the_stored_rate() {
+    let rt = runtime();
+    let db = rt
+        .block_on(new_db(Kind::Sqlite))
+        .expect("SQLite is always there");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, ROWS, 10));
+    let dir = env_dir(&db.url);
+    let mut child = timber_cmd(
+        dir.path(),
+        &[
+            "rotate",
+            "--model",
+            "Secret",
+            "--max-rate",
+            "20",
+            "--format",
+            "json",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start timber rotate");
+    let (mut job, mut base) = (None, 0);
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        match event["event"].as_str() {
+            Some("started") => job = event["job"].as_i64(),
+            Some("batch") => {
+                base = handled(&event);
+                break;
+            }
+            other => panic!("unexpected event {other:?} before the first batch"),
+        }
+    }
+    child.kill().expect("kill the rotation");
+    let _ = child.wait();
+    let id = job.expect("the job was announced").to_string();
+    // The operator speeds the job up on resume: the new rate replaces the stored one.
+    let events = run_events(
+        dir.path(),
+        &[
+            "rotate",
+            "--resume",
+            &id,
+            "--max-rate",
+            "1000",
+            "--format",
+            "json",
+        ],
+        |_| {},
+    );
+    assert_eq!(events[0]["event"], "started");
+    assert_eq!(events[0]["resumed"], true);
+    assert_eq!(events[0]["max_rate"], 1000, "the rate asked for on resume");
+    let sizes = batch_sizes(&events, base);
+    assert!(
+        sizes.iter().any(|s| *s > RATE),
+        "resumed batches are no longer held to the old rate of {RATE}: {sizes:?}"
+    );
+    assert_eq!(events.last().expect("events")["status"], "completed");
+    rt.block_on(assert_all_under_new_key(&store, ROWS, &Default::default()));
+}
+
 fn add_to_env(dir: &Path, line: &str) {
     let path = dir.join(".env");
     let mut env = std::fs::read_to_string(&path).unwrap();

@@ -89,8 +89,14 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         let printer = std::thread::spawn(move || print_events(receiver, format));
         let runner = Runner::new(&store, &ring, &actor)
             .with_events(sender)
-            .with_audit(&audit)
-            .with_max_rate(max_rate);
+            .with_audit(&audit);
+        // `--max-rate` on this run wins even over a resumed job's stored rate; the setting
+        // only applies to jobs started now.
+        let runner = if args.max_rate.is_some() {
+            runner.with_explicit_max_rate(max_rate)
+        } else {
+            runner.with_max_rate(max_rate)
+        };
         let mut results = Vec::new();
         let mut errors = Vec::new();
         if let Some(job) = args.resume {

@@ -66,8 +66,12 @@ pub struct Runner<'a> {
     pub control: RotationControl,
     pub after_read: Option<BatchHook>,
     /// Rows per second for the jobs this runner starts (`None`: unlimited). A resumed job
-    /// keeps the rate it was started with.
+    /// keeps the rate it was started with unless `rate_explicit` says the operator named one.
     pub max_rate: Option<u64>,
+    /// The rate was asked for on this run (`--max-rate`), not inherited from settings: it then
+    /// replaces a resumed job's stored rate too (an operator slowing down or speeding up a
+    /// job mid-way means it).
+    pub rate_explicit: bool,
 }
 
 /// A job being worked on by this process.
@@ -90,12 +94,21 @@ impl<'a> Runner<'a> {
             control: RotationControl::default(),
             after_read: None,
             max_rate: None,
+            rate_explicit: false,
         }
     }
 
     /// Caps the jobs this runner starts at `rate` rows per second (`None` or 0: unlimited).
     pub fn with_max_rate(mut self, rate: Option<u64>) -> Self {
         self.max_rate = rate.filter(|r| *r > 0);
+        self
+    }
+
+    /// As [`Runner::with_max_rate`], for a rate the operator asked for on this run: it also
+    /// replaces the rate a resumed job was started with (0: unlimited from now on).
+    pub fn with_explicit_max_rate(mut self, rate: Option<u64>) -> Self {
+        self.max_rate = rate.filter(|r| *r > 0);
+        self.rate_explicit = true;
         self
     }
 
@@ -230,7 +243,7 @@ impl<'a> Runner<'a> {
             }
         };
         let mut options = JobOptions::parse(row.options.as_deref());
-        if !JobOptions::records_max_rate(row.options.as_deref()) {
+        if self.rate_explicit || !JobOptions::records_max_rate(row.options.as_deref()) {
             options.max_rate = self.max_rate;
         }
         let row = self
