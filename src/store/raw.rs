@@ -40,15 +40,15 @@ pub struct CasOutcome {
 }
 
 impl Store {
-    /// Up to `limit` rows with a key greater than `after` (from the start when `None`), in
-    /// key order, with the stored text of `columns`.
-    pub async fn raw_page(
+    /// The SQL, binds and result shapes of [`Store::raw_page`] (public so a test can EXPLAIN
+    /// it).
+    pub fn raw_page_query(
         &self,
         model: &ModelDef,
         columns: &[&str],
         after: Option<&Value>,
         limit: u32,
-    ) -> Result<Vec<RawRow>, StoreError> {
+    ) -> Result<(String, Vec<SqlValue>, Vec<Wire>), StoreError> {
         let dialect = self.dialect();
         let pk = model.primary_key();
         let mut exprs = vec![dialect.select_expr(pk)];
@@ -71,13 +71,30 @@ impl Store {
                 dialect.placeholder(1, pk)
             );
         }
+        // The table's column, qualified, not the select list's `"id"::int8` of the same name
+        // (which no index provides on PostgreSQL).
         let sql = format!(
-            "SELECT {} FROM {}{condition} ORDER BY {} LIMIT {}",
+            "SELECT {} FROM {}{condition} ORDER BY {}.{} LIMIT {}",
             exprs.join(", "),
+            dialect.quote(&model.table_name),
             dialect.quote(&model.table_name),
             dialect.quote(&pk.name),
             limit.max(1)
         );
+        Ok((sql, binds, wires))
+    }
+
+    /// Up to `limit` rows with a key greater than `after` (from the start when `None`), in
+    /// key order, with the stored text of `columns`.
+    pub async fn raw_page(
+        &self,
+        model: &ModelDef,
+        columns: &[&str],
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<RawRow>, StoreError> {
+        let pk = model.primary_key();
+        let (sql, binds, wires) = self.raw_page_query(model, columns, after, limit)?;
         let rows = self
             .backend
             .fetch(&sql, &binds, &wires)

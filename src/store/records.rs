@@ -95,15 +95,14 @@ impl Page {
 }
 
 impl Store {
-    /// One page of decrypted records.
-    pub async fn page(
+    /// The SQL and binds of a page: `limit + 1` rows from the cursor in key order, the
+    /// extra row saying whether there are more (public so a test can EXPLAIN it).
+    pub fn page_query(
         &self,
         model: &ModelDef,
-        ring: &KeyRing,
         request: &PageRequest,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<(String, Vec<SqlValue>), StoreError> {
         let pk = model.primary_key();
-        let limit = request.limit.max(1);
         let (comparison, descending, key) = match &request.cursor {
             Cursor::First => (None, false, None),
             Cursor::Last => (None, true, None),
@@ -117,13 +116,35 @@ impl Store {
             let param = self.dialect().placeholder(1, pk);
             where_clause = format!(" WHERE {} {op} {param}", self.quote(&pk.name));
         }
+        // Ordered by the table's column, qualified: on PostgreSQL a bare "id" names the
+        // select list's `"id"::int8`, which no index provides, so each page sorted every row
+        // after the cursor.
         let sql = format!(
-            "{}{where_clause} ORDER BY {} {} LIMIT {}",
+            "{}{where_clause} ORDER BY {}.{} {} LIMIT {}",
             self.select_from(model),
+            self.quote(&model.table_name),
             self.quote(&pk.name),
             if descending { "DESC" } else { "ASC" },
-            limit as u64 + 1
+            request.limit.max(1) as u64 + 1
         );
+        Ok((sql, binds))
+    }
+
+    /// One page of decrypted records.
+    pub async fn page(
+        &self,
+        model: &ModelDef,
+        ring: &KeyRing,
+        request: &PageRequest,
+    ) -> Result<Page, StoreError> {
+        let limit = request.limit.max(1);
+        let (descending, key) = match &request.cursor {
+            Cursor::First => (false, None),
+            Cursor::Last => (true, None),
+            Cursor::After(key) => (false, Some(key)),
+            Cursor::Before(key) => (true, Some(key)),
+        };
+        let (sql, binds) = self.page_query(model, request)?;
         let mut rows = self.fetch_rows(model, &sql, &binds).await?;
         let more_in_direction = rows.len() > limit as usize;
         rows.truncate(limit as usize);

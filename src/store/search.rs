@@ -91,9 +91,12 @@ impl Store {
                 (condition, vec![bind])
             }
         };
+        // The table's key column, qualified, not the select list's `"id"::int8` of the same
+        // name (which no index provides on PostgreSQL).
         let sql = format!(
-            "{} WHERE {condition} ORDER BY {} LIMIT {}",
+            "{} WHERE {condition} ORDER BY {}.{} LIMIT {}",
             self.select_from(model),
+            self.quote(&model.table_name),
             self.quote(&model.primary_key().name),
             limit.max(1)
         );

@@ -23,6 +23,27 @@ impl Store {
         after: Option<&Value>,
         limit: u32,
     ) -> Result<Vec<RotationRow>, StoreError> {
+        let (sql, binds, wires) = self.rotation_page_query(model, columns, owner, after, limit)?;
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &wires)
+            .await
+            .map_err(|e| self.read_error("read rows to rotate", model, e))?;
+        rows.into_iter()
+            .map(|r| rotation_row(model, owner, r))
+            .collect()
+    }
+
+    /// The SQL, binds and result shapes of [`Store::rotation_page`] (public so a test can
+    /// EXPLAIN it).
+    pub fn rotation_page_query(
+        &self,
+        model: &ModelDef,
+        columns: &[&ColumnDef],
+        owner: Option<&ColumnDef>,
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<(String, Vec<SqlValue>, Vec<Wire>), StoreError> {
         let (select, wires) = row_select(self.dialect(), model, columns, owner);
         let pk = model.primary_key();
         let d = self.dialect();
@@ -41,14 +62,7 @@ impl Store {
             d.quote(&pk.name),
             limit.max(1)
         );
-        let rows = self
-            .backend
-            .fetch(&sql, &binds, &wires)
-            .await
-            .map_err(|e| self.read_error("read rows to rotate", model, e))?;
-        rows.into_iter()
-            .map(|r| rotation_row(model, owner, r))
-            .collect()
+        Ok((sql, binds, wires))
     }
 }
 
