@@ -294,16 +294,17 @@ impl App {
         };
         // The badge has the whole reason; the message line names the damage and the entry.
         let damage = reason.split(':').next().unwrap_or("broken");
-        self.state.error(format!(
-            "audit chain broken at entry #{id} ({damage}); it is selected below"
-        ));
         // The page around it, unfiltered and read afresh: the operator sees the row as it
         // is stored now, with its neighbours, whatever the filter or the loaded page was.
-        if self.state.audit.filter.take().is_some() {
-            self.state.notice(format!(
-                "filter cleared to show entry #{id}, the first broken link"
-            ));
-        }
+        // One message holds both facts: a second one would replace the first.
+        let cleared = if self.state.audit.filter.take().is_some() {
+            "; filter cleared to show it"
+        } else {
+            ""
+        };
+        self.state.error(format!(
+            "audit chain broken at entry #{id} ({damage}){cleared}; it is selected below"
+        ));
         self.state.audit.anchor = Some(id);
         self.reload_audit_list();
     }

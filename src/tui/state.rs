@@ -35,9 +35,9 @@ pub struct Status {
     pub user: String,
     pub read_only: bool,
     pub connection: Connection,
-    /// The last error, until the next one or until cleared by Esc.
+    /// The last error, until the next message (error or notice) or until cleared by Esc.
     pub last_error: Option<String>,
-    /// A short notice (reveal done, theme changed); replaced by the next one.
+    /// A short notice (reveal done, theme changed); replaced by the next message.
     pub message: Option<String>,
 }
 
@@ -125,12 +125,17 @@ impl State {
         self.size.1.saturating_sub(7).max(1) as usize
     }
 
-    /// Sets the last error (also shown in the status bar).
+    /// Sets the last error. The message line shows the newest message only: an old error
+    /// kept on screen would hide every later notice (QA: a refused `x` hid "health checks
+    /// started"), so an error replaces the notice and a notice replaces the error.
     pub fn error(&mut self, message: impl Into<String>) {
+        self.status.message = None;
         self.status.last_error = Some(message.into());
     }
 
+    /// Sets the notice, replacing any earlier error (see [`State::error`]).
     pub fn notice(&mut self, message: impl Into<String>) {
+        self.status.last_error = None;
         self.status.message = Some(message.into());
     }
 }
