@@ -22,6 +22,10 @@ pub enum SqlValue {
     Date(NaiveDate),
     DateTime(NaiveDateTime),
     Bytes(Vec<u8>),
+    /// PostgreSQL only: an `int8[]` parameter (rotation's `unnest` of a batch's keys).
+    IntArray(Vec<i64>),
+    /// PostgreSQL only: a `text[]` parameter (rotation's `unnest` of a batch's values).
+    TextArray(Vec<Option<String>>),
 }
 
 impl SqlValue {
@@ -40,6 +44,8 @@ impl SqlValue {
             SqlValue::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
             SqlValue::DateTime(t) => Some(t.format(SQLITE_DATETIME).to_string()),
             SqlValue::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            SqlValue::IntArray(v) => Some(serde_json::json!(v).to_string()),
+            SqlValue::TextArray(v) => Some(serde_json::json!(v).to_string()),
         }
     }
 }

@@ -130,6 +130,9 @@ pub(crate) fn to_value(raw: SqlValue, column: &ColumnDef) -> Result<Value, Strin
         (SqlValue::Date(d), _) => Value::Date(d),
         (SqlValue::DateTime(t), _) => Value::DateTime(t),
         (SqlValue::Bytes(b), _) => Value::Bytes(b),
+        (SqlValue::IntArray(_) | SqlValue::TextArray(_), _) => {
+            return Err("an array is not a column value".into());
+        }
     })
 }
 

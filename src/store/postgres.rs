@@ -83,6 +83,8 @@ fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {
             SqlValue::Date(d) => query.bind(*d),
             SqlValue::DateTime(t) => query.bind(*t),
             SqlValue::Bytes(b) => query.bind(b.clone()),
+            SqlValue::IntArray(v) => query.bind(v.clone()),
+            SqlValue::TextArray(v) => query.bind(v.clone()),
         };
     }
     query

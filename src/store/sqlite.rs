@@ -83,6 +83,10 @@ fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {
             SqlValue::Date(d) => query.bind(d.format("%Y-%m-%d").to_string()),
             SqlValue::DateTime(t) => query.bind(t.format(SQLITE_DATETIME).to_string()),
             SqlValue::Bytes(b) => query.bind(b.clone()),
+            // Arrays are bound on PostgreSQL only; here they would be their JSON text.
+            array @ (SqlValue::IntArray(_) | SqlValue::TextArray(_)) => {
+                query.bind(array.clone().into_text())
+            }
         };
     }
     query

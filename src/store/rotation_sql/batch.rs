@@ -6,7 +6,7 @@ use super::{FailureRow, JobProgress, RotationRow, now, opt_text, text};
 use crate::config::{ColumnDef, ModelDef};
 use crate::store::Store;
 use crate::store::backend::{BackendTx, SqlValue};
-use crate::store::dialect::Wire;
+use crate::store::dialect::{Dialect, Wire};
 use crate::store::error::StoreError;
 use crate::store::records::key_bind;
 use crate::store::system_tables::{ROTATION_FAILURES, ROTATION_JOBS};
@@ -157,6 +157,17 @@ impl RotationTx<'_> {
             self.store
                 .system_error("save rotation progress", ROTATION_JOBS, e)
         };
+        if d != Dialect::Mysql {
+            // PostgreSQL and SQLite return the status from the same statement (one round
+            // trip per batch fewer); no row back means another worker owns the job.
+            let sql = format!("{sql} RETURNING {}", q("status"));
+            let rows = self
+                .tx
+                .fetch(&sql, &binds, &[Wire::Text])
+                .await
+                .map_err(fail)?;
+            return Ok(rows.first().and_then(|r| r.first()).and_then(text));
+        }
         let done = self.tx.execute(&sql, &binds).await.map_err(fail)?;
         if done.rows_affected != 1 {
             return Ok(None);

@@ -4,7 +4,7 @@
 //!
 //! - SQLite (bundled, >= 3.33): `UPDATE t SET c = v.column3 FROM (VALUES (?,?,?,?), ...) AS v
 //!   WHERE t.pk = v.column1 AND t.c = v.column2` (SQLite names VALUES columns itself).
-//! - PostgreSQL: the same with `AS v(id, expected, new, hash)` and typed parameters.
+//! - PostgreSQL: every column in one statement over `unnest` of typed arrays (`cas_pg.rs`).
 //! - MySQL / MariaDB: `UPDATE t JOIN (SELECT ? AS id, ... UNION ALL SELECT ?, ...) AS v ON
 //!   t.pk = v.id SET ... WHERE t.c = v.expected` (sqlx sets CLIENT_FOUND_ROWS, so the count
 //!   is of rows matched, not only of rows changed).
@@ -40,7 +40,7 @@ impl RotationTx<'_> {
         targets: &[(&ColumnDef, Option<&ColumnDef>)],
         updates: &[&[ColumnCas]],
     ) -> Result<Vec<Vec<Value>>, StoreError> {
-        if self.store.dialect() == Dialect::Postgres && targets.len() > 1 {
+        if self.store.dialect() == Dialect::Postgres {
             return self.cas_columns_pg(targets, updates).await;
         }
         let mut conflicts = Vec::with_capacity(targets.len());
@@ -61,6 +61,12 @@ impl RotationTx<'_> {
         hash_column: Option<&ColumnDef>,
         updates: &[ColumnCas],
     ) -> Result<Vec<Value>, StoreError> {
+        if self.store.dialect() == Dialect::Postgres {
+            let mut one = self
+                .cas_columns_pg(&[(column, hash_column)], &[updates])
+                .await?;
+            return Ok(one.pop().unwrap_or_default());
+        }
         let mut conflicts = Vec::new();
         for chunk in updates.chunks(ROWS_PER_STATEMENT) {
             let sql = self.cas_sql(column, hash_column, chunk.len());
@@ -101,7 +107,8 @@ impl RotationTx<'_> {
                     repeat_tuple("(?, ?, ?, ?)", rows)
                 )
             }
-            Dialect::Mysql => {
+            // PostgreSQL never gets here: it binds the batch as arrays (`cas_pg.rs`).
+            Dialect::Mysql | Dialect::Postgres => {
                 let hash_set = hash_column
                     .map(|h| format!(", {t}.{0} = COALESCE(v.hash, {t}.{0})", d.quote(&h.name)))
                     .unwrap_or_default();
@@ -110,33 +117,6 @@ impl RotationTx<'_> {
                 format!(
                     "UPDATE {t} JOIN ({first}{rest}) AS v ON {t}.{pk} = v.id \
                      SET {t}.{c} = v.new{hash_set} WHERE {stored} = v.expected"
-                )
-            }
-            Dialect::Postgres => {
-                let key_cast = pg_key_cast(self.model.primary_key());
-                let value_cast = if column.ty == ColumnType::Json {
-                    "json"
-                } else {
-                    "text"
-                };
-                let mut tuples = Vec::with_capacity(rows);
-                for r in 0..rows {
-                    let n = r * 4;
-                    tuples.push(format!(
-                        "(${}::{key_cast}, ${}::text, ${}::{value_cast}, ${}::text)",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4
-                    ));
-                }
-                let hash_set = hash_column
-                    .map(|h| format!(", {0} = COALESCE(v.hash, {t}.{0})", d.quote(&h.name)))
-                    .unwrap_or_default();
-                format!(
-                    "UPDATE {t} SET {c} = v.new{hash_set} FROM (VALUES {}) AS v(id, expected, new, hash) \
-                     WHERE {t}.{pk} = v.id AND {stored} = v.expected",
-                    tuples.join(", ")
                 )
             }
         }
