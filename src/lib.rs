@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod health;
+pub mod plural;
 pub mod rotation;
 pub mod store;
 pub mod tui;

@@ -174,6 +174,19 @@ async fn planted_problems_are_found(kind: Kind) {
             .to_json()["kind"],
         "corrupted"
     );
+    // Counts agree with their nouns and verbs: one value is "1 token", not "1 tokens".
+    assert_eq!(
+        at(&r, "data.undecryptable", m, Some("born")).finding,
+        "1 token authenticates under a configured key but does not decrypt to the column's type"
+    );
+    assert_eq!(
+        at(&r, "data.undecryptable", m, Some("notes")).finding,
+        "1 value looks like a token but is malformed (truncated, altered or not base64)"
+    );
+    assert_eq!(
+        at(&r, "data.plaintext", m, Some("phone")).finding,
+        "2 values are stored in clear, not as Fernet tokens"
+    );
     expect(
         at(&r, "data.old_key", m, Some("notes")),
         Warn,

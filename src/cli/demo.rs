@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use super::args::{DemoArgs, GlobalArgs};
 use super::{CliError, CliResult, block_on};
 use crate::demo::{DemoOptions, DemoSummary, generate};
+use crate::plural::count_as;
 
 pub fn run(global: &GlobalArgs, args: &DemoArgs) -> CliResult {
     // The demo writes and then opens its own SQLite database, models and policy: a flag
@@ -58,8 +59,8 @@ fn print_summary(summary: &DemoSummary, seconds: f64) {
     }
     let _ = writeln!(
         err,
-        "audit log: {} entries on the hash chain (`timber audit`)",
-        summary.audit_entries
+        "audit log: {} on the hash chain (`timber audit`)",
+        count_as(summary.audit_entries as u64, "entry", "entries")
     );
     let _ = writeln!(err, "planted problems (find them with `timber health`):");
     for p in &summary.planted {

@@ -20,6 +20,7 @@ use super::args::{GlobalArgs, OutputFormat, RotateArgs};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
+use crate::plural::count;
 use crate::rotation::{JobSummary, ModelPlan, RotationEvent, RunOptions, Runner, plan_model};
 use crate::store::{Store, StoreConfig};
 
@@ -221,14 +222,14 @@ fn progress_bar(handled: u64, total: u64, rate: f64, eta: Option<f64>) -> String
 
 pub fn summary_line(s: &JobSummary) -> String {
     format!(
-        "job {} {}: {}, {} rows rotated, {} unchanged, {} failed, {} conflicts retried, {:.2} s",
+        "job {} {}: {}, {} rotated, {} unchanged, {} failed, {} retried, {:.2} s",
         s.job,
         s.table,
         s.status.as_str(),
-        s.rows_done,
+        count(s.rows_done, "row"),
         s.rows_skipped,
         s.rows_failed,
-        s.conflicts,
+        count(s.conflicts, "conflict"),
         s.seconds
     )
 }
@@ -272,14 +273,17 @@ fn print_plans(
         let approx = if plan.sampled { "~" } else { "" };
         writeln!(
             out,
-            "plan {} ({}) -> {}: {} rows, {approx}{} to change{}{}",
+            "plan {} ({}) -> {}: {}, {approx}{} to change{}{}",
             plan.table,
             plan.model,
             plan.target,
-            plan.rows_total,
+            count(plan.rows_total, "row"),
             plan.estimated_rows_to_change(),
             if plan.sampled {
-                format!(" (estimated from the first {} rows)", plan.rows_scanned)
+                format!(
+                    " (estimated from the first {})",
+                    count(plan.rows_scanned, "row")
+                )
             } else {
                 String::new()
             },

@@ -11,6 +11,7 @@ use super::scan::{TableScan, TokenPlace, locate_tokens};
 use super::stats::{ColumnStats, KeyBucket, Samples};
 use crate::config::ModelDef;
 use crate::crypto::KeyId;
+use crate::plural::{count, pick};
 use crate::store::{Store, StoreError};
 
 /// Evidence for `samples` in one column of a scanned table (says so when sampled).
@@ -59,8 +60,9 @@ fn scope(survey: &Survey) -> String {
     let columns: usize = survey.tables.iter().map(|t| t.columns.len()).sum();
     let sampled = if survey.sampled() { " (sampled)" } else { "" };
     format!(
-        "{columns} encrypted columns, {} rows read{sampled}",
-        survey.rows()
+        "{}, {} read{sampled}",
+        count(columns as u64, "encrypted column"),
+        count(survey.rows(), "row")
     )
 }
 
@@ -70,7 +72,7 @@ pub fn plaintext(survey: &Survey) -> Vec<Finding> {
     let out: Vec<Finding> = each_column(survey)
         .filter(|(_, _, s)| !s.plaintext.is_empty())
         .map(|(t, col, s)| {
-            Finding::fail(id, format!("{} values are stored in clear, not as Fernet tokens", s.plaintext.count))
+            Finding::fail(id, format!("{} stored in clear, not as Fernet tokens", values_are(s.plaintext.count)))
                 .evidence(column_evidence(t, col, &s.plaintext))
                 .remedy(format!(
                     "`timber rotate --model {} --encrypt-plaintext` encrypts them in place; find the writer that bypassed encryption",
@@ -93,8 +95,10 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
                 &s.malformed,
                 "malformed",
                 format!(
-                    "{} values look like tokens but are malformed (truncated, altered or not base64)",
-                    s.malformed.count
+                    "{} {} but {} malformed (truncated, altered or not base64)",
+                    count(s.malformed.count, "value"),
+                    pick(s.malformed.count, "looks like a token", "look like tokens"),
+                    pick(s.malformed.count, "is", "are")
                 ),
                 "Restore these values from a backup: a malformed token cannot be read with any key",
             ),
@@ -102,8 +106,8 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
                 &s.unknown_key,
                 "unknown_key",
                 format!(
-                    "{} tokens are under a key that is not configured",
-                    s.unknown_key.count
+                    "{} under a key that is not configured",
+                    tokens_are(s.unknown_key.count)
                 ),
                 "Find the key they were written with and add it to ENCRYPTION_KEY_OLD (`timber census` lists the keys in use), then `timber rotate --all`",
             ),
@@ -111,8 +115,10 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
                 &s.corrupted,
                 "corrupted",
                 format!(
-                    "{} tokens authenticate under a configured key but do not decrypt to the column's type",
-                    s.corrupted.count
+                    "{} {} under a configured key but {} not decrypt to the column's type",
+                    count(s.corrupted.count, "token"),
+                    pick(s.corrupted.count, "authenticates", "authenticate"),
+                    pick(s.corrupted.count, "does", "do")
                 ),
                 "Restore these values from a backup; check the writer that produced them",
             ),
@@ -160,14 +166,14 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
         let total = s.rows - s.null;
         if !old.is_empty() {
             out.push(
-                Finding::warn(id, format!("{} of {total} stored values are under old keys ({})", old.count, names.join(", ")))
+                Finding::warn(id, format!("{} of {} {} under old keys ({})", old.count, count(total, "stored value"), pick(old.count, "is", "are"), names.join(", ")))
                     .evidence(column_evidence(t, col, &old))
                     .remedy(format!("`timber rotate --model {}` (or `timber rotate --all`) re-encrypts them under the primary key", t.job.model)),
             );
         }
         if !master.is_empty() {
             out.push(
-                Finding::fail(id, format!("{} values are encrypted directly under a master key", master.count))
+                Finding::fail(id, format!("{} encrypted directly under a master key", values_are(master.count)))
                     .evidence(column_evidence(t, col, &master))
                     .remedy(format!("`timber rotate --model {}` moves them to the primary key; the master key must only derive keys", t.job.model)),
             );
@@ -193,8 +199,8 @@ pub fn timestamps(survey: &Survey) -> Vec<Finding> {
         if !s.future.is_empty() {
             out.push(
                 Finding::warn(id, format!(
-                    "{} tokens are stamped more than {} minutes in the future (a writer's clock is ahead, or they were forged with the key)",
-                    s.future.count, FUTURE_SKEW_SECS / 60))
+                    "{} stamped more than {} in the future (a writer's clock is ahead, or they were forged with the key)",
+                    tokens_are(s.future.count), count(FUTURE_SKEW_SECS / 60, "minute")))
                 .evidence(column_evidence(t, col, &s.future).with("kind", "future"))
                 .remedy(format!("Check the clocks (NTP) of the servers that write {}; `timber rotate --model {}` re-stamps the values", t.job.model, t.job.model)),
             );
@@ -204,8 +210,8 @@ pub fn timestamps(survey: &Survey) -> Vec<Finding> {
                 Finding::warn(
                     id,
                     format!(
-                        "{} tokens are stamped before 2015, earlier than any plausible write",
-                        s.ancient.count
+                        "{} stamped before 2015, earlier than any plausible write",
+                        tokens_are(s.ancient.count)
                     ),
                 )
                 .evidence(column_evidence(t, col, &s.ancient).with("kind", "implausible"))
@@ -270,7 +276,10 @@ pub async fn duplicate_tokens(
         let order = ids.into_iter().map(|(_, id)| id);
         out.push(
             Finding::new(id, Severity::Warn, format!(
-                "{cells} cells hold a token that also appears elsewhere ({tokens} distinct tokens): values were copied between rows"))
+                "{} {} a token that also appears elsewhere ({}): values were copied between rows",
+                count(cells as u64, "cell"),
+                pick(cells as u64, "holds", "hold"),
+                count(tokens as u64, "distinct token")))
             .evidence(Evidence::at(&model, table, Some(&column)).count(cells).ids(order))
             .remedy("Check how these rows were written (a bulk copy, or tampering); re-encrypt the legitimate values with `timber rotate --model MODEL` and correct the rest"),
         );
@@ -279,4 +288,14 @@ pub async fn duplicate_tokens(
         out.push(Finding::ok(id, "no token appears twice"));
     }
     Ok(out)
+}
+
+/// "1 value is", "3 values are": the start of most findings here.
+fn values_are(n: u64) -> String {
+    format!("{} {}", count(n, "value"), pick(n, "is", "are"))
+}
+
+/// "1 token is", "3 tokens are".
+fn tokens_are(n: u64) -> String {
+    format!("{} {}", count(n, "token"), pick(n, "is", "are"))
 }

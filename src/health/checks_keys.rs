@@ -264,7 +264,7 @@ pub fn old_needed(keys: &KeyConfig, survey: &Survey) -> Vec<Finding> {
             }
             let evidence = key_evidence(k).count(n);
             if n > 0 {
-                Finding::ok(id, format!("{} still decrypts {n} values: keep it until they are rotated", k.label()))
+                Finding::ok(id, format!("{} still decrypts {}: keep it until {} rotated", k.label(), crate::plural::count(n, "value"), crate::plural::pick(n, "it is", "they are")))
                     .evidence(evidence)
                     .remedy(format!("`timber rotate --all`, then remove it from {}", k.var))
             } else if !survey.complete() {

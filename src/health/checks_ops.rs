@@ -59,10 +59,14 @@ pub async fn audit_chain(store: &Store, ring: &KeyRing, table_exists: bool) -> F
         Err(err) => Finding::fail(id, format!("the audit chain could not be read: {err}"))
             .evidence(at())
             .remedy("Fix the cause named, then run `timber audit --verify`"),
-        Ok(report) if report.ok => {
-            Finding::ok(id, format!("chain of {} entries intact", report.entries))
-                .evidence(at().count(report.entries).with("head", report.head.clone()))
-        }
+        Ok(report) if report.ok => Finding::ok(
+            id,
+            format!(
+                "chain of {} intact",
+                crate::plural::count_as(report.entries as u64, "entry", "entries")
+            ),
+        )
+        .evidence(at().count(report.entries).with("head", report.head.clone())),
         Ok(report) => {
             let damage = report.damage.map_or("broken", |d| d.as_str());
             let reason = report
@@ -221,8 +225,8 @@ pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
         out.push(Finding::ok(
             id,
             format!(
-                "no stalled or failed rotation jobs ({} jobs recorded)",
-                jobs.len()
+                "no stalled or failed rotation jobs ({} recorded)",
+                crate::plural::count(jobs.len() as u64, "job")
             ),
         ));
     }
@@ -253,7 +257,11 @@ pub fn plaintext_secrets(settings: &Settings, ring: &KeyRing) -> Vec<Finding> {
             if n == 0 {
                 "no *_API_KEY-style variables are set".to_string()
             } else {
-                format!("{n} secret-like variables hold tokens our keys decrypt")
+                format!(
+                    "{} {} tokens our keys decrypt",
+                    crate::plural::count(n as u64, "secret-like variable"),
+                    crate::plural::pick(n as u64, "holds", "hold")
+                )
             },
         ));
     }

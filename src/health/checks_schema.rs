@@ -359,7 +359,14 @@ pub fn drift(models: &[&ModelDef], facts: &dyn Fn(&str) -> Option<TableFacts>) -
     if !out.iter().any(|f| f.severity != Severity::Ok) {
         out.insert(
             0,
-            Finding::ok(id, format!("{} models match their tables", models.len())),
+            Finding::ok(
+                id,
+                format!(
+                    "{} {} their tables",
+                    crate::plural::count(models.len() as u64, "model"),
+                    crate::plural::pick(models.len() as u64, "matches", "match")
+                ),
+            ),
         );
     }
     out

@@ -16,6 +16,7 @@ use std::fmt::Write;
 
 use super::census::Census;
 use super::report::{Finding, HealthReport, Severity, family};
+use crate::plural::count;
 
 fn badge(severity: Severity) -> &'static str {
     match severity {
@@ -35,11 +36,11 @@ pub fn health_text(report: &HealthReport) -> String {
     });
     let _ = writeln!(
         out,
-        "timber health: {}  ({}, {} models, {} rows read{sample})",
+        "timber health: {}  ({}, {}, {} read{sample})",
         report.status().as_str().to_uppercase(),
         facts.database,
-        facts.models,
-        facts.rows_scanned,
+        count(facts.models as u64, "model"),
+        count(facts.rows_scanned as u64, "row"),
     );
     let id_width = report
         .findings
