@@ -220,6 +220,10 @@ fn bad_setups_fail_with_one_clear_line() {
         "models:\n  - name: Ghost\n    table_name: ghosts\n    columns:\n      - {name: id, type: Integer, primary_key: true}\n",
     )
     .unwrap();
+    // --limit 0 is refused, not answered with one row.
+    let zero = timber(dir.path(), &["browse", "UserProfile", "--limit", "0"], &[]);
+    assert_clear_failure(&zero, "--limit must be at least 1");
+
     let missing = timber(dir.path(), &["browse", "Ghost"], &[]);
     assert_clear_failure(&missing, "table `ghosts` for model Ghost does not exist");
 

@@ -157,7 +157,7 @@ pub struct DemoArgs {
 pub struct BrowseArgs {
     /// Model name or table name
     pub model: String,
-    /// Rows to print
+    /// Rows to print, at least 1
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Start after this primary key (keyset paging)

@@ -77,6 +77,12 @@ pub fn output_row(
 }
 
 pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
+    // A page of no rows is never what was meant (it used to print one row silently).
+    if args.limit == 0 {
+        return Err(CliError::msg(
+            "browse: --limit must be at least 1 (the number of rows to print; default 50)",
+        ));
+    }
     let ctx = Context::load(global.to_flags())?;
     let models = ctx.models()?;
     let model = find_model(&models, &args.model)?;
@@ -183,7 +189,7 @@ async fn fetch(
     args: &BrowseArgs,
 ) -> Result<(Vec<Record>, Option<String>), StoreError> {
     store.check_model(model).await?;
-    let limit = args.limit.max(1);
+    let limit = args.limit;
     if let Some(find) = &args.find {
         let (field, text) = find
             .split_once('=')
