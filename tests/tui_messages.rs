@@ -45,3 +45,70 @@ async fn a_newer_notice_replaces_an_older_error() {
     assert!(text.contains("✗ read-only session"), "{text}");
     assert!(!text.contains("health checks started"), "{text}");
 }
+
+/// Joins the screen's lines with the border glyphs and padding removed, so a wrapped
+/// message can be matched whole.
+fn flat(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c == ' ' || c == '╭' || c == '╰'))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `:role nosuch` lists every role it knows; at 80 columns the list wraps onto a second
+/// message line instead of losing its end.
+#[tokio::test]
+async fn an_unknown_role_lists_every_role_at_80x24() {
+    let (_dir, mut app) = console(false).await;
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "role nosuch");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    let error = app.state.status.last_error.clone().expect("an error");
+    assert!(flat(&text).contains(&flat(&error)), "{error}\n{text}");
+}
+
+/// A bad Data-screen filter value: the prompt shows its whole error.
+#[tokio::test]
+async fn a_bad_data_filter_shows_its_whole_error_at_80x24() {
+    let (_dir, mut app) = console(false).await;
+    press(&mut app, &[ch('2'), key(KeyCode::Enter), ch('/')]).await;
+    type_text(&mut app, "email=x");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    let timber::tui::state::Popup::Prompt(prompt) = &app.state.popup else {
+        panic!("the prompt stays open:\n{text}");
+    };
+    let error = prompt.error.clone().expect("an error");
+    // The popup sits over the table: read its inner column only (`│ row │ popup │ row │`).
+    let inside: String = text
+        .lines()
+        .filter_map(|l| l.split('│').nth(2).filter(|_| l.matches('│').count() >= 4))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(flat(&inside).contains(&flat(&error)), "{error}\n{text}");
+}
+
+/// A bad audit filter (`since=x`): the prompt box grows to show its whole error.
+#[tokio::test]
+async fn a_bad_audit_filter_shows_its_whole_error_at_80x24() {
+    let (_dir, mut app) = console(false).await;
+    press(&mut app, &[ch('3'), ch('/')]).await;
+    type_text(
+        &mut app,
+        "since=not-a-time-at-all-and-not-a-duration-either",
+    );
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    let input = app
+        .state
+        .audit
+        .input
+        .as_ref()
+        .expect("the prompt stays open");
+    let error = input.error.clone().expect("an error");
+    assert!(flat(&text).contains(&flat(&error)), "{error}\n{text}");
+}

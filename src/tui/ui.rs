@@ -24,10 +24,11 @@ pub fn draw(frame: &mut Frame, state: &State) {
         frame.render_widget(message, centered(area, area.width, 3));
         return;
     }
+    let message_rows = widgets::status_bar::message_rows(state, area.width);
     let [tabs, body, message, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(message_rows),
         Constraint::Length(1),
     ])
     .areas(area);

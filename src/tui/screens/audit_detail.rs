@@ -194,7 +194,12 @@ pub fn draw_input(frame: &mut Frame, area: Rect, state: &State) {
         return;
     };
     let theme = &state.theme;
-    let popup = centered(area, 76, 8);
+    // The box grows to fit its error (a fixed height lost the end of a long one).
+    let inner_width = 76u16.min(area.width).saturating_sub(2).max(1) as usize;
+    let error_rows = input.error.as_ref().map_or(0, |e| {
+        crate::tui::widgets::wrapped_rows(&format!("✗ {e}"), inner_width) as u16
+    });
+    let popup = centered(area, 76, 6 + error_rows.max(2));
     frame.render_widget(Clear, popup);
     let (title, hint) = match input.kind {
         InputKind::Filter => (

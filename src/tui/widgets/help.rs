@@ -69,26 +69,10 @@ pub fn max_scroll(state: &State) -> u16 {
         .iter()
         .map(|line| {
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-            wrapped_rows(&text, width)
+            super::wrapped_rows(&text, width)
         })
         .sum();
     (rows + 1).saturating_sub(height).min(u16::MAX as usize) as u16
-}
-
-/// Rows `text` takes when word-wrapped to `width` columns.
-fn wrapped_rows(text: &str, width: usize) -> usize {
-    let (mut rows, mut col) = (1, 0);
-    for (i, word) in text.split(' ').enumerate() {
-        let len = word.chars().count();
-        let need = if i == 0 || col == 0 { len } else { len + 1 };
-        if col + need <= width {
-            col += need;
-        } else {
-            rows += 1 + len.saturating_sub(1) / width;
-            col = len % width;
-        }
-    }
-    rows
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, scroll: u16) {

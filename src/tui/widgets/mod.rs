@@ -80,3 +80,20 @@ pub fn not_ready<'a, T>(
             .wrap(ratatui::widgets::Wrap { trim: true }),
     )
 }
+
+/// Rows `text` takes when word-wrapped to `width` columns (greedy, like a `Paragraph`'s
+/// wrap): popups and the message line size themselves to fit their text with it.
+pub fn wrapped_rows(text: &str, width: usize) -> usize {
+    let (mut rows, mut col) = (1, 0);
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        let need = if i == 0 || col == 0 { len } else { len + 1 };
+        if col + need <= width {
+            col += need;
+        } else {
+            rows += 1 + len.saturating_sub(1) / width;
+            col = len % width;
+        }
+    }
+    rows
+}

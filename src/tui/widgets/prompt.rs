@@ -12,7 +12,13 @@ use crate::tui::state::PromptState;
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) {
-    let popup = centered(area, 70, 7);
+    // The box grows to fit its error: a fixed height cut the list of fields a filter takes.
+    let error_text = prompt.error.as_ref().map(|e| format!("✗ {e}"));
+    let inner_width = 70u16.min(area.width).saturating_sub(2).max(1) as usize;
+    let error_rows = error_text
+        .as_deref()
+        .map_or(0, |e| super::wrapped_rows(e, inner_width) as u16);
+    let popup = centered(area, 70, 5 + error_rows.max(2));
     frame.render_widget(Clear, popup);
     let title = match prompt.kind {
         MatchKind::Search => " Search a blind-indexed field (exact match) ",
@@ -40,7 +46,10 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
         hint,
     );
     frame.render_widget(&prompt.input, input);
-    if let Some(e) = &prompt.error {
-        frame.render_widget(Line::styled(format!("✗ {e}"), theme.error), error);
+    if let Some(e) = error_text {
+        frame.render_widget(
+            Paragraph::new(Line::styled(e, theme.error)).wrap(Wrap { trim: true }),
+            error,
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! The status bar (database, environment, role, user, the read-only badge, the connection)
-//! and, above it, the message line: the last error, else the latest notice, else key hints
-//! for the current screen.
+//! and, above it, the message line: the last error, else the latest notice (wrapped onto
+//! up to three rows), else key hints for the current screen.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::state::{Connection, State};
 
@@ -44,18 +45,42 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Line::from(spans).style(theme.status_bg), area);
 }
 
-/// The line above the status bar: the last error, else the latest notice, else hints.
-pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
-    let theme = &state.theme;
-    let status = &state.status;
-    let line = if let Some(error) = &status.last_error {
-        Line::styled(format!(" ✗ {error}"), theme.error)
-    } else if let Some(message) = &status.message {
-        Line::styled(format!(" {message}"), theme.accent)
+/// Most rows the message line takes: a long error (the roles a policy defines, a path)
+/// wraps instead of losing its end at 80 columns; hints stay on one row.
+const MESSAGE_ROWS: usize = 3;
+
+/// The text above the status bar: the last error, else the latest notice, else hints.
+fn message(state: &State) -> Option<Line<'static>> {
+    let (theme, status) = (&state.theme, &state.status);
+    if let Some(error) = &status.last_error {
+        Some(Line::styled(format!(" ✗ {error}"), theme.error))
     } else {
-        Line::styled(format!(" {}", hints(state)), theme.muted)
+        status
+            .message
+            .as_ref()
+            .map(|message| Line::styled(format!(" {message}"), theme.accent))
+    }
+}
+
+/// Rows the message line needs at `width` columns (1 to [`MESSAGE_ROWS`]).
+pub fn message_rows(state: &State, width: u16) -> u16 {
+    let rows = message(state).map_or(1, |line| {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        super::wrapped_rows(&text, width.max(1) as usize)
+    });
+    rows.clamp(1, MESSAGE_ROWS) as u16
+}
+
+/// The line(s) above the status bar: the last error, else the latest notice, else hints.
+pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
+    let paragraph = match message(state) {
+        Some(line) => Paragraph::new(line).wrap(Wrap { trim: false }),
+        None => Paragraph::new(Line::styled(
+            format!(" {}", hints(state)),
+            state.theme.muted,
+        )),
     };
-    frame.render_widget(line, area);
+    frame.render_widget(paragraph, area);
 }
 
 /// Key hints for the current screen, from the live keymap.
