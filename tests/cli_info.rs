@@ -92,6 +92,46 @@ fn info_json_lists_keys_as_fingerprints_with_sources() {
     assert_eq!(report["backend"], "sqlite");
 }
 
+/// `info` refuses a URL every other command refuses, naming its scheme and the supported
+/// ones, without printing the password (it used to exit 0 showing "backend foo").
+#[test]
+fn info_refuses_an_unsupported_database_url_like_every_command() {
+    let (_tmp, dir) = fixture_copy();
+    for args in [
+        &[
+            "--env-file",
+            "fixture.env",
+            "--database-url",
+            "foo://admin:hunter2@bar/db",
+            "info",
+        ][..],
+        &[
+            "--env-file",
+            "fixture.env",
+            "--database-url",
+            "foo://admin:hunter2@bar/db",
+            "info",
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = timber(&dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "no report for a URL nothing can open"
+        );
+        assert!(
+            stderr.contains("unsupported database URL `foo://admin:***@bar/db`")
+                && stderr.contains("sqlite://, postgres://, postgresql://, mysql:// or mariadb://"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "no password: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    }
+}
+
 #[test]
 fn info_with_a_bad_key_names_the_variable_and_exits_2() {
     let (_tmp, dir) = fixture_copy();

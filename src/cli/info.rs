@@ -13,6 +13,10 @@ use crate::config::{ModelDef, Policy, load_policy};
 
 pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
+    // Refuse a URL no other command would accept (it used to be shown as "backend foo" with
+    // exit 0); the parse does not connect, and its message shows the URL password-redacted.
+    crate::store::StoreConfig::from_settings(&ctx.settings)
+        .map_err(|e| CliError::msg(e.to_string()))?;
     let report = build_report(&ctx)?;
     match args.format {
         OutputFormat::Json => println!(
