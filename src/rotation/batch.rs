@@ -8,6 +8,7 @@ use super::RotationError;
 use super::decide::{Decider, Outcome, reason};
 use super::job::key_text;
 use super::scope::Scope;
+use super::split::decide_all;
 use crate::config::ColumnDef;
 use crate::store::rotation_sql::{ColumnCas, FailureRow, RotationRow, RotationTx};
 use crate::value::Value;
@@ -62,11 +63,8 @@ pub(crate) async fn apply_batch(
         .collect();
     // First every column of every row (the rows borrowed, not copied per column), written in
     // one call: PostgreSQL then writes each row version once, not once per column.
-    let all: Vec<(usize, &RotationRow)> = rows.iter().enumerate().collect();
-    let mut writes = Vec::with_capacity(scope.columns.len());
-    for ci in 0..scope.columns.len() {
-        writes.push(decide(decider, scope, ci, &all, &mut failed, &mut tally));
-    }
+    // Decided on every core (`split.rs`): the crypto is most of a SQLite rotation's time.
+    let writes = decide_all(decider, scope, rows, &mut failed, &mut tally);
     let targets: Vec<(&ColumnDef, Option<&ColumnDef>)> = scope
         .columns
         .iter()
@@ -117,14 +115,14 @@ pub(crate) async fn apply_batch(
 }
 
 /// The compare-and-sets of one column, with the batch position of each one's row.
-struct ColumnWrites {
-    updates: Vec<ColumnCas>,
-    at: Vec<usize>,
+pub(crate) struct ColumnWrites {
+    pub(crate) updates: Vec<ColumnCas>,
+    pub(crate) at: Vec<usize>,
 }
 
 /// Decides column `ci` of `rows` (batch position, row): the writes it needs; failures are
 /// marked and recorded.
-fn decide(
+pub(crate) fn decide(
     decider: &Decider<'_>,
     scope: &Scope<'_>,
     ci: usize,

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod retire;
 pub mod run;
 pub mod scope;
+mod split;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
