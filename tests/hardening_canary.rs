@@ -191,6 +191,7 @@ const MASKED_RUNS: &[&[&str]] = &[
     &["keys", "list"],
     &["keys", "list", "--format", "json"],
     &["keys", "retire", "old_1"],
+    &["keys", "retire", "nosuch"],
     &["audit"],
     &["audit", "--format", "json"],
     &["audit", "--verify"],

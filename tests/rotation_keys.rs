@@ -25,16 +25,36 @@ async fn retire_refuses_while_values_depend_on_the_key_then_records_it() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("still encrypts 90 value(s)"), "{err}");
+    // Places are named by model and column, as the console names them.
     assert!(
-        err.contains("secrets.email 30") && err.contains("secrets.profile 30"),
+        err.contains("Secret.email 30") && err.contains("Secret.profile 30"),
         "{err}"
     );
+    assert!(!err.contains("secrets.email"), "{err}");
     assert!(
         !err.contains(OLD_KEY) && !err.contains(NEW_KEY),
         "no key in messages"
     );
     let out = timber(dir.path(), &["keys", "retire", "primary"]);
     assert_eq!(out.status.code(), Some(2), "the primary is never retired");
+
+    // A key id nobody configured is called unknown, with the known ids and fingerprints.
+    let out = timber(dir.path(), &["keys", "retire", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("key nosuch is unknown"), "{err}");
+    let listed = json_lines(&timber(dir.path(), &["keys", "list", "--format", "json"])).remove(0);
+    for key in listed["keys"].as_array().unwrap() {
+        let (id, fp) = (
+            key["id"].as_str().unwrap(),
+            key["fingerprint"].as_str().unwrap(),
+        );
+        assert!(err.contains(&format!("{id} ({fp})")), "{id} listed: {err}");
+    }
+    assert!(
+        !err.contains(OLD_KEY) && !err.contains(NEW_KEY),
+        "no key in messages"
+    );
 
     let out = timber(dir.path(), &["rotate", "--all"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -128,7 +148,7 @@ async fn master_rotation_rederives_per_user_keys() {
     let refused = timber(dir.path(), &["keys", "retire", "master_old"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(
-        stderr(&refused).contains("diaries.entry 12"),
+        stderr(&refused).contains("Diary.entry 12"),
         "{}",
         stderr(&refused)
     );

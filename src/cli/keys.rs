@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::{GlobalArgs, KeysAction, KeysArgs, OutputFormat};
+use super::keys_retire::{check_retirable, refuse_if_in_use};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
 use crate::rotation::{key_listing, retire_key};
@@ -60,15 +61,22 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
                 ));
             }
             let set = ctx.models()?;
+            let (id, fingerprint) = check_retirable(&ring, &set.models, key_id)?;
             let actor = super::rotate::actor(&ctx);
             let row = block_on(async {
                 let store = Store::connect(config).await?;
-                let audit = AuditLog::open(&store, &ring)
-                    .await
-                    .map_err(|e| CliError::msg(format!("cannot retire: {e}")))?;
-                let row = retire_key(&store, &ring, &set.models, &audit, &actor, key_id)
-                    .await
-                    .map_err(failed);
+                let row = async {
+                    refuse_if_in_use(&store, &ring, &set.models, &id, &fingerprint)
+                        .await
+                        .map_err(failed)?;
+                    let audit = AuditLog::open(&store, &ring)
+                        .await
+                        .map_err(|e| CliError::msg(format!("cannot retire: {e}")))?;
+                    retire_key(&store, &ring, &set.models, &audit, &actor, key_id)
+                        .await
+                        .map_err(failed)
+                }
+                .await;
                 store.close().await;
                 row
             })?;

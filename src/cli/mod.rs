@@ -16,6 +16,7 @@ pub mod init;
 pub mod jobs;
 pub mod keygen;
 pub mod keys;
+pub mod keys_retire;
 pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
