@@ -68,6 +68,45 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
     out
 }
 
+/// The palette commands help lists, built from the screens and actions so a new action
+/// (`:verify` was missing from a hand-written line) shows up by itself. Moving keys
+/// (`:down`, `:page-up`, ...) work too but are left out: nobody types them.
+pub fn summary() -> String {
+    let moves = [
+        Action::Overview,
+        Action::Data,
+        Action::Audit,
+        Action::Keys,
+        Action::Health,
+        Action::Palette,
+        Action::Back,
+        Action::NextTab,
+        Action::PrevTab,
+        Action::Up,
+        Action::Down,
+        Action::Left,
+        Action::Right,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Help,
+        Action::Quit,
+    ];
+    let mut out: Vec<String> = ScreenId::ALL
+        .iter()
+        .map(|s| format!(":{}", s.name()))
+        .collect();
+    out.extend(
+        Action::ALL
+            .iter()
+            .filter(|a| !moves.contains(a))
+            .map(|a| format!(":{}", a.name())),
+    );
+    out.extend([":model NAME", ":theme NAME", ":role NAME", ":quit"].map(String::from));
+    out.join(" ")
+}
+
 /// Candidates for `input`: those starting with it first, then those containing it.
 pub fn complete(input: &str, candidates: &[String]) -> Vec<String> {
     let needle = input.trim().trim_start_matches(':').to_ascii_lowercase();

@@ -37,9 +37,7 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     )));
     lines.push(Line::raw(""));
     lines.push(Line::styled("Palette (:)", theme.header));
-    lines.push(Line::raw(
-        ":overview :data :audit :keys :health  :model NAME  :theme NAME  :role NAME  :quit",
-    ));
+    lines.push(Line::raw(crate::tui::commands::summary()));
     if !state.warnings.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Problems found at start", theme.warn));
