@@ -147,6 +147,13 @@ impl App {
         self.state.quit
     }
 
+    /// Stops all background work at once, for quitting: nothing is awaited, so the terminal
+    /// is restored without waiting on a connection attempt or a scan.
+    pub fn shutdown(&mut self) {
+        self.tasks.abort_all();
+        self.store = None;
+    }
+
     /// Why the console had to stop, if it was not the operator's choice.
     pub fn fatal_error(&self) -> Option<&str> {
         self.fatal.as_deref()

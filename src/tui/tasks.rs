@@ -97,6 +97,8 @@ pub struct TaskRunner {
     /// Shared with [`ProgressSender`]s: a progress message counts as pending until applied,
     /// so `settle()` also waits for a running rotation's events.
     pending: Arc<AtomicUsize>,
+    /// Every task not known to be finished, so quitting can stop them all at once.
+    running: Vec<tokio::task::AbortHandle>,
 }
 
 impl Default for TaskRunner {
@@ -106,6 +108,7 @@ impl Default for TaskRunner {
             tx,
             rx,
             pending: Arc::new(AtomicUsize::new(0)),
+            running: Vec::new(),
         }
     }
 }
@@ -134,13 +137,25 @@ impl TaskRunner {
     {
         self.pending.fetch_add(1, Ordering::SeqCst);
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        let handle = tokio::spawn(async move {
             let result = AssertUnwindSafe(work)
                 .catch_unwind()
                 .await
                 .unwrap_or(TaskResult::Crashed { task: name });
             let _ = tx.send(result);
         });
+        self.running.retain(|h| !h.is_finished());
+        self.running.push(handle.abort_handle());
+    }
+
+    /// Stops every running task (a connection attempt to an unreachable server, a census,
+    /// a health scan): quitting must not wait for them. Their results never arrive, so
+    /// nothing is pending after.
+    pub fn abort_all(&mut self) {
+        for handle in self.running.drain(..) {
+            handle.abort();
+        }
+        self.pending.store(0, Ordering::SeqCst);
     }
 
     /// Tasks spawned and not yet collected.

@@ -115,6 +115,9 @@ pub async fn run(app: &mut App, guard: &mut TerminalGuard) -> std::io::Result<()
             Input::Task(result) => app.apply(result),
         }
         if app.should_quit() {
+            // Abort the tasks now rather than leave them to the runtime's shutdown, which
+            // waits for what is running (an unreachable server's connection attempt).
+            app.shutdown();
             return Ok(());
         }
         guard.terminal.draw(|frame| app.draw(frame))?;
