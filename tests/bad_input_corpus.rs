@@ -228,7 +228,11 @@ fn every_bad_input_gets_its_clear_message_and_leaks_nothing() {
         if matches!(kind, "models" | "policies" | "env" | "keys" | "urls") && code != Some(2) {
             problems.push(format!("exit code {code:?}, expected 2"));
         }
-        if matches!(kind, "models" | "policies" | "themes" | "keymaps") {
+        // Env and key files too: a bad key read from an env file names the file to fix.
+        if matches!(
+            kind,
+            "models" | "policies" | "themes" | "keymaps" | "env" | "keys"
+        ) {
             let name = Path::new(&rel).file_name().unwrap().to_string_lossy();
             if !message.contains(name.as_ref()) {
                 problems.push("the message does not name the file".into());

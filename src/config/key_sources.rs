@@ -55,10 +55,13 @@ pub(crate) fn resolve_text(
                     value: Zeroizing::new(found.value.clone()),
                     source: found.source.clone(),
                 };
+                let set_in = found.source.clone();
                 let text = match form {
                     0 => (found.value, found.source),
-                    1 => read_key_file(&forms[1], Path::new(found.value.as_str()), cwd)?,
-                    _ => run_key_command(&forms[2], &found.value, cwd, timeout)?,
+                    1 => read_key_file(&forms[1], Path::new(found.value.as_str()), cwd)
+                        .map_err(|e| e.set_in(&set_in))?,
+                    _ => run_key_command(&forms[2], &found.value, cwd, timeout)
+                        .map_err(|e| e.set_in(&set_in))?,
                 };
                 return Ok(Some(text));
             }
@@ -123,6 +126,7 @@ fn describe(base: &str, source: &Source) -> String {
     match source {
         Source::KeyFile(path) => format!("{base}_FILE ({})", path.display()),
         Source::KeyCommand(var) => format!("the output of {var}"),
+        Source::EnvFile { path, .. } => format!("{base} in env file {}", path.display()),
         _ => base.to_string(),
     }
 }

@@ -100,3 +100,26 @@ pub enum ConfigError {
     #[error("{var} in {origin} lists no directory; separate directories with : or ,")]
     NoModelDirs { var: String, origin: String },
 }
+
+impl ConfigError {
+    /// The error about a key variable (`*_FILE`, `*_COMMAND`) that was set at `source`: when
+    /// that is an env file, the variable is named with the file (" in env file PATH"), so
+    /// the message says which file to fix, as the other settings errors do.
+    pub(crate) fn set_in(mut self, source: &super::settings::Source) -> Self {
+        let super::settings::Source::EnvFile { path, .. } = source else {
+            return self;
+        };
+        let place = format!(" in env file {}", path.display());
+        match &mut self {
+            ConfigError::KeyFileMissing { var, .. }
+            | ConfigError::KeyFileRead { var, .. }
+            | ConfigError::KeyCommandSpawn { var, .. }
+            | ConfigError::KeyCommandFailed { var, .. }
+            | ConfigError::KeyCommandTimeout { var, .. }
+            | ConfigError::KeyCommandNotUtf8 { var } => var.push_str(&place),
+            ConfigError::KeyEmpty { what } => what.push_str(&place),
+            _ => {}
+        }
+        self
+    }
+}

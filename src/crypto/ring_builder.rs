@@ -79,7 +79,7 @@ impl KeyRing {
     pub fn from_sources(sources: &KeySources<'_>) -> Result<KeyRing, KeyError> {
         let mut b = KeyRing::builder();
         if let Some(s) = sources.primary {
-            let var = var_name(&s.source, "ENCRYPTION_KEY");
+            let var = var_name(&s.source, "ENCRYPTION_KEY") + &in_file(&s.source);
             b = b.add_primary(s.value.expose(), var, s.source.to_string())?;
         }
         let several = sources.old.len() > 1;
@@ -90,11 +90,12 @@ impl KeyRing {
                 var = format!("{var} (entry {})", i + 1);
                 source = format!("{source} #{}", i + 1);
             }
+            var.push_str(&in_file(&s.source));
             b = b.add_old(s.value.expose(), var, source)?;
         }
         for (name, s) in sources.named {
             let default_var = format!("TIMBER_KEY_{}", name.to_ascii_uppercase());
-            let var = var_name(&s.source, &default_var);
+            let var = var_name(&s.source, &default_var) + &in_file(&s.source);
             b = b.add_named(name, s.value.expose(), var, s.source.to_string())?;
         }
         if let Some(s) = sources.master {
@@ -115,6 +116,15 @@ pub struct KeySources<'a> {
     pub named: &'a [(String, Sourced<SecretText>)],
     pub master: Option<&'a Sourced<SecretText>>,
     pub master_old: Option<&'a Sourced<SecretText>>,
+}
+
+/// Where an env-file key was set, appended to its variable in messages (" in env file
+/// PATH"): a bad key in a file must name the file to fix, as other settings errors do.
+fn in_file(source: &Source) -> String {
+    match source {
+        Source::EnvFile { path, .. } => format!(" in env file {}", path.display()),
+        _ => String::new(),
+    }
 }
 
 /// The variable to name in messages about a key from `source`.
@@ -237,7 +247,7 @@ impl KeyRingBuilder {
         default_var: &str,
         old: bool,
     ) -> Result<Self, KeyError> {
-        let var = var_name(&sourced.source, default_var);
+        let var = var_name(&sourced.source, default_var) + &in_file(&sourced.source);
         let text = sourced.value.expose();
         let key = Key::from_base64_named(text, &var)?;
         let slot = MasterSlot {
