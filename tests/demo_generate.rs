@@ -249,3 +249,39 @@ fn demo_refuses_a_database_url_models_or_policy_of_its_own() {
         assert!(!dir.exists(), "{flag}: nothing is written");
     }
 }
+
+/// Exported key variables outrank a `.env`, so they used to replace the demo's keys in the
+/// demo's console (its data then read as undecryptable, or a malformed exported key stopped
+/// it). The demo sets them aside, says so by name (never by value), and its console loads
+/// its own keys: here it gets as far as asking for a terminal.
+#[test]
+fn demo_console_ignores_exported_keys_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let bad = "not-a-fernet-key-at-all";
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(tmp.path())
+        .env("HOME", tmp.path())
+        .env("ENCRYPTION_KEY", bad)
+        .env("MASTER_ENCRYPTION_KEY_COMMAND", "exit 3")
+        .env("ENCRYPTION_KEY_OLD", bad)
+        .args(["demo", "--rows", "40", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the console needs a terminal"),
+        "the demo's own keys load: {stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "ignoring exported ENCRYPTION_KEY, ENCRYPTION_KEY_OLD, MASTER_ENCRYPTION_KEY_COMMAND \
+             for the demo"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(bad), "no value shown: {stderr}");
+    assert!(!stderr.contains(DEMO_PRIMARY_KEY) && !stderr.contains(DEMO_MASTER_KEY));
+}

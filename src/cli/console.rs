@@ -17,7 +17,11 @@ use crate::tui::{App, Clock, Keymap, Setup, ThemeSet, theme};
 /// Runs the console with these global flags until the operator quits.
 pub fn run(global: &GlobalArgs) -> CliResult {
     // Configuration problems first: they are what the operator must fix, terminal or not.
-    let context = Context::load(global.to_flags())?;
+    run_with(Context::load(global.to_flags())?)
+}
+
+/// Runs the console on settings already loaded (`timber demo` loads its own).
+pub fn run_with(context: Context) -> CliResult {
     let setup = setup(&context, Clock::System)?;
     let app = App::new(setup).map_err(|e| CliError::msg(e.to_string()))?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {

@@ -1,11 +1,14 @@
 //! `timber demo`: writes a seeded demo directory with planted problems, then opens the
 //! console on it (or, with `--no-console`, says how to look around).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
 use super::args::{DemoArgs, GlobalArgs};
-use super::{CliError, CliResult, block_on};
+use super::{CliError, CliResult, Context, block_on};
+use crate::config::Settings;
+use crate::config::settings::is_key_variable;
 use crate::demo::{DemoOptions, DemoSummary, generate};
 use crate::plural::count_as;
 
@@ -91,7 +94,8 @@ fn print_summary(summary: &DemoSummary, seconds: f64) {
 /// relative to the demo directory, so the console runs from there. The database, models
 /// and policy are also given as flags, which beat the environment: an operator's exported
 /// `DATABASE_URL` (or `TIMBER_MODELS`, `TIMBER_POLICY`) must not turn the demo's console
-/// onto their own database.
+/// onto their own database. Exported key variables are set aside (there is no flag for a
+/// key): they outrank the `.env`, and the demo's data would read as undecryptable.
 fn open_console(global: &GlobalArgs, summary: &DemoSummary) -> CliResult {
     std::env::set_current_dir(&summary.dir)
         .map_err(|e| CliError::msg(format!("entering {}: {e}", summary.dir.display())))?;
@@ -107,5 +111,35 @@ fn open_console(global: &GlobalArgs, summary: &DemoSummary) -> CliResult {
             .canonicalize()
             .unwrap_or_else(|_| ".env".into()),
     );
-    super::run_console(&global)
+    let flags = global.to_flags();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| summary.dir.clone());
+    let mut env = Settings::process_env()?;
+    let ignored = set_aside_exported(&mut env);
+    if !ignored.is_empty() {
+        eprintln!(
+            "timber demo: ignoring exported {} for the demo (it uses its own keys, database, \
+             models and policy from {})",
+            ignored.join(", "),
+            summary.dir.join(".env").display()
+        );
+    }
+    let settings = Settings::from_sources(&flags, &env, &cwd)?;
+    super::console::run_with(Context { flags, settings })
+}
+
+/// Removes from `env` the variables the demo replaces with its own (keys, and the database,
+/// models and policy it also gives as flags), returning the names that were set.
+fn set_aside_exported(env: &mut BTreeMap<String, String>) -> Vec<String> {
+    let replaced = ["DATABASE_URL", "TIMBER_MODELS", "TIMBER_POLICY"];
+    let names: Vec<String> = env
+        .iter()
+        .filter(|(name, value)| {
+            !value.trim().is_empty() && (is_key_variable(name) || replaced.contains(&name.as_str()))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in &names {
+        env.remove(name);
+    }
+    names
 }

@@ -190,6 +190,15 @@ impl Settings {
     /// Environment entries that are not UTF-8 are skipped, unless they are variables this
     /// program reads, which is an error naming the variable.
     pub fn load(flags: &Flags) -> Result<Settings, ConfigError> {
+        let env = Settings::process_env()?;
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Settings::from_sources(flags, &env, &cwd)
+    }
+
+    /// The process environment as [`Settings::load`] reads it (non-UTF-8 entries skipped,
+    /// or an error for a variable this program reads), for a caller that must set some
+    /// variables aside first (`timber demo` ignores exported keys).
+    pub fn process_env() -> Result<BTreeMap<String, String>, ConfigError> {
         let mut env = BTreeMap::new();
         for (name, value) in std::env::vars_os() {
             let Some(name) = name.to_str() else { continue };
@@ -205,8 +214,7 @@ impl Settings {
                 Err(_) => {}
             }
         }
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Settings::from_sources(flags, &env, &cwd)
+        Ok(env)
     }
 
     /// The pure core of [`Settings::load`]: settings from `flags`, the environment `env`, and
@@ -243,6 +251,14 @@ impl Settings {
             .as_ref()
             .is_some_and(|e| e.value.eq_ignore_ascii_case("production"))
     }
+}
+
+/// Whether `name` configures a key: `ENCRYPTION_KEY*`, `MASTER_ENCRYPTION_KEY*` (each with
+/// `_OLD`, `_FILE`, `_COMMAND` forms) or `TIMBER_KEY_<NAME>`.
+pub fn is_key_variable(name: &str) -> bool {
+    name.starts_with("TIMBER_KEY_")
+        || (settings_load::KNOWN_VARS.contains(&name)
+            && (name.starts_with("ENCRYPTION_KEY") || name.starts_with("MASTER_ENCRYPTION_KEY")))
 }
 
 /// Whether `Settings::load` reads this variable (so a non-UTF-8 value must not be skipped).
