@@ -97,20 +97,10 @@ pub struct JobView {
     pub status: String,
     /// `None` when the jobs table does not report progress to this build.
     pub rows_total: Option<u64>,
-    pub rows_done: Option<u64>,
+    /// Rows the job has dealt with: done + skipped + failed (the gauges' one count, on
+    /// every screen; failures are also in `rows_failed`).
+    pub rows_handled: Option<u64>,
     pub rows_failed: u64,
-}
-
-impl JobView {
-    /// Done share, 0.0 to 1.0, when progress is known.
-    pub fn ratio(&self) -> Option<f64> {
-        let (done, total) = (self.rows_done?, self.rows_total?);
-        Some(if total == 0 {
-            1.0
-        } else {
-            (done as f64 / total as f64).clamp(0.0, 1.0)
-        })
-    }
 }
 
 /// Jobs listed on the Overview and Keys screens.
@@ -137,7 +127,7 @@ pub async fn jobs(store: Store) -> TaskResult {
                 status: shown_status(&j),
                 table: j.table_name,
                 rows_total: Some(j.rows_total.max(0) as u64),
-                rows_done: Some((j.rows_done + j.rows_skipped).max(0) as u64),
+                rows_handled: Some((j.rows_done + j.rows_skipped + j.rows_failed).max(0) as u64),
                 rows_failed: j.rows_failed.max(0) as u64,
             })
             .collect())

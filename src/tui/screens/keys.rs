@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Gauge, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::Loadable;
 use crate::config::{Classification, ModelSet};
@@ -16,6 +16,7 @@ use crate::crypto::KeyInfo;
 use crate::rotation::KeyListing;
 use crate::tui::overview_data::JobView;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::job_gauge::{self, JobProgress};
 use crate::tui::widgets::{block, tile};
 
 /// One key of the ring, as shown.
@@ -268,13 +269,14 @@ fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
     frame.render_widget(table, area);
 }
 
-/// Rotation jobs as gauges (also used by the Overview tile).
-pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, theme: &Theme) {
+/// Rotation jobs as gauges, for the Overview tile: the same gauge, and the same live
+/// counts while this console runs a job, as the Keys screen's list.
+pub fn draw_jobs(frame: &mut Frame, area: Rect, keys: &KeysState, theme: &Theme) {
     let Some((inner, jobs)) = tile(
         frame,
         area,
         " Rotation jobs ",
-        jobs,
+        &keys.jobs,
         "rotation jobs",
         theme,
         false,
@@ -301,30 +303,11 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, jobs: &Loadable<Vec<JobView>>, t
         };
         let [label, gauge] =
             Layout::horizontal([Constraint::Length(label_width), Constraint::Fill(1)]).areas(row);
-        let failed = if job.rows_failed > 0 {
-            format!(" ✗{}", job.rows_failed)
-        } else {
-            String::new()
-        };
         frame.render_widget(
             Line::from(format!("{} {} {}", job.id, job.table, job.status)).style(theme.base),
             label,
         );
-        match (job.ratio(), job.rows_done, job.rows_total) {
-            (Some(ratio), Some(done), Some(total)) => {
-                let text = format!("{done}/{total}{failed}");
-                frame.render_widget(
-                    Gauge::default()
-                        .ratio(ratio)
-                        .label(text)
-                        .gauge_style(theme.gauge),
-                    gauge,
-                );
-            }
-            _ => {
-                let text = format!("progress not reported{failed}");
-                frame.render_widget(Line::from(text).style(theme.muted), gauge);
-            }
-        }
+        let live = keys.live_job(job);
+        job_gauge::draw(frame, gauge, JobProgress::of(job, live), "", theme);
     }
 }

@@ -5,11 +5,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Gauge, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::keys::KeysState;
 use crate::rotation::RotationEvent;
+use crate::tui::overview_data::JobView;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::job_gauge::{self, JobProgress, is_final};
 use crate::tui::widgets::tile;
 
 /// A job this console runs, as its last event told.
@@ -96,6 +98,12 @@ impl KeysState {
         }
     }
 
+    /// The live counters of `job` when this console runs it.
+    pub fn live_job(&self, job: &JobView) -> Option<&LiveJob> {
+        let id: i64 = job.id.trim_start_matches('#').parse().ok()?;
+        self.live.iter().find(|l| l.job == id)
+    }
+
     /// The id of the selected job of the jobs table.
     pub fn selected_job(&self) -> Option<(i64, String)> {
         let jobs = self.jobs.ready()?;
@@ -136,25 +144,16 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         return;
     }
     let rows: Vec<_> = jobs.iter().take(inner.height as usize).collect();
-    let lives: Vec<Option<&LiveJob>> = rows
+    let lives: Vec<Option<&LiveJob>> = rows.iter().map(|job| state.live_job(job)).collect();
+    // Failures are on the gauge (the same for every job); the live extras are the rate, the
+    // ETA and the conflicts.
+    let details: Vec<String> = lives
         .iter()
-        .map(|job| {
-            let id: Option<i64> = job.id.trim_start_matches('#').parse().ok();
-            state.live.iter().find(|l| Some(l.job) == id)
-        })
-        .collect();
-    let details: Vec<String> = rows
-        .iter()
-        .zip(&lives)
-        .map(|(job, live)| match live {
+        .map(|live| match live {
             Some(l) => {
                 let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
-                format!(
-                    " {:.0} r/s eta {eta} ✗{} ≠{}",
-                    l.rate, l.failed, l.conflicts
-                )
+                format!(" {:.0} r/s eta {eta} ≠{}", l.rate, l.conflicts)
             }
-            None if job.rows_failed > 0 => format!(" ✗{}", job.rows_failed),
             None => String::new(),
         })
         .collect();
@@ -188,18 +187,6 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         };
         let text = format!("{mark}{} {} {}", job.id, job.table, job.status);
         frame.render_widget(Line::styled(text, style), label);
-        let (handled, total) = match live {
-            Some(l) if !is_final(&job.status) => (l.handled, l.total),
-            _ => (
-                job.rows_done.unwrap_or(0) + job.rows_failed,
-                job.rows_total.unwrap_or(0),
-            ),
-        };
-        let ratio = if total == 0 {
-            1.0
-        } else {
-            (handled as f64 / total as f64).clamp(0.0, 1.0)
-        };
         // A limited job says so on its gauge while it runs (the gauge has the most room).
         let limit = match live {
             Some(LiveJob {
@@ -208,17 +195,7 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
             }) if !is_final(&job.status) => format!(" · limited to {rate} rows/s"),
             _ => String::new(),
         };
-        frame.render_widget(
-            Gauge::default()
-                .ratio(ratio)
-                .label(format!("{handled}/{total}{limit}"))
-                .gauge_style(theme.gauge),
-            gauge,
-        );
+        job_gauge::draw(frame, gauge, JobProgress::of(job, live), &limit, theme);
         frame.render_widget(Line::styled(detail, theme.muted), extra);
     }
-}
-
-fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "cancelled" | "failed")
 }

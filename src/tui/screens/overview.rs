@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     draw_keys(frame, keys_area, state);
     draw_health(frame, health, state);
     draw_audit(frame, audit, state);
-    keys::draw_jobs(frame, jobs, &state.keys.jobs, theme);
+    keys::draw_jobs(frame, jobs, &state.keys, theme);
 }
 
 fn draw_coverage(

@@ -2,6 +2,7 @@
 //! command palette, the reveal dialog, the record popup and the one-line prompt.
 
 pub mod help;
+pub mod job_gauge;
 pub mod masked_cell;
 pub mod palette;
 pub mod prompt;
