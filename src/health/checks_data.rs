@@ -277,9 +277,9 @@ pub async fn duplicate_tokens(
         out.push(
             Finding::new(id, Severity::Warn, format!(
                 "{} {} a token that also appears elsewhere ({}): values were copied between rows",
-                count(cells as u64, "cell"),
-                pick(cells as u64, "holds", "hold"),
-                count(tokens as u64, "distinct token")))
+                count(cells, "cell"),
+                pick(cells, "holds", "hold"),
+                count(tokens, "distinct token")))
             .evidence(Evidence::at(&model, table, Some(&column)).count(cells).ids(order))
             .remedy("Check how these rows were written (a bulk copy, or tampering); re-encrypt the legitimate values with `timber rotate --model MODEL` and correct the rest"),
         );

@@ -63,7 +63,7 @@ pub async fn audit_chain(store: &Store, ring: &KeyRing, table_exists: bool) -> F
             id,
             format!(
                 "chain of {} intact",
-                crate::plural::count_as(report.entries as u64, "entry", "entries")
+                crate::plural::count_as(report.entries, "entry", "entries")
             ),
         )
         .evidence(at().count(report.entries).with("head", report.head.clone())),

@@ -40,7 +40,7 @@ pub fn health_text(report: &HealthReport) -> String {
         report.status().as_str().to_uppercase(),
         facts.database,
         count(facts.models as u64, "model"),
-        count(facts.rows_scanned as u64, "row"),
+        count(facts.rows_scanned, "row"),
     );
     let id_width = report
         .findings
