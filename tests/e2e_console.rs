@@ -154,3 +154,54 @@ fn the_demo_console_opens_the_demo_database_whatever_the_environment_says() {
     tmux.keys(&["q"]);
     wait_for_file(&after);
 }
+
+/// Exported keys (valid ones, of the operator's own database) do not replace the demo's in
+/// its console: the Keys panel shows the demo's primary and master fingerprints, not the
+/// exported ones (whose data would read as undecryptable), and after quitting the shell
+/// shows the note naming the variables that were set aside.
+#[test]
+fn the_demo_console_uses_the_demo_keys_whatever_keys_are_exported() {
+    use timber::crypto::Key;
+    use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_PRIMARY_KEY};
+    if !tmux_available() {
+        eprintln!("SKIP: e2e_console: tmux is not installed");
+        return;
+    }
+    let fp = |text: &str| Key::from_base64(text).unwrap().fingerprint().to_string();
+    let (theirs, their_master) = (Key::generate(), Key::generate());
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let after = tmp.path().join("stty.after");
+    let bin = env!("CARGO_BIN_EXE_timber");
+    let tmux = Tmux::start(100, 30);
+    tmux.type_text(&format!(
+        "HOME={home} ENCRYPTION_KEY={primary} MASTER_ENCRYPTION_KEY={master} {bin} demo \
+         --dir {demo} --rows 40; stty -g > {after}",
+        home = tmp.path().display(),
+        primary = theirs.to_base64().as_str(),
+        master = their_master.to_base64().as_str(),
+        demo = demo.display(),
+        after = after.display()
+    ));
+    tmux.keys(&["Enter"]);
+    let shown = tmux.wait_until("the demo's keys on the overview", |s| {
+        (s.contains("ResearchSession") && s.contains("master ")) || s.contains("timber:")
+    });
+    assert!(shown.contains(&fp(DEMO_PRIMARY_KEY)), "{shown}");
+    assert!(shown.contains(&fp(DEMO_MASTER_KEY)), "{shown}");
+    assert!(
+        !shown.contains(&theirs.fingerprint().to_string()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&their_master.fingerprint().to_string()),
+        "{shown}"
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&after);
+    let shell = tmux.wait_until("the note after quitting", |s| s.contains("for the demo"));
+    assert!(
+        shell.contains("ignoring exported ENCRYPTION_KEY, MASTER_ENCRYPTION_KEY for the demo"),
+        "{shell}"
+    );
+}
