@@ -92,6 +92,33 @@ pub(crate) fn origin(source: &Source) -> String {
     }
 }
 
+/// How a variable set in an env file is placed in messages: `env file PATH:LINE` (the line
+/// of its last assignment, which is the one that counts), or `env file PATH` when the line
+/// cannot be found (the file changed, or the value came from a multi-line quote).
+pub(crate) fn env_file_place(path: &Path, var: &str) -> String {
+    let line = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| assignment_line(&text, var));
+    match line {
+        Some(line) => format!("env file {}:{line}", path.display()),
+        None => format!("env file {}", path.display()),
+    }
+}
+
+/// The 1-based line of the last `VAR=` (or `export VAR=`) in `text`.
+fn assignment_line(text: &str, var: &str) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+            line.strip_prefix(var)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(index, _)| index + 1)
+        .last()
+}
+
 /// Reads the env file: `explicit` (from `--env-file`, must exist) or else `cwd/.env` if
 /// present. Relative paths are taken from `cwd`.
 pub(crate) fn read_env_file(
@@ -161,7 +188,15 @@ fn line_number(text: &str, bad: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::line_number;
+    use super::{assignment_line, line_number};
+
+    #[test]
+    fn the_last_assignment_of_a_variable_is_its_line() {
+        let text = "ENCRYPTION_KEY_OLD=a\nENCRYPTION_KEY=b\n# ENCRYPTION_KEY=c\nexport ENCRYPTION_KEY = d\n";
+        assert_eq!(assignment_line(text, "ENCRYPTION_KEY"), Some(4));
+        assert_eq!(assignment_line(text, "ENCRYPTION_KEY_OLD"), Some(1));
+        assert_eq!(assignment_line(text, "MASTER_ENCRYPTION_KEY"), None);
+    }
 
     #[test]
     fn line_numbers_point_at_the_whole_line_not_a_prefix_of_another() {

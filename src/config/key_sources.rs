@@ -126,7 +126,9 @@ fn describe(base: &str, source: &Source) -> String {
     match source {
         Source::KeyFile(path) => format!("{base}_FILE ({})", path.display()),
         Source::KeyCommand(var) => format!("the output of {var}"),
-        Source::EnvFile { path, .. } => format!("{base} in env file {}", path.display()),
+        Source::EnvFile { path, var } => {
+            format!("{base} in {}", super::env_layers::env_file_place(path, var))
+        }
         _ => base.to_string(),
     }
 }

@@ -5,7 +5,7 @@
 //! is unsound (RUSTSEC-2025-0068). Positions in error messages come from serde_yaml_ng itself
 //! (see `yaml_locate`), so no second YAML crate is needed.
 
-mod env_layers;
+pub(crate) mod env_layers;
 pub mod key_sources;
 pub mod model;
 pub mod model_loader;

@@ -106,10 +106,10 @@ impl ConfigError {
     /// that is an env file, the variable is named with the file (" in env file PATH"), so
     /// the message says which file to fix, as the other settings errors do.
     pub(crate) fn set_in(mut self, source: &super::settings::Source) -> Self {
-        let super::settings::Source::EnvFile { path, .. } = source else {
+        let super::settings::Source::EnvFile { path, var } = source else {
             return self;
         };
-        let place = format!(" in env file {}", path.display());
+        let place = format!(" in {}", super::env_layers::env_file_place(path, var));
         match &mut self {
             ConfigError::KeyFileMissing { var, .. }
             | ConfigError::KeyFileRead { var, .. }

@@ -122,7 +122,12 @@ pub struct KeySources<'a> {
 /// PATH"): a bad key in a file must name the file to fix, as other settings errors do.
 fn in_file(source: &Source) -> String {
     match source {
-        Source::EnvFile { path, .. } => format!(" in env file {}", path.display()),
+        Source::EnvFile { path, var } => {
+            format!(
+                " in {}",
+                crate::config::env_layers::env_file_place(path, var)
+            )
+        }
         _ => String::new(),
     }
 }
