@@ -18,7 +18,7 @@ use crate::audit::{AuditFilter, VerifyReport};
 use crate::tui::overview_data::{AuditLine, AuditView, ChainStatus};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::tile;
+use crate::tui::widgets::{fit, tile};
 
 /// Inner width from which the detail pane sits beside the list instead of over it.
 pub const SPLIT_WIDTH: u16 = 120;
@@ -277,26 +277,57 @@ fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usi
     } else {
         "%Y-%m-%d %H:%M:%S"
     };
+    // The action names what happened, so it gets the width it needs (`rotation.started`
+    // was cut to `rotation.st`) before the free-text columns (actor, table, record), which
+    // give up room, and show `…` where they are cut; the fields take what is left.
+    let action_width = entries
+        .iter()
+        .map(|e| fit::width(&e.action))
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let (time_width, wanted) = if compact {
+        (14, [10, 12, 7])
+    } else {
+        (19, [12, 18, 12])
+    };
+    let natural = [
+        entries
+            .iter()
+            .map(|e| fit::width(&e.actor))
+            .max()
+            .unwrap_or(0)
+            .clamp(5, wanted[0]),
+        entries
+            .iter()
+            .map(|e| e.table.as_deref().map_or(0, fit::width))
+            .max()
+            .unwrap_or(0)
+            .clamp(5, wanted[1]),
+        wanted[2],
+    ];
+    // Borders are outside `area`; the ▶ mark takes 2, the gaps 6, the fields at least 6.
+    let free = (area.width as usize).saturating_sub(2 + 6 + 6 + 6 + time_width + action_width);
+    let [actor_w, table_w, record_w]: [usize; 3] = fit::column_widths(&natural, &[5, 5, 6], free)
+        .try_into()
+        .unwrap_or(natural);
     let rows = entries.iter().map(|e| {
         Row::new(vec![
             format!("#{}", e.id),
             e.at.format(time_format).to_string(),
-            e.actor.clone(),
+            fit::cut_end(&e.actor, actor_w),
             e.action.clone(),
-            e.table.clone().unwrap_or_default(),
-            e.record_id.clone().unwrap_or_default(),
+            fit::cut_end(e.table.as_deref().unwrap_or_default(), table_w),
+            fit::cut_end(e.record_id.as_deref().unwrap_or_default(), record_w),
             e.fields.join(","),
         ])
     });
     let table = Table::new(
         rows,
-        if compact {
-            [6, 14, 10, 11, 12, 7].map(Constraint::Length)
-        } else {
-            [6, 19, 12, 12, 18, 12].map(Constraint::Length)
-        }
-        .into_iter()
-        .chain([Constraint::Fill(1)]),
+        [6, time_width, actor_w, action_width, table_w, record_w]
+            .map(|w| Constraint::Length(w as u16))
+            .into_iter()
+            .chain([Constraint::Fill(1)]),
     )
     .header(
         Row::new([

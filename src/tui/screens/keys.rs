@@ -16,6 +16,7 @@ use crate::crypto::KeyInfo;
 use crate::rotation::KeyListing;
 use crate::tui::overview_data::JobView;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit;
 use crate::tui::widgets::job_gauge::{self, JobProgress};
 use crate::tui::widgets::{block, tile};
 
@@ -186,35 +187,61 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, rea
 }
 
 fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
-    let rows = state.keys.iter().map(|k| {
-        let age = k
-            .age_days
-            .map(|d| format!("{d} d"))
-            .unwrap_or_else(|| "–".into());
-        let (status, style) = match k.status.as_deref() {
-            None => ("…".to_string(), theme.muted),
-            Some(s @ ("active" | "decrypt_only")) => (s.to_string(), theme.base),
-            Some(s) => (s.to_string(), theme.warn),
-        };
-        Row::new(vec![
-            Span::raw(k.id.clone()),
-            Span::raw(k.fingerprint.clone()),
-            Span::raw(k.role.clone()),
-            Span::styled(status, style),
-            Span::raw(age),
-            Span::raw(k.source.clone()),
-        ])
-    });
+    let cells: Vec<[String; 5]> = state
+        .keys
+        .iter()
+        .map(|k| {
+            let age = k
+                .age_days
+                .map(|d| format!("{d} d"))
+                .unwrap_or_else(|| "–".into());
+            let status = k.status.clone().unwrap_or_else(|| "…".into());
+            [
+                k.id.clone(),
+                k.fingerprint.clone(),
+                k.role.clone(),
+                status,
+                age,
+            ]
+        })
+        .collect();
+    // Columns as wide as their text, so the source (the rest: borders, the ▶ mark and six
+    // gaps aside) has room for its variable and the end of its path at 80 columns.
+    let headers = ["key", "fingerprint", "role", "status", "age"];
+    let widths: Vec<u16> = (0..5)
+        .map(|i| {
+            let cells = cells.iter().map(|c| fit::width(&c[i]));
+            cells.chain([headers[i].len()]).max().unwrap_or(0) as u16
+        })
+        .collect();
+    let mark = if state.ring_focus { 2 } else { 0 };
+    let fixed: u16 = widths.iter().sum::<u16>() + 5 + mark + 2;
+    let source_width = area.width.saturating_sub(fixed).max(8) as usize;
+    let rows = state
+        .keys
+        .iter()
+        .zip(cells)
+        .map(|(k, [id, fp, role, status, age])| {
+            let style = match k.status.as_deref() {
+                None => theme.muted,
+                Some("active" | "decrypt_only") => theme.base,
+                Some(_) => theme.warn,
+            };
+            Row::new(vec![
+                Span::raw(id),
+                Span::raw(fp),
+                Span::raw(role),
+                Span::styled(status, style),
+                Span::raw(age),
+                Span::raw(fit::key_source(&k.source, source_width)),
+            ])
+        });
     let table = Table::new(
         rows,
-        [
-            Constraint::Length(14),
-            Constraint::Length(16),
-            Constraint::Length(10),
-            Constraint::Length(12),
-            Constraint::Length(6),
-            Constraint::Fill(1),
-        ],
+        widths
+            .iter()
+            .map(|w| Constraint::Length(*w))
+            .chain([Constraint::Fill(1)]),
     )
     .header(Row::new(["key", "fingerprint", "role", "status", "age", "source"]).style(theme.header))
     .block(block(ring_title(state, read_only), theme, state.ring_focus))

@@ -14,7 +14,7 @@ use crate::health::CensusColumn;
 use crate::tui::overview_data::coverage;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, tile};
+use crate::tui::widgets::{block, fit, tile};
 
 #[derive(Clone, Debug, Default)]
 pub struct OverviewState {
@@ -64,6 +64,52 @@ fn draw_coverage(
         );
         return;
     }
+    let issues_of = |c: &CensusColumn| {
+        let keys = c.by_key.len();
+        if problems(c) == 0 {
+            format!("{keys} key{}", if keys == 1 { "" } else { "s" })
+        } else {
+            // Only the counts that are not zero: short enough for a narrow column.
+            [
+                ("plain", c.plaintext),
+                ("unk", c.unknown_key),
+                ("bad", c.malformed),
+            ]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{what} {n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+        }
+    };
+    // The field takes the width it needs first (a Fill split cut `SecureResearchSession.…`
+    // to `SecureResearchSessi` while `1 key` had room to spare), then the keys column; a
+    // field still too long loses the end of its model name, not its column.
+    let rows_width = columns
+        .iter()
+        .map(|c| fit::width(&c.rows.to_string()))
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let free = (inner.width as usize).saturating_sub(1 + rows_width + 4 + 4);
+    let natural = [
+        columns
+            .iter()
+            .map(|c| fit::width(&c.model) + 1 + fit::width(&c.column))
+            .max()
+            .unwrap_or(0)
+            .max(5),
+        columns
+            .iter()
+            .map(|c| fit::width(&issues_of(c)))
+            .max()
+            .unwrap_or(0)
+            .max(4),
+    ];
+    let (field_width, keys_width) = match fit::column_widths(&natural, &[12, 6], free)[..] {
+        [field, keys] => (field.min(free.saturating_sub(keys)), keys),
+        _ => (natural[0], natural[1]),
+    };
     let rows = columns.iter().map(|c| {
         let (glyph, style) = if c.unknown_key + c.malformed > 0 {
             ("✗", theme.fail)
@@ -72,30 +118,24 @@ fn draw_coverage(
         } else {
             ("✓", theme.ok)
         };
-        let keys = c.by_key.len();
-        let issues = if problems(c) == 0 {
-            format!("{keys} key{}", if keys == 1 { "" } else { "s" })
-        } else {
-            format!(
-                "plain {} unk {} bad {}",
-                c.plaintext, c.unknown_key, c.malformed
-            )
-        };
         Row::new(vec![
             Span::styled(glyph, style),
-            Span::raw(format!("{}.{}", c.model, c.column)),
+            Span::raw(fit::field(&c.model, &c.column, field_width)),
             Span::raw(c.rows.to_string()),
             Span::styled(format!("{:.0}%", coverage(c) * 100.0), style),
-            Span::styled(issues, if problems(c) == 0 { theme.muted } else { style }),
+            Span::styled(
+                fit::cut_end(&issues_of(c), keys_width),
+                if problems(c) == 0 { theme.muted } else { style },
+            ),
         ])
     });
     let table = Table::new(
         rows,
         [
             Constraint::Length(1),
-            Constraint::Fill(2),
-            Constraint::Length(7),
-            Constraint::Length(5),
+            Constraint::Length(field_width as u16),
+            Constraint::Length(rows_width as u16),
+            Constraint::Length(4),
             Constraint::Fill(1),
         ],
     )

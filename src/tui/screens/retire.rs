@@ -11,7 +11,7 @@ use ratatui::widgets::{Clear, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui_textarea::TextArea;
 
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{block, centered};
+use crate::tui::widgets::{block, centered, fit};
 
 /// Values under the key in one column.
 #[derive(Clone, Debug, PartialEq)]
@@ -227,17 +227,27 @@ fn draw_refused(frame: &mut Frame, area: Rect, key: &str, uses: &[RetireUse], th
             .wrap(Wrap { trim: true }),
         head,
     );
+    // The model column fits the longest model name (a fixed 16 cut `SecureResearchSession`
+    // to `SecureResearchSe`), up to half the width; what is still cut ends in `…`.
+    let half = (table_area.width as usize / 2).max(8);
+    let model_width = uses
+        .iter()
+        .map(|u| fit::width(&u.model))
+        .max()
+        .unwrap_or(0)
+        .clamp(5, half);
+    let column_width = (table_area.width as usize).saturating_sub(model_width + 10 + 2);
     let rows = uses.iter().map(|u| {
         Row::new(vec![
-            u.model.clone(),
-            format!("{}.{}", u.table, u.column),
+            fit::cut_end(&u.model, model_width),
+            fit::cut_end(&format!("{}.{}", u.table, u.column), column_width),
             u.count.to_string(),
         ])
     });
     let table = Table::new(
         rows,
         [
-            Constraint::Length(16),
+            Constraint::Length(model_width as u16),
             Constraint::Fill(1),
             Constraint::Length(10),
         ],

@@ -1,6 +1,7 @@
 //! Reusable pieces of the console's chrome: masked cells, the status bar, help, the
 //! command palette, the reveal dialog, the record popup and the one-line prompt.
 
+pub mod fit;
 pub mod help;
 pub mod job_gauge;
 pub mod masked_cell;
