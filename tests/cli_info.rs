@@ -123,13 +123,28 @@ fn info_refuses_an_unsupported_database_url_like_every_command() {
             "no report for a URL nothing can open"
         );
         assert!(
-            stderr.contains("unsupported database URL `foo://admin:***@bar/db`")
+            stderr.contains("unsupported database URL `foo://admin:***@bar/db` (scheme `foo`)")
                 && stderr.contains("sqlite://, postgres://, postgresql://, mysql:// or mariadb://"),
             "{stderr}"
         );
         assert!(!stderr.contains("hunter2"), "no password: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
     }
+    // A URL without `//` is not redacted piecewise: it is not shown past its scheme.
+    let out = timber(
+        &dir,
+        &[
+            "--env-file",
+            "fixture.env",
+            "--database-url",
+            "foo:admin:hunter2@bar",
+            "info",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`foo:***` (scheme `foo`)"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "no password: {stderr}");
 }
 
 #[test]

@@ -150,7 +150,18 @@ impl StoreConfig {
 fn normalize_url(url: &str) -> Result<(Dialect, String), StoreError> {
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     let unsupported = || StoreError::UnsupportedUrl {
-        url: DatabaseUrl::new(url).redacted(),
+        // Only `scheme://user:password@host` is redacted piecewise: any other shape with
+        // an `@` may hold a password where redaction cannot find it, so it is not shown.
+        url: if url.contains("://") || !url.contains('@') {
+            DatabaseUrl::new(url).redacted()
+        } else {
+            format!("{scheme}:***")
+        },
+        scheme: if url.contains(':') && !scheme.is_empty() {
+            format!("scheme `{scheme}`")
+        } else {
+            "no scheme".to_string()
+        },
     };
     if !url.contains(':') {
         return Err(unsupported());

@@ -9,10 +9,11 @@ use crate::config::settings::redact_url_password;
 /// A store failure. `Display` is one line, safe to print.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// `scheme` is how the URL's scheme is named: "scheme `oracle`", or "no scheme".
     #[error(
-        "unsupported database URL `{url}`: expected sqlite://, postgres://, postgresql://, mysql:// or mariadb://"
+        "unsupported database URL `{url}` ({scheme}): expected sqlite://, postgres://, postgresql://, mysql:// or mariadb://"
     )]
-    UnsupportedUrl { url: String },
+    UnsupportedUrl { url: String, scheme: String },
 
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
