@@ -140,7 +140,10 @@ impl Access {
     }
 
     /// The reason, trimmed; required when the role says so.
-    pub(crate) fn checked_reason(&self, reason: Option<&str>) -> Result<Option<String>, RevealError> {
+    pub(crate) fn checked_reason(
+        &self,
+        reason: Option<&str>,
+    ) -> Result<Option<String>, RevealError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if reason.is_none() && self.require_reason() {
             return Err(RevealError::ReasonRequired {

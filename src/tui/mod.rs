@@ -13,9 +13,9 @@
 //! - [`terminal`]: the guard that always restores the terminal, and the event loop.
 
 pub mod app;
+mod app_actions;
 mod app_audit;
 mod app_audit_detail;
-mod app_actions;
 mod app_health;
 mod app_popups;
 mod app_results;
