@@ -140,37 +140,7 @@ fn a_resumed_job_keeps_the_rate_it_was_started_with() {
     rt.block_on(seed(&store, ROWS, 10));
     let dir = env_dir(&db.url);
     // Started limited, killed after its first batch (a SIGKILL: nothing is tidied up).
-    let mut child = timber_cmd(
-        dir.path(),
-        &[
-            "rotate",
-            "--model",
-            "Secret",
-            "--max-rate",
-            "20",
-            "--format",
-            "json",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start timber rotate");
-    let (mut job, mut base) = (None, 0);
-    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
-        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        match event["event"].as_str() {
-            Some("started") => job = event["job"].as_i64(),
-            Some("batch") => {
-                base = handled(&event);
-                break;
-            }
-            other => panic!("unexpected event {other:?} before the first batch"),
-        }
-    }
-    child.kill().expect("kill the rotation");
-    let _ = child.wait();
-    let id = job.expect("the job was announced").to_string();
+    let (id, base) = start_limited_then_kill(dir.path());
     // Resumed with no --max-rate and no setting: the job's own rate still holds.
     let events = run_events(
         dir.path(),
@@ -198,37 +168,7 @@ fn an_explicit_max_rate_on_resume_replaces_the_stored_rate() {
     let store = rt.block_on(db.store());
     rt.block_on(seed(&store, ROWS, 10));
     let dir = env_dir(&db.url);
-    let mut child = timber_cmd(
-        dir.path(),
-        &[
-            "rotate",
-            "--model",
-            "Secret",
-            "--max-rate",
-            "20",
-            "--format",
-            "json",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start timber rotate");
-    let (mut job, mut base) = (None, 0);
-    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
-        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        match event["event"].as_str() {
-            Some("started") => job = event["job"].as_i64(),
-            Some("batch") => {
-                base = handled(&event);
-                break;
-            }
-            other => panic!("unexpected event {other:?} before the first batch"),
-        }
-    }
-    child.kill().expect("kill the rotation");
-    let _ = child.wait();
-    let id = job.expect("the job was announced").to_string();
+    let (id, base) = start_limited_then_kill(dir.path());
     // The operator speeds the job up on resume: the new rate replaces the stored one.
     let events = run_events(
         dir.path(),
@@ -253,6 +193,41 @@ fn an_explicit_max_rate_on_resume_replaces_the_stored_rate() {
     );
     assert_eq!(events.last().expect("events")["status"], "completed");
     rt.block_on(assert_all_under_new_key(&store, ROWS, &Default::default()));
+}
+
+/// Starts `rotate --model Secret --max-rate RATE` and kills it (SIGKILL: nothing is tidied
+/// up) right after its first batch; returns the job id and the rows handled by then.
+fn start_limited_then_kill(dir: &Path) -> (String, i64) {
+    let rate = RATE.to_string();
+    let args = [
+        "rotate",
+        "--model",
+        "Secret",
+        "--max-rate",
+        &rate,
+        "--format",
+        "json",
+    ];
+    let mut child = timber_cmd(dir, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start timber rotate");
+    let (mut job, mut base) = (None, 0);
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        match event["event"].as_str() {
+            Some("started") => job = event["job"].as_i64(),
+            Some("batch") => {
+                base = handled(&event);
+                break;
+            }
+            other => panic!("unexpected event {other:?} before the first batch"),
+        }
+    }
+    child.kill().expect("kill the rotation");
+    let _ = child.wait();
+    (job.expect("the job was announced").to_string(), base)
 }
 
 fn add_to_env(dir: &Path, line: &str) {

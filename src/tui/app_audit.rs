@@ -14,7 +14,7 @@ use super::screens::ScreenId;
 use super::screens::audit::{ActiveFilter, AuditInput, AuditResult, InputKind};
 use super::tasks::TaskResult;
 use crate::audit::filter_text::parse_filter;
-use crate::audit::{AuditEntry, lookup, query};
+use crate::audit::{lookup, query};
 
 impl App {
     /// An action on the Audit screen (keys, mouse wheel and palette land here).
@@ -110,7 +110,7 @@ impl App {
                 generation,
                 focus,
                 result: result
-                    .map(|entries| entries.into_iter().map(line).collect())
+                    .map(|entries| entries.into_iter().map(AuditLine::from).collect())
                     .map_err(|e| e.to_string()),
             })
         });
@@ -324,18 +324,5 @@ impl App {
         if self.state.audit.detail.is_some() {
             self.load_audit_detail(shown, None);
         }
-    }
-}
-
-/// One entry as listed (never its detail).
-pub(super) fn line(entry: AuditEntry) -> AuditLine {
-    AuditLine {
-        id: entry.id,
-        at: entry.content.created_at,
-        actor: entry.content.actor,
-        action: entry.content.action,
-        table: entry.content.table_name,
-        record_id: entry.content.record_id,
-        fields: entry.content.fields,
     }
 }

@@ -263,20 +263,23 @@ async fn audit_view(
     };
     Ok(AuditView {
         per_minute: per_minute(&entries, now.naive_utc()),
-        recent: entries.into_iter().map(line).collect(),
+        recent: entries.into_iter().map(AuditLine::from).collect(),
         chain,
     })
 }
 
-fn line(entry: AuditEntry) -> AuditLine {
-    AuditLine {
-        id: entry.id,
-        at: entry.content.created_at,
-        actor: entry.content.actor,
-        action: entry.content.action,
-        table: entry.content.table_name,
-        record_id: entry.content.record_id,
-        fields: entry.content.fields,
+/// One entry as listed: everything but its detail (which may hold values) and hashes.
+impl From<AuditEntry> for AuditLine {
+    fn from(entry: AuditEntry) -> AuditLine {
+        AuditLine {
+            id: entry.id,
+            at: entry.content.created_at,
+            actor: entry.content.actor,
+            action: entry.content.action,
+            table: entry.content.table_name,
+            record_id: entry.content.record_id,
+            fields: entry.content.fields,
+        }
     }
 }
 
