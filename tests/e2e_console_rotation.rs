@@ -13,9 +13,9 @@
 
 mod tmux_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -96,6 +96,52 @@ fn quit_and_check_terminal(tmux: &Tmux, before: &str, after: &Path) {
     );
 }
 
+/// A fresh demo opened in the console in its own tmux (120x40) and temp dir, one test at a
+/// time; `flags` go after `demo --dir <tmp>/demo --rows N`. `None` (after saying so) when
+/// tmux is missing.
+struct DemoConsole {
+    tmux: Tmux,
+    demo: PathBuf,
+    before: String,
+    after: PathBuf,
+    tmp: tempfile::TempDir,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl DemoConsole {
+    fn open(test: &str, flags: &str) -> Option<DemoConsole> {
+        if skip(test) {
+            return None;
+        }
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let (home, demo) = (tmp.path(), tmp.path().join("demo"));
+        let tmux = Tmux::start(120, 40);
+        let before = record_stty(&tmux, &home.join("stty.before"));
+        let after = home.join("stty.after");
+        let args = format!("demo --dir {} {flags}", demo.display());
+        launch(&tmux, home, home, &args, &home.join("pid"), &after);
+        tmux.wait_for("Encryption coverage", "the overview");
+        Some(DemoConsole {
+            tmux,
+            demo,
+            before,
+            after,
+            tmp,
+            _serial: serial,
+        })
+    }
+
+    fn home(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Quits the console and checks the terminal got its settings back.
+    fn quit(&self) {
+        quit_and_check_terminal(&self.tmux, &self.before, &self.after);
+    }
+}
+
 /// The screen's lines of one health check.
 fn check_lines<'a>(screen: &'a str, id: &str) -> Vec<&'a str> {
     screen.lines().filter(|l| l.contains(id)).collect()
@@ -103,21 +149,13 @@ fn check_lines<'a>(screen: &'a str, id: &str) -> Vec<&'a str> {
 
 #[test]
 fn rotating_all_models_from_the_keys_screen_clears_the_old_key_finding() {
-    if skip("rotating_all_models_from_the_keys_screen_clears_the_old_key_finding") {
+    let Some(console) = DemoConsole::open(
+        "rotating_all_models_from_the_keys_screen_clears_the_old_key_finding",
+        "--rows 120 --role security_admin --user e2e",
+    ) else {
         return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
-    let tmux = Tmux::start(120, 40);
-    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
-    let after = tmp.path().join("stty.after");
-    let args = format!(
-        "demo --dir {} --rows 120 --role security_admin --user e2e",
-        demo.display()
-    );
-    launch(&tmux, home, home, &args, &home.join("pid"), &after);
-    tmux.wait_for("Encryption coverage", "the overview");
+    };
+    let (tmux, home, demo) = (&console.tmux, console.home(), console.demo.as_path());
 
     // Before: the demo's rows under ENCRYPTION_KEY_OLD are a health finding.
     tmux.keys(&["5"]);
@@ -159,7 +197,7 @@ fn rotating_all_models_from_the_keys_screen_clears_the_old_key_finding() {
 
     // Every model's job completed, as another process reads the jobs table.
     let jobs = json_lines(&stdout_of(
-        &timber(&demo, home, &["jobs", "--format", "json"]),
+        &timber(demo, home, &["jobs", "--format", "json"]),
         "timber jobs",
     ));
     assert_eq!(jobs.len(), 5, "one job per model with encrypted columns");
@@ -178,26 +216,18 @@ fn rotating_all_models_from_the_keys_screen_clears_the_old_key_finding() {
         "{health}"
     );
 
-    quit_and_check_terminal(&tmux, &before, &after);
+    console.quit();
 }
 
 #[test]
 fn the_audit_tail_shows_another_process_entry_within_a_second() {
-    if skip("the_audit_tail_shows_another_process_entry_within_a_second") {
+    let Some(console) = DemoConsole::open(
+        "the_audit_tail_shows_another_process_entry_within_a_second",
+        "--rows 120 --role security_admin --user e2e",
+    ) else {
         return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
-    let tmux = Tmux::start(120, 40);
-    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
-    let after = tmp.path().join("stty.after");
-    let args = format!(
-        "demo --dir {} --rows 120 --role security_admin --user e2e",
-        demo.display()
-    );
-    launch(&tmux, home, home, &args, &home.join("pid"), &after);
-    tmux.wait_for("Encryption coverage", "the overview");
+    };
+    let (tmux, home, demo) = (&console.tmux, console.home(), console.demo.as_path());
     tmux.keys(&["3"]);
     // The Overview has a "chain intact" tile too: wait for the Audit screen's own title.
     let tail = tmux.wait_until("the Audit screen's live tail", |s| {
@@ -207,7 +237,7 @@ fn the_audit_tail_shows_another_process_entry_within_a_second() {
 
     // Another process reveals a record: one audited action, written to the shared log.
     let reveal = timber(
-        &demo,
+        demo,
         home,
         &[
             "--role",
@@ -244,26 +274,18 @@ fn the_audit_tail_shows_another_process_entry_within_a_second() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    quit_and_check_terminal(&tmux, &before, &after);
+    console.quit();
 }
 
 #[test]
 fn a_read_only_console_refuses_to_start_a_rotation() {
-    if skip("a_read_only_console_refuses_to_start_a_rotation") {
+    let Some(console) = DemoConsole::open(
+        "a_read_only_console_refuses_to_start_a_rotation",
+        "--rows 60 --read-only --role security_admin --user e2e",
+    ) else {
         return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let (home, demo) = (tmp.path(), tmp.path().join("demo"));
-    let tmux = Tmux::start(120, 40);
-    let before = record_stty(&tmux, &tmp.path().join("stty.before"));
-    let after = tmp.path().join("stty.after");
-    let args = format!(
-        "demo --dir {} --rows 60 --read-only --role security_admin --user e2e",
-        demo.display()
-    );
-    launch(&tmux, home, home, &args, &home.join("pid"), &after);
-    tmux.wait_for("Encryption coverage", "the overview");
+    };
+    let (tmux, home, demo) = (&console.tmux, console.home(), console.demo.as_path());
     tmux.keys(&["4"]);
     tmux.wait_for("read-only session: R, p, x disabled", "the Keys screen");
     tmux.keys(&["R"]);
@@ -272,9 +294,9 @@ fn a_read_only_console_refuses_to_start_a_rotation() {
         "the refusal",
     );
     assert!(!refused.contains("1/3 scope"), "no wizard:\n{refused}");
-    quit_and_check_terminal(&tmux, &before, &after);
+    console.quit();
 
-    let jobs = timber(&demo, home, &["jobs", "--format", "json"]);
+    let jobs = timber(demo, home, &["jobs", "--format", "json"]);
     assert_eq!(
         stdout_of(&jobs, "timber jobs").trim(),
         "",
