@@ -155,3 +155,183 @@ fn the_demo_never_prints_its_keys() {
         );
     }
 }
+
+/// Runs `timber` in `dir` with `--log-file log` and returns (exit code, stdout, stderr).
+fn run_logged(
+    dir: &Path,
+    log: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(dir)
+        .env_remove("ENCRYPTION_KEY")
+        .env_remove("MASTER_ENCRYPTION_KEY")
+        .env_remove("TIMBER_LOG")
+        .envs(env.iter().copied())
+        .arg("--log-file")
+        .arg(log)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every string value of every JSON line of `stdout` (the revealed plaintext of a browse).
+fn revealed_strings(stdout: &str) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for line in stdout.lines() {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+            walk(&v, &mut out);
+        }
+    }
+    out
+}
+
+/// `--log-file` writes the session's diagnostics as JSON lines (connection, each query's
+/// timing, job lifecycle, errors) and never a key or a revealed value.
+#[test]
+fn the_log_file_records_the_session_without_keys_or_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    let (code, _, err) = run_logged(
+        tmp.path(),
+        &tmp.path().join("demo.log"),
+        &[],
+        &[
+            "demo",
+            "--no-console",
+            "--rows",
+            "30",
+            "--dir",
+            demo.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let log = demo.join("session.log");
+    let (code, stdout, err) = run_logged(
+        &demo,
+        &log,
+        &[],
+        &[
+            "--role",
+            "security_admin",
+            "browse",
+            "UserProfile",
+            "--reveal",
+            "--reason",
+            "INC-LOG",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let values: Vec<String> = revealed_strings(&stdout)
+        .into_iter()
+        .filter(|s| s.len() >= 8 && s.contains(|c: char| c.is_ascii_alphabetic()))
+        .collect();
+    assert!(values.len() > 20, "the browse revealed values: {stdout}");
+    let (code, _, err) = run_logged(
+        &demo,
+        &log,
+        &[],
+        &["--role", "security_admin", "rotate", "--all"],
+    );
+    // Exit 1: the demo's planted undecryptable values are left alone and counted as failures.
+    assert!(code == 0 || code == 1, "{err}");
+    let (code, _, _) = run_logged(&demo, &log, &[], &["browse", "NoSuchModel"]);
+    assert_eq!(code, 2);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the log is readable by its owner only");
+    }
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let has = |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().any(pred);
+    let message = |e: &serde_json::Value| e["message"].as_str().unwrap_or("").to_string();
+    assert!(has(&|e| message(e) == "database connected"), "{text}");
+    assert!(
+        has(&|e| e["target"] == "sqlx::query" && e["elapsed_secs"].is_number()),
+        "each query's timing: {text}"
+    );
+    assert!(has(&|e| message(e) == "rotation job started"), "{text}");
+    assert!(
+        has(&|e| message(e) == "rotation job ended" && e["rows_done"].is_number()),
+        "{text}"
+    );
+    assert!(
+        has(&|e| message(e) == "audit entry appended" && e["action"] == "reveal"),
+        "{text}"
+    );
+    assert!(
+        has(&|e| message(e) == "command failed"
+            && e["level"] == "ERROR"
+            && e["error"].as_str().unwrap_or("").contains("NoSuchModel")),
+        "the error is logged: {text}"
+    );
+    let keys: Vec<String> = DEMO_KEYS.iter().map(|k| k.to_string()).collect();
+    assert_no_key(&text, &keys, "the log file");
+    for value in &values {
+        assert!(
+            !text.contains(value.as_str()),
+            "the log holds a revealed value: {value}"
+        );
+    }
+}
+
+#[test]
+fn timber_log_is_checked_and_never_silently_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("t.log");
+    let (code, _, err) = run_logged(
+        tmp.path(),
+        &log,
+        &[("TIMBER_LOG", "info,[bad")],
+        &["keygen"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("TIMBER_LOG (environment) is not a valid log filter"),
+        "{err}"
+    );
+    // A level without a log file says that nothing is written, and the command still runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(tmp.path())
+        .env("TIMBER_LOG", "debug")
+        .arg("keygen")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no --log-file is given"), "{err}");
+    // A log file that cannot be opened is refused, naming it.
+    let (code, _, err) = run_logged(
+        tmp.path(),
+        &tmp.path().join("no/such/dir/t.log"),
+        &[],
+        &["keygen"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--log-file") && err.contains("no/such/dir/t.log"),
+        "{err}"
+    );
+}

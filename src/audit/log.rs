@@ -129,7 +129,10 @@ impl AuditLog {
                 updated_at: row.created_at,
             }
         };
-        let id = self.writer.append(build, head).await?;
+        let id = self.writer.append(build, head).await.inspect_err(
+            |err| tracing::error!(action = %content.action, error = %err, "audit append failed"),
+        )?;
+        tracing::info!(entry = id, action = %content.action, table = ?content.table_name, "audit entry appended");
         let (prev_hash, entry_hash) = sealed.unwrap_or_default();
         Ok(AuditEntry {
             id,

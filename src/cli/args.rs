@@ -50,7 +50,7 @@ pub struct GlobalArgs {
     /// Console theme (dark, light, high-contrast, mono, or a user theme)
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
-    /// Write diagnostics to this file (never keys or values)
+    /// Append diagnostics to this file as JSON lines (never keys or values); TIMBER_LOG sets the level
     #[arg(long, global = true, value_name = "F")]
     pub log_file: Option<PathBuf>,
 }
@@ -67,7 +67,6 @@ impl GlobalArgs {
             read_only: self.read_only,
             write: self.write,
             theme: self.theme.clone(),
-            log_file: self.log_file.clone(),
         }
     }
 }
@@ -105,6 +104,26 @@ pub enum Command {
     Census(CensusArgs),
     /// Run the health checks; exit 0 ok, 1 warnings, 2 failures
     Health(HealthArgs),
+}
+
+impl Command {
+    /// The subcommand's name as typed, for diagnostics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Console => "console",
+            Command::Keygen => "keygen",
+            Command::Info(_) => "info",
+            Command::Init => "init",
+            Command::Browse(_) => "browse",
+            Command::Demo(_) => "demo",
+            Command::Rotate(_) => "rotate",
+            Command::Jobs(_) => "jobs",
+            Command::Keys(_) => "keys",
+            Command::Audit(_) => "audit",
+            Command::Census(_) => "census",
+            Command::Health(_) => "health",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

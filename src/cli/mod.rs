@@ -10,6 +10,7 @@ pub mod census;
 pub mod console;
 pub mod context;
 pub mod demo;
+pub mod diagnostics;
 pub mod health;
 pub mod info;
 pub mod init;
@@ -42,7 +43,21 @@ impl CliError {
 pub type CliResult = Result<ExitCode, CliError>;
 
 /// Runs the parsed command line. Subcommands that need the database get a tokio runtime.
+/// Diagnostics (`--log-file`) start first, so a configuration error is logged too.
 pub fn run(cli: Cli) -> CliResult {
+    let timber_log = std::env::var("TIMBER_LOG").ok();
+    diagnostics::start(cli.global.log_file.as_deref(), timber_log.as_deref())?;
+    let command = cli.command.as_ref().map_or("console", Command::name);
+    tracing::info!(command, "command started");
+    let result = dispatch(cli);
+    match &result {
+        Ok(_) => tracing::info!(command, "command finished"),
+        Err(err) => tracing::error!(command, error = %err, "command failed"),
+    }
+    result
+}
+
+fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Keygen) => keygen::run(),
         Some(Command::Info(args)) => info::run(&cli.global, &args),

@@ -143,7 +143,6 @@ pub struct Flags {
     pub read_only: bool,
     pub write: bool,
     pub theme: Option<String>,
-    pub log_file: Option<PathBuf>,
 }
 
 /// Everything the program is configured with. Built by `Settings::load`.
@@ -174,7 +173,6 @@ pub struct Settings {
     /// `ROTATION_MAX_ROWS_PER_SECOND`: a rotation job's row rate cap; `None` when unset or 0
     /// (unlimited). `timber rotate --max-rate` overrides it per run.
     pub rotation_max_rows_per_second: Option<Sourced<u64>>,
-    pub log_file: Option<PathBuf>,
     /// Read-only: `--read-only`, or `OAK_ENV=production` without `--write`.
     pub read_only: bool,
     /// Variables named like `*_API_KEY`, `*_SECRET`, `*_TOKEN` (for `env.plaintext_secret`).

@@ -115,7 +115,6 @@ pub(crate) fn build(
         user: flag_or_var(flags.user.clone(), "--user", &layers, "TIMBER_USER"),
         theme: flag_or_var(flags.theme.clone(), "--theme", &layers, "TIMBER_THEME"),
         rotation_max_rows_per_second: max_rate(&layers)?,
-        log_file: flags.log_file.clone(),
         read_only: flags.read_only || (production && !flags.write),
         secret_like_vars: secret_like_vars(&layers),
         env_file: layers.file.as_ref().map(|f| f.path.clone()),

@@ -192,7 +192,11 @@ pub async fn take_census(
 ) -> Result<Census, StoreError> {
     let ring = keys.ring.clone();
     let registry = store.registered_keys().await.unwrap_or_default();
-    let found = survey(store, models, ring.clone(), Depth::Census, options).await?;
+    tracing::info!(models = models.len(), "census started");
+    let found = survey(store, models, ring.clone(), Depth::Census, options)
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "census failed"))?;
+    tracing::info!(rows = found.rows(), "census scanned");
     let mut census = Census::default();
     for info in ring
         .entries()

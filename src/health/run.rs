@@ -53,6 +53,7 @@ impl PhaseHook {
     }
 
     fn tell(&self, phase: &str) {
+        tracing::info!(phase, "health phase started");
         if let Some(f) = &self.0 {
             f(phase);
         }

@@ -20,6 +20,31 @@ impl Runner<'_> {
     /// Audits the start, runs the loop, records how it ended, audits the end.
     pub(crate) async fn drive(
         &self,
+        live: Live<'_>,
+        resumed: bool,
+    ) -> Result<JobSummary, RotationError> {
+        let (id, table) = (live.row.id, live.model.table_name.clone());
+        tracing::info!(job = id, table = %table, resumed, "rotation job started");
+        let outcome = self.drive_job(live, resumed).await;
+        match &outcome {
+            Ok(s) => tracing::info!(
+                job = id,
+                table = %table,
+                status = ?s.status,
+                rows_done = s.rows_done,
+                rows_skipped = s.rows_skipped,
+                rows_failed = s.rows_failed,
+                conflicts = s.conflicts,
+                seconds = s.seconds,
+                "rotation job ended"
+            ),
+            Err(e) => tracing::error!(job = id, table = %table, error = %e, "rotation job failed"),
+        }
+        outcome
+    }
+
+    async fn drive_job(
+        &self,
         mut live: Live<'_>,
         resumed: bool,
     ) -> Result<JobSummary, RotationError> {

@@ -69,8 +69,23 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects (eagerly, so an unreachable database or a wrong password is reported now).
     pub async fn connect(config: StoreConfig) -> Result<Store, StoreError> {
-        let backend = config.open_data().await?;
-        Ok(Store { backend, config })
+        let started = std::time::Instant::now();
+        let url = config.shown_url();
+        match config.open_data().await {
+            Ok(backend) => {
+                tracing::info!(
+                    url = %url,
+                    read_only = config.read_only,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "database connected"
+                );
+                Ok(Store { backend, config })
+            }
+            Err(err) => {
+                tracing::warn!(url = %url, error = %err, "database connection failed");
+                Err(err)
+            }
+        }
     }
 
     /// Connects to a URL with default settings (read-write, no TLS requirement).
@@ -80,7 +95,11 @@ impl Store {
 
     /// Opens the separate append-only audit connection (never read-only).
     pub async fn audit_writer(&self) -> Result<AuditWriter, StoreError> {
-        Ok(AuditWriter::new(self.config.open_audit().await?))
+        let writer = self.config.open_audit().await.inspect_err(|err| {
+            tracing::warn!(error = %err, "audit connection failed");
+        })?;
+        tracing::debug!("audit connection opened");
+        Ok(AuditWriter::new(writer))
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -138,10 +138,18 @@ impl TaskRunner {
         self.pending.fetch_add(1, Ordering::SeqCst);
         let tx = self.tx.clone();
         let handle = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            tracing::debug!(task = name, "task started");
             let result = AssertUnwindSafe(work)
                 .catch_unwind()
                 .await
                 .unwrap_or(TaskResult::Crashed { task: name });
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            if matches!(result, TaskResult::Crashed { .. }) {
+                tracing::error!(task = name, elapsed_ms, "task crashed");
+            } else {
+                tracing::debug!(task = name, elapsed_ms, "task finished");
+            }
             let _ = tx.send(result);
         });
         self.running.retain(|h| !h.is_finished());
@@ -152,6 +160,7 @@ impl TaskRunner {
     /// a health scan): quitting must not wait for them. Their results never arrive, so
     /// nothing is pending after.
     pub fn abort_all(&mut self) {
+        tracing::debug!(tasks = self.running.len(), "aborting background tasks");
         for handle in self.running.drain(..) {
             handle.abort();
         }
