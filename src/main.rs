@@ -1,5 +1,8 @@
 //! `timber`: parse the command line and dispatch; no logic here (DESIGN §2).
 
+#![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::dbg_macro)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
