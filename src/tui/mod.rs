@@ -21,6 +21,7 @@ mod app_popups;
 mod app_results;
 mod app_retire;
 mod app_rotation;
+pub mod disabled;
 pub mod clock;
 pub mod commands;
 pub mod event;

@@ -8,6 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::masked_cell::LEGEND;
 use super::{block, centered};
+use crate::tui::disabled::Disabled;
 use crate::tui::keymap::Action;
 use crate::tui::state::State;
 
@@ -20,11 +21,16 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
             Span::styled(format!("{:>14}  ", state.keymap.label(*action)), theme.key),
             Span::raw(action.help()),
         ];
-        if state.status.read_only && action.writes() {
-            spans.push(Span::styled(
+        match state.disabled(*action) {
+            Some(Disabled::ReadOnly) => spans.push(Span::styled(
                 "  (disabled: read-only session; start with --write)",
                 theme.muted,
-            ));
+            )),
+            Some(Disabled::NotGranted(refused)) => spans.push(Span::styled(
+                format!("  (disabled: {})", refused.short()),
+                theme.muted,
+            )),
+            None => {}
         }
         lines.push(Line::from(spans));
     }
