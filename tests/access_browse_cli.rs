@@ -226,7 +226,10 @@ async fn an_export_reveal_needs_the_export_action() {
             "{err}"
         );
     }
-    assert!(reveal_entries(&store).await.is_empty(), "no reveal recorded");
+    assert!(
+        reveal_entries(&store).await.is_empty(),
+        "no reveal recorded"
+    );
     // Masked browsing needs no action.
     let o = browse(dir.path(), &url, "reviewer", &["--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

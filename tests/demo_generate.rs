@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
+use timber::audit::AuditFilter;
 use timber::config::load_models;
 use timber::crypto::KeyRing;
 use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use timber::demo::{DemoOptions, generate};
-use timber::audit::AuditFilter;
 use timber::store::rotation_sql::JobRow;
 use timber::store::{Cell, PageRequest, Store};
 
@@ -403,7 +403,11 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
         timber_in(&dir, &all)
     };
     let init = admin(&["--database-url", &fresh_url, "init"]);
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     assert!(fresh.exists());
     // Planted undecryptable values are left as failures (exit 1), everything else rotates.
     let resumed = admin(&["rotate", "--resume", &stale]);
@@ -419,10 +423,7 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
         String::from_utf8_lossy(&all.stderr)
     );
     let (jobs, ..) = rt.block_on(database_state(&dir));
-    assert!(
-        jobs.iter().all(|j| j.status == "completed"),
-        "{jobs:#?}"
-    );
+    assert!(jobs.iter().all(|j| j.status == "completed"), "{jobs:#?}");
     let retire = admin(&["keys", "retire", "old_1"]);
     assert!(
         retire.status.success(),
@@ -431,7 +432,8 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
     );
     let (_, keys, ..) = rt.block_on(database_state(&dir));
     assert!(
-        keys.iter().any(|k| k.starts_with("old_1 ") && k.ends_with(" retired")),
+        keys.iter()
+            .any(|k| k.starts_with("old_1 ") && k.ends_with(" retired")),
         "{keys:?}"
     );
 }

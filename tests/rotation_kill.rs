@@ -114,9 +114,16 @@ fn kill_and_resume(kind: Kind) {
     for (role, missing) in [("rotator", "takeover_job"), ("support", "rotate")] {
         let refused = timber(
             dir.path(),
-            &["--role", role, "rotate", "--resume", &id, "--format", "json"],
+            &[
+                "--role", role, "rotate", "--resume", &id, "--format", "json",
+            ],
         );
-        assert_eq!(refused.status.code(), Some(2), "{role}: {}", stderr(&refused));
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{role}: {}",
+            stderr(&refused)
+        );
         let err = stderr(&refused);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(

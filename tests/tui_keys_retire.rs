@@ -410,8 +410,9 @@ async fn a_role_without_the_grants_sees_write_actions_disabled_and_cannot_use_th
             app.handle_event(ch('j'));
         }
         let help = screen(&app);
+        assert!(help.contains("X ✗ retire the selected key"), "{help}");
         assert!(
-            help.contains("(disabled: role support may not"),
+            help.contains("✗ not granted to role support by the policy's actions"),
             "{help}"
         );
     }

@@ -173,7 +173,11 @@ mod tests {
         let admin = Grants::new(&policy(), "admin", true);
         assert!(admin.allows(PolicyAction::Rotate));
         assert!(admin.allows(PolicyAction::Retire));
-        for action in [PolicyAction::Reveal, PolicyAction::Init, PolicyAction::CancelJob] {
+        for action in [
+            PolicyAction::Reveal,
+            PolicyAction::Init,
+            PolicyAction::CancelJob,
+        ] {
             assert!(!admin.allows(action), "{action:?}");
         }
         let viewer = Grants::new(&policy(), "viewer", true);
@@ -197,7 +201,10 @@ mod tests {
             .check(PolicyAction::Init)
             .unwrap_err()
             .to_string();
-        assert!(builtin.contains("no policy file is configured"), "{builtin}");
+        assert!(
+            builtin.contains("no policy file is configured"),
+            "{builtin}"
+        );
         assert!(builtin.contains("TIMBER_POLICY"), "{builtin}");
     }
 

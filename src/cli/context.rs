@@ -2,8 +2,8 @@
 //! Loading is lazy per part so `timber keygen` never reads a config file.
 
 use crate::access::Grants;
-use crate::config::{ModelSet, PolicyAction};
 use crate::config::settings::{Flags, Settings};
+use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::KeyRing;
 
 use super::CliError;

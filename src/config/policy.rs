@@ -160,8 +160,7 @@ pub enum PolicyError {
 }
 
 const LEVELS: &str = "hidden, redact, hash, partial, reveal";
-const ACTIONS: &str =
-    "reveal, export, rotate, retire, cancel_job, takeover_job, init, checkpoint";
+const ACTIONS: &str = "reveal, export, rotate, retire, cancel_job, takeover_job, init, checkpoint";
 const POLICY_KEYS: &[&str] = &[
     "default_role",
     "roles",

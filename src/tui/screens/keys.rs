@@ -11,13 +11,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::Loadable;
-use crate::tui::disabled::Disabled;
-use crate::tui::keymap::Action;
-use crate::tui::state::State;
 use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
 use crate::rotation::KeyListing;
+use crate::tui::disabled::Disabled;
+use crate::tui::keymap::Action;
 use crate::tui::overview_data::JobView;
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit;
 use crate::tui::widgets::job_gauge::{self, JobProgress};

@@ -17,8 +17,12 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let mut lines = Vec::new();
     for action in Action::ALL {
+        // `✗` marks an action the role is not granted, in the gap after the key so no line
+        // grows (and wraps) for it; the reason follows the list once.
+        let not_granted = matches!(state.disabled(*action), Some(Disabled::NotGranted(_)));
         let mut spans = vec![
-            Span::styled(format!("{:>14}  ", state.keymap.label(*action)), theme.key),
+            Span::styled(format!("{:>14}", state.keymap.label(*action)), theme.key),
+            Span::styled(if not_granted { " ✗ " } else { "  " }, theme.muted),
             Span::raw(action.help()),
         ];
         match state.disabled(*action) {
@@ -26,13 +30,23 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
                 "  (disabled: read-only session; start with --write)",
                 theme.muted,
             )),
-            Some(Disabled::NotGranted(refused)) => spans.push(Span::styled(
-                format!("  (disabled: {})", refused.short()),
-                theme.muted,
-            )),
-            None => {}
+            Some(Disabled::NotGranted(_)) | None => {}
         }
         lines.push(Line::from(spans));
+    }
+    // One line (the help must fit where it did): the missing grants are in `?`-less places
+    // too (titles, the refusal when pressed).
+    if Action::ALL
+        .iter()
+        .any(|a| matches!(state.disabled(*a), Some(Disabled::NotGranted(_))))
+    {
+        lines.push(Line::styled(
+            format!(
+                "✗ not granted to role {} by the policy's actions",
+                state.grants.role()
+            ),
+            theme.muted,
+        ));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Cells", theme.header));

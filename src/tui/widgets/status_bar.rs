@@ -91,7 +91,7 @@ fn hints(state: &State) -> String {
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
     match (state.screen, &state.data.table) {
         (ScreenId::Data, Some(_)) => {
-            parts.push(reveal_hint(state));
+            parts.extend(reveal_hint(state));
             parts.push(format!("{} search", k(Action::Search)));
             parts.push(format!("{} filter", k(Action::Filter)));
             parts.push(format!("{} record", k(Action::Open)));
@@ -135,12 +135,13 @@ fn hints(state: &State) -> String {
     parts.join("  ")
 }
 
-/// `r reveal`, or `r reveal not granted` when the role has no `reveal` action.
-pub fn reveal_hint(state: &State) -> String {
+/// `r reveal`, or nothing when the role has no `reveal` action (help says why; the hint
+/// line at 80 columns has no room for the reason).
+pub fn reveal_hint(state: &State) -> Option<String> {
     use crate::tui::keymap::Action;
     let key = state.keymap.label(Action::Reveal);
-    match state.disabled(Action::Reveal) {
-        Some(_) => format!("{key} reveal not granted"),
-        None => format!("{key} reveal"),
-    }
+    state
+        .disabled(Action::Reveal)
+        .is_none()
+        .then(|| format!("{key} reveal"))
 }
