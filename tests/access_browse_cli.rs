@@ -29,10 +29,14 @@ const POLICY: &str = r#"
 default_role: viewer
 owner_sees_own: true
 roles:
-  security_admin: { default: reveal, require_reason: true }
+  security_admin: { default: reveal, require_reason: true, actions: [reveal, export] }
   support:
     default: partial
     fields: { "Member.email": reveal, "*.api_key": hidden }
+    actions: [reveal, export]
+  reviewer:
+    fields: { "Member.email": reveal }
+    actions: [reveal]
   viewer: { default: redact }
 "#;
 
@@ -200,4 +204,34 @@ async fn unknown_role_lists_the_roles() {
     assert!(err.contains("unknown role `root`"), "{err}");
     assert!(err.contains("security_admin, support, viewer"), "{err}");
     assert!(out(&o).is_empty());
+}
+
+/// `browse --reveal` writes plaintext out of the console, so it needs `export` as well as
+/// `reveal`: a role that may reveal email cell by cell (`reviewer`) is refused the export,
+/// and a role granted neither (`viewer`) too, each with one line naming the missing action
+/// and the policy file; nothing is printed and no audit entry is written.
+#[tokio::test]
+async fn an_export_reveal_needs_the_export_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, store) = seeded(dir.path()).await;
+    for (role, missing) in [("reviewer", "export"), ("viewer", "reveal")] {
+        let o = browse(dir.path(), &url, role, &["--reveal", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(2), "{role}");
+        assert!(out(&o).is_empty(), "{role}: nothing printed: {}", out(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("role {role} may not"))
+                && err.contains(&format!("policy.yaml grants it no \"{missing}\" action")),
+            "{err}"
+        );
+    }
+    assert!(
+        reveal_entries(&store).await.is_empty(),
+        "no reveal recorded"
+    );
+    // Masked browsing needs no action.
+    let o = browse(dir.path(), &url, "reviewer", &["--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out(&o).contains("xkcanary"), "{}", out(&o));
 }

@@ -41,19 +41,22 @@ models:
       - { name: ssn_plain, type: String(20) }
 "#;
 
+// Every role may reveal and export (`actions`), so the field levels alone decide what leaks.
 const POLICY: &str = r#"
 default_role: viewer
 owner_sees_own: true
 roles:
-  security_admin: { default: reveal, require_reason: true }
+  security_admin: { default: reveal, require_reason: true, actions: [reveal, export] }
   support:
     default: partial
     fields: { "Patient.notes": redact, "*.api_key": hidden, "Patient.ssn_plain": hidden, "Patient.email": reveal }
+    actions: [reveal, export]
   analyst:
     default: redact
     fields: { "Patient.*": hash, "*.born": partial }
-  auditor: { default: redact }
-  viewer: { default: hidden }
+    actions: [reveal, export]
+  auditor: { default: redact, actions: [reveal, export] }
+  viewer: { default: hidden, actions: [reveal, export] }
 "#;
 
 const SECRETS: [&str; 13] = [

@@ -289,7 +289,7 @@ models:
 const SHOW_POLICY: &str = r#"
 default_role: viewer
 roles:
-  analyst: { default: reveal, require_reason: true }
+  analyst: { default: reveal, require_reason: true, actions: [reveal] }
   viewer: { default: redact }
 "#;
 

@@ -31,8 +31,8 @@ models:
 const POLICY: &str = r#"
 default_role: support
 roles:
-  security_admin: { default: reveal, require_reason: true }
-  support: { default: partial, fields: { "Customer.email": reveal } }
+  security_admin: { default: reveal, require_reason: true, actions: [reveal, export] }
+  support: { default: partial, fields: { "Customer.email": reveal }, actions: [reveal, export] }
 "#;
 
 const SECRET_EMAIL: &str = "wq.secret.person@example.net";

@@ -137,7 +137,7 @@ fn unknown_key() {
     assert_eq!(
         refusal("unknown_key.yaml"),
         "tests/fixtures/invalid_policies/unknown_key.yaml:5:5: unknown key \"require_reson\" in role \
-         security_admin; allowed keys: default, require_reason, fields"
+         security_admin; allowed keys: default, require_reason, fields, actions"
     );
 }
 
@@ -165,5 +165,51 @@ fn duplicate_role() {
         refusal("duplicate_role.yaml"),
         "tests/fixtures/invalid_policies/duplicate_role.yaml:3:3: invalid YAML: roles: duplicate \
          entry with key \"viewer\""
+    );
+}
+
+#[test]
+fn unknown_action() {
+    assert_eq!(
+        refusal("unknown_action.yaml"),
+        "tests/fixtures/invalid_policies/unknown_action.yaml:5:31: unknown action \"cancel job\" in \
+         role admin; expected one of reveal, export, rotate, retire, cancel_job, takeover_job, init, \
+         checkpoint"
+    );
+}
+
+/// `actions:` lists what a role may do beyond reading masked data; a role (or a policy)
+/// that lists none is granted none, and an action given twice is one grant.
+#[test]
+fn actions_are_granted_per_role_and_default_to_none() {
+    use timber::config::PolicyAction;
+    let policy = parse_policy(
+        "default_role: viewer\nroles:\n  admin:\n    actions: [rotate, retire, rotate, checkpoint]\n  \
+         support: { actions: [] }\n  viewer: {}\n",
+        Path::new("p.yaml"),
+    )
+    .unwrap();
+    let admin: Vec<PolicyAction> = policy.roles["admin"].actions.iter().copied().collect();
+    assert_eq!(
+        admin,
+        [
+            PolicyAction::Rotate,
+            PolicyAction::Retire,
+            PolicyAction::Checkpoint
+        ]
+    );
+    assert!(policy.roles["support"].actions.is_empty());
+    assert!(policy.roles["viewer"].actions.is_empty());
+    let builtin = timber::config::Policy::builtin();
+    assert!(builtin.roles.values().all(|r| r.actions.is_empty()));
+    let err = parse_policy(
+        "default_role: a\nroles:\n  a: { actions: rotate }\n",
+        Path::new("p.yaml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "p.yaml:3:17: expected a list for actions of role a, found the text \"rotate\""
     );
 }

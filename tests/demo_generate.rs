@@ -4,10 +4,12 @@
 use std::path::Path;
 use std::process::Command;
 
+use timber::audit::AuditFilter;
 use timber::config::load_models;
 use timber::crypto::KeyRing;
 use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use timber::demo::{DemoOptions, generate};
+use timber::store::rotation_sql::JobRow;
 use timber::store::{Cell, PageRequest, Store};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -284,4 +286,154 @@ fn demo_console_ignores_exported_keys_and_says_so() {
     );
     assert!(!stderr.contains(bad), "no value shown: {stderr}");
     assert!(!stderr.contains(DEMO_PRIMARY_KEY) && !stderr.contains(DEMO_MASTER_KEY));
+}
+
+/// What the actions below could change: every rotation job, the key registry, the number of
+/// audit entries, and which key encrypts each value of the first rows of every model.
+async fn database_state(dir: &Path) -> (Vec<JobRow>, Vec<String>, usize, Vec<String>) {
+    let store = Store::connect_url(&format!("sqlite://{}", dir.join("timber.db").display()))
+        .await
+        .unwrap();
+    let jobs = store.rotation_jobs(500).await.unwrap();
+    let keys = store
+        .key_registry()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| format!("{} {} {}", k.key_id, k.fingerprint, k.status))
+        .collect();
+    let entries = timber::audit::query::list(&store, &AuditFilter::default(), None, 100_000)
+        .await
+        .unwrap()
+        .len();
+    let models = load_models(&[dir.join("models")]).unwrap();
+    let mut cells = Vec::new();
+    for model in &models.models {
+        let page = store
+            .page(model, &ring(), &PageRequest::first(60))
+            .await
+            .unwrap();
+        for record in &page.records {
+            for cell in &record.cells {
+                if let Cell::Decrypted { key, .. } = cell {
+                    cells.push(format!("{} {:?} {key}", model.name, record.id));
+                }
+            }
+        }
+    }
+    store.close().await;
+    (jobs, keys, entries, cells)
+}
+
+/// `timber` in the demo directory as a user runs it there: only its `.env` configures it
+/// (role `support`, as the demo's console opens).
+fn timber_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The demo's `support` role (its console's role) may reveal but not rotate, retire a key,
+/// create tables or take over a job whose worker is gone: each is refused with one line
+/// naming the role, the missing action and the policy file, exit 2, and the database is
+/// unchanged. `security_admin`, which the demo policy grants every action, does each one.
+#[test]
+fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let rt = runtime();
+    rt.block_on(generate(&options(&dir, 42))).unwrap();
+    // A rotation whose process was killed: still `running`, its worker gone.
+    let stale = rt.block_on(async {
+        let store = Store::connect_url(&format!("sqlite://{}", dir.join("timber.db").display()))
+            .await
+            .unwrap();
+        let worker = timber::rotation::worker_id();
+        let (host, _) = worker.rsplit_once(':').unwrap();
+        let id = store
+            .rotation_create_job(
+                "research_sessions",
+                r#"["analysis_data"]"#,
+                "primary",
+                60,
+                &format!("{host}:99999999"),
+                "{}",
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        id.to_string()
+    });
+    let before = rt.block_on(database_state(&dir));
+    let fresh = tmp.path().join("fresh.db");
+    let fresh_url = format!("sqlite://{}", fresh.display());
+    let attempts: [(&[&str], &str); 4] = [
+        (&["rotate", "--all"], "rotate"),
+        (&["keys", "retire", "old_1"], "retire"),
+        (&["--database-url", &fresh_url, "init"], "init"),
+        (&["rotate", "--resume", &stale], "rotate"),
+    ];
+    for (args, action) in attempts {
+        let out = timber_in(&dir, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(
+            err.starts_with("timber: role support may not ")
+                && err.contains(&format!("policy.yaml grants it no \"{action}\" action")),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(
+        rt.block_on(database_state(&dir)),
+        before,
+        "the database is unchanged"
+    );
+    assert!(!fresh.exists(), "init created nothing");
+
+    // The role the demo policy grants them to.
+    let admin = |args: &[&str]| {
+        let mut all = vec!["--role", "security_admin"];
+        all.extend_from_slice(args);
+        timber_in(&dir, &all)
+    };
+    let init = admin(&["--database-url", &fresh_url, "init"]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(fresh.exists());
+    // Planted undecryptable values are left as failures (exit 1), everything else rotates.
+    let resumed = admin(&["rotate", "--resume", &stale]);
+    assert!(
+        matches!(resumed.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let all = admin(&["rotate", "--all"]);
+    assert!(
+        matches!(all.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let (jobs, ..) = rt.block_on(database_state(&dir));
+    assert!(jobs.iter().all(|j| j.status == "completed"), "{jobs:#?}");
+    let retire = admin(&["keys", "retire", "old_1"]);
+    assert!(
+        retire.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retire.stderr)
+    );
+    let (_, keys, ..) = rt.block_on(database_state(&dir));
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("old_1 ") && k.ends_with(" retired")),
+        "{keys:?}"
+    );
 }

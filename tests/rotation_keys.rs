@@ -136,11 +136,12 @@ async fn master_rotation_rederives_per_user_keys() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("models")).unwrap();
     std::fs::write(dir.path().join("models/diary.yaml"), PER_USER).unwrap();
+    let policy = write_policy(dir.path());
     std::fs::write(
         dir.path().join(".env"),
         format!(
             "DATABASE_URL={}\nENCRYPTION_KEY={OLD_KEY}\nMASTER_ENCRYPTION_KEY={NEW_MASTER_KEY}\n\
-             MASTER_ENCRYPTION_KEY_OLD={MASTER_KEY}\nTIMBER_MODELS=models\n",
+             MASTER_ENCRYPTION_KEY_OLD={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}",
             db.url
         ),
     )

@@ -108,6 +108,35 @@ fn kill_and_resume(kind: Kind) {
         assert_eq!(row["worker_alive"], false, "its worker is known to be gone");
     }
     let id = job.expect("job").to_string();
+    // Taking the dead worker's job over needs `takeover_job` as well as `rotate`: a role
+    // without either is refused with one line, and the job is left exactly as it was.
+    let stale = job_row(dir.path(), job.expect("job"));
+    for (role, missing) in [("rotator", "takeover_job"), ("support", "rotate")] {
+        let refused = timber(
+            dir.path(),
+            &[
+                "--role", role, "rotate", "--resume", &id, "--format", "json",
+            ],
+        );
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{role}: {}",
+            stderr(&refused)
+        );
+        let err = stderr(&refused);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("role {role} may not"))
+                && err.contains(&format!("policy.yaml grants it no \"{missing}\" action")),
+            "{err}"
+        );
+        assert!(json_lines(&refused).is_empty(), "no rotation event");
+        let after = job_row(dir.path(), job.expect("job"));
+        for field in ["status", "worker", "cursor", "rows_done", "worker_alive"] {
+            assert_eq!(after[field], stale[field], "{role}: {field} changed");
+        }
+    }
     let out = timber(dir.path(), &["rotate", "--resume", &id, "--format", "json"]);
     assert!(
         out.status.success(),

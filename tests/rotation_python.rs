@@ -57,9 +57,10 @@ fn python_timber_reads_the_rotated_fixture_with_only_the_new_key() {
         dir.path().join("models/app.yaml"),
     )
     .unwrap();
+    let policy = write_policy(dir.path());
     let env = format!(
         "DATABASE_URL=sqlite://app.db\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\n\
-         MASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n"
+         MASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}"
     );
     std::fs::write(dir.path().join(".env"), env).unwrap();
     let init = timber(dir.path(), &["init"]);

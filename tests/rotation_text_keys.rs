@@ -7,7 +7,9 @@
 mod rotation_support;
 mod store_support;
 
-use rotation_support::{MASTER_KEY, NEW_KEY, OLD_KEY, json_lines, ring_new_only, ring_old, timber};
+use rotation_support::{
+    MASTER_KEY, NEW_KEY, OLD_KEY, json_lines, ring_new_only, ring_old, timber, write_policy,
+};
 use store_support::{Kind, TestDb, models};
 use timber::crypto::KeyId;
 use timber::store::{Cell, PageRequest};
@@ -60,8 +62,9 @@ async fn rotates_text_keys(kind: Kind) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("models")).unwrap();
     std::fs::write(dir.path().join("models/codes.yaml"), MODELS).unwrap();
+    let policy = write_policy(dir.path());
     let env = format!(
-        "DATABASE_URL={}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\nTIMBER_USER=rotation-test\n",
+        "DATABASE_URL={}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}TIMBER_USER=rotation-test\n",
         db.url
     );
     std::fs::write(dir.path().join(".env"), env).unwrap();

@@ -253,7 +253,11 @@ async fn the_detail_masks_changed_values_and_reveals_them_with_an_audited_reason
         "plain columns show as they are: {text}"
     );
     assert!(!text.contains("xmail"), "{text}");
-    assert!(text.contains("may not reveal these values"), "{text}");
+    // It names the missing grant: the policy gives viewer no `reveal` action.
+    assert!(
+        text.contains("reveal unavailable: role viewer has no \"reveal\" grant"),
+        "{text}"
+    );
     press(&mut viewer, &[ch('r')]).await;
     assert!(!screen(&viewer).contains("xmail"));
 

@@ -140,8 +140,9 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
 async fn a_role_that_may_not_reveal_is_told_so_and_nothing_is_audited() {
     let (dir, mut app) = customers("viewer").await;
     press(&mut app, &[ch('l'), ch('l'), ch('l'), ch('r')]).await;
+    // The policy grants viewer no `reveal` action: the refusal names it.
     assert!(
-        screen(&app).contains("cannot be revealed under this role"),
+        screen(&app).contains("role viewer may not reveal values"),
         "{}",
         screen(&app)
     );

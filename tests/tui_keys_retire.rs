@@ -325,3 +325,95 @@ async fn retire_dialog_snapshots() {
         insta::assert_snapshot!(format!("retire_confirm_{w}x{h}"), screen(&app));
     }
 }
+
+/// The demo's `support` role (here the test policy's, granted `reveal` only) sees `R`, `X`,
+/// `p`, `x` disabled with the reason in the titles, the hint line and help, and pressing
+/// them changes nothing: no dialog, no job started, taken over or cancelled, no key retired.
+#[tokio::test]
+async fn a_role_without_the_grants_sees_write_actions_disabled_and_cannot_use_them() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = seeded_db(dir.path()).await;
+        // A job whose console was killed, for `p` (take over) and `x` (cancel) to act on.
+        let store = Store::connect(config.clone()).await.unwrap();
+        let worker = timber::rotation::worker_id();
+        let (host, _) = worker.rsplit_once(':').unwrap();
+        let stale = store
+            .rotation_create_job(
+                "customers",
+                r#"["email"]"#,
+                "primary",
+                CUSTOMERS as i64,
+                &format!("{host}:99999999"),
+                "{}",
+            )
+            .await
+            .unwrap();
+        let job_before = store.rotation_job(stale).await.unwrap();
+        store.close().await;
+        let env = [
+            ("ENCRYPTION_KEY", NEW_PRIMARY),
+            ("ENCRYPTION_KEY_OLD", PRIMARY),
+        ];
+        let mut app = App::new(setup_with(config, "support", clock(), &env)).unwrap();
+        app.handle_event(Event::Resize(w, h));
+        app.start();
+        app.settle().await;
+        press(&mut app, &[ch('4')]).await;
+        let keys = screen(&app);
+        assert!(
+            keys.contains("X retire disabled: role support lacks retire"),
+            "{keys}"
+        );
+        assert!(
+            keys.contains("R, p, x disabled: role support lacks rotate, cancel_job"),
+            "{keys}"
+        );
+        assert!(
+            keys.contains("R, X, p, x not granted to role support"),
+            "{keys}"
+        );
+        insta::assert_snapshot!(format!("keys_not_granted_{w}x{h}"), keys);
+
+        let old = old_key(&app);
+        select_key(&mut app, &old).await;
+        for (press_key, action) in [
+            ('X', "\"retire\""),
+            ('R', "\"rotate\""),
+            ('p', "\"rotate\""),
+            ('x', "\"cancel_job\""),
+        ] {
+            press(&mut app, &[key(KeyCode::Esc), ch(press_key)]).await;
+            let text = screen(&app);
+            assert!(
+                matches!(app.state.popup, timber::tui::state::Popup::None),
+                "{press_key}: no dialog:\n{text}"
+            );
+            assert!(
+                text.contains("role support may not") && text.contains(action),
+                "{press_key}:\n{text}"
+            );
+        }
+        let store = app.store().unwrap();
+        assert!(retired_in_registry(store).await.is_empty());
+        let jobs = store.rotation_jobs(10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "no job started: {jobs:?}");
+        assert_eq!(
+            store.rotation_job(stale).await.unwrap(),
+            job_before,
+            "the stale job is neither taken over nor cancelled"
+        );
+
+        // Help lists them as disabled, with the missing grant.
+        press(&mut app, &[key(KeyCode::Esc), ch('?')]).await;
+        for _ in 0..20 {
+            app.handle_event(ch('j'));
+        }
+        let help = screen(&app);
+        assert!(help.contains("X ✗ retire the selected key"), "{help}");
+        assert!(
+            help.contains("✗ not granted to role support by the policy's actions"),
+            "{help}"
+        );
+    }
+}

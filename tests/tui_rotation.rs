@@ -296,6 +296,8 @@ async fn the_plan_names_the_demo_model_whole_at_80x24() {
         ),
         ("TIMBER_MODELS".to_string(), path("models")),
         ("TIMBER_POLICY".to_string(), path("policy.yaml")),
+        // The demo policy grants rotation to security_admin (the demo opens as support).
+        ("TIMBER_ROLE".to_string(), "security_admin".to_string()),
     ]);
     let flags = timber::config::settings::Flags::default();
     let settings = timber::config::settings::Settings::from_sources(&flags, &env, &dir)

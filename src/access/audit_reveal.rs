@@ -18,7 +18,7 @@ use super::cell::Cell;
 use super::reveal::RevealError;
 use super::view::{Access, Decision};
 use crate::audit::{Action, AuditEntry, AuditLog, read_detail};
-use crate::config::{ColumnDef, ColumnType, Level, ModelSet};
+use crate::config::{ColumnDef, ColumnType, Level, ModelSet, PolicyAction};
 use crate::crypto::{CellError, KeyRing, decode_plaintext};
 use crate::value::Value;
 
@@ -107,6 +107,7 @@ impl Access {
         entry: &AuditEntry,
         reason: Option<&str>,
     ) -> Result<EntryView, RevealError> {
+        self.grants().check(PolicyAction::Reveal)?;
         let masked = self.entry_view(ring, models, entry, false);
         if masked.revealable.is_empty() {
             return match first_masked(&masked) {
@@ -334,7 +335,7 @@ mod tests {
 
     fn access(role: &str) -> Access {
         let policy = parse_policy(
-            "default_role: viewer\nroles:\n  admin: { default: reveal }\n  viewer: { default: redact }\n",
+            "default_role: viewer\nroles:\n  admin: { default: reveal, actions: [reveal] }\n  viewer: { default: redact }\n",
             Path::new("p.yaml"),
         )
         .unwrap();

@@ -108,6 +108,7 @@ mod tests {
                 default: Level::Reveal,
                 require_reason: true,
                 fields: vec![],
+                actions: Default::default(),
             },
         );
         policy

@@ -3,12 +3,14 @@
 //! plaintext: callers (TUI, CLI) receive rendered cells.
 //!
 //! - [`identity`]: acting user and role;
+//! - [`actions`]: the actions a role is granted (reveal, export, rotate, retire, ...);
 //! - [`rules`]: the level of a column for a role (precedence documented there);
 //! - [`mask`]: the type-aware masks and the keyed `hash` level;
 //! - [`view`]: [`Access`], the pipeline from decrypted records to [`ViewRow`]s of [`Cell`]s;
 //! - [`reveal`]: audited reveals and the [`RevealGrant`] they yield;
 //! - [`audit_reveal`]: an audit entry's changed values, masked, and their audited reveal.
 
+pub mod actions;
 pub mod audit_reveal;
 pub mod cell;
 pub mod identity;
@@ -17,6 +19,7 @@ pub mod reveal;
 pub mod rules;
 pub mod view;
 
+pub use actions::{ActionRefused, Grants};
 pub use audit_reveal::{ChangedField, EntryValues, EntryView};
 pub use cell::{Cell, ViewRow};
 pub use identity::Identity;

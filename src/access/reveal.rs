@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::actions::ActionRefused;
 use super::cell::Cell;
 use super::view::{Access, Decision};
 use crate::audit::{Action, AuditError, AuditLog};
-use crate::config::{Level, ModelDef};
+use crate::config::{Level, ModelDef, PolicyAction};
 use crate::store::Record;
 use crate::value::Value;
 
@@ -33,6 +34,9 @@ pub enum RevealError {
     UnknownField { model: String, field: String },
     #[error("reveal refused: its audit entry could not be written ({0})")]
     Audit(#[from] AuditError),
+    /// The role is not granted the `reveal` (or, for an export, `export`) action.
+    #[error(transparent)]
+    NotGranted(#[from] ActionRefused),
 }
 
 /// Proof that a reveal was audited: which model, which record (`None`: every record of an
@@ -91,7 +95,9 @@ impl Access {
             let row = self.mask_row(model, record, None);
             return Ok((row.cell(field).cloned().unwrap_or(Cell::Hidden), None));
         }
-        if decision != Decision::Secret(Level::Reveal) {
+        if decision == Decision::Secret(Level::Reveal) {
+            self.grants().check(PolicyAction::Reveal)?;
+        } else {
             let level = match decision {
                 Decision::Secret(l) => l.as_str(),
                 Decision::Plain => "plain",
@@ -121,13 +127,16 @@ impl Access {
     }
 
     /// Reveals, for one export (`browse --reveal`), every field of `model` the role may
-    /// reveal, with ONE audit entry. `None` (and no entry) when the role may reveal nothing.
+    /// reveal, with ONE audit entry. Refused unless the role is granted `reveal` and
+    /// `export`; `None` (and no entry) when it may reveal no field of the model.
     pub async fn reveal_export(
         &self,
         log: &AuditLog,
         model: &ModelDef,
         reason: Option<&str>,
     ) -> Result<Option<RevealGrant>, RevealError> {
+        self.grants()
+            .check_all(&[PolicyAction::Reveal, PolicyAction::Export])?;
         let fields = self.revealable_fields(model);
         if fields.is_empty() {
             return Ok(None);

@@ -180,6 +180,7 @@ mod tests {
             default,
             require_reason: false,
             fields: fields.iter().map(|(p, l)| (p.to_string(), *l)).collect(),
+            actions: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@
 //!   discloses a stored value.
 
 use super::AccessError;
+use super::actions::Grants;
 use super::cell::{Cell, ViewRow};
 use super::identity::Identity;
 use super::mask::{HashKeySource, MaskHasher, mask_text};
@@ -44,6 +45,7 @@ pub struct Access {
     require_reason: bool,
     hasher: MaskHasher,
     enabled: bool,
+    grants: Grants,
 }
 
 impl Access {
@@ -58,6 +60,7 @@ impl Access {
         Ok(Access {
             rules: RoleRules::new(&role, access_control_enabled),
             require_reason: role.require_reason,
+            grants: Grants::new(&policy, &identity.role, access_control_enabled),
             policy,
             identity,
             hasher,
@@ -69,12 +72,7 @@ impl Access {
     /// the built-in policy), role and user from the settings, `ENABLE_ACCESS_CONTROL`, and the
     /// `hash` key from the master key (or a per-process key when there is none).
     pub fn from_settings(settings: &Settings, ring: &KeyRing) -> Result<Access, AccessError> {
-        let policy = match &settings.policy {
-            Some(path) => {
-                load_policy(&path.value).map_err(|e| AccessError::Policy(e.to_string()))?
-            }
-            None => Policy::builtin(),
-        };
+        let policy = policy_from_settings(settings)?;
         let identity = Identity::from_settings(settings, &policy)?;
         Access::new(
             policy,
@@ -86,6 +84,11 @@ impl Access {
 
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The actions the acting role is granted (reveal, export, rotate, ...).
+    pub fn grants(&self) -> &Grants {
+        &self.grants
     }
 
     pub fn policy(&self) -> &Policy {
@@ -201,11 +204,21 @@ impl Access {
             level
         };
         let text = mask_text(shown, value, &self.hasher).unwrap_or_default();
+        // Without the `reveal` action nothing is offered for reveal: the cell is `partial`.
         Cell::Masked {
             level: shown,
             text,
-            revealable: level == Level::Reveal,
+            revealable: level == Level::Reveal
+                && self.grants.allows(crate::config::PolicyAction::Reveal),
         }
+    }
+}
+
+/// The policy a command runs under: `--policy` / `TIMBER_POLICY`, else the built-in policy.
+pub fn policy_from_settings(settings: &Settings) -> Result<Policy, AccessError> {
+    match &settings.policy {
+        Some(path) => load_policy(&path.value).map_err(|e| AccessError::Policy(e.to_string())),
+        None => Ok(Policy::builtin()),
     }
 }
 

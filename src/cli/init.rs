@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use super::args::GlobalArgs;
 use super::{CliError, CliResult, Context, block_on};
+use crate::config::PolicyAction;
 use crate::store::{InitItem, ObjectKind, Store, StoreConfig, StoreError, TlsMode};
 
 impl From<StoreError> for CliError {
@@ -18,6 +19,7 @@ impl From<StoreError> for CliError {
 
 pub fn run(global: &GlobalArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
+    ctx.require(&[PolicyAction::Init])?;
     let models = ctx.models()?;
     let mut config = StoreConfig::from_settings(&ctx.settings)?;
     if config.read_only {

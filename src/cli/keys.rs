@@ -12,6 +12,7 @@ use super::args::{GlobalArgs, KeysAction, KeysArgs, OutputFormat};
 use super::keys_retire::{check_retirable, refuse_if_in_use};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
+use crate::config::PolicyAction;
 use crate::rotation::{key_listing, retire_key};
 use crate::store::{Store, StoreConfig};
 
@@ -55,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
         KeysAction::Retire { key_id, format } => {
+            ctx.require(&[PolicyAction::Retire])?;
             if config.read_only {
                 return Err(CliError::msg(
                     "retiring a key writes to timber_keys, but the session is read-only; add --write",

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use super::args::{GlobalArgs, OutputFormat, RotateArgs};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
-use crate::config::ModelDef;
+use crate::config::{ModelDef, PolicyAction};
 use crate::plural::count;
 use crate::rotation::{JobSummary, ModelPlan, RotationEvent, RunOptions, Runner, plan_model};
 use crate::store::{Store, StoreConfig};
@@ -69,6 +69,10 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             Ok(ExitCode::SUCCESS)
         });
     }
+    // A plan only counts values per key (as the census does): no grant needed. Everything
+    // else rotates; continuing a job whose worker is gone also needs `takeover_job`, which
+    // the runner checks on the very row it claims.
+    let grants = ctx.require(&[PolicyAction::Rotate])?;
     if config.read_only {
         return Err(CliError::msg(format!(
             "rotate writes to {}, but the session is read-only (--read-only or OAK_ENV=production); add --write",
@@ -90,7 +94,8 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         let printer = std::thread::spawn(move || print_events(receiver, format));
         let runner = Runner::new(&store, &ring, &actor)
             .with_events(sender)
-            .with_audit(&audit);
+            .with_audit(&audit)
+            .with_takeover(grants.check(PolicyAction::TakeoverJob));
         // `--max-rate` on this run wins even over a resumed job's stored rate; the setting
         // only applies to jobs started now.
         let runner = if args.max_rate.is_some() {

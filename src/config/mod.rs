@@ -23,7 +23,7 @@ pub use model::{
     ModelDef, ModelSet,
 };
 pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
-pub use policy::{Level, Policy, PolicyError, RolePolicy, load_policy, parse_policy};
+pub use policy::{Level, Policy, PolicyAction, PolicyError, RolePolicy, load_policy, parse_policy};
 pub use settings::{ConfigError, Flags, Settings, Source};
 pub use yaml_locate::YamlIssue;
 

@@ -8,16 +8,17 @@
 //!   support:
 //!     default: partial                 # optional, `redact` when omitted
 //!     fields: { "UserProfile.research_notes": redact, "*.api_keys": hidden }
+//!     actions: [reveal]                # optional, none when omitted (see `PolicyAction`)
 //!   viewer: { default: redact }
 //! owner_sees_own: true                 # optional, false when omitted
 //! reveal_timeout_seconds: 30           # optional, 30 when omitted; a whole number >= 0
 //! ```
 //!
 //! Field patterns are `Model.field`, `*.field` or `Model.*`, each part a name of letters,
-//! digits and `_`. Unknown keys, unknown levels and malformed patterns are errors naming the
-//! file, line and column.
+//! digits and `_`. Unknown keys, unknown levels, unknown actions and malformed patterns are
+//! errors naming the file, line and column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::yaml_locate::{PathError, YamlIssue};
@@ -56,12 +57,59 @@ impl Level {
     }
 }
 
+/// What a role may do beyond reading masked data, granted per role under `actions:`.
+/// What each one governs, and who checks it, is decided in `access::actions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyAction {
+    Reveal,
+    Export,
+    Rotate,
+    Retire,
+    CancelJob,
+    TakeoverJob,
+    Init,
+    Checkpoint,
+}
+
+impl PolicyAction {
+    pub const ALL: [PolicyAction; 8] = [
+        PolicyAction::Reveal,
+        PolicyAction::Export,
+        PolicyAction::Rotate,
+        PolicyAction::Retire,
+        PolicyAction::CancelJob,
+        PolicyAction::TakeoverJob,
+        PolicyAction::Init,
+        PolicyAction::Checkpoint,
+    ];
+
+    /// The name written in the policy file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyAction::Reveal => "reveal",
+            PolicyAction::Export => "export",
+            PolicyAction::Rotate => "rotate",
+            PolicyAction::Retire => "retire",
+            PolicyAction::CancelJob => "cancel_job",
+            PolicyAction::TakeoverJob => "takeover_job",
+            PolicyAction::Init => "init",
+            PolicyAction::Checkpoint => "checkpoint",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PolicyAction> {
+        PolicyAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RolePolicy {
     pub default: Level,
     pub require_reason: bool,
     /// Patterns `Model.field`, `*.field`, `Model.*` to levels, in file order.
     pub fields: Vec<(String, Level)>,
+    /// The actions granted to the role; none when the role lists none (default deny).
+    pub actions: BTreeSet<PolicyAction>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -75,7 +123,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy used when no policy file is configured: role `viewer` sees `partial`.
+    /// The policy used when no policy file is configured: role `viewer` sees `partial` and
+    /// is granted no action (reveal, rotate, ... need a policy file that grants them).
     pub fn builtin() -> Policy {
         let mut roles = BTreeMap::new();
         roles.insert(
@@ -84,6 +133,7 @@ impl Policy {
                 default: Level::Partial,
                 require_reason: false,
                 fields: Vec::new(),
+                actions: BTreeSet::new(),
             },
         );
         Policy {
@@ -110,13 +160,14 @@ pub enum PolicyError {
 }
 
 const LEVELS: &str = "hidden, redact, hash, partial, reveal";
+const ACTIONS: &str = "reveal, export, rotate, retire, cancel_job, takeover_job, init, checkpoint";
 const POLICY_KEYS: &[&str] = &[
     "default_role",
     "roles",
     "owner_sees_own",
     "reveal_timeout_seconds",
 ];
-const ROLE_KEYS: &[&str] = &["default", "require_reason", "fields"];
+const ROLE_KEYS: &[&str] = &["default", "require_reason", "fields", "actions"];
 
 /// Reads and validates a policy file.
 pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
@@ -228,11 +279,34 @@ fn read_role(node: Node<'_, '_>, name: &str) -> Read<RolePolicy> {
             }
         }
     }
+    let actions = match node.get("actions") {
+        None => BTreeSet::new(),
+        Some(list) => read_actions(list.node(), name)?,
+    };
     Ok(RolePolicy {
         default,
         require_reason,
         fields,
+        actions,
     })
+}
+
+/// `actions: [rotate, retire]`; an unknown name is refused rather than ignored, because a
+/// typo (`rotation`) would otherwise silently grant nothing, or be read as granting.
+fn read_actions(node: Node<'_, '_>, role: &str) -> Read<BTreeSet<PolicyAction>> {
+    let what = format!("actions of role {role}");
+    let mut actions = BTreeSet::new();
+    for item in node.list(&what)? {
+        let item = item.node();
+        let text = item.text(&what)?.trim();
+        let action = PolicyAction::parse(text).ok_or_else(|| {
+            item.error(format!(
+                "unknown action {text:?} in role {role}; expected one of {ACTIONS}"
+            ))
+        })?;
+        actions.insert(action);
+    }
+    Ok(actions)
 }
 
 fn read_level(node: Node<'_, '_>, what: &str) -> Read<Level> {

@@ -95,4 +95,7 @@ pub enum RotationError {
     },
     #[error("key {key}: {reason}")]
     Retire { key: String, reason: String },
+    /// The acting role is not granted the action (policy `actions:`).
+    #[error(transparent)]
+    NotGranted(#[from] crate::access::ActionRefused),
 }

@@ -12,6 +12,7 @@ use super::RotationError;
 use super::events::{EventSink, JobSummary, RotationEvent};
 use super::job::{JobOptions, JobStatus, heartbeat_age, worker_alive, worker_id};
 use super::scope::{rotated_columns, target_label};
+use crate::access::ActionRefused;
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::KeyRing;
@@ -72,6 +73,9 @@ pub struct Runner<'a> {
     /// replaces a resumed job's stored rate too (an operator slowing down or speeding up a
     /// job mid-way means it).
     pub rate_explicit: bool,
+    /// Why this runner may not take over a job whose worker is gone (the role lacks the
+    /// `takeover_job` action); `None`: it may. Checked on the row the claim compares with.
+    pub takeover_refused: Option<ActionRefused>,
 }
 
 /// A job being worked on by this process.
@@ -95,7 +99,14 @@ impl<'a> Runner<'a> {
             after_read: None,
             max_rate: None,
             rate_explicit: false,
+            takeover_refused: None,
         }
+    }
+
+    /// Refuses takeovers when `allowed` is the acting role's refusal of `takeover_job`.
+    pub fn with_takeover(mut self, allowed: Result<(), ActionRefused>) -> Self {
+        self.takeover_refused = allowed.err();
+        self
     }
 
     /// Caps the jobs this runner starts at `rate` rows per second (`None` or 0: unlimited).
@@ -219,6 +230,12 @@ impl<'a> Runner<'a> {
                     id,
                     status: row.status,
                 });
+            }
+            // Still marked active, its worker gone: continuing it is a takeover.
+            Some(s) if s.is_active() => {
+                if let Some(refused) = &self.takeover_refused {
+                    return Err(RotationError::NotGranted(refused.clone()));
+                }
             }
             _ => {}
         }

@@ -102,6 +102,7 @@ impl App {
             health: Default::default(),
             warnings: setup.warnings.clone(),
             reveal_timeout_seconds: access.reveal_timeout_seconds(),
+            grants: access.grants().clone(),
             quit: false,
         };
         Ok(App {
@@ -255,6 +256,24 @@ impl App {
     }
 
     fn screen_action(&mut self, action: Action) {
+        // An action the role is not granted is refused here, before any screen acts on it,
+        // with the same reason the titles, hints and help show (a read-only session's
+        // writes are refused by their handlers, with their remedy).
+        let governed = matches!(
+            (self.state.screen, action),
+            (ScreenId::Data | ScreenId::Audit, Action::Reveal)
+                | (
+                    ScreenId::Keys,
+                    Action::Rotate | Action::RetireKey | Action::PauseJob | Action::CancelJob
+                )
+        );
+        if governed
+            && let Some(super::disabled::Disabled::NotGranted(refused)) =
+                self.state.disabled(action)
+        {
+            self.state.error(refused.short());
+            return;
+        }
         match (self.state.screen, action) {
             (ScreenId::Data, _) => {
                 let (page, width) = (self.state.page_size(), self.state.size.0);

@@ -66,6 +66,7 @@ impl App {
             Ok(access) => {
                 self.access = Arc::new(access);
                 self.state.status.role = role.to_string();
+                self.state.grants = self.access.grants().clone();
                 self.state.reveal_timeout_seconds = self.access.reveal_timeout_seconds();
                 self.state.notice(format!("role {role}"));
                 // An audit entry shown (or revealed) under the old role is not kept.

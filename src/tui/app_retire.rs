@@ -16,7 +16,7 @@ use super::screens::retire::{RetireState, RetireStep, RetireUpdate, RetireUse};
 use super::state::Popup;
 use super::tasks::{ProgressSender, TaskResult};
 use crate::audit::AuditLog;
-use crate::config::ModelSet;
+use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::{KeyId, KeyRing};
 use crate::rotation::retire::key_usage_with_progress;
 use crate::rotation::retire::retirable;
@@ -140,6 +140,11 @@ impl App {
     }
 
     fn spawn_retirement(&mut self, key: String) {
+        // `X` was refused without the grant; this holds whatever led here.
+        if let Err(refused) = self.state.grants.check(PolicyAction::Retire) {
+            self.state.error(refused.short());
+            return;
+        }
         let Some(store) = self.store.clone() else {
             self.state
                 .error("not connected: retiring needs the database");

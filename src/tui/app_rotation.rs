@@ -15,8 +15,9 @@ use super::screens::Loadable;
 use super::screens::rotation_wizard::{WizardState, WizardStep};
 use super::state::Popup;
 use super::tasks::{ProgressSender, TaskResult};
+use crate::access::ActionRefused;
 use crate::audit::AuditLog;
-use crate::config::ModelSet;
+use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::KeyRing;
 use crate::rotation::{RotationError, RunOptions, Runner, plan_model};
 use crate::store::Store;
@@ -125,6 +126,13 @@ impl App {
             .live
             .iter()
             .any(|l| l.job == id && matches!(l.status.as_str(), "running" | "resumed"));
+        // An interrupted job's worker is gone: continuing it is a takeover.
+        if status == "interrupted"
+            && let Err(refused) = self.state.grants.check(PolicyAction::TakeoverJob)
+        {
+            self.state.error(refused.short());
+            return;
+        }
         match status.as_str() {
             "running" if ours => self.request_job(id, "pausing"),
             "running" | "paused" | "interrupted" | "failed" => {
@@ -199,6 +207,10 @@ impl App {
     }
 
     fn spawn_rotation(&mut self, names: Vec<String>, resume: Option<i64>) {
+        if let Err(refused) = self.state.grants.check(PolicyAction::Rotate) {
+            self.state.error(refused.short());
+            return;
+        }
         let Some(store) = self.store.clone() else {
             self.state
                 .error("not connected: rotation needs the database");
@@ -214,6 +226,7 @@ impl App {
             log: self.audit_log.clone(),
             progress: self.tasks.progress(),
             max_rate: self.max_rotation_rate(),
+            takeover: self.state.grants.check(PolicyAction::TakeoverJob),
         });
         let limit = self
             .max_rotation_rate()
@@ -262,6 +275,8 @@ struct RotationWork {
     log: Arc<OnceCell<AuditLog>>,
     progress: ProgressSender,
     max_rate: Option<u64>,
+    /// The role's `takeover_job` grant: the runner refuses a takeover without it.
+    takeover: Result<(), ActionRefused>,
 }
 
 /// Runs (or resumes) jobs one model at a time, forwarding every event as progress.
@@ -276,6 +291,7 @@ async fn run_rotation(work: RotationWork) -> TaskResult {
         log,
         progress,
         max_rate,
+        takeover,
     } = work;
     let log = match log.get_or_try_init(|| AuditLog::open(&store, &ring)).await {
         Ok(log) => log,
@@ -295,7 +311,8 @@ async fn run_rotation(work: RotationWork) -> TaskResult {
     let runner = Runner::new(&store, &ring, &actor)
         .with_events(sender)
         .with_audit(log)
-        .with_max_rate(max_rate);
+        .with_max_rate(max_rate)
+        .with_takeover(takeover);
     let mut errors = Vec::new();
     if let Some(id) = resume
         && let Err(e) = runner.resume(&models.models, id).await

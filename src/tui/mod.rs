@@ -23,6 +23,7 @@ mod app_retire;
 mod app_rotation;
 pub mod clock;
 pub mod commands;
+pub mod disabled;
 pub mod event;
 pub mod keymap;
 pub mod keyspec;

@@ -111,6 +111,8 @@ pub struct State {
     pub warnings: Vec<String>,
     /// Reveal timeout of the policy, for hints.
     pub reveal_timeout_seconds: u64,
+    /// The actions the acting role is granted (what `disabled` shows and refuses).
+    pub grants: crate::access::Grants,
     pub quit: bool,
 }
 

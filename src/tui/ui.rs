@@ -37,13 +37,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         ScreenId::Overview => screens::overview::draw(frame, body, state),
         ScreenId::Data => screens::data_view::draw(frame, body, state),
         ScreenId::Audit => screens::audit::draw(frame, body, state),
-        ScreenId::Keys => screens::keys::draw(
-            frame,
-            body,
-            &state.keys,
-            &state.theme,
-            state.status.read_only,
-        ),
+        ScreenId::Keys => screens::keys::draw(frame, body, state),
         ScreenId::Health => screens::health::draw(frame, body, &state.health, &state.theme),
     }
     widgets::status_bar::draw_message(frame, message, state);

@@ -25,10 +25,11 @@ pub fn fixture_dir() -> tempfile::TempDir {
     )
     .unwrap();
     // Browse is masked per role; these tests read every value, so their role may reveal
-    // everything and each browse passes `--reveal` (see `timber`).
+    // and export everything (each browse passes `--reveal`, see `timber`), and create
+    // tables (`timber init`).
     std::fs::write(
         dir.path().join("policy.yaml"),
-        "default_role: reader\nroles:\n  reader: { default: reveal }\n",
+        "default_role: reader\nroles:\n  reader: { default: reveal, actions: [reveal, export, init] }\n",
     )
     .unwrap();
     let mut env = std::fs::read_to_string(dir.path().join(".env")).unwrap();

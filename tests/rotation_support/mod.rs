@@ -164,13 +164,26 @@ pub async fn assert_all_under_new_key(
     assert_eq!(seen, n, "every row still there");
 }
 
-/// A temp dir with models/ and a .env for the binary: new primary, old as _OLD.
+/// The policy of [`env_dir`]: its default role `operator` may rotate, take over, cancel,
+/// retire and init; `rotator` may rotate but not take over a job whose worker is gone;
+/// `support` (as the demo's) may only reveal.
+pub const POLICY: &str = "default_role: operator\nroles:\n  operator:\n    default: redact\n    actions: [rotate, takeover_job, cancel_job, retire, init]\n  rotator:\n    actions: [rotate]\n  support:\n    default: partial\n    actions: [reveal]\n";
+
+/// Writes [`POLICY`] as `dir/policy.yaml`; returns the `.env` line that selects it.
+pub fn write_policy(dir: &Path) -> &'static str {
+    std::fs::write(dir.join("policy.yaml"), POLICY).unwrap();
+    "TIMBER_POLICY=policy.yaml\n"
+}
+
+/// A temp dir with models/, policy.yaml and a .env for the binary: new primary, old as
+/// _OLD, role `operator` (see [`POLICY`]).
 pub fn env_dir(url: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("models")).unwrap();
     std::fs::write(dir.path().join("models/secrets.yaml"), MODELS).unwrap();
+    let policy = write_policy(dir.path());
     let env = format!(
-        "DATABASE_URL={url}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\nTIMBER_USER=rotation-test\n"
+        "DATABASE_URL={url}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}TIMBER_USER=rotation-test\n"
     );
     std::fs::write(dir.path().join(".env"), env).unwrap();
     dir

@@ -365,7 +365,7 @@ pub fn hints(state: &State) -> Vec<String> {
         format!("{} verify", k(Action::Verify)),
     ];
     if state.audit.detail.is_some() {
-        parts.push(format!("{} reveal", k(Action::Reveal)));
+        parts.extend(crate::tui::widgets::status_bar::reveal_hint(state));
     }
     if state.audit.filter.is_some() || state.audit.detail.is_some() {
         parts.push(format!("{} back", k(Action::Back)));

@@ -140,6 +140,9 @@ fn reveal_line(view: &EntryView, state: &State) -> Line<'static> {
     if let Some(why) = &audit.reveal_blocked {
         return Line::styled(format!("{key} reveal unavailable: {why}"), theme.muted);
     }
+    if let Some(note) = state.grant_note(Action::Reveal) {
+        return Line::styled(format!("{key} reveal unavailable: {note}"), theme.muted);
+    }
     if view.revealable.is_empty() {
         return Line::styled(
             format!(

@@ -14,7 +14,10 @@ use super::Loadable;
 use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
 use crate::rotation::KeyListing;
+use crate::tui::disabled::Disabled;
+use crate::tui::keymap::Action;
 use crate::tui::overview_data::JobView;
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit;
 use crate::tui::widgets::job_gauge::{self, JobProgress};
@@ -172,7 +175,8 @@ impl KeysState {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
+pub fn draw(frame: &mut Frame, area: Rect, root: &State) {
+    let (state, theme) = (&root.keys, &root.theme);
     let key_rows = state.keys.len() as u16 + 3;
     let schedule_rows = state.schedule.len().max(1) as u16 + 3;
     let [keys_area, schedule_area, jobs_area] = Layout::vertical([
@@ -181,12 +185,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, rea
         Constraint::Min(3),
     ])
     .areas(area);
-    draw_keys(frame, keys_area, state, theme, read_only);
+    draw_keys(frame, keys_area, state, theme, ring_title(root));
     draw_schedule(frame, schedule_area, state, theme);
-    super::keys_live::draw_jobs(frame, jobs_area, state, theme, read_only);
+    super::keys_live::draw_jobs(frame, jobs_area, state, theme, jobs_title(root));
 }
 
-fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
+fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, title: String) {
     let cells: Vec<[String; 5]> = state
         .keys
         .iter()
@@ -244,7 +248,7 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, re
             .chain([Constraint::Fill(1)]),
     )
     .header(Row::new(["key", "fingerprint", "role", "status", "age", "source"]).style(theme.header))
-    .block(block(ring_title(state, read_only), theme, state.ring_focus))
+    .block(block(title, theme, state.ring_focus))
     .row_highlight_style(theme.selection)
     .highlight_symbol("▶ ");
     // The selection shows only while the ring has the focus (j/k move the jobs otherwise).
@@ -254,14 +258,57 @@ fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, re
 }
 
 /// The ring's title says what `X` does here, or why it cannot.
-fn ring_title(state: &KeysState, read_only: bool) -> String {
-    match (read_only, state.ring_focus) {
-        (true, _) => {
+fn ring_title(root: &State) -> String {
+    match (root.disabled(Action::RetireKey), root.keys.ring_focus) {
+        (Some(Disabled::ReadOnly), _) => {
             " Key ring · read-only session: X retire disabled (start with --write) ".into()
         }
-        (false, true) => " Key ring · j/k select · X retire the selected key · h/l to jobs ".into(),
-        (false, false) => " Key ring · h/l select a key · X retire ".into(),
+        (Some(Disabled::NotGranted(refused)), _) => format!(
+            " Key ring · X retire disabled: role {} lacks {} ",
+            refused.role,
+            refused.action.as_str()
+        ),
+        (None, true) => " Key ring · j/k select · X retire the selected key · h/l to jobs ".into(),
+        (None, false) => " Key ring · h/l select a key · X retire ".into(),
     }
+}
+
+/// The jobs' title: what `R`, `p`, `x` do, or which are disabled and why.
+fn jobs_title(root: &State) -> String {
+    let writes = [
+        (Action::Rotate, "R rotate", "R"),
+        (Action::PauseJob, "p pause/resume", "p"),
+        (Action::CancelJob, "x cancel", "x"),
+    ];
+    if writes
+        .iter()
+        .any(|(a, ..)| root.disabled(*a) == Some(Disabled::ReadOnly))
+    {
+        return " Rotation jobs · read-only session: R, p, x disabled (start with --write) ".into();
+    }
+    let mut parts = vec!["Rotation jobs".to_string()];
+    let mut keys = Vec::new();
+    let mut lacks: Vec<&str> = Vec::new();
+    for (action, what, key) in writes {
+        match root.disabled(action) {
+            Some(Disabled::NotGranted(refused)) => {
+                keys.push(key);
+                if !lacks.contains(&refused.action.as_str()) {
+                    lacks.push(refused.action.as_str());
+                }
+            }
+            _ => parts.push(what.to_string()),
+        }
+    }
+    if !keys.is_empty() {
+        parts.push(format!(
+            "{} disabled: role {} lacks {}",
+            keys.join(", "),
+            root.grants.role(),
+            lacks.join(", ")
+        ));
+    }
+    format!(" {} ", parts.join(" · "))
 }
 
 fn draw_schedule(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme) {

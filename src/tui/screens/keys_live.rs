@@ -122,16 +122,12 @@ impl KeysState {
 }
 
 /// The jobs table with gauges; live counters where this console runs the job.
-pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, read_only: bool) {
-    let title = if read_only {
-        " Rotation jobs · read-only session: R, p, x disabled (start with --write) "
-    } else {
-        " Rotation jobs · R rotate · p pause/resume · x cancel "
-    };
+/// `title` says what R, p, x do, or why they are disabled (`keys::jobs_title`).
+pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, title: String) {
     let Some((inner, jobs)) = tile(
         frame,
         area,
-        title,
+        &title,
         &state.jobs,
         "rotation jobs",
         theme,

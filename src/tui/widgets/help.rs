@@ -8,6 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::masked_cell::LEGEND;
 use super::{block, centered};
+use crate::tui::disabled::Disabled;
 use crate::tui::keymap::Action;
 use crate::tui::state::State;
 
@@ -16,17 +17,36 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let mut lines = Vec::new();
     for action in Action::ALL {
+        // `✗` marks an action the role is not granted, in the gap after the key so no line
+        // grows (and wraps) for it; the reason follows the list once.
+        let not_granted = matches!(state.disabled(*action), Some(Disabled::NotGranted(_)));
         let mut spans = vec![
-            Span::styled(format!("{:>14}  ", state.keymap.label(*action)), theme.key),
+            Span::styled(format!("{:>14}", state.keymap.label(*action)), theme.key),
+            Span::styled(if not_granted { " ✗ " } else { "  " }, theme.muted),
             Span::raw(action.help()),
         ];
-        if state.status.read_only && action.writes() {
-            spans.push(Span::styled(
+        match state.disabled(*action) {
+            Some(Disabled::ReadOnly) => spans.push(Span::styled(
                 "  (disabled: read-only session; start with --write)",
                 theme.muted,
-            ));
+            )),
+            Some(Disabled::NotGranted(_)) | None => {}
         }
         lines.push(Line::from(spans));
+    }
+    // One line (the help must fit where it did): the missing grants are in `?`-less places
+    // too (titles, the refusal when pressed).
+    if Action::ALL
+        .iter()
+        .any(|a| matches!(state.disabled(*a), Some(Disabled::NotGranted(_))))
+    {
+        lines.push(Line::styled(
+            format!(
+                "✗ not granted to role {} by the policy's actions",
+                state.grants.role()
+            ),
+            theme.muted,
+        ));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Cells", theme.header));

@@ -91,7 +91,7 @@ fn hints(state: &State) -> String {
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
     match (state.screen, &state.data.table) {
         (ScreenId::Data, Some(_)) => {
-            parts.push(format!("{} reveal", k(Action::Reveal)));
+            parts.extend(reveal_hint(state));
             parts.push(format!("{} search", k(Action::Search)));
             parts.push(format!("{} filter", k(Action::Filter)));
             parts.push(format!("{} record", k(Action::Open)));
@@ -107,14 +107,41 @@ fn hints(state: &State) -> String {
             k(Action::PauseJob),
             k(Action::CancelJob)
         )),
+        // Writes the role is not granted: listed together as such.
         (ScreenId::Keys, _) => {
-            parts.push(format!("{} rotate", k(Action::Rotate)));
-            parts.push(format!("{} retire", k(Action::RetireKey)));
-            parts.push(format!("{} pause", k(Action::PauseJob)));
-            parts.push(format!("{} cancel", k(Action::CancelJob)));
+            let writes = [
+                (Action::Rotate, "rotate"),
+                (Action::RetireKey, "retire"),
+                (Action::PauseJob, "pause"),
+                (Action::CancelJob, "cancel"),
+            ];
+            for (action, what) in writes {
+                if state.disabled(action).is_none() {
+                    parts.push(format!("{} {what}", k(action)));
+                }
+            }
+            let refused = state.not_granted_keys(&writes.map(|(a, _)| a));
+            if !refused.is_empty() {
+                parts.push(format!(
+                    "{} not granted to role {}",
+                    refused.join(", "),
+                    state.grants.role()
+                ));
+            }
         }
         _ => parts.push(format!("{} refresh", k(Action::Refresh))),
     }
     parts.push(format!("{} quit", k(Action::Quit)));
     parts.join("  ")
+}
+
+/// `r reveal`, or nothing when the role has no `reveal` action (help says why; the hint
+/// line at 80 columns has no room for the reason).
+pub fn reveal_hint(state: &State) -> Option<String> {
+    use crate::tui::keymap::Action;
+    let key = state.keymap.label(Action::Reveal);
+    state
+        .disabled(Action::Reveal)
+        .is_none()
+        .then(|| format!("{key} reveal"))
 }
