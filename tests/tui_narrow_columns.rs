@@ -61,6 +61,8 @@ fn settings(
         ("DATABASE_URL".to_string(), url.to_string()),
         ("TIMBER_MODELS".to_string(), path("models")),
         ("TIMBER_POLICY".to_string(), path("policy.yaml")),
+        // The demo policy grants key retirement (`X` below) to security_admin only.
+        ("TIMBER_ROLE".to_string(), "security_admin".to_string()),
     ]);
     timber::config::settings::Settings::from_sources(&Default::default(), &env, dir)
         .expect("demo settings load")
