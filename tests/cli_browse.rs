@@ -187,6 +187,175 @@ fn unreadable_cells_are_classified_without_failing_the_page() {
     assert_eq!(row["phone"], serde_json::json!({"error": "corrupted"}));
 }
 
+/// Someone with write access to the SQLite file stores bytes that are not UTF-8 in two
+/// encrypted columns: once as TEXT (SQLite does not check the encoding) and once as a BLOB.
+/// Each costs only its own cell: browse shows `not_text` there and reads everything else;
+/// the census counts both as malformed; health names both records and scans on; rotation
+/// records them as failures and leaves the bytes as they were.
+#[test]
+fn a_value_that_is_not_text_costs_only_its_cell() {
+    let dir = fixture_dir();
+    assert!(timber(dir.path(), &["init"], &[]).status.success());
+    let url = format!("sqlite://{}", dir.path().join("app.db").display());
+    let as_text = "c2ce6f44-7ed4-d57b-1e2f-eb89414c343c";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = |id: &str, column: &str| {
+        let sql = format!(
+            "SELECT typeof({column}) || ':' || hex({column}) FROM user_profiles WHERE id = ?"
+        );
+        rt.block_on(async {
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        })
+    };
+    let as_blob: String = rt.block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE user_profiles SET email = CAST(x'fffe41' AS TEXT) WHERE id = ?")
+            .bind(as_text)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let other: String =
+            sqlx::query_scalar("SELECT id FROM user_profiles WHERE id <> ? ORDER BY id LIMIT 1")
+                .bind(as_text)
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        sqlx::query("UPDATE user_profiles SET research_notes = x'fffe41' WHERE id = ?")
+            .bind(&other)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        other
+    });
+    let as_blob = as_blob.as_str();
+    let before = (stored(as_text, "email"), stored(as_blob, "research_notes"));
+    assert_eq!(
+        before,
+        ("text:FFFE41".to_string(), "blob:FFFE41".to_string())
+    );
+
+    let out = timber(
+        dir.path(),
+        &[
+            "browse",
+            "UserProfile",
+            "--format",
+            "json",
+            "--limit",
+            "1000",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Json> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 40, "the rest of the table reads");
+    let row = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+    let text_row = row(as_text);
+    assert_eq!(text_row["email"], serde_json::json!({"error": "not_text"}));
+    assert!(text_row["phone"].is_string(), "{text_row}");
+    assert!(text_row["research_notes"].is_string(), "{text_row}");
+    let blob_row = row(as_blob);
+    assert_eq!(
+        blob_row["research_notes"],
+        serde_json::json!({"error": "not_text"})
+    );
+    assert!(
+        blob_row["email"].as_str().unwrap().contains('@'),
+        "{blob_row}"
+    );
+
+    let table = timber(
+        dir.path(),
+        &["browse", "UserProfile", "--find", &format!("id={as_text}")],
+        &[],
+    );
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(stdout(&table).contains("<not_text>"), "{}", stdout(&table));
+
+    let census = timber(dir.path(), &["census", "--format", "json"], &[]);
+    assert!(census.status.success(), "{}", stderr(&census));
+    let census: Json = serde_json::from_slice(&census.stdout).unwrap();
+    let malformed = |column: &str| {
+        census["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["model"] == "UserProfile" && c["column"] == column)
+            .map(|c| (c["rows"].clone(), c["malformed"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        malformed("email"),
+        (serde_json::json!(40), serde_json::json!(1))
+    );
+    assert_eq!(
+        malformed("research_notes"),
+        (serde_json::json!(40), serde_json::json!(1))
+    );
+
+    let health = timber(
+        dir.path(),
+        &["health", "--only", "data.undecryptable", "--format", "json"],
+        &[],
+    );
+    assert_eq!(health.status.code(), Some(2), "{}", stderr(&health));
+    let health: Json = serde_json::from_slice(&health.stdout).unwrap();
+    let named = |column: &str| {
+        health["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["evidence"]["column"] == column && c["evidence"]["kind"] == "malformed")
+            .map(|c| c["evidence"]["record_ids"].clone())
+            .unwrap_or_else(|| panic!("no malformed finding for {column}: {health}"))
+    };
+    assert_eq!(named("email"), serde_json::json!([as_text]));
+    assert_eq!(named("research_notes"), serde_json::json!([as_blob]));
+    // The scan went on past both records: every row of every model was read.
+    let mut rows_per_model = std::collections::BTreeMap::new();
+    for c in census["columns"].as_array().unwrap() {
+        rows_per_model.insert(c["model"].to_string(), c["rows"].as_u64().unwrap());
+    }
+    let all_rows: u64 = rows_per_model.values().sum();
+    let text = timber(dir.path(), &["health", "--only", "data.undecryptable"], &[]);
+    assert!(
+        stdout(&text)
+            .lines()
+            .next()
+            .unwrap()
+            .contains(&format!("{all_rows} rows read")),
+        "{}",
+        stdout(&text)
+    );
+
+    let rotate = timber(
+        dir.path(),
+        &["rotate", "--model", "UserProfile", "--format", "json"],
+        &[],
+    );
+    let events = stdout(&rotate);
+    let done: Json = serde_json::from_str(events.lines().last().unwrap_or("null")).unwrap();
+    assert_eq!(done["status"], "completed", "{events}\n{}", stderr(&rotate));
+    assert!(
+        stderr(&rotate).contains(&format!("record {as_text} column email: not_text")),
+        "{}",
+        stderr(&rotate)
+    );
+    assert_eq!(
+        (stored(as_text, "email"), stored(as_blob, "research_notes")),
+        before,
+        "rotation overwrote a value it could not read"
+    );
+}
+
 #[test]
 fn bad_setups_fail_with_one_clear_line() {
     let dir = fixture_dir();

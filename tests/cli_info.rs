@@ -185,3 +185,51 @@ fn keygen_prints_one_fresh_fernet_key_and_nothing_else() {
     assert_eq!(ka.trim().len(), 44);
     assert!(a.stderr.is_empty());
 }
+
+/// A database URL can carry credentials in its query string and in libpq keyword form, not
+/// only as `user:password@`. None of them may reach the screen: `info` (text and JSON), a
+/// failing connection (PostgreSQL refuses on port 1) and an unsupported URL all show `***`.
+#[test]
+fn credentials_anywhere_in_the_url_are_never_printed() {
+    let (_tmp, dir) = fixture_copy();
+    const SECRETS: [&str; 5] = [
+        "SECRETCANARY",
+        "S2sslpass",
+        "S3apitoken",
+        "S4userinfo",
+        "S5keyword",
+    ];
+    let url = "postgres://u:S4userinfo@127.0.0.1:1/db?sslmode=prefer&password=SECRETCANARY&sslpassword=S2sslpass&api_token=S3apitoken";
+    let shown =
+        "postgres://u:***@127.0.0.1:1/db?sslmode=prefer&password=***&sslpassword=***&api_token=***";
+    let keyword = "host=db user=u password=S5keyword";
+    let runs = [
+        (url, vec!["info"], Some(0)),
+        (url, vec!["info", "--format", "json"], Some(0)),
+        (url, vec!["jobs"], Some(2)),
+        (url, vec!["health"], Some(2)),
+        (keyword, vec!["info"], Some(2)),
+    ];
+    for (database, args, code) in runs {
+        let mut all = vec!["--env-file", "fixture.env", "--database-url", database];
+        all.extend(args.iter());
+        let out = timber(&dir, &all);
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), code, "{args:?}: {printed}");
+        for secret in SECRETS {
+            assert!(
+                !printed.contains(secret),
+                "{args:?} printed {secret}: {printed}"
+            );
+        }
+        if database == url {
+            assert!(printed.contains(shown), "{args:?}: {printed}");
+        } else {
+            assert!(printed.contains("password=***"), "{args:?}: {printed}");
+        }
+    }
+}

@@ -181,7 +181,7 @@ async fn planted_problems_are_found(kind: Kind) {
     );
     assert_eq!(
         at(&r, "data.undecryptable", m, Some("notes")).finding,
-        "1 value looks like a token but is malformed (truncated, altered or not base64)"
+        "1 value is malformed: not a readable token (truncated, altered, not base64, or not text)"
     );
     assert_eq!(
         at(&r, "data.plaintext", m, Some("phone")).finding,

@@ -247,3 +247,95 @@ async fn census_command_text_json_and_model_filter() {
     assert!(text(&bad.stderr).contains("unknown model `Nope`; the models are: Ledger, Other"));
     store.close().await;
 }
+
+/// `conn.tls` through the binary against this machine's PostgreSQL (self-signed snakeoil
+/// certificate for `localhost`): `verified` when REQUIRE_SSL checks it under its CA and name,
+/// `encrypted, not verified` when the URL's default mode takes any certificate (a warning in
+/// production), and with REQUIRE_SSL but no CA no session at all: one line naming the cause
+/// and the remedy, exit 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conn_tls_says_verified_encrypted_or_refuses() {
+    const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    let Ok(url) = std::env::var("TIMBER_TEST_POSTGRES_URL") else {
+        eprintln!("SKIP: TIMBER_TEST_POSTGRES_URL not set; conn.tls not tested");
+        return;
+    };
+    if !url.contains("@127.0.0.1:") || !std::path::Path::new(SNAKEOIL).exists() {
+        eprintln!("SKIP: needs the server at 127.0.0.1 with {SNAKEOIL}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_models, store, vars) = sqlite_world(dir.path(), MODELS).await;
+    store.close().await;
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut all: Vec<(&str, String)> = vars
+            .iter()
+            .filter(|(k, _)| *k != "DATABASE_URL")
+            .cloned()
+            .collect();
+        all.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        all
+    };
+    let conn_tls = |vars: &[(&str, String)]| {
+        let out = timber_cli(
+            dir.path(),
+            &["health", "--only", "conn.tls", "--format", "json"],
+            vars,
+        );
+        (out.status.code(), json_of(&out)["checks"][0].clone())
+    };
+
+    let by_name = url.replace("@127.0.0.1:", "@localhost:");
+    let (code, check) = conn_tls(&with(&[
+        ("DATABASE_URL", &by_name),
+        ("REQUIRE_SSL", "true"),
+        ("SSL_ROOT_CERT_PATH", SNAKEOIL),
+    ]));
+    assert_eq!(
+        (code, check["severity"].as_str()),
+        (Some(0), Some("ok")),
+        "{check}"
+    );
+    assert!(
+        check["finding"].as_str().unwrap().starts_with("verified:"),
+        "{check}"
+    );
+    assert_eq!(check["evidence"]["tls"], "verified", "{check}");
+
+    let (_, check) = conn_tls(&with(&[("DATABASE_URL", &url)]));
+    assert!(
+        check["finding"]
+            .as_str()
+            .unwrap()
+            .starts_with("encrypted, not verified:"),
+        "{check}"
+    );
+    assert_eq!(
+        check["evidence"]["tls"], "encrypted, not verified",
+        "{check}"
+    );
+    let (code, check) = conn_tls(&with(&[("DATABASE_URL", &url), ("OAK_ENV", "production")]));
+    assert_eq!(
+        (code, check["severity"].as_str()),
+        (Some(1), Some("warn")),
+        "{check}"
+    );
+    assert!(
+        check["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("REQUIRE_SSL=true"),
+        "{check}"
+    );
+
+    let refused = timber_cli(
+        dir.path(),
+        &["health", "--only", "conn.tls"],
+        &with(&[("DATABASE_URL", &url), ("REQUIRE_SSL", "true")]),
+    );
+    let err = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("certificate not trusted"), "{err}");
+    assert!(err.contains("SSL_ROOT_CERT_PATH"), "{err}");
+}

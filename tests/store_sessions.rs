@@ -1,15 +1,16 @@
 //! Connection guarantees that come from the database session, not from us: a read-only
 //! store's session refuses writes (PostgreSQL default_transaction_read_only, MySQL/MariaDB
 //! READ ONLY transactions, SQLite query_only) while the separate audit connection still
-//! appends; REQUIRE_SSL refuses a server without TLS with a clear message and does not
-//! apply to a local SQLite file; raw rows and compare-and-set never overwrite a value that
+//! appends; REQUIRE_SSL means verified TLS (a self-signed certificate or a wrong host name
+//! is refused with its cause, a server without TLS too) and does not apply to a local
+//! SQLite file; raw rows and compare-and-set never overwrite a value that
 //! changed meanwhile.
 
 mod store_support;
 
 use store_support::{Kind, TestDb, models, ring};
 use timber::store::{
-    AuditHead, AuditRange, AuditRow, CasUpdate, Store, StoreConfig, StoreError, TlsMode,
+    AuditHead, AuditRange, AuditRow, CasUpdate, Store, StoreConfig, StoreError, TlsCheck, TlsMode,
     WriteContext,
 };
 use timber::value::Value;
@@ -176,49 +177,99 @@ async fn read_only_sessions_on_mysql() {
     read_only_sessions(Kind::Mysql).await;
 }
 
-/// With REQUIRE_SSL the session is TLS or there is no session: a server that offers TLS
-/// (this machine's PostgreSQL) gives an encrypted session, one that does not (its MariaDB)
-/// is refused with a message naming REQUIRE_SSL.
+/// This machine's PostgreSQL serves Debian's self-signed snakeoil certificate (CN and SAN
+/// `localhost`), exactly what a man in the middle would present: not signed by any trusted
+/// root. REQUIRE_SSL must refuse it unless its CA is named, and refuse it for any other
+/// host name even then; a stricter mode in the URL survives REQUIRE_SSL.
+const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+async fn connect_tls(url: &str, require_ssl: bool, ca: Option<&str>) -> Result<Store, String> {
+    let mut config = StoreConfig::from_url(url).unwrap();
+    config.require_ssl = require_ssl;
+    config.ssl_root_cert_path = ca.map(std::path::PathBuf::from);
+    Store::connect(config).await.map_err(|e| e.to_string())
+}
+
+fn refused(result: Result<Store, String>, what: &str) -> String {
+    let err = result
+        .err()
+        .unwrap_or_else(|| panic!("{what}: connected, the certificate was not verified"));
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    err
+}
+
 #[tokio::test]
-async fn require_ssl_gives_tls_or_a_clear_refusal() {
-    for (var, kind) in [
-        ("TIMBER_TEST_POSTGRES_URL", "postgres"),
-        ("TIMBER_TEST_MYSQL_URL", "mysql"),
-    ] {
-        let Ok(url) = std::env::var(var) else {
-            eprintln!("SKIP: {var} not set; REQUIRE_SSL against {kind} not run");
-            continue;
-        };
-        let plain = Store::connect_url(&url).await.unwrap();
-        let plain_tls = plain.session_uses_tls().await.unwrap();
-        plain.close().await;
-        let mut config = StoreConfig::from_url(&url).unwrap();
-        config.require_ssl = true;
-        assert_eq!(config.tls_mode(), TlsMode::Required);
-        match Store::connect(config).await {
-            Ok(store) => {
-                assert_eq!(
-                    store.session_uses_tls().await.unwrap(),
-                    Some(true),
-                    "{kind}"
-                );
-                store.close().await;
-            }
-            Err(err) => {
-                let err = err.to_string();
-                assert!(
-                    err.starts_with("REQUIRE_SSL=true but the connection to"),
-                    "{kind}: {err}"
-                );
-                assert_eq!(err.lines().count(), 1);
-                assert_eq!(
-                    plain_tls,
-                    Some(false),
-                    "{kind}: refused although the server does TLS"
-                );
-            }
-        }
+async fn require_ssl_means_verified_tls_on_postgres() {
+    let Ok(url) = std::env::var("TIMBER_TEST_POSTGRES_URL") else {
+        eprintln!("SKIP: TIMBER_TEST_POSTGRES_URL not set; verified TLS not tested");
+        return;
+    };
+    if !url.contains("@127.0.0.1:") || !std::path::Path::new(SNAKEOIL).exists() {
+        eprintln!("SKIP: needs the server at 127.0.0.1 with {SNAKEOIL}");
+        return;
     }
+    let by_name = url.replace("@127.0.0.1:", "@localhost:");
+
+    let err = refused(connect_tls(&url, true, None).await, "no CA");
+    assert!(err.contains("certificate not trusted"), "{err}");
+    assert!(err.contains("set SSL_ROOT_CERT_PATH"), "{err}");
+    // `sslmode=require` in the URL does not lower REQUIRE_SSL's verification.
+    let lax = format!("{by_name}?sslmode=require");
+    let err = refused(connect_tls(&lax, true, None).await, "URL says require");
+    assert!(err.contains("certificate not trusted"), "{err}");
+    // Nor does REQUIRE_SSL lower the URL's `verify-full` (it used to become `require`).
+    let strict = format!("{url}?sslmode=verify-full");
+    refused(
+        connect_tls(&strict, true, None).await,
+        "URL says verify-full",
+    );
+    refused(
+        connect_tls(&strict, false, None).await,
+        "URL says verify-full, no REQUIRE_SSL",
+    );
+
+    let err = refused(
+        connect_tls(&url, true, Some(SNAKEOIL)).await,
+        "CA given, wrong host name",
+    );
+    assert!(err.contains("host name mismatch"), "{err}");
+    assert!(err.contains("localhost"), "{err}");
+    assert!(
+        err.contains("connect by the name in the certificate"),
+        "{err}"
+    );
+
+    let store = connect_tls(&by_name, true, Some(SNAKEOIL))
+        .await
+        .expect("the certificate verifies under its own CA and name");
+    assert_eq!(store.session_uses_tls().await.unwrap(), Some(true));
+    assert_eq!(store.tls_check(), Some(TlsCheck::Verified));
+    assert_eq!(store.tls_mode(), TlsMode::Required);
+    store.close().await;
+
+    // Without REQUIRE_SSL the URL's default mode encrypts but checks nothing, and says so.
+    let plain = connect_tls(&url, false, None).await.unwrap();
+    assert_eq!(plain.session_uses_tls().await.unwrap(), Some(true));
+    assert_eq!(plain.tls_check(), Some(TlsCheck::Opportunistic));
+    plain.close().await;
+}
+
+/// This machine's MariaDB has TLS off: REQUIRE_SSL refuses it in one line that says so.
+#[tokio::test]
+async fn require_ssl_refuses_a_server_without_tls() {
+    let Ok(url) = std::env::var("TIMBER_TEST_MYSQL_URL") else {
+        eprintln!("SKIP: TIMBER_TEST_MYSQL_URL not set; REQUIRE_SSL against MySQL not run");
+        return;
+    };
+    let err = refused(connect_tls(&url, true, None).await, "MariaDB without TLS");
+    assert!(err.contains("does not offer TLS"), "{err}");
+    assert!(err.contains("REQUIRE_SSL=true"), "{err}");
+    assert!(err.contains("enable TLS on the server"), "{err}");
+}
+
+/// REQUIRE_SSL does not apply to a local SQLite file.
+#[tokio::test]
+async fn require_ssl_does_not_apply_to_sqlite() {
     let db = TestDb::new(Kind::Sqlite).await.unwrap();
     let mut config = StoreConfig::from_url(&db.url).unwrap();
     config.require_ssl = true;

@@ -391,7 +391,7 @@ async fn unreadable_and_plaintext_cells_are_flagged_without_failing_the_page() {
     let db = dir.path().join("app.db");
     let status = std::process::Command::new("sqlite3")
         .arg(&db)
-        .arg("UPDATE customers SET ssn = '123-45-6789' WHERE id = 2; UPDATE customers SET notes = 'gAAAAABbroken' WHERE id = 3;")
+        .arg("UPDATE customers SET ssn = '123-45-6789' WHERE id = 2; UPDATE customers SET notes = 'gAAAAABbroken' WHERE id = 3; UPDATE customers SET balance = CAST(x'fffe41' AS TEXT) WHERE id = 4;")
         .status()
         .expect("sqlite3 runs");
     assert!(status.success());
@@ -401,6 +401,9 @@ async fn unreadable_and_plaintext_cells_are_flagged_without_failing_the_page() {
     let notes = census.iter().find(|c| c.column == "notes").unwrap();
     assert_eq!((ssn.plaintext, ssn.rows), (1, CUSTOMERS as u64));
     assert_eq!(notes.malformed, 1);
+    // Bytes that are not UTF-8 are malformed too, and cost only their own cell.
+    let balance = census.iter().find(|c| c.column == "balance").unwrap();
+    assert_eq!((balance.malformed, balance.rows), (1, CUSTOMERS as u64));
     // The coverage tile lists the counts that are not zero.
     let overview = screen(&app);
     assert!(
@@ -410,6 +413,7 @@ async fn unreadable_and_plaintext_cells_are_flagged_without_failing_the_page() {
     press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
     let shown = screen(&app);
     assert!(shown.contains("⚠ not_a_token"), "{shown}");
+    assert!(shown.contains("⚠ not_text"), "{shown}");
     assert!(
         !shown.contains("123-45-6789"),
         "plaintext in an encrypted column is not shown"

@@ -294,6 +294,7 @@ fn cell_error(json: &Json) -> Option<CellError> {
         "not_a_token" => Some(CellError::NotAToken),
         "unknown_key" => Some(CellError::UnknownKey),
         "corrupted" => Some(CellError::Corrupted),
+        "not_text" => Some(CellError::NotText),
         _ => None,
     }
 }

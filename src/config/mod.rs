@@ -15,6 +15,7 @@ pub mod policy;
 pub mod settings;
 mod settings_error;
 mod settings_load;
+pub mod url_redact;
 pub mod yaml_locate;
 mod yaml_node;
 

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::key_sources::KEY_COMMAND_TIMEOUT;
 pub use super::settings_error::ConfigError;
 use super::settings_load;
+use super::url_redact::redact_url;
 
 /// Where a setting's value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl fmt::Debug for SecretText {
     }
 }
 
-/// A database URL whose password never appears in `Debug` or `Display`.
+/// A database URL whose credentials never appear in `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(Zeroizing<String>);
 
@@ -82,9 +83,10 @@ impl DatabaseUrl {
     pub fn expose(&self) -> &str {
         self.0.as_str()
     }
-    /// The URL with any password replaced by `***`.
+    /// The URL with every credential (userinfo password, `password=`, `api_token=`, ...)
+    /// replaced by `***` ([`redact_url`]).
     pub fn redacted(&self) -> String {
-        redact_url_password(self.expose())
+        redact_url(self.expose())
     }
     /// `sqlite`, `postgres`, `mysql`, ... (the part before `:`), lower-cased.
     pub fn scheme(&self) -> String {
@@ -105,29 +107,6 @@ impl fmt::Debug for DatabaseUrl {
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
-    }
-}
-
-/// Replaces the password of `scheme://user:password@host/...` with `***`.
-pub fn redact_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &authority[..at];
-    match userinfo.find(':') {
-        Some(colon) => format!(
-            "{}://{}:***{}",
-            &url[..scheme_end],
-            &userinfo[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
     }
 }
 

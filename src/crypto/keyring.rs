@@ -135,6 +135,10 @@ pub enum CellError {
     /// A key's MAC matches, but decryption, padding, UTF-8 or the declared type fails.
     #[error("token matches a configured key but its content is corrupted")]
     Corrupted,
+    /// The stored bytes are not UTF-8 text at all, so they cannot be a token (a token is
+    /// ASCII); someone wrote raw bytes into the column.
+    #[error("the stored value is not text (not UTF-8)")]
+    NotText,
 }
 
 impl CellError {
@@ -143,6 +147,7 @@ impl CellError {
             CellError::NotAToken => "not_a_token",
             CellError::UnknownKey => "unknown_key",
             CellError::Corrupted => "corrupted",
+            CellError::NotText => "not_text",
         }
     }
 }

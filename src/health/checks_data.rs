@@ -95,9 +95,8 @@ pub fn undecryptable(survey: &Survey) -> Vec<Finding> {
                 &s.malformed,
                 "malformed",
                 format!(
-                    "{} {} but {} malformed (truncated, altered or not base64)",
+                    "{} {} malformed: not a readable token (truncated, altered, not base64, or not text)",
                     count(s.malformed.count, "value"),
-                    pick(s.malformed.count, "looks like a token", "look like tokens"),
                     pick(s.malformed.count, "is", "are")
                 ),
                 "Restore these values from a backup: a malformed token cannot be read with any key",

@@ -1,5 +1,5 @@
 //! AUDIT, CONN, ROT and ENV families: the audit log is on, its chain verifies and
-//! sensitive models are audited; the connection honours REQUIRE_SSL; rotation jobs are
+//! sensitive models are audited; the connection's TLS is verified; rotation jobs are
 //! progressing; secret-like environment variables hold tokens, not plaintext.
 
 use chrono::NaiveDateTime;
@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 use super::report::{Evidence, Finding, Severity};
 use crate::config::{Classification, Mixin, ModelDef, Settings};
 use crate::crypto::{KeyRing, inspect};
-use crate::store::Store;
 use crate::store::introspect::RotationJobInfo;
 use crate::store::system_tables::AUDIT_LOG;
+use crate::store::{Store, TlsCheck};
 
 /// A running job whose heartbeat is older than this is stalled.
 pub const STALLED_AFTER_SECS: i64 = 120;
@@ -134,9 +134,12 @@ pub fn is_local_host(url: &str) -> bool {
     host.is_empty() || host == "localhost" || host.starts_with("127.") || host == "::1"
 }
 
-/// conn.tls: REQUIRE_SSL is honoured. SQLite is a local file (nothing to protect in
-/// transit). A connection without TLS fails when TLS is required or in production, is fine
-/// on loopback, and warns elsewhere.
+/// conn.tls: how the connection is protected, in one of three words: `verified` (TLS with
+/// the certificate chain and host name checked), `encrypted, not verified` (TLS that an
+/// attacker on the path could terminate with their own certificate: warns, except on
+/// loopback outside production), or `plaintext` (fails when REQUIRE_SSL or production
+/// demands TLS, fine on loopback, warns elsewhere).
+/// SQLite is a local file (nothing to protect in transit).
 pub fn tls(settings: &Settings, store: &Store, uses_tls: Option<bool>) -> Finding {
     let id = "conn.tls";
     let url = store.url_redacted();
@@ -146,35 +149,67 @@ pub fn tls(settings: &Settings, store: &Store, uses_tls: Option<bool>) -> Findin
     if store.dialect() == crate::store::Dialect::Sqlite {
         return Finding::ok(id, "SQLite is a local file: no connection to protect").evidence(ev);
     }
-    let remedy = "Set REQUIRE_SSL=true (with SSL_ROOT_CERT_PATH to verify the server) and enable TLS on the server";
-    match uses_tls {
-        Some(true) => Finding::ok(id, format!("the connection to {url} uses TLS")).evidence(ev),
-        Some(false) if settings.require_ssl => {
-            Finding::fail(id, "REQUIRE_SSL=true but this connection is not TLS")
-                .evidence(ev)
-                .remedy(remedy)
-        }
-        Some(false) | None => {
-            let unknown = if uses_tls.is_none() {
-                " (the server does not say; assumed not TLS)"
-            } else {
-                ""
-            };
-            if settings.is_production() {
-                Finding::fail(
-                    id,
-                    format!("production connection to {url} is not TLS{unknown}"),
-                )
-                .evidence(ev)
-                .remedy(remedy)
-            } else if is_local_host(&url) {
-                Finding::ok(id, format!("loopback connection without TLS{unknown}")).evidence(ev)
-            } else {
-                Finding::warn(id, format!("connection to {url} is not TLS{unknown}"))
-                    .evidence(ev)
-                    .remedy(remedy)
+    let verify = "Set REQUIRE_SSL=true (or sslmode=verify-full / ssl-mode=VERIFY_IDENTITY in the URL) so the server's certificate and host name are verified; for a self-signed or private-CA certificate also set SSL_ROOT_CERT_PATH to its CA";
+    if uses_tls == Some(true) {
+        return match store.tls_check() {
+            Some(TlsCheck::Verified) => Finding::ok(
+                id,
+                format!(
+                    "verified: the connection to {url} uses TLS, certificate and host name verified"
+                ),
+            )
+            .evidence(ev.with("tls", "verified")),
+            check => {
+                let how = check.map_or(
+                    "the server's certificate is not checked",
+                    TlsCheck::describe,
+                );
+                let finding =
+                    format!("encrypted, not verified: the connection to {url} uses TLS but {how}");
+                let ev = ev.with("tls", "encrypted, not verified");
+                // On loopback there is no path for anyone to sit on, as for plaintext.
+                if is_local_host(&url) && !settings.is_production() {
+                    Finding::ok(id, format!("{finding} (loopback)")).evidence(ev)
+                } else {
+                    Finding::warn(id, finding).evidence(ev).remedy(verify)
+                }
             }
-        }
+        };
+    }
+    let ev = ev.with("tls", "plaintext");
+    let remedy = "Enable TLS on the server and set REQUIRE_SSL=true (verified TLS; SSL_ROOT_CERT_PATH for a private CA)";
+    let unknown = if uses_tls.is_none() {
+        " (the server does not say; assumed not TLS)"
+    } else {
+        ""
+    };
+    if settings.require_ssl {
+        Finding::fail(
+            id,
+            format!("plaintext: REQUIRE_SSL=true but the connection to {url} is not TLS{unknown}"),
+        )
+        .evidence(ev)
+        .remedy(remedy)
+    } else if settings.is_production() {
+        Finding::fail(
+            id,
+            format!("plaintext: production connection to {url} is not TLS{unknown}"),
+        )
+        .evidence(ev)
+        .remedy(remedy)
+    } else if is_local_host(&url) {
+        Finding::ok(
+            id,
+            format!("plaintext: loopback connection without TLS{unknown}"),
+        )
+        .evidence(ev)
+    } else {
+        Finding::warn(
+            id,
+            format!("plaintext: connection to {url} is not TLS{unknown}"),
+        )
+        .evidence(ev)
+        .remedy(remedy)
     }
 }
 
@@ -242,7 +277,9 @@ pub fn plaintext_secrets(settings: &Settings, ring: &KeyRing) -> Vec<Finding> {
         let text = inspect::unquote(value.value.expose());
         let why = match ring.decrypt_token(text, None) {
             Ok(_) => continue,
-            Err(crate::crypto::CellError::NotAToken) => "holds plaintext, not a Fernet token",
+            Err(crate::crypto::CellError::NotAToken | crate::crypto::CellError::NotText) => {
+                "holds plaintext, not a Fernet token"
+            }
             Err(crate::crypto::CellError::UnknownKey) => "holds a token no configured key decrypts",
             Err(crate::crypto::CellError::Corrupted) => "holds a corrupted token",
         };

@@ -115,6 +115,11 @@ impl Classifier {
                 .and_then(|v| v.as_deref());
             for (col, stats) in job.columns.iter().zip(out.columns.iter_mut()) {
                 stats.rows += 1;
+                if row.not_text.contains(&col.value_at) {
+                    // Bytes that are not UTF-8 cannot be a token (tokens are ASCII).
+                    stats.malformed.add_with(position, || record_id(&row.id));
+                    continue;
+                }
                 let stored = row.values.get(col.value_at).and_then(|v| v.as_deref());
                 let hash = col
                     .hash_at
@@ -193,7 +198,8 @@ impl Classifier {
             }
             Err(CellError::UnknownKey) => cell.count_in(&mut stats.unknown_key),
             Err(CellError::Corrupted) => cell.count_in(&mut stats.corrupted),
-            Err(CellError::NotAToken) => {
+            // A `&str` is always text: `NotText` comes from the store, never from here.
+            Err(CellError::NotAToken | CellError::NotText) => {
                 self.not_a_token(token, cell, stats);
                 if !token_shaped(token) {
                     plain = Some(Zeroizing::new(cell.stored.to_string()));

@@ -138,8 +138,7 @@ pub(crate) fn decide(
     };
     for &(i, row) in rows {
         let stored = row.values[ci].as_deref();
-        let hash = hash_at.map(|h| row.values[h].as_deref());
-        match decider.decide(column, stored, hash, row.owner.as_deref()).0 {
+        match decider.decide_row(column, row, ci, hash_at).0 {
             Outcome::Write { new, hash, .. } => {
                 writes.updates.push(ColumnCas {
                     id: row.id.clone(),

@@ -7,6 +7,7 @@ use crate::config::{ColumnDef, ColumnType, ModelDef};
 use crate::crypto::{BlindIndexKey, CellError, KeyChoice, KeyId, KeyRing, blind_index, inspect};
 use crate::store::cells::{key_choice, keyed_hash};
 use crate::store::convert::parse_for_column;
+use crate::store::rotation_sql::RotationRow;
 use crate::value::Value;
 
 /// Why a value was recorded as a failure (the `reason` of `timber_rotation_failures`).
@@ -14,6 +15,8 @@ pub mod reason {
     pub const NOT_A_TOKEN: &str = "not_a_token";
     pub const UNKNOWN_KEY: &str = "unknown_key";
     pub const CORRUPTED: &str = "corrupted";
+    /// Stored bytes that are not UTF-8: not a token, and not plaintext to encrypt either.
+    pub const NOT_TEXT: &str = "not_text";
     /// A per-user model's row whose owner column is NULL: no key to rotate to.
     pub const NO_OWNER: &str = "no_owner";
     /// Plaintext that does not parse as the column's declared type (`--encrypt-plaintext`).
@@ -79,6 +82,27 @@ impl<'a> Decider<'a> {
         Some((choice, id))
     }
 
+    /// Decides for column `ci` of `row` (its blind index at `hash_at`, when it has one). A
+    /// value that is not text fails here: it is never decrypted, encrypted or overwritten.
+    pub fn decide_row(
+        &self,
+        column: &ColumnDef,
+        row: &RotationRow,
+        ci: usize,
+        hash_at: Option<usize>,
+    ) -> (Outcome, Option<KeyId>) {
+        if row.not_text.contains(&ci) {
+            return (Outcome::Fail(reason::NOT_TEXT), None);
+        }
+        let hash = hash_at.map(|h| row.values[h].as_deref());
+        self.decide(
+            column,
+            row.values[ci].as_deref(),
+            hash,
+            row.owner.as_deref(),
+        )
+    }
+
     /// Decides for `stored` in `column`; `hash` is the stored blind index when the column
     /// has one (`Some(None)` for a NULL hash). Also returns the key the value is under now.
     pub fn decide(
@@ -118,6 +142,7 @@ impl<'a> Decider<'a> {
                 return (Outcome::Fail(reason::CORRUPTED), found);
             }
             Err(CellError::NotAToken) => return (Outcome::Fail(reason::NOT_A_TOKEN), None),
+            Err(CellError::NotText) => return (Outcome::Fail(reason::NOT_TEXT), None),
         };
         if found == target && hash.is_none() {
             return (Outcome::Current, Some(found));

@@ -128,13 +128,7 @@ pub async fn plan_model(
         for row in &rows {
             let mut changes = false;
             for (ci, column) in columns.iter().enumerate() {
-                let hash = scope.hash_at(ci).map(|h| row.values[h].as_deref());
-                let (outcome, key) = decider.decide(
-                    column,
-                    row.values[ci].as_deref(),
-                    hash,
-                    row.owner.as_deref(),
-                );
+                let (outcome, key) = decider.decide_row(column, row, ci, scope.hash_at(ci));
                 let c = &mut census[ci];
                 if let Some(key) = key {
                     *c.by_key.entry(key_label(ring, &key)).or_default() += 1;

@@ -59,9 +59,13 @@ pub(crate) fn decode_row(
     let mut id = Value::Null;
     for (raw, column) in row.into_iter().zip(&model.columns) {
         let cell = if column.encrypted {
-            match raw.into_text() {
-                None => Cell::Plain(Value::Null),
-                Some(stored) => decrypt_cell(ring, &stored, column, owner.as_deref()),
+            match raw {
+                // Only bytes that are not UTF-8 arrive as bytes for a text wire (`coerce`).
+                SqlValue::Bytes(_) => Cell::Unreadable(CellError::NotText),
+                raw => match raw.into_text() {
+                    None => Cell::Plain(Value::Null),
+                    Some(stored) => decrypt_cell(ring, &stored, column, owner.as_deref()),
+                },
             }
         } else {
             let value = to_value(raw, column).map_err(|reason| StoreError::InvalidValue {

@@ -1,5 +1,6 @@
 //! From settings to a connection pool: URL scheme (mariadb:// is mysql://), TLS from the
-//! `SSL_*` variables, `REQUIRE_SSL`, read-only sessions and pool sizes.
+//! URL's mode, `REQUIRE_SSL` (verified TLS, see `tls.rs`) and the `SSL_*` paths, read-only
+//! sessions and pool sizes.
 //!
 //! Read-only is enforced by the database session, not by us: PostgreSQL
 //! `default_transaction_read_only`, MySQL/MariaDB `SET SESSION TRANSACTION READ ONLY`,
@@ -48,7 +49,8 @@ pub struct StoreConfig {
 pub enum TlsMode {
     /// SQLite: a local file, no transport.
     NotApplicable,
-    /// `REQUIRE_SSL=true`: the driver refused to connect without TLS.
+    /// `REQUIRE_SSL=true`: the driver refuses to connect without verified TLS (certificate
+    /// chain and host name).
     Required,
     /// TLS was not required (the driver may still have negotiated it).
     NotRequired,
@@ -99,6 +101,16 @@ impl StoreConfig {
         }
     }
 
+    /// How much of the server's identity the connection's TLS checks: the URL's mode as
+    /// `REQUIRE_SSL` raises it. `None` for SQLite (no transport) or a URL that does not parse.
+    pub fn tls_check(&self) -> Option<super::TlsCheck> {
+        match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => postgres::tls_check(self),
+            Dialect::Mysql => mysql::tls_check(self),
+        }
+    }
+
     /// Opens the data pool (read-only when configured).
     pub(crate) async fn open_data(&self) -> Result<Arc<dyn Backend>, StoreError> {
         self.open(self.read_only, self.max_connections).await
@@ -124,7 +136,10 @@ impl StoreConfig {
                 .await
                 .map(|b| Arc::new(b) as _),
         };
-        opened.map_err(|e| StoreError::connect(self.given_url.expose(), &e, self.require_ssl))
+        opened.map_err(|e| {
+            let host = url_host(self.url.expose());
+            StoreError::connect(self.given_url.expose(), &host, &e, self.require_ssl)
+        })
     }
 
     /// A missing SQLite file is a typo far more often than a wish for an empty database; only
@@ -150,8 +165,9 @@ impl StoreConfig {
 fn normalize_url(url: &str) -> Result<(Dialect, String), StoreError> {
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     let unsupported = || StoreError::UnsupportedUrl {
-        // Only `scheme://user:password@host` is redacted piecewise: any other shape with
-        // an `@` may hold a password where redaction cannot find it, so it is not shown.
+        // A URL (`://`) or keyword string is redacted piecewise; any other shape with an `@`
+        // (`scheme:user:password@host`) may hold a password where redaction cannot find it,
+        // so only its scheme is shown.
         url: if url.contains("://") || !url.contains('@') {
             DatabaseUrl::new(url).redacted()
         } else {
@@ -173,6 +189,43 @@ fn normalize_url(url: &str) -> Result<(Dialect, String), StoreError> {
         "mariadb" => Ok((Dialect::Mysql, format!("mysql{}", &url["mariadb".len()..]))),
         _ => Err(unsupported()),
     }
+}
+
+/// The host a URL names (for messages about its certificate): the authority after any
+/// userinfo, without port or IPv6 brackets.
+pub(crate) fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+        None => host_port.split(':').next().unwrap_or("").to_string(),
+    }
+}
+
+/// `url` without the query parameters whose name `drop` accepts (the rest kept in order).
+pub(crate) fn without_query_keys(url: &str, drop: impl Fn(&str) -> bool) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !drop(pair.split_once('=').map_or(*pair, |(name, _)| name)))
+        .collect();
+    let mut out = base.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 /// Opens and closes one connection before the pool is built: the pool retries a refused
@@ -212,5 +265,25 @@ mod tests {
             .to_string();
         assert!(err.contains("oracle://scott:***@db/x"), "{err}");
         assert!(!err.contains("tiger"));
+        let err = normalize_url("host=db password=tiger")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("password=***"), "{err}");
+        assert!(!err.contains("tiger"), "{err}");
+    }
+
+    #[test]
+    fn hosts_and_dropped_query_keys() {
+        assert_eq!(url_host("postgres://u:p@db.example:5432/x"), "db.example");
+        assert_eq!(url_host("postgres://[::1]:5432/x"), "::1");
+        assert_eq!(
+            without_query_keys("postgres://h/db?sslmode=require&api_token=x&a=1", |k| k
+                == "api_token"),
+            "postgres://h/db?sslmode=require&a=1"
+        );
+        assert_eq!(
+            without_query_keys("postgres://h/db?api_token=x", |k| k == "api_token"),
+            "postgres://h/db"
+        );
     }
 }

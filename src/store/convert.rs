@@ -15,9 +15,12 @@ pub(crate) fn coerce(value: SqlValue, wire: Wire, index: usize) -> Result<SqlVal
     let bad = |what: &str| decode_error(index, format!("expected {wire:?}, found {what}"));
     Ok(match (wire, value) {
         (_, SqlValue::Null(_)) => SqlValue::Null(wire),
+        // Bytes that are not UTF-8 stay bytes: one such cell must not fail the page it is
+        // on. Readers decide per cell: an encrypted cell is unreadable `not_text`, a plain
+        // one a bytes value, raw readers list it in `not_text`.
         (Wire::Text, SqlValue::Bytes(b)) => match String::from_utf8(b) {
             Ok(s) => SqlValue::Text(s),
-            Err(_) => return Err(bad("bytes that are not UTF-8")),
+            Err(not_text) => SqlValue::Bytes(not_text.into_bytes()),
         },
         (Wire::Text, other) => SqlValue::Text(other.into_text().unwrap_or_default()),
         (Wire::Int, SqlValue::Int(i)) => SqlValue::Int(i),

@@ -1,10 +1,10 @@
 //! Why a store operation failed, as one clear line naming what and where (DESIGN §11).
 //!
-//! Messages carry the database URL only in redacted form (`config::settings::redact_url_password`)
+//! Messages carry the database URL only in redacted form (`config::url_redact::redact_url`)
 //! and never carry a key or a stored value: driver messages are kept because they name the
 //! column or constraint, but callers never put plaintext into them.
 
-use crate::config::settings::redact_url_password;
+use crate::config::url_redact::redact_url;
 
 /// A store failure. `Display` is one line, safe to print.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,21 @@ pub enum StoreError {
 
     #[error("REQUIRE_SSL=true but the connection to {url} is not TLS: {reason}")]
     TlsRequired { url: String, reason: String },
+
+    /// The server's certificate was refused: `cause` names why (not trusted, host name
+    /// mismatch, expired), `remedy` what to do.
+    #[error("cannot connect to {url}: TLS refused, {cause}; {remedy}")]
+    TlsRefused {
+        url: String,
+        cause: String,
+        remedy: String,
+    },
+
+    /// TLS is demanded (`by`: REQUIRE_SSL or the URL's mode) but the server does not offer it.
+    #[error(
+        "cannot connect to {url}: the server does not offer TLS, which {by} demands; enable TLS on the server"
+    )]
+    TlsUnavailable { url: String, by: String },
 
     #[error("table `{table}` for model {model} does not exist in {url} (run `timber init`)")]
     MissingTable {
@@ -100,11 +115,31 @@ impl StoreError {
         }
     }
 
-    /// Wraps a driver error from connecting, classifying the usual causes.
-    pub(crate) fn connect(url: &str, err: &sqlx::Error, require_ssl: bool) -> StoreError {
-        let url = redact_url_password(url);
+    /// Wraps a driver error from connecting, classifying the usual causes. `host` is the
+    /// host the URL names (a refused certificate is judged against it).
+    pub(crate) fn connect(
+        url: &str,
+        host: &str,
+        err: &sqlx::Error,
+        require_ssl: bool,
+    ) -> StoreError {
+        let url = redact_url(url);
         let reason = driver_reason(err);
+        if let Some((cause, remedy)) = super::tls::certificate_refusal(&reason, host) {
+            return StoreError::TlsRefused { url, cause, remedy };
+        }
         let lower = reason.to_ascii_lowercase();
+        if lower.contains("server does not support tls") {
+            let by = if require_ssl {
+                "REQUIRE_SSL=true"
+            } else {
+                "the URL's TLS mode"
+            };
+            return StoreError::TlsUnavailable {
+                url,
+                by: by.to_string(),
+            };
+        }
         if require_ssl && (lower.contains("tls") || lower.contains("ssl")) {
             return StoreError::TlsRequired { url, reason };
         }
@@ -122,11 +157,11 @@ pub(crate) fn driver_reason(err: &sqlx::Error) -> String {
             None => db.message().to_string(),
         },
         sqlx::Error::Io(io) => io_reason(io),
-        sqlx::Error::Tls(tls) => format!("TLS: {}", redact_url_password(&tls.to_string())),
+        sqlx::Error::Tls(tls) => format!("TLS: {}", redact_url(&tls.to_string())),
         sqlx::Error::PoolTimedOut => {
             "timed out waiting for a connection (is the server reachable?)".to_string()
         }
-        other => redact_url_password(&other.to_string()),
+        other => redact_url(&other.to_string()),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod search;
 mod sqlite;
 pub mod system_tables;
+pub mod tls;
 mod write_prep;
 pub mod writes;
 
@@ -41,6 +42,7 @@ pub use error::StoreError;
 pub use raw::{CasOutcome, CasUpdate, RawRow};
 pub use records::{Cursor, Page, PageRequest, Record};
 pub use schema::RowEstimate;
+pub use tls::TlsCheck;
 pub use writes::{Fields, WriteAction, WriteContext, WriteEvent, WriteObserver};
 
 use backend::Backend;
@@ -118,7 +120,12 @@ impl Store {
         self.config.tls_mode()
     }
 
-    /// The database URL with any password replaced by `***`.
+    /// How much of the server's identity this store's TLS checks (`None` for SQLite).
+    pub fn tls_check(&self) -> Option<TlsCheck> {
+        self.config.tls_check()
+    }
+
+    /// The database URL with every credential replaced by `***`.
     pub fn url_redacted(&self) -> String {
         self.config.shown_url()
     }

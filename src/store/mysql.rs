@@ -3,6 +3,7 @@
 //! JSON arrive as text (MariaDB's JSON is LONGTEXT), tinyint(1) as an integer. Read-only
 //! sessions run `SET SESSION TRANSACTION READ ONLY` on connect, which both MySQL and MariaDB
 //! understand (the `transaction_read_only` variable is spelled `tx_read_only` on MariaDB 10).
+//! TLS follows the URL's `ssl-mode`, raised to `VERIFY_IDENTITY` by `REQUIRE_SSL` (`tls.rs`).
 
 use std::str::FromStr;
 
@@ -16,6 +17,7 @@ use super::backend::{SqlValue, sqlx_backend};
 use super::connect::StoreConfig;
 use super::convert::coerce;
 use super::dialect::{Dialect, Wire};
+use super::tls;
 
 sqlx_backend!(
     MySqlBackend,
@@ -35,14 +37,8 @@ pub(crate) async fn connect(
     max: u32,
 ) -> Result<MySqlBackend, sqlx::Error> {
     let mut options = MySqlConnectOptions::from_str(config.url.expose())?;
-    if config.require_ssl {
-        let mode = if config.ssl_root_cert_path.is_some() {
-            MySqlSslMode::VerifyCa
-        } else {
-            MySqlSslMode::Required
-        };
-        options = options.ssl_mode(mode);
-    }
+    let mode = ssl_mode(config, &options);
+    options = options.ssl_mode(mode);
     if let Some(path) = &config.ssl_root_cert_path {
         options = options.ssl_ca(path);
     }
@@ -66,6 +62,21 @@ pub(crate) async fn connect(
     }
     let pool = pool.connect_with(options).await?;
     Ok(MySqlBackend { pool })
+}
+
+/// The mode this connection uses: the URL's `ssl-mode`, raised to verified TLS by
+/// `REQUIRE_SSL` (see `tls::mysql_ssl_mode`).
+fn ssl_mode(config: &StoreConfig, options: &MySqlConnectOptions) -> MySqlSslMode {
+    let has_ca = config.ssl_root_cert_path.is_some()
+        || tls::url_names_ca(config.url.expose(), &tls::MYSQL_CA_KEYS);
+    tls::mysql_ssl_mode(options.get_ssl_mode(), config.require_ssl, has_ca)
+}
+
+/// How much of the server's identity this configuration's TLS checks; `None` when the URL
+/// does not parse.
+pub(crate) fn tls_check(config: &StoreConfig) -> Option<tls::TlsCheck> {
+    let options = MySqlConnectOptions::from_str(config.url.expose()).ok()?;
+    Some(tls::mysql_check(ssl_mode(config, &options)))
 }
 
 fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {

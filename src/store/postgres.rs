@@ -1,6 +1,7 @@
 //! The PostgreSQL backend. PostgreSQL is strictly typed: the dialect casts parameters and
 //! selected columns (numeric and JSON as text, integers as int8) so each wire shape decodes
-//! with one checked Rust type. TLS follows `REQUIRE_SSL` and the `SSL_*` paths; read-only
+//! with one checked Rust type. TLS follows the URL's `sslmode`, raised to `verify-full` by
+//! `REQUIRE_SSL` (`tls.rs`), and the `SSL_*` paths; read-only
 //! sessions get `default_transaction_read_only=on` as a startup option, so every transaction
 //! on them is refused writes by the server.
 
@@ -13,8 +14,10 @@ use sqlx::postgres::{
 use sqlx::{Postgres, Row, TypeInfo, ValueRef};
 
 use super::backend::{SqlValue, decode_error, sqlx_backend};
-use super::connect::StoreConfig;
+use super::connect::{StoreConfig, without_query_keys};
 use super::dialect::{Dialect, Wire};
+use super::tls;
+use crate::config::url_redact::{is_credential_key, percent_decode_lossy};
 
 sqlx_backend!(
     PgBackend,
@@ -33,16 +36,9 @@ pub(crate) async fn connect(
     read_only: bool,
     max: u32,
 ) -> Result<PgBackend, sqlx::Error> {
-    let mut options = PgConnectOptions::from_str(config.url.expose())?.application_name("timber");
-    if config.require_ssl {
-        // With a CA file we also check the server certificate chain.
-        let mode = if config.ssl_root_cert_path.is_some() {
-            PgSslMode::VerifyCa
-        } else {
-            PgSslMode::Require
-        };
-        options = options.ssl_mode(mode);
-    }
+    let mut options = parse_options(config)?.application_name("timber");
+    let mode = ssl_mode(config, &options);
+    options = options.ssl_mode(mode);
     if let Some(path) = &config.ssl_root_cert_path {
         options = options.ssl_root_cert(path);
     }
@@ -62,6 +58,35 @@ pub(crate) async fn connect(
         .connect_with(options)
         .await?;
     Ok(PgBackend { pool })
+}
+
+/// The driver's options from the URL. Credential-looking parameters the driver does not read
+/// (`sslpassword`, `api_token`, ...) are dropped first: sqlx logs every parameter it does not
+/// recognise *with its value*, and a log must never carry a password.
+fn parse_options(config: &StoreConfig) -> Result<PgConnectOptions, sqlx::Error> {
+    let url = without_query_keys(config.url.expose(), |name| {
+        is_credential_key(name) && !PG_READS.contains(&percent_decode_lossy(name).as_str())
+    });
+    PgConnectOptions::from_str(&url)
+}
+
+/// Credential-looking query parameters sqlx-postgres reads (a password, client key paths).
+const PG_READS: [&str; 3] = ["password", "sslkey", "ssl-key"];
+
+/// The mode this connection uses: the URL's (or `PGSSLMODE`'s), raised to verified TLS by
+/// `REQUIRE_SSL` (see `tls::pg_ssl_mode`).
+fn ssl_mode(config: &StoreConfig, options: &PgConnectOptions) -> PgSslMode {
+    let has_ca = config.ssl_root_cert_path.is_some()
+        || tls::url_names_ca(config.url.expose(), &tls::PG_CA_KEYS)
+        || std::env::var_os("PGSSLROOTCERT").is_some();
+    tls::pg_ssl_mode(options.get_ssl_mode(), config.require_ssl, has_ca)
+}
+
+/// How much of the server's identity this configuration's TLS checks; `None` when the URL
+/// does not parse (the connection would not open either).
+pub(crate) fn tls_check(config: &StoreConfig) -> Option<tls::TlsCheck> {
+    let options = parse_options(config).ok()?;
+    Some(tls::pg_check(ssl_mode(config, &options)))
 }
 
 fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {

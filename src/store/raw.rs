@@ -16,7 +16,31 @@ use crate::value::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawRow {
     pub id: Value,
+    /// `None` for NULL, and for a value that is not text (listed in `not_text`).
     pub values: Vec<Option<String>>,
+    /// Indexes into `values` of stored bytes that are not UTF-8. Their `values` entry is
+    /// `None`, so a reader that does not look here treats them as NULL: never decrypted,
+    /// never rewritten, only not reported.
+    pub not_text: Vec<usize>,
+}
+
+/// Stored values as text, and the positions of those that are not text (see [`RawRow`]).
+pub(crate) fn stored_texts(
+    values: impl Iterator<Item = SqlValue>,
+) -> (Vec<Option<String>>, Vec<usize>) {
+    let mut not_text = Vec::new();
+    let texts = values
+        .enumerate()
+        .map(|(i, value)| match value {
+            // Only bytes that are not UTF-8 arrive as bytes for a text wire (`coerce`).
+            SqlValue::Bytes(_) => {
+                not_text.push(i);
+                None
+            }
+            other => other.into_text(),
+        })
+        .collect();
+    (texts, not_text)
 }
 
 /// `UPDATE t SET column = new WHERE pk = id AND column = expected`.
@@ -109,9 +133,11 @@ impl Store {
                         field: pk.name.clone(),
                         reason,
                     })?;
+                let (values, not_text) = stored_texts(values);
                 Ok(RawRow {
                     id,
-                    values: values.map(SqlValue::into_text).collect(),
+                    values,
+                    not_text,
                 })
             })
             .collect()

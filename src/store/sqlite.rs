@@ -105,7 +105,13 @@ fn decode(row: &SqliteRow, wires: &[Wire]) -> Result<Vec<SqlValue>, sqlx::Error>
                 "INTEGER" | "BOOLEAN" => SqlValue::Int(row.try_get_unchecked::<i64, _>(index)?),
                 "REAL" => SqlValue::Float(row.try_get_unchecked::<f64, _>(index)?),
                 "BLOB" => SqlValue::Bytes(row.try_get_unchecked::<Vec<u8>, _>(index)?),
-                _ => SqlValue::Text(row.try_get_unchecked::<String, _>(index)?),
+                // SQLite stores TEXT without checking its encoding: invalid UTF-8 arrives
+                // as bytes, and `coerce` leaves it to the reader to say the cell is not text
+                // rather than failing the whole page.
+                _ => match String::from_utf8(row.try_get_unchecked::<Vec<u8>, _>(index)?) {
+                    Ok(text) => SqlValue::Text(text),
+                    Err(not_text) => SqlValue::Bytes(not_text.into_bytes()),
+                },
             }
         };
         out.push(coerce(value, *wire, index)?);

@@ -124,7 +124,10 @@ pub struct KeyRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RotationRow {
     pub id: Value,
+    /// `None` for NULL and for a value that is not text (listed in `not_text`).
     pub values: Vec<Option<String>>,
+    /// Indexes into `values` of stored bytes that are not UTF-8 (see `RawRow::not_text`).
+    pub not_text: Vec<usize>,
     pub owner: Option<String>,
 }
 

@@ -9,6 +9,7 @@ use crate::store::cells::owner_text;
 use crate::store::convert::to_value;
 use crate::store::dialect::{Dialect, Wire, wire_for};
 use crate::store::error::StoreError;
+use crate::store::raw::stored_texts;
 use crate::store::records::key_bind;
 use crate::value::Value;
 
@@ -116,9 +117,11 @@ pub(super) fn rotation_row(
     let mut iter = values.into_iter();
     let id = to_value(iter.next().unwrap_or(SqlValue::Null(Wire::Text)), pk)
         .map_err(|r| invalid(pk, r))?;
+    let (values, not_text) = stored_texts(iter);
     Ok(RotationRow {
         id,
-        values: iter.map(SqlValue::into_text).collect(),
+        values,
+        not_text,
         owner: owner_value,
     })
 }
