@@ -247,7 +247,10 @@ fn a_key_command_in_an_implicit_dot_env_is_refused_and_not_run() {
         out.contains("picked up implicitly") && out.contains("--env-file ./.env"),
         "says why and how to opt in: {out}"
     );
-    assert!(!out.contains("touch pwned"), "the command is not echoed: {out}");
+    assert!(
+        !out.contains("touch pwned"),
+        "the command is not echoed: {out}"
+    );
 }
 
 #[test]
@@ -297,7 +300,10 @@ fn a_key_file_named_in_an_implicit_dot_env_is_read_but_never_echoed() {
     let (code, out) = timber_in(dir.path(), &["--models", &good_models(), "info"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("ENCRYPTION_KEY"), "{out}");
-    assert!(!out.contains("ZQ-not-a-key-canary"), "file content echoed: {out}");
+    assert!(
+        !out.contains("ZQ-not-a-key-canary"),
+        "file content echoed: {out}"
+    );
 }
 
 #[test]
@@ -332,7 +338,11 @@ fn an_env_file_owned_by_another_user_is_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("shared.env");
-    write_env(&env, "ENCRYPTION_KEY_COMMAND='touch pwned; echo k'\n", 0o644);
+    write_env(
+        &env,
+        "ENCRYPTION_KEY_COMMAND='touch pwned; echo k'\n",
+        0o644,
+    );
     let chown = std::process::Command::new("chown")
         .arg("nobody")
         .arg(&env)

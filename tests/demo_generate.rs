@@ -83,7 +83,11 @@ fn demo_writes_env_models_policy_and_a_database() {
     // timber refuses a group- or world-writable env file, and this one holds keys.
     let mode = {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(dir.join(".env")).unwrap().permissions().mode() & 0o777
+        std::fs::metadata(dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
     };
     assert_eq!(mode, 0o600, "the demo's .env is owner-only");
     assert!(dir.join("policy.yaml").exists());
