@@ -1,7 +1,8 @@
 //! The bad-input corpus (`tests/fixtures/bad/`): every file is a hostile or broken input a
 //! user could really hand us, and `tests/fixtures/bad/expected.txt` holds, for each file, a
 //! piece of the message the user must see. Each input goes through the path a user takes:
-//! model, policy, env and key files through the real `timber info` process, URLs through
+//! model, policy, env and key files through the real `timber info` process (`dotenv/` files
+//! as the implicit `./.env` of its working directory), URLs through
 //! `timber jobs`, themes and keymaps through their loaders, tokens through the key ring.
 //!
 //! Every case must: give its expected message, name where the problem is (file, variable
@@ -67,11 +68,16 @@ fn corpus_files() -> Vec<String> {
 /// (exit code, stderr + stdout).
 fn timber(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
+    timber_in(dir.path(), args, env)
+}
+
+/// Runs the real binary in `dir` with only `env` (and `PATH`) set.
+fn timber_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_timber"))
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
+        .env("HOME", dir)
         .envs(env.iter().copied())
         .args(args)
         .output()
@@ -112,6 +118,24 @@ fn message_for(rel: &str) -> (String, Option<i32>) {
         // --models flag would hide a bad TIMBER_MODELS); key files need readable models.
         "env" => {
             let (code, out) = timber(&["--env-file", &path_text, "info"], &[]);
+            (out, code)
+        }
+        // A `.env` found in the working directory, as a cloned repository or an unpacked
+        // archive brings it: picked up implicitly. Nothing it names may run.
+        "dotenv" => {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let dotenv = dir.path().join(".env");
+            std::fs::copy(&path, &dotenv).unwrap();
+            std::fs::set_permissions(&dotenv, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let models = good_models().display().to_string();
+            let (code, out) = timber_in(dir.path(), &["--models", &models, "info"], &[]);
+            let ran: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".env")
+                .collect();
+            assert!(ran.is_empty(), "{rel}: a command from ./.env ran: {ran:?}");
             (out, code)
         }
         "keys" => {
@@ -225,7 +249,11 @@ fn every_bad_input_gets_its_clear_message_and_leaks_nothing() {
         if message.contains("panicked") || message.contains("RUST_BACKTRACE") {
             problems.push("panicked".into());
         }
-        if matches!(kind, "models" | "policies" | "env" | "keys" | "urls") && code != Some(2) {
+        if matches!(
+            kind,
+            "models" | "policies" | "env" | "dotenv" | "keys" | "urls"
+        ) && code != Some(2)
+        {
             problems.push(format!("exit code {code:?}, expected 2"));
         }
         // Env and key files too: a bad key read from an env file names the file to fix.
@@ -237,6 +265,9 @@ fn every_bad_input_gets_its_clear_message_and_leaks_nothing() {
             if !message.contains(name.as_ref()) {
                 problems.push("the message does not name the file".into());
             }
+        }
+        if kind == "dotenv" && !message.contains("/.env:") {
+            problems.push("the message does not name ./.env and the line".into());
         }
         for secret in SECRETS {
             if message.contains(secret) {

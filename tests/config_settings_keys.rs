@@ -191,3 +191,169 @@ fn debug_output_shows_no_key_and_no_database_password() {
         "postgres://app:***@db:5432/x"
     );
 }
+
+// --- Env files as an attacker plants them (issue 13, item 2), through the real binary ---
+
+/// Writes `text` to `path` with exactly `mode` (umask cannot loosen or tighten it).
+fn write_env(path: &std::path::Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `timber ARGS` in `dir` with no key or database variables inherited.
+fn timber_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let mut all = String::from_utf8_lossy(&out.stderr).into_owned();
+    all.push_str(&String::from_utf8_lossy(&out.stdout));
+    (out.status.code(), all)
+}
+
+fn good_models() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/models_ok")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_key_command_in_an_implicit_dot_env_is_refused_and_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    write_env(
+        &env,
+        "DATABASE_URL=sqlite://app.db\nMASTER_ENCRYPTION_KEY_OLD_COMMAND='touch pwned; echo k'\n",
+        0o644,
+    );
+    let (code, out) = timber_in(dir.path(), &["--models", &good_models(), "info"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        !dir.path().join("pwned").exists(),
+        "the command in ./.env ran: {out}"
+    );
+    let place = format!("{}:2", env.display());
+    assert!(
+        out.contains("MASTER_ENCRYPTION_KEY_OLD_COMMAND") && out.contains(&place),
+        "names the variable, file and line: {out}"
+    );
+    assert!(
+        out.contains("picked up implicitly") && out.contains("--env-file ./.env"),
+        "says why and how to opt in: {out}"
+    );
+    assert!(
+        !out.contains("touch pwned"),
+        "the command is not echoed: {out}"
+    );
+}
+
+#[test]
+fn the_same_key_command_runs_from_a_file_named_with_env_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "ENCRYPTION_KEY_COMMAND='touch ran; printf %s {KEYFILE_KEY}'\n\
+         MASTER_ENCRYPTION_KEY_COMMAND='printf %s {FILE_KEY}'\n"
+    );
+    write_env(&dir.path().join(".env"), &text, 0o600);
+    let (code, out) = timber_in(
+        dir.path(),
+        &["--env-file", ".env", "--models", &good_models(), "info"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(dir.path().join("ran").exists(), "the command ran: {out}");
+    assert!(!out.contains(KEYFILE_KEY), "no key printed: {out}");
+    // Exporting the variable is the other way to opt in.
+    let bare = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(bare.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", bare.path())
+        .env(
+            "ENCRYPTION_KEY_COMMAND",
+            format!("touch exported; printf %s {KEYFILE_KEY}"),
+        )
+        .args(["--models", &good_models(), "info"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(bare.path().join("exported").exists(), "{err}");
+}
+
+#[test]
+fn a_key_file_named_in_an_implicit_dot_env_is_read_but_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Someone else's secret: a file that is not a key.
+    std::fs::write(dir.path().join("private.txt"), "ZQ-not-a-key-canary\n").unwrap();
+    write_env(
+        &dir.path().join(".env"),
+        "ENCRYPTION_KEY_FILE=private.txt\n",
+        0o644,
+    );
+    let (code, out) = timber_in(dir.path(), &["--models", &good_models(), "info"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("ENCRYPTION_KEY"), "{out}");
+    assert!(
+        !out.contains("ZQ-not-a-key-canary"),
+        "file content echoed: {out}"
+    );
+}
+
+#[test]
+fn a_group_or_world_writable_env_file_is_refused() {
+    for (mode, name) in [(0o664, ".env"), (0o646, "team.env")] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(name);
+        write_env(&env, "ENCRYPTION_KEY_COMMAND='touch pwned; echo k'\n", mode);
+        let args: Vec<&str> = if name == ".env" {
+            vec!["info"]
+        } else {
+            vec!["--env-file", name, "info"]
+        };
+        let (code, out) = timber_in(dir.path(), &args);
+        assert_eq!(code, Some(2), "{out}");
+        assert!(!dir.path().join("pwned").exists(), "{out}");
+        assert!(
+            out.contains(&env.display().to_string())
+                && out.contains(&format!("{mode:o}"))
+                && out.contains(&format!("chmod go-w {}", env.display())),
+            "names the file, its mode and the fix: {out}"
+        );
+    }
+}
+
+#[test]
+fn an_env_file_owned_by_another_user_is_refused() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIP: changing a file's owner needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("shared.env");
+    write_env(
+        &env,
+        "ENCRYPTION_KEY_COMMAND='touch pwned; echo k'\n",
+        0o644,
+    );
+    let chown = std::process::Command::new("chown")
+        .arg("nobody")
+        .arg(&env)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let (code, out) = timber_in(dir.path(), &["--env-file", "shared.env", "info"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(!dir.path().join("pwned").exists(), "{out}");
+    assert!(
+        out.contains(&env.display().to_string()) && out.contains("owned by"),
+        "names the file and its owner: {out}"
+    );
+}

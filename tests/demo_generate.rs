@@ -82,6 +82,16 @@ fn demo_writes_env_models_policy_and_a_database() {
         "the .env marks its keys as demo keys"
     );
     assert!(env.contains("ENCRYPTION_KEY_OLD="));
+    // timber refuses a group- or world-writable env file, and this one holds keys.
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode, 0o600, "the demo's .env is owner-only");
     assert!(dir.join("policy.yaml").exists());
     assert_eq!(std::fs::read_dir(dir.join("models")).unwrap().count(), 3);
     let names: Vec<&str> = summary.rows.iter().map(|(m, _)| m.as_str()).collect();

@@ -7,6 +7,12 @@
 //! the process environment. Within the file the last assignment of a variable wins, as when a
 //! shell sources it. dotenvy expands `${VAR}` in unquoted and double-quoted values (from the
 //! process environment and earlier lines); single-quote a value that must stay literal.
+//!
+//! An env file decides which keys are used and may name key commands, so it must be as
+//! trustworthy as the user running timber: one that is group- or world-writable, or owned by
+//! another user (root excepted), is refused before it is read (direnv's rule). Whether the
+//! file was named explicitly is remembered: `./.env` is picked up implicitly, and key commands
+//! from it are refused (see `key_sources::refuse_implicit_commands`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +31,8 @@ pub(crate) enum Level {
 pub(crate) struct EnvFile {
     pub path: PathBuf,
     pub vars: BTreeMap<String, String>,
+    /// Named by `--env-file` (true), or `./.env` picked up because it exists (false).
+    pub explicit: bool,
 }
 
 /// The environment over the env file.
@@ -96,13 +104,17 @@ pub(crate) fn origin(source: &Source) -> String {
 /// of its last assignment, which is the one that counts), or `env file PATH` when the line
 /// cannot be found (the file changed, or the value came from a multi-line quote).
 pub(crate) fn env_file_place(path: &Path, var: &str) -> String {
-    let line = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| assignment_line(&text, var));
-    match line {
+    match assignment_line_in(path, var) {
         Some(line) => format!("env file {}:{line}", path.display()),
         None => format!("env file {}", path.display()),
     }
+}
+
+/// The 1-based line of the last assignment of `var` in the file at `path`, if found.
+pub(crate) fn assignment_line_in(path: &Path, var: &str) -> Option<usize> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| assignment_line(&text, var))
 }
 
 /// The 1-based line of the last `VAR=` (or `export VAR=`) in `text`.
@@ -141,6 +153,7 @@ pub(crate) fn read_env_file(
             path
         }
     };
+    refuse_untrusted(&path)?;
     let read_error = |e: dotenvy::Error| ConfigError::EnvFileRead {
         path: path.clone(),
         reason: e.to_string(),
@@ -161,7 +174,46 @@ pub(crate) fn read_env_file(
             Err(other) => return Err(read_error(other)),
         }
     }
-    Ok(Some(EnvFile { path, vars }))
+    Ok(Some(EnvFile {
+        path,
+        vars,
+        explicit: explicit.is_some(),
+    }))
+}
+
+/// Refuses an env file that someone other than the current user (or root) could have
+/// written: group- or world-writable, or owned by another user. The file the path finally
+/// names is checked (a symlink is followed), since that is what gets read.
+#[cfg(unix)]
+fn refuse_untrusted(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::EnvFileRead {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(ConfigError::EnvFileWritable {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    let me = rustix::process::geteuid().as_raw();
+    let owner = meta.uid();
+    if owner != me && owner != 0 {
+        return Err(ConfigError::EnvFileForeignOwner {
+            path: path.to_path_buf(),
+            owner,
+            me,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_untrusted(_path: &Path) -> Result<(), ConfigError> {
+    Ok(())
 }
 
 /// The 1-based line of the text dotenvy reported as unparsable: a whole logical line (a bad

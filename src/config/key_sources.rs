@@ -14,6 +14,12 @@
 //! in the environment overrides any form in the env file, as for every other variable.
 //! A single key must be one line; `ENCRYPTION_KEY_OLD` may list keys separated by commas or
 //! newlines.
+//!
+//! `X_COMMAND` runs code, so it is taken only from the process environment or from an env
+//! file named with `--env-file`. A `./.env` is read just because it is in the working
+//! directory (a cloned repository, an unpacked archive, a shared folder can hold one), so a
+//! command found there is refused before any command runs. `X_FILE` stays allowed there:
+//! reading a file runs nothing, and no message repeats what a key file holds.
 
 use std::io::Read;
 use std::path::Path;
@@ -29,6 +35,38 @@ use super::settings_error::ConfigError;
 
 /// How long a key command may run.
 pub const KEY_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The key variables that have `_FILE` and `_COMMAND` forms.
+pub(crate) const KEY_BASES: [&str; 4] = [
+    "ENCRYPTION_KEY",
+    "ENCRYPTION_KEY_OLD",
+    "MASTER_ENCRYPTION_KEY",
+    "MASTER_ENCRYPTION_KEY_OLD",
+];
+
+/// Refuses every key command set in an env file that was picked up implicitly (`./.env`),
+/// naming the first one by its line in the file. Called before any key is resolved, so
+/// nothing from such a file runs, even a command whose key the environment overrides.
+pub(crate) fn refuse_implicit_commands(layers: &Layers<'_>) -> Result<(), ConfigError> {
+    let Some(file) = layers.file.as_ref().filter(|f| !f.explicit) else {
+        return Ok(());
+    };
+    let set = layers.names(Level::File);
+    let mut commands: Vec<(Option<usize>, String)> = KEY_BASES
+        .iter()
+        .map(|base| format!("{base}_COMMAND"))
+        .filter(|var| set.contains(&var.as_str()))
+        .map(|var| (super::env_layers::assignment_line_in(&file.path, &var), var))
+        .collect();
+    commands.sort();
+    match commands.into_iter().next() {
+        Some((_, var)) => Err(ConfigError::KeyCommandInImplicitEnvFile {
+            place: super::env_layers::env_file_place(&file.path, &var),
+            var,
+        }),
+        None => Ok(()),
+    }
+}
 
 /// The key text of `base` in whichever form is set, or `None` when no form is.
 pub(crate) fn resolve_text(

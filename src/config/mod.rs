@@ -1,9 +1,8 @@
 //! Configuration: settings (flags > environment > env file), model YAML, access policy YAML.
 //! Reads files (and runs `ENCRYPTION_KEY_COMMAND`); never touches the database.
 //!
-//! YAML is read with serde_yaml_ng: serde_yaml is archived (RUSTSEC-2024-0320) and serde_yml
-//! is unsound (RUSTSEC-2025-0068). Positions in error messages come from serde_yaml_ng itself
-//! (see `yaml_locate`), so no second YAML crate is needed.
+//! YAML is read with serde-saphyr, a memory-safe parser (why: `yaml_value`); every node keeps
+//! its line and column, which `yaml_locate` uses to point messages at `file:line:column`.
 
 pub(crate) mod env_layers;
 pub mod key_sources;
@@ -18,6 +17,7 @@ mod settings_load;
 pub mod url_redact;
 pub mod yaml_locate;
 mod yaml_node;
+pub mod yaml_value;
 
 pub use model::{
     Classification, ColumnDef, ColumnType, EncryptionSettings, GdprSettings, IndexDef, Mixin,

@@ -46,8 +46,9 @@ impl ModelError {
 /// Parses and validates the models of one file's text; `path` is used in messages and
 /// recorded as each model's `source`.
 pub fn parse_models(text: &str, path: &Path) -> Result<Vec<ModelDef>, ModelError> {
-    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
-        .map_err(|e| ModelError::Yaml(YamlIssue::from_parse(&e, path)))?;
+    let root = super::yaml_value::parse(text)
+        .map_err(|e| ModelError::Yaml(YamlIssue::from_parse(&e, path)))?
+        .value;
     if root.is_null() {
         let message = "the file is empty; expected a mapping with a `models:` list".to_string();
         return Err(ModelError::Yaml(YamlIssue {

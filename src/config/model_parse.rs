@@ -3,7 +3,7 @@
 //! keeping the path of each node that a later cross-field check may need to point at.
 //! `model_validate` does the cross-field checks on the drafts.
 
-use serde_yaml_ng::Value;
+use super::yaml_value::Value;
 
 use super::model::{
     Classification, ColumnDef, ColumnType, EncryptionSettings, GdprSettings, IndexDef, Mixin,

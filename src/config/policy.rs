@@ -180,8 +180,9 @@ pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
 
 /// Validates policy text; `path` is used in messages and recorded as the policy's source.
 pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, PolicyError> {
-    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)
-        .map_err(|e| PolicyError::Yaml(YamlIssue::from_parse(&e, path)))?;
+    let root = super::yaml_value::parse(text)
+        .map_err(|e| PolicyError::Yaml(YamlIssue::from_parse(&e, path)))?
+        .value;
     if root.is_null() {
         let message = "the file is empty; expected default_role and roles".to_string();
         return Err(PolicyError::Yaml(YamlIssue {

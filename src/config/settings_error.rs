@@ -22,6 +22,28 @@ pub enum ConfigError {
     )]
     EnvFileLine { path: PathBuf, line: Option<usize> },
 
+    #[error(
+        "env file {} is group- or world-writable (mode {mode:o}), so another user could change \
+         the keys and key commands it sets; refused (fix: chmod go-w {})",
+        path.display(),
+        path.display()
+    )]
+    EnvFileWritable { path: PathBuf, mode: u32 },
+
+    #[error(
+        "env file {} is owned by uid {owner}, not by you (uid {me}) or root, so that user decides \
+         the keys and key commands it sets; refused (fix: use a copy you own, or chown it)",
+        path.display()
+    )]
+    EnvFileForeignOwner { path: PathBuf, owner: u32, me: u32 },
+
+    #[error(
+        "{var} in {place} was not run: a .env in the working directory is picked up implicitly, \
+         so a checked-out or planted file could run commands; to trust this file pass \
+         --env-file ./.env, or export {var} instead"
+    )]
+    KeyCommandInImplicitEnvFile { var: String, place: String },
+
     #[error("{var} is not valid UTF-8")]
     NotUnicode { var: String },
 

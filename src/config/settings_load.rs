@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::env_layers::{Layers, Level, origin, read_env_file};
-use super::key_sources::{resolve_list, resolve_single};
+use super::key_sources::{refuse_implicit_commands, resolve_list, resolve_single};
 use super::settings::{DatabaseUrl, Flags, SecretText, Settings, Source, Sourced};
 use super::settings_error::ConfigError;
 
@@ -60,6 +60,7 @@ pub(crate) fn build(
         env,
         file: read_env_file(flags.env_file.as_deref(), cwd)?,
     };
+    refuse_implicit_commands(&layers)?;
 
     let database_url = match &flags.database_url {
         Some(url) => Sourced {

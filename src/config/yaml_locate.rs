@@ -1,18 +1,16 @@
 //! Where a YAML node is: file, line and column for messages like
 //! `models/app.yaml:14:15: unknown column type ...`.
 //!
-//! serde_yaml_ng (chosen because serde_yaml is archived, RUSTSEC-2024-0320, and serde_yml is
-//! unsound, RUSTSEC-2025-0068) has no `Spanned` wrapper and keeps its libyaml event stream
-//! private, but it does attach the position of the node being deserialized to any error raised
-//! there. We use that: validation works on a parsed `Value` and records a [`YamlPath`]; when a
-//! check fails, [`locate`] deserializes the text once more with a seed that walks that path and
-//! fails on purpose at the target node, and reads the position back from the error. This costs a
-//! second parse only when there is an error, and needs no second YAML crate.
+//! Validation works on a parsed tree and records a [`YamlPath`] for each complaint; when a
+//! check fails, [`locate`] parses the text once more into a [`Located`] tree (every node
+//! knows its line and column, see `yaml_value`) and walks that path. The second parse costs
+//! only when there is an error, and lets a message point into another file's text (the first
+//! of two models declared in different files).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use super::yaml_value::{Located, Value, YamlError};
 
 /// One step from a node to a child.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,31 +111,12 @@ pub struct YamlIssue {
 }
 
 impl YamlIssue {
-    /// A parse error from serde_yaml_ng: its own location, its message without the trailing
-    /// "at line L column C" (we print the position in front instead).
-    pub fn from_parse(err: &serde_yaml_ng::Error, file: &Path) -> YamlIssue {
-        let text = err.to_string();
-        let Some(loc) = err.location() else {
-            let message = format!("invalid YAML: {text}");
-            return YamlIssue {
-                file: file.to_path_buf(),
-                position: None,
-                message,
-            };
-        };
-        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
-        let message = match text.find(&suffix) {
-            Some(at) => format!(
-                "invalid YAML: {}{}",
-                &text[..at],
-                &text[at + suffix.len()..]
-            ),
-            None => format!("invalid YAML: {text}"),
-        };
+    /// A parse error, its position in front of the message.
+    pub fn from_parse(err: &YamlError, file: &Path) -> YamlIssue {
         YamlIssue {
             file: file.to_path_buf(),
-            position: Some((loc.line(), loc.column())),
-            message,
+            position: err.position,
+            message: format!("invalid YAML: {}", err.message),
         }
     }
 
@@ -158,161 +137,43 @@ impl fmt::Display for YamlIssue {
 
 /// The 1-based (line, column) of the node `path` points at in `text`, if it exists.
 pub fn locate(text: &str, path: &YamlPath) -> Option<(usize, usize)> {
-    let seed = Probe {
-        rest: &path.segs,
-        key_itself: path.key_itself,
-    };
-    match seed.deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
-        // The walk ended without reaching the node (the path does not exist in this text).
-        Ok(()) => None,
-        Err(err) => err.location().map(|loc| (loc.line(), loc.column())),
-    }
-}
-
-/// Walks `rest`; at the end, refuses whatever node is there, so the error carries its mark.
-struct Probe<'p> {
-    rest: &'p [Seg],
-    key_itself: bool,
-}
-
-/// Every visit method of a visitor without overrides fails with `invalid_type`, which
-/// serde_yaml_ng marks with the position of the node being visited.
-struct RefuseAny;
-
-impl<'de> Visitor<'de> for RefuseAny {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the node being located")
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Probe<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        match self.rest.first() {
-            None => deserializer.deserialize_any(RefuseAny),
-            Some(_) => deserializer.deserialize_any(self),
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for Probe<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping or sequence on the path being located")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some(Seg::Key(target)) = self.rest.first() else {
-            return Ok(());
-        };
-        let last = self.rest.len() == 1;
-        let fail_on_key = last && self.key_itself;
-        while let Some(matched) = map.next_key_seed(KeyProbe {
-            target,
-            fail_on_key,
-        })? {
-            if matched {
-                let next = Probe {
-                    rest: &self.rest[1..],
-                    key_itself: self.key_itself,
-                };
-                return map.next_value_seed(next);
+    let root = super::yaml_value::parse(text).ok()?;
+    let mut node: &Located = &root;
+    for (i, seg) in path.segs.iter().enumerate() {
+        let last = i + 1 == path.segs.len();
+        node = match (seg, &node.value) {
+            (Seg::Key(key), Value::Mapping(m)) => {
+                let (key_node, value) = m.entry(key)?;
+                if last && path.key_itself {
+                    return key_node.position();
+                }
+                value
             }
-            map.next_value::<IgnoredAny>()?;
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Some(Seg::Index(target)) = self.rest.first() else {
-            return Ok(());
+            (Seg::Index(index), Value::Sequence(items)) => items.get(*index)?,
+            // A scalar where the path wants to go deeper: the path does not exist here.
+            _ => return None,
         };
-        for _ in 0..*target {
-            if seq.next_element::<IgnoredAny>()?.is_none() {
-                return Ok(());
-            }
-        }
-        let next = Probe {
-            rest: &self.rest[1..],
-            key_itself: self.key_itself,
-        };
-        seq.next_element_seed(next)?;
-        Ok(())
     }
-
-    // A scalar where the path wants to go deeper: the path does not exist here.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    node.position()
 }
 
-/// Reads one mapping key; says whether it is the target, or fails on it when asked to.
-struct KeyProbe<'t> {
-    target: &'t str,
-    fail_on_key: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl<'de> DeserializeSeed<'de> for KeyProbe<'_> {
-    type Value = bool;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyProbe<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a mapping key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
-        let matched = key == self.target;
-        if matched && self.fail_on_key {
-            return Err(E::custom("located"));
-        }
-        Ok(matched)
-    }
-
-    // Keys that are not text never match a path step (validation rejects them first).
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(false)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(false)
+    #[test]
+    fn a_path_leads_to_its_node_or_its_key() {
+        let text = "models:\n  - name: A\n    columns:\n      - {name: id, type: Integer}\n";
+        let columns = YamlPath::root().key("models").index(0).key("columns");
+        assert_eq!(locate(text, &columns.index(0).key("type")), Some((4, 26)));
+        assert_eq!(
+            locate(
+                text,
+                &YamlPath::root().key("models").index(0).key_name("name")
+            ),
+            Some((2, 5))
+        );
+        assert_eq!(locate(text, &columns.index(3)), None);
+        assert_eq!(locate(text, &YamlPath::root().key("nope")), None);
     }
 }

@@ -5,7 +5,7 @@
 //! (`primary_key: "yes"`) is an error naming the key and what was expected, never ignored,
 //! because a silently ignored `encrypted` flag would leave data in plaintext.
 
-use serde_yaml_ng::{Mapping, Value};
+use super::yaml_value::{Mapping, Value};
 
 use super::yaml_locate::{PathError, YamlPath};
 
@@ -28,7 +28,6 @@ pub fn describe(value: &Value) -> String {
         Value::String(s) => format!("the text {s:?}"),
         Value::Sequence(_) => "a list".to_string(),
         Value::Mapping(_) => "a mapping".to_string(),
-        Value::Tagged(t) => format!("a value tagged {}", t.tag),
     }
 }
 
@@ -112,7 +111,7 @@ impl<'a> Node<'a, '_> {
     /// The keys and values of a mapping in file order (keys must be text).
     pub fn entries(&self, what: &str) -> Read<Vec<(&'a str, Owned<'a>)>> {
         let mut out = Vec::new();
-        for (key, value) in self.mapping(what)? {
+        for (key, value) in self.mapping(what)?.iter() {
             let Value::String(key) = key else {
                 return Err(self.error(format!(
                     "{what} has a key that is not text ({})",
@@ -137,8 +136,8 @@ impl<'a> Node<'a, '_> {
             Value::Sequence(items) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, value)| Owned {
-                    value,
+                .map(|(i, item)| Owned {
+                    value: &item.value,
                     path: self.path.index(i),
                 })
                 .collect()),
@@ -190,10 +189,6 @@ impl<'a> Node<'a, '_> {
             Value::Sequence(_) | Value::Mapping(_) => serde_json::to_string(self.value)
                 .map(Some)
                 .map_err(|e| self.error(format!("{what} cannot be written as JSON: {e}"))),
-            other => Err(self.error(format!(
-                "expected a plain value for {what}, found {}",
-                describe(other)
-            ))),
         }
     }
 

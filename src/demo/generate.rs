@@ -113,6 +113,14 @@ fn write_files(dir: &Path) -> Result<ModelSet, DemoError> {
     std::fs::write(&policy, POLICY).map_err(io_err(&policy))?;
     let env = dir.join(".env");
     std::fs::write(&env, env_file_text()).map_err(io_err(&env))?;
+    // Owner-only whatever the umask or an earlier file's mode (`--force` rewrites in place):
+    // it holds keys, and timber refuses a group- or world-writable env file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(&env))?;
+    }
     load_models(&[models_dir]).map_err(|e| DemoError::Models(e.to_string()))
 }
 

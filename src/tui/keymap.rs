@@ -140,11 +140,13 @@ impl Keymap {
     /// Defaults plus the overrides in `text` (read from `path`, named in messages).
     pub fn parse(text: &str, path: &Path) -> Keymap {
         let where_ = format!("keymap {}", path.display());
-        let raw: BTreeMap<String, KeysYaml> = match serde_yaml_ng::from_str::<Option<_>>(text) {
+        let parsed = crate::config::yaml_value::from_str::<Option<_>>(text);
+        let raw: BTreeMap<String, KeysYaml> = match parsed {
             Ok(map) => map.unwrap_or_default(),
             Err(e) => {
                 let mut map = Keymap::default();
-                map.warnings.push(format!("{where_}: {e}; using defaults"));
+                map.warnings
+                    .push(format!("keymap {}; using defaults", e.at(path)));
                 return map;
             }
         };

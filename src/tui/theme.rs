@@ -205,11 +205,11 @@ impl ThemeSet {
     }
 
     fn parse(&mut self, text: &str, path: &Path, stem: &str) -> Option<Theme> {
-        let file: ThemeFile = match serde_yaml_ng::from_str(text) {
+        let file: ThemeFile = match crate::config::yaml_value::from_str(text) {
             Ok(file) => file,
             Err(e) => {
                 self.warnings
-                    .push(format!("theme {}: {e}; file skipped", path.display()));
+                    .push(format!("theme {}; file skipped", e.at(path)));
                 return None;
             }
         };
@@ -308,7 +308,7 @@ mod tests {
         let set = ThemeSet::builtin();
         assert!(set.warnings.is_empty(), "{:?}", set.warnings);
         for name in ["dark", "light", "high-contrast", "mono"] {
-            let raw: ThemeFile = serde_yaml_ng::from_str(
+            let raw: ThemeFile = crate::config::yaml_value::from_str(
                 BUILTIN
                     .iter()
                     .find(|(n, _)| *n == name)
