@@ -303,3 +303,43 @@ async fn read_rows_after(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::EntryContent;
+
+    fn entry(record_id: Option<&str>, detail: Option<&str>) -> AuditEntry {
+        AuditEntry {
+            id: 1,
+            content: EntryContent {
+                created_at: NaiveDateTime::default(),
+                actor: "ana".into(),
+                action: "reveal".into(),
+                table_name: Some("t".into()),
+                record_id: record_id.map(str::to_string),
+                fields: vec![],
+                detail: detail.map(str::to_string),
+            },
+            prev_hash: String::new(),
+            entry_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn record_match_names_lists_and_admits_what_it_cannot_know() {
+        let named = entry(None, Some(r#"{"ids":["7","a\"b"],"ids_truncated":false}"#));
+        assert_eq!(record_match(&named, "7"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&named, "a\"b"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&named, "77"), None);
+        let cell = entry(Some("7"), Some(r#"{"reason":"7"}"#));
+        assert_eq!(record_match(&cell, "7"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&cell, "8"), None, "a reason is not an id");
+        let cut = entry(None, Some(r#"{"ids":["1"],"ids_truncated":true}"#));
+        assert_eq!(record_match(&cut, "5000"), Some(RecordMatch::Possible));
+        let old_export = entry(None, Some(r#"{"reason":null,"scope":"export"}"#));
+        assert_eq!(record_match(&old_export, "3"), Some(RecordMatch::Possible));
+        // An encrypted detail (a write's values) is never read for ids.
+        assert_eq!(record_match(&entry(None, Some("gAAAAAxyz")), "7"), None);
+    }
+}
