@@ -316,7 +316,10 @@ async fn a_rows_reveal_is_found_by_each_record_it_showed_on_every_backend() {
             let fields = vec![
                 ("id".to_string(), Value::Int(id)),
                 ("user_id".to_string(), Value::Text(format!("u-{id}"))),
-                ("email".to_string(), Value::Text(format!("wq{id}@example.net"))),
+                (
+                    "email".to_string(),
+                    Value::Text(format!("wq{id}@example.net")),
+                ),
             ];
             store
                 .insert(&model, &ring(), &fields, WriteContext::default())

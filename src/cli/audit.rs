@@ -152,26 +152,26 @@ fn text_line(entry: &AuditEntry) -> String {
         target,
         c.fields.join(", ")
     );
-    if let Some(rows) = rows_of(entry) {
-        line.push_str(&format!("  {rows} row(s)"));
+    if let Some(count) = count_of(entry) {
+        line.push_str(&format!("  {count}"));
     }
     line.chars()
         .map(|ch| if ch.is_control() { '·' } else { ch })
         .collect()
 }
 
-/// The row count a reveal of rows records in its plain detail (`rows`), or a search's
-/// `matches`; never read from an encrypted detail.
-fn rows_of(entry: &AuditEntry) -> Option<u64> {
+/// What a reveal of rows (`rows`) or a search (`matches`) counted, from its plain detail
+/// (never from an encrypted one): `5 row(s)`, `1 match(es)`.
+fn count_of(entry: &AuditEntry) -> Option<String> {
     let detail = entry.content.detail.as_deref()?;
     if detail.starts_with("gAAAAA") {
         return None;
     }
     let facts: serde_json::Value = serde_json::from_str(detail).ok()?;
-    facts
-        .get("rows")
-        .or_else(|| facts.get("matches"))
-        .and_then(serde_json::Value::as_u64)
+    let count = |key: &str| facts.get(key).and_then(serde_json::Value::as_u64);
+    count("rows")
+        .map(|n| format!("{n} row(s)"))
+        .or_else(|| count("matches").map(|n| format!("{n} match(es)")))
 }
 
 fn print_report(report: &VerifyReport, format: OutputFormat) -> CliResult {
