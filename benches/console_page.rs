@@ -117,6 +117,7 @@ fn console_page(c: &mut Criterion) {
                     store.clone(),
                     setup.ring.clone(),
                     access.clone(),
+                    Default::default(),
                     model.clone(),
                     request.clone(),
                     generation,

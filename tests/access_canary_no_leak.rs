@@ -11,7 +11,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use store_support::{Kind, TestDb, models, ring};
-use timber::access::{Access, Cell, Identity, MaskHasher, ViewRow};
+use timber::access::{Access, Cell, Identity, MaskHasher, RowsRequest, ViewRow};
 use timber::audit::AuditLog;
 use timber::config::{ModelDef, parse_policy};
 use timber::store::{PageRequest, Store, WriteContext};
@@ -183,7 +183,7 @@ async fn no_role_sees_a_canary_it_may_not_reveal_in_any_output() {
         let allowed = may_reveal(role);
         // Masked by default, then with an audited export reveal.
         let grant = access
-            .reveal_export(&log, &model, Some("canary test"))
+            .reveal_rows(&log, &model, &page.records, &export("canary test"))
             .await
             .expect("reveal");
         for grant in [None, grant.as_ref()] {
@@ -248,6 +248,18 @@ async fn no_role_sees_a_canary_it_may_not_reveal_in_any_output() {
     store.close().await;
 }
 
+fn export(reason: &str) -> RowsRequest {
+    RowsRequest {
+        scope: "export".into(),
+        export: true,
+        reason: Some(reason.into()),
+        filter: serde_json::Value::Null,
+    }
+}
+
+/// The owner rule shows the user's own row in plaintext, and nobody else's, but only under
+/// the grant of an audited reveal that lists the row (issue 13 item 3): without one the
+/// own row is masked like any other.
 #[tokio::test]
 async fn owner_sees_own_row_and_nobody_else_does() {
     let (_db, store, model) = seeded().await;
@@ -256,10 +268,33 @@ async fn owner_sees_own_row_and_nobody_else_does() {
         .await
         .expect("page");
     let access = access("auditor", "owner-1");
-    let rows: Vec<ViewRow> = page
+    let unaudited: Vec<ViewRow> = page
         .records
         .iter()
         .map(|r| access.mask_row(&model, r, None))
+        .collect();
+    let shown = render(&unaudited);
+    assert!(
+        !shown.contains("zqcanary1"),
+        "no entry, no plaintext: {shown}"
+    );
+    assert!(unaudited.iter().all(|r| !r.own_row));
+
+    let log = AuditLog::open(&store, &ring()).await.expect("audit log");
+    let request = RowsRequest {
+        scope: "page".into(),
+        ..RowsRequest::default()
+    };
+    let grant = access
+        .reveal_rows(&log, &model, &page.records, &request)
+        .await
+        .expect("reveal")
+        .expect("the own row is revealed");
+    assert_eq!(grant.own_rows(), 1);
+    let rows: Vec<ViewRow> = page
+        .records
+        .iter()
+        .map(|r| access.mask_row(&model, r, Some(&grant)))
         .collect();
     let own = rows
         .iter()
@@ -284,5 +319,14 @@ async fn owner_sees_own_row_and_nobody_else_does() {
             "{field}"
         );
     }
+    let entries = timber::audit::query::list(&store, &Default::default(), None, 10)
+        .await
+        .expect("entries");
+    assert_eq!(entries.len(), 1);
+    let detail = timber::audit::read_detail(&ring(), &entries[0])
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail["ids"], serde_json::json!(["row-1"]), "{detail}");
+    assert_eq!(entries[0].content.record_id.as_deref(), Some("row-1"));
     store.close().await;
 }

@@ -154,10 +154,24 @@ async fn a_role_that_may_not_reveal_is_told_so_and_nothing_is_audited() {
     assert!(entries.is_empty(), "{entries:?}");
 }
 
+/// Issue 13 item 4: the search is an equality oracle, so a role below `hash` on the field
+/// (viewer: `redact`) is not offered it, and a search by a role that may (auditor: `hash`)
+/// writes a `search` entry with the match count, never the value.
 #[tokio::test]
-async fn search_by_blind_index_finds_the_row_without_echoing_the_value() {
-    let (_dir, mut app) = customers("viewer").await;
+async fn search_by_blind_index_needs_hash_is_audited_and_never_echoes_the_value() {
+    let (dir, mut app) = customers("viewer").await;
     press(&mut app, &[ch('s')]).await;
+    let shown = screen(&app);
+    assert!(shown.contains("no field this role may search"), "{shown}");
+    press(&mut app, &[key(KeyCode::Esc)]).await;
+
+    let config = timber::store::StoreConfig::from_url(&format!(
+        "sqlite://{}",
+        dir.path().join("app.db").display()
+    ))
+    .unwrap();
+    let mut app = started(config.clone(), "auditor", 80, 24).await;
+    press(&mut app, &[ch('2'), key(KeyCode::Enter), ch('s')]).await;
     type_text(&mut app, "zqxmail7@example.com");
     assert!(
         !screen(&app).contains("zqxmail7"),
@@ -173,6 +187,68 @@ async fn search_by_blind_index_finds_the_row_without_echoing_the_value() {
     assert!(!shown.contains("zqxmail7"), "{shown}");
     press(&mut app, &[key(KeyCode::Esc)]).await;
     assert_eq!(ids(&app)[0], 1, "esc returns to browsing");
+
+    let store = Store::connect(config).await.unwrap();
+    let entries = query::list(&store, &AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let search = &entries[0];
+    assert_eq!(search.content.action, "search");
+    assert_eq!(search.content.fields, vec!["email".to_string()]);
+    let detail = search.content.detail.clone().unwrap_or_default();
+    assert!(detail.contains("\"matches\":1"), "{detail}");
+    assert!(!format!("{search:?}").contains("zqxmail7"), "{search:?}");
+}
+
+/// Issue 13 items 3 and 9: the owner rule used to reveal the operator's own rows on every
+/// page with no audit entry; now each page that shows one writes ONE entry listing them.
+#[tokio::test]
+async fn own_rows_on_a_page_are_revealed_under_one_entry_listing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let setup = setup_with(
+        config.clone(),
+        "viewer",
+        clock(),
+        &[("TIMBER_USER", "u-007")],
+    );
+    let mut app = App::new(setup).unwrap();
+    app.handle_event(Event::Resize(80, 24));
+    app.start();
+    app.settle().await;
+    press(&mut app, &[ch('2'), key(KeyCode::Enter)]).await;
+    let table = app.state.data.table.as_ref().unwrap();
+    let own: Vec<_> = table.rows.iter().filter(|r| r.own_row).collect();
+    assert_eq!(own.len(), 1, "row 7 is u-007's");
+    assert_eq!(own[0].id, Value::Int(7));
+    assert_eq!(
+        own[0].cell("email"),
+        Some(&timber::access::Cell::Revealed(Value::Text(
+            "zqxmail7@example.com".into()
+        )))
+    );
+    assert!(
+        table
+            .rows
+            .iter()
+            .filter(|r| !r.own_row)
+            .all(|r| !matches!(r.cell("email"), Some(timber::access::Cell::Revealed(_))))
+    );
+    let store = Store::connect(config).await.unwrap();
+    let entries = query::list(&store, &AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(entry.content.action, "reveal");
+    assert_eq!(entry.content.actor, "u-007");
+    assert_eq!(entry.content.record_id.as_deref(), Some("7"));
+    let detail: serde_json::Value =
+        serde_json::from_str(entry.content.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["ids"], serde_json::json!(["7"]), "{detail}");
+    assert_eq!(detail["scope"], "page");
+    assert_eq!(detail["rows"], 1);
 }
 
 #[tokio::test]

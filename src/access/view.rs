@@ -8,9 +8,17 @@
 //! - A secret the role may reveal (`reveal`) is still shown masked (`partial`, marked
 //!   `revealable`) until the operator reveals it; the reveal is audited and yields a
 //!   [`RevealGrant`] that `mask_row` honours. So "masked by default" holds for every role.
-//! - `owner_sees_own`: a row whose owner column equals the acting user is shown revealed,
-//!   without a reveal step (it is the user's own data), except columns the role has `hidden`:
-//!   hidden is decided per column, so a table's columns are the same for every row.
+//! - `owner_sees_own`: a row whose owner column equals the acting user is shown revealed
+//!   without a reveal step (it is the user's own data), except columns the role has `hidden`
+//!   (hidden is decided per column, so a table's columns are the same for every row). It is
+//!   still a reveal: the rows are shown in plaintext only under a [`RevealGrant`] from
+//!   [`Access::reveal_rows`], whose audit entry lists them; without one they are masked.
+//! - A blind-index column (`blind_index: <column>` on an encrypted field, or a plain
+//!   `<field>_hash` column beside an encrypted `<field>` that declares none, Python Timber's
+//!   convention) is masked at its source field's level (the weaker of that and any rule
+//!   naming the index column itself): whoever cannot read the email cannot read its hash,
+//!   which for an unkeyed legacy `sha256(lower(email))` would give the email away to a
+//!   dictionary, and for a keyed one would still correlate rows.
 //! - NULL stays NULL and an unreadable cell shows its error kind (unless hidden): neither
 //!   discloses a stored value.
 
@@ -57,6 +65,7 @@ impl Access {
         hasher: MaskHasher,
     ) -> Result<Access, AccessError> {
         let role = identity.role_policy(&policy)?.clone();
+        check_user_assertion(&policy, &identity)?;
         Ok(Access {
             rules: RoleRules::new(&role, access_control_enabled),
             require_reason: role.require_reason,
@@ -116,8 +125,16 @@ impl Access {
     }
 
     pub fn decide(&self, model: &ModelDef, column: &ColumnDef) -> Decision {
-        let level = self.rules.level(model, column);
-        if column.primary_key || (!column.encrypted && level == Level::Reveal) {
+        if column.primary_key {
+            return Decision::Plain;
+        }
+        let mut level = self.rules.level(model, column);
+        let mut is_index = false;
+        for source in index_sources(model, column) {
+            is_index = true;
+            level = level.min(self.rules.level(model, source));
+        }
+        if !column.encrypted && !is_index && level == Level::Reveal {
             Decision::Plain
         } else {
             Decision::Secret(level)
@@ -145,26 +162,29 @@ impl Access {
 
     /// True when `owner_sees_own` is on and the record's owner column equals the acting user.
     pub fn is_own_row(&self, model: &ModelDef, record: &Record) -> bool {
+        let Some(user) = self.identity.owner_user() else {
+            return false;
+        };
         if !self.policy.owner_sees_own {
             return false;
         }
         let owner = record
             .cell(model, &model.owner_column)
             .and_then(StoredCell::value);
-        owner
-            .and_then(owner_text)
-            .is_some_and(|o| o == self.identity.user)
+        owner.and_then(owner_text).is_some_and(|o| o == user)
     }
 
-    /// Masks one decrypted record. Plaintext leaves only for plain columns, the user's own
-    /// row, and secrets the role may reveal that `grant` (an audited reveal) covers.
+    /// Masks one decrypted record. Plaintext leaves only for plain columns and for what
+    /// `grant` (an audited reveal) covers: secrets the role may reveal, and the user's own
+    /// row under the owner rule.
     pub fn mask_row(
         &self,
         model: &ModelDef,
         record: &Record,
         grant: Option<&RevealGrant>,
     ) -> ViewRow {
-        let own_row = self.is_own_row(model, record);
+        let own_row = self.is_own_row(model, record)
+            && grant.is_some_and(|g| g.covers_own(model, &record.id));
         let cells = model
             .columns
             .iter()
@@ -220,6 +240,50 @@ pub fn policy_from_settings(settings: &Settings) -> Result<Policy, AccessError> 
         Some(path) => load_policy(&path.value).map_err(|e| AccessError::Policy(e.to_string())),
         None => Ok(Policy::builtin()),
     }
+}
+
+/// The encrypted columns whose blind index `column` is: those naming it in `blind_index`,
+/// and, for an encrypted `<field>` that names none, a plain column `<field>_hash`.
+pub fn index_sources<'m>(
+    model: &'m ModelDef,
+    column: &'m ColumnDef,
+) -> impl Iterator<Item = &'m ColumnDef> + 'm {
+    model.columns.iter().filter(move |source| {
+        source.encrypted
+            && match &source.blind_index {
+                Some(index) => index.eq_ignore_ascii_case(&column.name),
+                None => {
+                    !column.encrypted
+                        && column
+                            .name
+                            .to_ascii_lowercase()
+                            .strip_suffix("_hash")
+                            .is_some_and(|base| base == source.name.to_ascii_lowercase())
+                }
+            }
+    })
+}
+
+/// Refuses an asserted user (not the OS account) when the owner rule is on, unless the
+/// policy's `may_assert_user` lists the role: the owner rule must not reveal the rows of
+/// whoever a flag or variable names.
+fn check_user_assertion(policy: &Policy, identity: &Identity) -> Result<(), AccessError> {
+    let Some(source) = &identity.asserted_by else {
+        return Ok(());
+    };
+    if !policy.owner_sees_own || policy.may_assert_user.contains(&identity.role) {
+        return Ok(());
+    }
+    Err(AccessError::UserAssertion {
+        role: identity.role.clone(),
+        user: identity.user.clone(),
+        source_name: source.clone(),
+        os_user: identity
+            .os_user
+            .clone()
+            .unwrap_or_else(|| "(an account without a name)".to_string()),
+        policy: super::identity::policy_name(policy),
+    })
 }
 
 /// NULL and unreadable cells are shown as such; a readable value goes through `show`.

@@ -7,9 +7,11 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 /// which read back as [`Action::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// An operator revealed secrets: one cell (record and field set), or a whole
-    /// `browse --reveal` export (no record id; the revealable fields; `"scope": "export"`).
+    /// An operator revealed secrets: one cell (record and field set), or rows (an export,
+    /// the owner rule's rows of a listing or page), with the record ids in the plain detail.
     Reveal,
+    /// An operator searched by a secret field (field names and match count; never the value).
+    Search,
     /// A row of an `AuditMixin` model was written.
     Insert,
     Update,
@@ -25,6 +27,7 @@ impl Action {
     pub fn as_str(&self) -> &str {
         match self {
             Action::Reveal => "reveal",
+            Action::Search => "search",
             Action::Insert => "insert",
             Action::Update => "update",
             Action::Delete => "delete",
@@ -39,6 +42,7 @@ impl Action {
     pub fn parse(text: &str) -> Action {
         match text {
             "reveal" => Action::Reveal,
+            "search" => Action::Search,
             "insert" => Action::Insert,
             "update" => Action::Update,
             "delete" => Action::Delete,
@@ -177,6 +181,7 @@ mod tests {
     fn actions_round_trip_and_unknown_actions_are_kept() {
         for a in [
             Action::Reveal,
+            Action::Search,
             Action::Insert,
             Action::Update,
             Action::Delete,

@@ -28,6 +28,8 @@ pub struct AuditFilter {
     /// Case-insensitive text in a non-sensitive column (actor, action, table, record id,
     /// field names, plain detail such as a reason).
     pub text: Option<String>,
+    /// Entries that showed or touched this record id: see [`record_match`].
+    pub record: Option<String>,
 }
 
 impl AuditFilter {
@@ -39,6 +41,7 @@ impl AuditFilter {
             since: self.since,
             until: self.until,
             text: self.text.clone(),
+            record: self.record.clone(),
             limit,
             ..AuditSearch::default()
         }
@@ -53,17 +56,30 @@ pub async fn list(
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, AuditError> {
-    let search = AuditSearch {
-        before_id: before,
-        newest_first: true,
-        ..filter.search(limit)
-    };
-    Ok(store
-        .audit_search(&search)
-        .await?
-        .into_iter()
-        .map(from_stored)
-        .collect())
+    let mut out = Vec::new();
+    let mut before = before;
+    // A record filter is narrowed after reading (see `record_match`): read on until the page
+    // is full or the log is exhausted.
+    loop {
+        let search = AuditSearch {
+            before_id: before,
+            newest_first: true,
+            ..filter.search(limit)
+        };
+        let batch = store.audit_search(&search).await?;
+        let exhausted = batch.len() < limit as usize;
+        before = batch.last().map(|e| e.id);
+        out.extend(
+            batch
+                .into_iter()
+                .map(from_stored)
+                .filter(|e| filter.keeps(e)),
+        );
+        if exhausted || out.len() >= limit as usize || before.is_none() {
+            out.truncate(limit as usize);
+            return Ok(out);
+        }
+    }
 }
 
 /// Matching entries with ids after `after`, oldest first.
@@ -82,7 +98,60 @@ pub async fn after(
         .await?
         .into_iter()
         .map(from_stored)
+        .filter(|e| filter.keeps(e))
         .collect())
+}
+
+/// How an entry concerns a record id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordMatch {
+    /// The entry names the id: its `record_id`, or one of the `ids` of a rows reveal.
+    Named,
+    /// A rows reveal that may have shown it without naming it: its `ids` were cut at the
+    /// bound (`ids_truncated`), or an export entry written before exports listed ids.
+    Possible,
+}
+
+impl RecordMatch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordMatch::Named => "named",
+            RecordMatch::Possible => "possible",
+        }
+    }
+}
+
+/// Whether `entry` showed or touched record `id`. Only the plain detail (facts) is read:
+/// record ids are not secret (they are shown to every role), so reveals keep them in the
+/// clear, searchable on every backend; an encrypted detail (a write's values) is addressed
+/// by its `record_id` column.
+pub fn record_match(entry: &AuditEntry, id: &str) -> Option<RecordMatch> {
+    if entry.content.record_id.as_deref() == Some(id) {
+        return Some(RecordMatch::Named);
+    }
+    let detail = entry.content.detail.as_deref()?;
+    if detail.starts_with("gAAAAA") {
+        return None;
+    }
+    let facts: serde_json::Value = serde_json::from_str(detail).ok()?;
+    let ids = facts.get("ids").and_then(serde_json::Value::as_array);
+    if ids.is_some_and(|ids| ids.iter().any(|v| v.as_str() == Some(id))) {
+        return Some(RecordMatch::Named);
+    }
+    let truncated = facts.get("ids_truncated") == Some(&serde_json::Value::Bool(true));
+    let old_export = ids.is_none()
+        && entry.content.record_id.is_none()
+        && facts.get("scope").and_then(serde_json::Value::as_str) == Some("export");
+    (truncated || old_export).then_some(RecordMatch::Possible)
+}
+
+impl AuditFilter {
+    /// The exact test behind the SQL pre-filter (only the record filter needs one).
+    fn keeps(&self, entry: &AuditEntry) -> bool {
+        self.record
+            .as_deref()
+            .is_none_or(|id| record_match(entry, id).is_some())
+    }
 }
 
 /// The newest entry's id (0 for an empty log), whatever the filter.
@@ -232,5 +301,45 @@ async fn read_rows_after(
         if !full {
             return Ok(read);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::EntryContent;
+
+    fn entry(record_id: Option<&str>, detail: Option<&str>) -> AuditEntry {
+        AuditEntry {
+            id: 1,
+            content: EntryContent {
+                created_at: NaiveDateTime::default(),
+                actor: "ana".into(),
+                action: "reveal".into(),
+                table_name: Some("t".into()),
+                record_id: record_id.map(str::to_string),
+                fields: vec![],
+                detail: detail.map(str::to_string),
+            },
+            prev_hash: String::new(),
+            entry_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn record_match_names_lists_and_admits_what_it_cannot_know() {
+        let named = entry(None, Some(r#"{"ids":["7","a\"b"],"ids_truncated":false}"#));
+        assert_eq!(record_match(&named, "7"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&named, "a\"b"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&named, "77"), None);
+        let cell = entry(Some("7"), Some(r#"{"reason":"7"}"#));
+        assert_eq!(record_match(&cell, "7"), Some(RecordMatch::Named));
+        assert_eq!(record_match(&cell, "8"), None, "a reason is not an id");
+        let cut = entry(None, Some(r#"{"ids":["1"],"ids_truncated":true}"#));
+        assert_eq!(record_match(&cut, "5000"), Some(RecordMatch::Possible));
+        let old_export = entry(None, Some(r#"{"reason":null,"scope":"export"}"#));
+        assert_eq!(record_match(&old_export, "3"), Some(RecordMatch::Possible));
+        // An encrypted detail (a write's values) is never read for ids.
+        assert_eq!(record_match(&entry(None, Some("gAAAAAxyz")), "7"), None);
     }
 }

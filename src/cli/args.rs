@@ -229,9 +229,14 @@ pub struct AuditArgs {
     /// Only entries before TIME
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// Only entries with this text in actor, action, table, record id, fields or reason
+    /// Only entries with this text in actor, action, table, record id, fields or plain detail
+    /// (a reason, the record ids a reveal lists)
     #[arg(long, value_name = "TEXT")]
     pub grep: Option<String>,
+    /// Only entries that showed or touched record ID: its record id, or one of the ids a
+    /// reveal of rows lists (entries whose id list was cut are shown as possible matches)
+    #[arg(long, value_name = "ID")]
+    pub record: Option<String>,
     /// Entries per page (newest first)
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: u32,

@@ -3,7 +3,9 @@
 //! stderr. `--verify` exits 2 when the chain is broken.
 //!
 //! Listing never shows `detail` (it may hold encrypted values); it shows who, what, which
-//! table and record, and which fields.
+//! table and record, and which fields, plus the row count of a reveal of rows. `--record ID`
+//! lists every entry that showed or touched that record (see `audit::query::record_match`);
+//! an empty listing prints `no entries` in text format.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use chrono::{NaiveDateTime, Utc};
 use super::args::{AuditArgs, GlobalArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::entry::format_time;
-use crate::audit::query::{self, AuditFilter, Follower};
+use crate::audit::query::{self, AuditFilter, Follower, RecordMatch};
 use crate::audit::{AuditEntry, AuditError, VerifyReport};
 use crate::store::{Store, StoreConfig};
 
@@ -63,7 +65,12 @@ async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs)
         .map_err(failed)?;
     let mut out = io::stdout().lock();
     if !args.follow {
-        if let Err(e) = print_entries(&mut out, page.iter(), args.format) {
+        let printed = if page.is_empty() && args.format == OutputFormat::Text {
+            writeln!(out, "no entries").and_then(|()| out.flush())
+        } else {
+            print_entries(&mut out, page.iter(), args.format, filter)
+        };
+        if let Err(e) = printed {
             return pipe_closed(e);
         }
         if page.len() == args.limit.max(1) as usize
@@ -73,7 +80,7 @@ async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs)
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if let Err(e) = print_entries(&mut out, page.iter().rev(), args.format) {
+    if let Err(e) = print_entries(&mut out, page.iter().rev(), args.format, filter) {
         return pipe_closed(e);
     }
     drop(out);
@@ -82,7 +89,7 @@ async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs)
     loop {
         let batch = follower.next().await.map_err(failed)?;
         let mut out = io::stdout().lock();
-        if let Err(e) = print_entries(&mut out, batch.iter(), args.format) {
+        if let Err(e) = print_entries(&mut out, batch.iter(), args.format, filter) {
             return pipe_closed(e);
         }
     }
@@ -100,11 +107,28 @@ fn print_entries<'a>(
     out: &mut impl Write,
     entries: impl Iterator<Item = &'a AuditEntry>,
     format: OutputFormat,
+    filter: &AuditFilter,
 ) -> io::Result<()> {
     for entry in entries {
+        let matched = filter
+            .record
+            .as_deref()
+            .and_then(|id| query::record_match(entry, id));
         match format {
-            OutputFormat::Json => writeln!(out, "{}", entry.to_json())?,
-            OutputFormat::Text => writeln!(out, "{}", text_line(entry))?,
+            OutputFormat::Json => {
+                let mut json = entry.to_json();
+                if let (Some(m), serde_json::Value::Object(map)) = (matched, &mut json) {
+                    map.insert("record_match".into(), m.as_str().into());
+                }
+                writeln!(out, "{json}")?
+            }
+            OutputFormat::Text => {
+                let mut line = text_line(entry);
+                if matched == Some(RecordMatch::Possible) {
+                    line.push_str("  (may include it: this reveal's id list is incomplete)");
+                }
+                writeln!(out, "{line}")?
+            }
         }
     }
     out.flush()
@@ -119,7 +143,7 @@ fn text_line(entry: &AuditEntry) -> String {
         (Some(t), None) => format!("{t}/*"),
         (None, _) => "-".to_string(),
     };
-    let line = format!(
+    let mut line = format!(
         "#{}  {}  {}  {}  {}  [{}]",
         entry.id,
         format_time(&c.created_at),
@@ -128,9 +152,26 @@ fn text_line(entry: &AuditEntry) -> String {
         target,
         c.fields.join(", ")
     );
+    if let Some(count) = count_of(entry) {
+        line.push_str(&format!("  {count}"));
+    }
     line.chars()
         .map(|ch| if ch.is_control() { '·' } else { ch })
         .collect()
+}
+
+/// What a reveal of rows (`rows`) or a search (`matches`) counted, from its plain detail
+/// (never from an encrypted one): `5 row(s)`, `1 match(es)`.
+fn count_of(entry: &AuditEntry) -> Option<String> {
+    let detail = entry.content.detail.as_deref()?;
+    if detail.starts_with("gAAAAA") {
+        return None;
+    }
+    let facts: serde_json::Value = serde_json::from_str(detail).ok()?;
+    let count = |key: &str| facts.get(key).and_then(serde_json::Value::as_u64);
+    count("rows")
+        .map(|n| format!("{n} row(s)"))
+        .or_else(|| count("matches").map(|n| format!("{n} match(es)")))
 }
 
 fn print_report(report: &VerifyReport, format: OutputFormat) -> CliResult {
@@ -190,6 +231,7 @@ fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
         since: time("--since", &args.since)?,
         until: time("--until", &args.until)?,
         text: args.grep.clone(),
+        record: args.record.clone().filter(|r| !r.is_empty()),
     })
 }
 

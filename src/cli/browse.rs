@@ -5,7 +5,14 @@
 //! Every cell passes through [`output_row`], the one place a decrypted cell becomes what is
 //! printed: it goes through access control's masking, so each cell is at the role's level
 //! and a hidden column is left out. `--reveal` shows what the role may reveal, after ONE
-//! audit entry for the whole export has been written (no entry, no plaintext).
+//! audit entry for the whole export has been written (no entry, no plaintext); the owner
+//! rule's rows are revealed the same way. A search by a secret field needs at least `hash`
+//! on it and writes its own entry (see `access::search`).
+//!
+//! Output cannot drive a terminal or a spreadsheet (issue 13): control characters in a
+//! table or CSV cell are written as `\u{..}` escapes (ESC as `\u{1b}`), JSON escapes them
+//! (C1 and DEL included), and a CSV cell starting with `=`, `+`, `-`, `@`, tab or CR gets a
+//! leading `'` (OWASP's CSV-injection rule; typed numbers such as `-5` are left alone).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -13,8 +20,11 @@ use std::process::ExitCode;
 use serde_json::{Map, Value as Json};
 
 use super::args::{BrowseArgs, BrowseFormat, GlobalArgs};
+use super::output_text::{csv_plain, csv_text, escape_controls, json_escape_c1, table_cell};
 use super::{CliError, CliResult, Context, block_on};
-use crate::access::{Access, Cell as ViewCell, HashKeySource, RevealGrant};
+use crate::access::{
+    Access, Cell as ViewCell, HashKeySource, RevealGrant, RowsRequest, SearchAudit,
+};
 use crate::audit::AuditLog;
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::{CellError, KeyRing};
@@ -94,20 +104,30 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
             "timber browse: MASTER_ENCRYPTION_KEY is not set: `hash` masks use a key of this run only"
         );
     }
+    let find = args.find.as_deref().map(split_find).transpose()?;
+    // Refused before any query: a search below `hash` would be an equality oracle.
+    let search_audit = match &find {
+        Some((field, _)) => access
+            .authorize_search(model, field)
+            .map_err(|e| CliError::msg(e.to_string()))?,
+        None => SearchAudit::NotNeeded,
+    };
     let config = StoreConfig::from_settings(&ctx.settings)?;
     let url = config.shown_url();
     let (records, next, grant) = block_on(async {
         let store = Store::connect(config).await?;
-        let fetched = fetch(&store, model, &ring, args).await;
+        let fetched = fetch(&store, model, &ring, args, find.as_ref()).await;
         // Records are fetched first (a failed read needs no audit entry), but nothing is
-        // printed before the export's audit entry is written.
-        let grant = match (&fetched, args.reveal) {
-            (Ok(_), true) => reveal(&store, &ring, &access, model, args).await,
-            _ => Ok(None),
+        // printed before the search's and the reveal's audit entries are written.
+        let audited = match &fetched {
+            Ok((records, _)) => {
+                audit(&store, &ring, &access, model, args, records, search_audit).await
+            }
+            Err(_) => Ok(None),
         };
         store.close().await;
         let (records, next) = fetched?;
-        Ok::<_, CliError>((records, next, grant?))
+        Ok::<_, CliError>((records, next, audited?))
     })?;
     let rows: Vec<Vec<(String, OutputCell)>> = records
         .iter()
@@ -131,38 +151,116 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
         model.table_name
     );
     if let Some(next) = next {
-        eprintln!("timber browse: more after this page: --after {next}");
+        eprintln!(
+            "timber browse: more after this page: --after {}",
+            escape_controls(&next)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the export's one audit entry and returns what it lets through.
-async fn reveal(
+/// `FIELD=VALUE` of `--find`.
+fn split_find(find: &str) -> Result<(String, String), CliError> {
+    match find.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_string(), value.to_string()))
+        }
+        _ => Err(CliError::msg(format!(
+            "browse: --find takes FIELD=VALUE (got `{}`)",
+            escape_controls(find)
+        ))),
+    }
+}
+
+/// Writes this invocation's audit entries, before anything is printed: the search's (when
+/// it searched by a secret field; refused if it cannot be written) and ONE reveal entry for
+/// what is revealed (the export's `reveal` fields with `--reveal`, and the acting user's own
+/// rows under the owner rule). Returns what the reveal lets through.
+///
+/// Without `--reveal`, own rows whose entry cannot be written are shown masked (with a note)
+/// rather than failing the listing: nothing is revealed without its entry either way.
+async fn audit(
     store: &Store,
     ring: &KeyRing,
     access: &Access,
     model: &ModelDef,
     args: &BrowseArgs,
+    records: &[Record],
+    search: SearchAudit,
 ) -> Result<Option<RevealGrant>, CliError> {
-    let log = AuditLog::open(store, ring)
-        .await
-        .map_err(|e| CliError::msg(e.to_string()))?;
-    let grant = access
-        .reveal_export(&log, model, args.reason.as_deref())
-        .await
-        .map_err(|e| CliError::msg(e.to_string()))?;
+    let owner_rows = !access.owner_fields(model).is_empty()
+        && records.iter().any(|r| access.is_own_row(model, r));
+    if search == SearchAudit::NotNeeded && !args.reveal && !owner_rows {
+        return Ok(None);
+    }
+    let log = AuditLog::open(store, ring).await;
+    let find_field = args
+        .find
+        .as_deref()
+        .and_then(|f| f.split_once('='))
+        .map(|(f, _)| f.trim());
+    if search == SearchAudit::Required {
+        let log = log.as_ref().map_err(|e| {
+            CliError::msg(format!(
+                "search refused: its audit entry could not be written ({e})"
+            ))
+        })?;
+        let fields: Vec<String> = find_field.map(str::to_string).into_iter().collect();
+        access
+            .audit_search(log, model, &fields, records.len(), args.limit, "browse")
+            .await
+            .map_err(|e| CliError::msg(e.to_string()))?;
+    }
+    if !args.reveal && !owner_rows {
+        return Ok(None);
+    }
+    let request = RowsRequest {
+        scope: if args.reveal { "export" } else { "browse" }.to_string(),
+        export: args.reveal,
+        reason: args.reason.clone(),
+        filter: serde_json::json!({
+            "find": find_field.map(|f| vec![f]),
+            "after": args.after,
+            "limit": args.limit,
+        }),
+    };
+    let revealed = match &log {
+        Ok(log) => access
+            .reveal_rows(log, model, records, &request)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!(
+            "reveal refused: its audit entry could not be written ({e})"
+        )),
+    };
+    let grant = match revealed {
+        Ok(grant) => grant,
+        Err(message) if args.reveal => return Err(CliError::msg(message)),
+        Err(message) => {
+            eprintln!("timber browse: your own rows are shown masked: {message}");
+            return Ok(None);
+        }
+    };
+    let role = &access.identity().role;
     match &grant {
-        Some(g) => eprintln!(
-            "timber browse: revealed {} as {} (audit entry {})",
+        Some(g) if args.reveal && !g.fields().is_empty() => eprintln!(
+            "timber browse: revealed {} of {} record(s) as {role} (audit entry {})",
             g.fields().join(", "),
-            access.identity().role,
+            records.len(),
             g.entry_id()
         ),
-        None => eprintln!(
-            "timber browse: role {} may reveal no field of {}; shown masked",
-            access.identity().role,
+        _ if args.reveal => eprintln!(
+            "timber browse: role {role} may reveal no field of {}; shown masked",
             model.name
         ),
+        _ => {}
+    }
+    if let Some(g) = grant.as_ref().filter(|g| g.own_rows() > 0) {
+        eprintln!(
+            "timber browse: {} of your own row(s) shown by the owner rule (audit entry {})",
+            g.own_rows(),
+            g.entry_id()
+        );
     }
     Ok(grant)
 }
@@ -187,17 +285,12 @@ async fn fetch(
     model: &ModelDef,
     ring: &KeyRing,
     args: &BrowseArgs,
+    find: Option<&(String, String)>,
 ) -> Result<(Vec<Record>, Option<String>), StoreError> {
     store.check_model(model).await?;
     let limit = args.limit;
-    if let Some(find) = &args.find {
-        let (field, text) = find
-            .split_once('=')
-            .ok_or_else(|| StoreError::InvalidValue {
-                model: model.name.clone(),
-                field: find.clone(),
-                reason: "--find takes FIELD=VALUE".into(),
-            })?;
+    if let Some((field, text)) = find {
+        let field = field.as_str();
         let column = model
             .column(field)
             .ok_or_else(|| StoreError::UnknownField {
@@ -247,14 +340,14 @@ fn write_rows(
                     .iter()
                     .map(|(name, cell)| (name.clone(), cell.to_json()))
                     .collect();
-                writeln!(out, "{}", Json::Object(object))?;
+                writeln!(out, "{}", json_escape_c1(&Json::Object(object).to_string()))?;
             }
         }
         BrowseFormat::Csv => {
-            let header: Vec<String> = header.iter().map(|name| csv_field(name)).collect();
+            let header: Vec<String> = header.iter().map(|name| csv_plain(name)).collect();
             writeln!(out, "{}", header.join(","))?;
             for row in rows {
-                let fields: Vec<String> = row.iter().map(|(_, c)| csv_field(&c.text())).collect();
+                let fields: Vec<String> = row.iter().map(|(_, c)| csv_cell(c)).collect();
                 writeln!(out, "{}", fields.join(","))?;
             }
         }
@@ -263,12 +356,16 @@ fn write_rows(
     out.flush()
 }
 
-/// RFC 4180: quote a field holding a comma, quote, CR or LF; double inner quotes.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
+/// A CSV field: text through OWASP's formula rule and control escaping; a typed number,
+/// boolean or error as it is (it cannot start a formula; `-5` stays a number).
+fn csv_cell(cell: &OutputCell) -> String {
+    match cell {
+        OutputCell::Value(Json::String(s)) | OutputCell::Masked(s) => csv_text(s),
+        OutputCell::Value(Json::Number(_) | Json::Bool(_) | Json::Null) | OutputCell::Error(_) => {
+            csv_plain(&cell.text())
+        }
+        // JSON documents start with `{` or `[`; the rule applies all the same.
+        OutputCell::Value(_) => csv_text(&cell.text()),
     }
 }
 
@@ -284,10 +381,7 @@ fn write_table(
             OutputCell::Error(e) => format!("<{}>", e.as_str()),
             other => other.text(),
         };
-        let flat: String = text
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let flat = table_cell(&text);
         if flat.chars().count() > WIDTH {
             let cut: String = flat.chars().take(WIDTH - 1).collect();
             format!("{cut}…")

@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod keygen;
 pub mod keys;
 pub mod keys_retire;
+pub mod output_text;
 pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};

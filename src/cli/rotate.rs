@@ -144,13 +144,13 @@ fn models_dirs(ctx: &Context) -> String {
         .join(", ")
 }
 
-/// Who the audit log names: TIMBER_USER / --user, else the login name.
+/// Who the audit log names: TIMBER_USER / --user, else the OS account (not `$USER`).
 pub fn actor(ctx: &Context) -> String {
     ctx.settings
         .user
         .as_ref()
         .map(|u| u.value.clone())
-        .or_else(|| std::env::var("USER").ok())
+        .or_else(crate::access::identity::os_user)
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -12,7 +12,12 @@
 //!   viewer: { default: redact }
 //! owner_sees_own: true                 # optional, false when omitted
 //! reveal_timeout_seconds: 30           # optional, 30 when omitted; a whole number >= 0
+//! may_assert_user: [security_admin]    # optional, nobody when omitted; see below
 //! ```
+//!
+//! `may_assert_user` lists the roles that may act as another user than their operating-system
+//! account (`--user` / `TIMBER_USER`) while `owner_sees_own` is on; for every other role such
+//! a command is refused (the owner rule would otherwise reveal anyone's rows).
 //!
 //! Field patterns are `Model.field`, `*.field` or `Model.*`, each part a name of letters,
 //! digits and `_`. Unknown keys, unknown levels, unknown actions and malformed patterns are
@@ -118,6 +123,8 @@ pub struct Policy {
     pub roles: BTreeMap<String, RolePolicy>,
     pub owner_sees_own: bool,
     pub reveal_timeout_seconds: u64,
+    /// Roles that may name another user than their OS account under `owner_sees_own`.
+    pub may_assert_user: Vec<String>,
     /// The file it came from; `None` for the built-in policy.
     pub source: Option<PathBuf>,
 }
@@ -141,6 +148,7 @@ impl Policy {
             roles,
             owner_sees_own: false,
             reveal_timeout_seconds: 30,
+            may_assert_user: Vec::new(),
             source: None,
         }
     }
@@ -166,6 +174,7 @@ const POLICY_KEYS: &[&str] = &[
     "roles",
     "owner_sees_own",
     "reveal_timeout_seconds",
+    "may_assert_user",
 ];
 const ROLE_KEYS: &[&str] = &["default", "require_reason", "fields", "actions"];
 
@@ -242,13 +251,41 @@ fn read_policy(node: Node<'_, '_>) -> Read<Policy> {
         None => 30,
         Some(v) => v.node().unsigned("reveal_timeout_seconds")?,
     };
+    let may_assert_user = read_may_assert_user(node, &roles)?;
     Ok(Policy {
         default_role,
         roles,
         owner_sees_own,
         reveal_timeout_seconds,
+        may_assert_user,
         source: None,
     })
+}
+
+/// `may_assert_user: [role, ...]`: every name must be a role of the policy (a typo would
+/// otherwise silently grant nothing, or later grant a role created under that name).
+fn read_may_assert_user(
+    node: Node<'_, '_>,
+    roles: &BTreeMap<String, RolePolicy>,
+) -> Read<Vec<String>> {
+    let Some(list) = node.get("may_assert_user") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (role, path) in list.node().text_list("may_assert_user")? {
+        if !roles.contains_key(&role) {
+            let known: Vec<&str> = roles.keys().map(String::as_str).collect();
+            return Err(PathError::new(
+                &path,
+                format!(
+                    "may_assert_user names {role:?}, which is not one of the roles: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        out.push(role);
+    }
+    Ok(out)
 }
 
 fn read_role(node: Node<'_, '_>, name: &str) -> Read<RolePolicy> {

@@ -96,8 +96,7 @@ pub fn env_file_text() -> String {
          OAK_ENV=demo\n\
          TIMBER_MODELS=models\n\
          TIMBER_POLICY=policy.yaml\n\
-         TIMBER_ROLE=support\n\
-         TIMBER_USER=demo\n"
+         TIMBER_ROLE=support\n"
     )
 }
 

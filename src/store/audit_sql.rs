@@ -5,6 +5,12 @@
 //! Every filter value is bound as a parameter; text search is a case-insensitive `LIKE` on
 //! the non-sensitive columns (actor, action, table, record id, field names) and on `detail`
 //! only where it is not a Fernet token (so it matches reasons, never ciphertext).
+//!
+//! A record filter (`timber audit --record ID`) is a pre-filter here: the `record_id` column,
+//! or a plain detail that names the id as a JSON string (a rows reveal's `ids`), or a plain
+//! detail that may cover it without naming it (`ids_truncated`, or an export entry written
+//! before exports listed their ids). The audit module then keeps exactly the entries whose
+//! parsed detail says so; `LIKE`'s case rules differ per backend and matter only here.
 
 use chrono::NaiveDateTime;
 
@@ -28,6 +34,8 @@ pub struct AuditSearch {
     pub until: Option<NaiveDateTime>,
     /// Case-insensitive substring of a non-sensitive column.
     pub text: Option<String>,
+    /// Entries that may concern this record id (a pre-filter: see the module comment).
+    pub record: Option<String>,
     /// Ids strictly greater (for `--follow`).
     pub after_id: Option<i64>,
     /// Ids strictly smaller (the next page, newest first).
@@ -86,6 +94,21 @@ impl Store {
                 d = q("detail")
             ));
             conditions.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(record) = &search.record {
+            let exact = bind(SqlValue::Text(record.clone()), &mut binds);
+            // The id as it appears inside a JSON list of strings.
+            let quoted = serde_json::Value::String(record.clone()).to_string();
+            let named = bind(
+                SqlValue::Text(format!("%{}%", escape_like(&quoted))),
+                &mut binds,
+            );
+            conditions.push(format!(
+                "({r} = {exact} OR ({d} NOT LIKE 'gAAAAA%' AND ({d} LIKE {named} ESCAPE '!' \
+                 OR {d} LIKE '%\"ids_truncated\":true%' OR {d} LIKE '%\"scope\":\"export\"%')))",
+                r = q("record_id"),
+                d = q("detail"),
+            ));
         }
         self.select_entries(
             &conditions,

@@ -100,6 +100,7 @@ impl App {
             store,
             self.setup.ring.clone(),
             self.access.clone(),
+            self.audit_log.clone(),
             model,
             request,
             generation,
@@ -123,9 +124,12 @@ impl App {
         };
         let shown: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let fields: Vec<String> = match kind {
+            // Only fields this role may search (at least `hash`): a search is an equality
+            // oracle on the field.
             MatchKind::Search => model
                 .encrypted_columns()
                 .filter(|c| c.blind_index.is_some() && shown.contains(&c.name.as_str()))
+                .filter(|c| self.access.may_search(&model, &c.name))
                 .map(|c| c.name.clone())
                 .collect(),
             MatchKind::Filter => model
@@ -139,20 +143,14 @@ impl App {
                 .collect(),
         };
         if fields.is_empty() {
-            let what = if kind == MatchKind::Search {
-                "blind-indexed field"
-            } else {
-                "plain column"
+            let message = match kind {
+                MatchKind::Search => format!(
+                    "{} has no field this role may search (a search needs a blind index and at least hash on the field)",
+                    model.name
+                ),
+                MatchKind::Filter => format!("{} has no plain column to filter on", model.name),
             };
-            self.state.notice(format!(
-                "{} has no {what} to {}",
-                model.name,
-                if kind == MatchKind::Search {
-                    "search"
-                } else {
-                    "filter on"
-                }
-            ));
+            self.state.notice(message);
             return;
         }
         let mut input = TextArea::default();
@@ -227,6 +225,7 @@ impl App {
             store,
             self.setup.ring.clone(),
             self.access.clone(),
+            self.audit_log.clone(),
             model,
             field,
             value,

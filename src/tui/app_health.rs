@@ -134,6 +134,7 @@ impl App {
             store,
             self.setup.ring.clone(),
             self.access.clone(),
+            self.audit_log.clone(),
             model,
             pk.name.clone(),
             value,

@@ -50,7 +50,13 @@ impl App {
                     return;
                 }
                 match result {
-                    Ok(page) if page.model == table.model => table.apply_page(page),
+                    Ok(mut page) if page.model == table.model => {
+                        let note = page.note.take();
+                        table.apply_page(page);
+                        if let Some(note) = note {
+                            self.state.notice(note);
+                        }
+                    }
                     Ok(_) => {}
                     Err(message) => {
                         table.fail(message.clone());
@@ -74,11 +80,14 @@ impl App {
                     return;
                 }
                 match result {
-                    Ok(rows) => {
+                    Ok((rows, note)) => {
                         let n = rows.len();
                         table.apply_matches(rows);
-                        self.state
-                            .notice(format!("{n} match{}", if n == 1 { "" } else { "es" }));
+                        let mut text = format!("{n} match{}", if n == 1 { "" } else { "es" });
+                        if let Some(note) = note {
+                            text = format!("{text}; {note}");
+                        }
+                        self.state.notice(text);
                     }
                     Err(message) => {
                         table.fail(message.clone());

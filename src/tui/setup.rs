@@ -46,11 +46,7 @@ pub struct Setup {
 impl Setup {
     /// The masking pipeline for `role` (same user); the role must exist in the policy.
     pub fn access_for(&self, role: &str, origin: &str) -> Result<Access, AccessError> {
-        let identity = Identity::resolve(
-            &self.policy,
-            Some((role, origin)),
-            Some(self.identity.user.as_str()),
-        )?;
+        let identity = self.identity.with_role(&self.policy, role, origin)?;
         Access::new(
             self.policy.clone(),
             identity,

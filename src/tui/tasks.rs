@@ -15,12 +15,13 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use super::overview_data::{AuditView, HealthView, JobView};
-use crate::access::{Access, Cell, ViewRow};
+use crate::access::{Access, Cell, RevealGrant, RowsRequest, SearchAudit, ViewRow};
+use crate::audit::AuditLog;
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::KeyRing;
 use crate::health::CensusColumn;
 use crate::rotation::{KeyListing, ModelPlan, RotationEvent};
-use crate::store::{PageRequest, RowEstimate, Store, StoreConfig};
+use crate::store::{PageRequest, Record, RowEstimate, Store, StoreConfig};
 use crate::value::Value;
 
 /// Rows fetched by one search or filter (they are then paged on screen).
@@ -34,7 +35,12 @@ pub struct PageView {
     pub more_after: bool,
     pub more_before: bool,
     pub request: PageRequest,
+    /// Why the operator's own rows are shown masked (their reveal could not be audited).
+    pub note: Option<String>,
 }
+
+/// The console's append-only audit connection, opened on first use and shared.
+pub type SharedLog = Arc<tokio::sync::OnceCell<AuditLog>>;
 
 /// Which cell a reveal is for.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,11 +60,12 @@ pub enum TaskResult {
         generation: u64,
         result: Result<PageView, String>,
     },
-    /// Matches of a search (blind index) or filter (plain column), masked.
+    /// Matches of a search (blind index) or filter (plain column), masked; with a note
+    /// when the operator's own rows among them are shown masked.
     Matches {
         generation: u64,
         model: String,
-        result: Result<Vec<ViewRow>, String>,
+        result: Result<(Vec<ViewRow>, Option<String>), String>,
     },
     Revealed {
         cell: CellRef,
@@ -220,52 +227,138 @@ pub async fn estimates(store: Store, models: Arc<ModelSet>) -> TaskResult {
     TaskResult::Estimates(out)
 }
 
-/// One page: fetched, decrypted (only these rows) and masked for the role.
+/// One page: fetched, decrypted (only these rows) and masked for the role; the operator's
+/// own rows (owner rule) revealed under ONE audit entry for the page.
 pub async fn page(
     store: Store,
     ring: Arc<KeyRing>,
     access: Arc<Access>,
+    log: SharedLog,
     model: ModelDef,
     request: PageRequest,
     generation: u64,
 ) -> TaskResult {
     let result = match store.page(&model, &ring, &request).await {
-        Ok(page) => Ok(PageView {
-            model: model.name.clone(),
-            rows: page
-                .records
-                .iter()
-                .map(|r| access.mask_row(&model, r, None))
-                .collect(),
-            more_after: page.more_after,
-            more_before: page.more_before,
-            request,
-        }),
+        Ok(page) => {
+            let filter = serde_json::json!({ "limit": request.limit });
+            let (grant, note) = owner_grant(
+                &store,
+                &ring,
+                &access,
+                &log,
+                &model,
+                &page.records,
+                "page",
+                filter,
+            )
+            .await;
+            Ok(PageView {
+                model: model.name.clone(),
+                rows: page
+                    .records
+                    .iter()
+                    .map(|r| access.mask_row(&model, r, grant.as_ref()))
+                    .collect(),
+                more_after: page.more_after,
+                more_before: page.more_before,
+                request,
+                note,
+            })
+        }
         Err(e) => Err(e.to_string()),
     };
     TaskResult::Page { generation, result }
 }
 
-/// Exact matches on `field` (blind index for an encrypted field, `=` for a plain one).
+/// The audited reveal of the operator's own rows among `records` (`None` when there are
+/// none). When its entry cannot be written the rows stay masked, and the note says why.
+#[allow(clippy::too_many_arguments)]
+async fn owner_grant(
+    store: &Store,
+    ring: &Arc<KeyRing>,
+    access: &Access,
+    log: &SharedLog,
+    model: &ModelDef,
+    records: &[Record],
+    scope: &str,
+    filter: serde_json::Value,
+) -> (Option<RevealGrant>, Option<String>) {
+    if access.owner_fields(model).is_empty() || !records.iter().any(|r| access.is_own_row(model, r))
+    {
+        return (None, None);
+    }
+    let request = RowsRequest {
+        scope: scope.to_string(),
+        export: false,
+        reason: None,
+        filter,
+    };
+    let result = match log.get_or_try_init(|| AuditLog::open(store, ring)).await {
+        Ok(log) => access
+            .reveal_rows(log, model, records, &request)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the audit log cannot be opened ({e})")),
+    };
+    match result {
+        Ok(grant) => (grant, None),
+        Err(why) => (None, Some(format!("your own rows are shown masked: {why}"))),
+    }
+}
+
+/// Exact matches on `field` (blind index for an encrypted field, `=` for a plain one). A
+/// search by a secret field is checked against the role and audited (field, match count;
+/// never the value) before any match is shown.
+#[allow(clippy::too_many_arguments)]
 pub async fn matches(
     store: Store,
     ring: Arc<KeyRing>,
     access: Arc<Access>,
+    log: SharedLog,
     model: ModelDef,
     field: String,
     value: Value,
     generation: u64,
 ) -> TaskResult {
-    let result = store
-        .find(&model, &ring, &field, &value, MATCH_LIMIT)
-        .await
-        .map(|records| {
-            records
-                .iter()
-                .map(|r| access.mask_row(&model, r, None))
-                .collect()
-        })
-        .map_err(|e| e.to_string());
+    let result = async {
+        let audit = access
+            .authorize_search(&model, &field)
+            .map_err(|e| e.to_string())?;
+        let records = store
+            .find(&model, &ring, &field, &value, MATCH_LIMIT)
+            .await
+            .map_err(|e| e.to_string())?;
+        if audit == SearchAudit::Required {
+            let log = log
+                .get_or_try_init(|| AuditLog::open(&store, &ring))
+                .await
+                .map_err(|e| {
+                    format!("search refused: its audit entry could not be written ({e})")
+                })?;
+            access
+                .audit_search(
+                    log,
+                    &model,
+                    std::slice::from_ref(&field),
+                    records.len(),
+                    MATCH_LIMIT,
+                    "search",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let filter = serde_json::json!({ "find": [field.clone()], "limit": MATCH_LIMIT });
+        let (grant, note) = owner_grant(
+            &store, &ring, &access, &log, &model, &records, "search", filter,
+        )
+        .await;
+        let rows = records
+            .iter()
+            .map(|r| access.mask_row(&model, r, grant.as_ref()))
+            .collect();
+        Ok((rows, note))
+    }
+    .await;
     TaskResult::Matches {
         generation,
         model: model.name.clone(),
