@@ -199,7 +199,7 @@ fn refuse_untrusted(path: &Path) -> Result<(), ConfigError> {
             mode,
         });
     }
-    let me = rustix::process::geteuid().as_raw();
+    let me = nix::unistd::geteuid().as_raw();
     let owner = meta.uid();
     if owner != me && owner != 0 {
         return Err(ConfigError::EnvFileForeignOwner {

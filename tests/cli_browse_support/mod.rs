@@ -25,11 +25,11 @@ pub fn fixture_dir() -> tempfile::TempDir {
     )
     .unwrap();
     // Browse is masked per role; these tests read every value, so their role may reveal
-    // and export everything (each browse passes `--reveal`, see `timber`), and create
-    // tables (`timber init`).
+    // and export everything (each browse passes `--reveal`, see `timber`), create tables
+    // (`timber init`) and rotate (a non-text value must survive a rotation).
     std::fs::write(
         dir.path().join("policy.yaml"),
-        "default_role: reader\nroles:\n  reader: { default: reveal, actions: [reveal, export, init] }\n",
+        "default_role: reader\nroles:\n  reader: { default: reveal, actions: [reveal, export, init, rotate] }\n",
     )
     .unwrap();
     let mut env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
