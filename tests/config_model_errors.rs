@@ -243,3 +243,29 @@ fn contradictory_encryption_settings_are_refused() {
         "m.yaml:2:11: model A uses per_user encryption but has no owner column \"user_id\" (set owner_column)"
     );
 }
+
+/// Issue 13 item 10: model, policy, theme and keymap files are untrusted input, so no YAML
+/// parser built on libyaml transliterated from C with `unsafe` (`unsafe-libyaml`, archived;
+/// `libyaml-rs`), nor a crate that pulls one in, may be in the build.
+#[test]
+fn no_unsafe_libyaml_parser_is_in_the_build() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
+        .expect("Cargo.lock is committed");
+    assert!(
+        lock.contains("name = \"serde-saphyr\"\n"),
+        "the YAML parser is serde-saphyr"
+    );
+    for name in [
+        "unsafe-libyaml",
+        "libyaml-rs",
+        "serde_yaml_ng",
+        "serde_yaml",
+        "serde_yml",
+        "yaml_serde",
+    ] {
+        assert!(
+            !lock.contains(&format!("name = \"{name}\"\n")),
+            "{name} is in Cargo.lock"
+        );
+    }
+}
