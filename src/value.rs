@@ -58,3 +58,18 @@ pub fn hex_lower(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A record id or owner column's value as text (the user name it is compared with, the
+/// record id an audit entry names): strings unquoted, other values as JSON.
+pub fn owner_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Text(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Numeric(n) => Some(n.clone()),
+        other => match other.to_json() {
+            serde_json::Value::String(s) => Some(s),
+            json => Some(json.to_string()),
+        },
+    }
+}

@@ -298,16 +298,4 @@ fn readable(stored: &StoredCell, show: impl FnOnce(Value) -> Cell) -> Cell {
     }
 }
 
-/// The owner column's value as the text compared with the user name.
-pub(crate) fn owner_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::Text(s) => Some(s.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::Numeric(n) => Some(n.clone()),
-        other => match other.to_json() {
-            serde_json::Value::String(s) => Some(s),
-            json => Some(json.to_string()),
-        },
-    }
-}
+pub(crate) use crate::value::owner_text;

@@ -261,7 +261,7 @@ impl WriteObserver for AuditLog {
                 actor: event.actor.unwrap_or("unknown").to_string(),
                 action: Action::parse(event.action.as_str()),
                 table_name: Some(event.model.table_name.clone()),
-                record_id: crate::access::view::owner_text(event.record_id),
+                record_id: crate::value::owner_text(event.record_id),
                 fields: event.changed.clone(),
                 detail: Detail::Values(serde_json::json!({ "old": old, "new": new })),
             };

@@ -280,7 +280,7 @@ pub struct RotateArgs {
     /// Rows per second at most, per job (0 = unlimited; overrides ROTATION_MAX_ROWS_PER_SECOND;
     /// a resumed job keeps the rate it was started with)
     #[arg(long, value_name = "N", allow_hyphen_values = true,
-          value_parser = crate::rotation::pace::parse_rate)]
+          value_parser = crate::config::parse_rate)]
     pub max_rate: Option<u64>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod settings;
 mod settings_error;
 mod settings_load;
+pub use settings_load::parse_rate;
 pub mod url_redact;
 pub mod yaml_locate;
 mod yaml_node;

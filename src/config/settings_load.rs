@@ -219,7 +219,7 @@ fn max_rate(layers: &Layers<'_>) -> Result<Option<Sourced<u64>>, ConfigError> {
     let Some(v) = layers.get(var) else {
         return Ok(None);
     };
-    match crate::rotation::pace::parse_rate(&v.value) {
+    match parse_rate(&v.value) {
         Ok(0) => Ok(None),
         Ok(value) => Ok(Some(Sourced {
             value,
@@ -302,4 +302,16 @@ fn secret_like_vars(layers: &Layers<'_>) -> Vec<(String, Sourced<SecretText>)> {
         }
     }
     found.into_iter().collect()
+}
+
+/// Reads a rate as written in a setting or flag: a whole number of rows per second, 0 for
+/// unlimited. The error says what was expected (the caller names the setting or flag).
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.starts_with('-') && text[1..].chars().all(|c| c.is_ascii_digit()) && text.len() > 1 {
+        return Err("the rate cannot be negative; expected rows per second (0 = unlimited)".into());
+    }
+    text.parse::<u64>().map_err(|_| {
+        "not a whole number; expected rows per second, like 500 (0 = unlimited)".to_string()
+    })
 }

@@ -17,17 +17,8 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often a paced job reads its status in the jobs table while it waits.
 pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 
-/// Reads a rate as written in a setting or flag: a whole number of rows per second, 0 for
-/// unlimited. The error says what was expected (the caller names the setting or flag).
-pub fn parse_rate(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if text.starts_with('-') && text[1..].chars().all(|c| c.is_ascii_digit()) && text.len() > 1 {
-        return Err("the rate cannot be negative; expected rows per second (0 = unlimited)".into());
-    }
-    text.parse::<u64>().map_err(|_| {
-        "not a whole number; expected rows per second, like 500 (0 = unlimited)".to_string()
-    })
-}
+/// The rate grammar belongs to the settings (`ROTATION_MAX_ROWS_PER_SECOND`, `--max-rate`).
+pub use crate::config::parse_rate;
 
 /// The rate a job runs at, and when its run started.
 pub(crate) struct Pacer {
