@@ -433,7 +433,11 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
         String::from_utf8_lossy(&all.stderr)
     );
     let (jobs, ..) = rt.block_on(database_state(&dir));
-    assert!(jobs.iter().all(|j| j.status == "completed"), "{jobs:#?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == timber::rotation::JobStatus::Completed),
+        "{jobs:#?}"
+    );
     let retire = admin(&["keys", "retire", "old_1"]);
     assert!(
         retire.status.success(),

@@ -20,7 +20,6 @@ pub mod init;
 pub mod jobs;
 pub mod keygen;
 pub mod keys;
-pub mod keys_retire;
 pub mod output_text;
 pub mod rotate;
 

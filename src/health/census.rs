@@ -81,7 +81,7 @@ pub async fn survey(
         ..Survey::default()
     };
     for model in models {
-        if model.encrypted_columns().next().is_none() {
+        if !model.has_encrypted_columns() {
             continue;
         }
         let existing = store.table_columns(&model.table_name).await?;

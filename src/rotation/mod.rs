@@ -34,7 +34,7 @@ mod split;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
-pub use job::{JobOptions, JobStatus, worker_id};
+pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use run::{BatchHook, RotationControl, RunOptions, Runner};
@@ -59,7 +59,7 @@ pub enum RotationError {
     #[error("rotation job {0} does not exist")]
     NoSuchJob(i64),
     #[error("rotation job {id} is {status} and cannot be resumed")]
-    NotResumable { id: i64, status: String },
+    NotResumable { id: i64, status: JobStatus },
     #[error(
         "rotation job {id} is running in worker {worker} (heartbeat {age_seconds} s ago); \
          a job may be taken over once its worker is gone or its heartbeat is older than {stale} s"
@@ -77,7 +77,7 @@ pub enum RotationError {
     Unfinished {
         table: String,
         id: i64,
-        status: String,
+        status: JobStatus,
     },
     #[error(
         "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"

@@ -30,7 +30,7 @@ impl App {
             .models
             .models
             .iter()
-            .filter(|m| m.encrypted_columns().next().is_some())
+            .filter(|m| m.has_encrypted_columns())
             .count();
         self.state.health.view = Loadable::Loading;
         self.state.health.run = Some(HealthRun::new(surveyed));

@@ -140,11 +140,7 @@ pub async fn jobs(store: Store) -> TaskResult {
 /// worker is gone (a killed console or CLI) is `interrupted`, so it is not mistaken for
 /// live work; `p` takes it over.
 fn shown_status(job: &crate::store::rotation_sql::JobRow) -> String {
-    use crate::rotation::job::{JobStatus, worker_alive};
-    match JobStatus::parse(&job.status) {
-        Some(s) if s.is_active() && !worker_alive(job) => "interrupted".to_string(),
-        _ => job.status.clone(),
-    }
+    crate::rotation::JobState::of(job).label().to_string()
 }
 
 /// The key census of every encrypted column (tokens told apart by HMAC, nothing decrypted).
