@@ -99,7 +99,7 @@ fn a_limited_job_moves_in_batches_of_at_most_the_rate_and_is_seen_part_way() {
                     .expect("read the jobs table")
                     .expect("the job is listed");
                 seen_part_way = Some((
-                    row.status.clone(),
+                    row.status,
                     row.rows_done + row.rows_skipped + row.rows_failed,
                 ));
             }
