@@ -92,3 +92,41 @@ fn an_unknown_job_status_is_refused_by_name_and_never_resumed() {
     });
     assert_eq!(still, "resumable-please");
 }
+
+/// The key registry's status is an enum too: a retired key whose row is rewritten to a word
+/// this version does not know is refused by name, not listed as something it is not.
+#[test]
+fn an_unknown_key_status_is_refused_by_name() {
+    let rt = runtime();
+    let Some(db) = rt.block_on(new_db(Kind::Sqlite)) else {
+        return;
+    };
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, 20, 1));
+    let dir = env_dir(&db.url);
+    let out = timber(
+        dir.path(),
+        &["rotate", "--model", "Secret", "--format", "json"],
+    );
+    assert!(out.status.success(), "rotate: {}", stderr(&out));
+    let retired = timber(dir.path(), &["keys", "retire", "old_1"]);
+    assert!(retired.status.success(), "retire: {}", stderr(&retired));
+
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query("UPDATE timber_keys SET status = 'enabled' WHERE key_id = 'old_1'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    for args in [&["keys", "list"][..], &["census"][..]] {
+        let out = timber(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("key old_1 has status `enabled`")
+                && err.contains("active, decrypt_only, retired, destroyed"),
+            "{args:?}: {err}"
+        );
+    }
+}

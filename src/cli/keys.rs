@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
             if *format == OutputFormat::Json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "role": k.role, "status": k.status, "retired_at": k.retired_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())}))
+                    .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "role": k.role, "status": k.status.as_str(), "retired_at": k.retired_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())}))
                     .collect();
                 writeln!(out, "{}", json!({ "keys": list })).map_err(io)?;
             } else {
@@ -89,7 +89,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
                 writeln!(
                     out,
                     "{}",
-                    json!({"id": row.key_id, "fingerprint": row.fingerprint, "status": row.status})
+                    json!({"id": row.key_id, "fingerprint": row.fingerprint, "status": row.status.as_str()})
                 )
                 .map_err(io)?;
             } else {

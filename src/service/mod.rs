@@ -10,6 +10,8 @@
 //! The layer sits above the domain (`rotation`, `health`, `audit`, `access`) and below
 //! `cli` and `tui`; it never draws, prints or parses arguments.
 
+#![deny(missing_docs)]
+
 pub mod retire;
 pub mod rotate;
 

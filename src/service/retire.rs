@@ -28,7 +28,12 @@ pub enum RetireError {
         "key {key} is unknown: no configured key has that id (known: {known}); `timber keys list` \
          shows them, and a key must stay configured (e.g. as ENCRYPTION_KEY_OLD) while it is retired"
     )]
-    Unknown { key: String, known: String },
+    Unknown {
+        /// The id asked for.
+        key: String,
+        /// The configured keys, `id (fingerprint)`, comma separated.
+        known: String,
+    },
     /// Refused by a rule (in use, never retirable, not configured) or failed.
     #[error(transparent)]
     Rotation(#[from] RotationError),
@@ -37,9 +42,13 @@ pub enum RetireError {
 /// Values under a key in one column of one model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPlace {
+    /// The model, as the operator names it.
     pub model: String,
+    /// Its table.
     pub table: String,
+    /// The encrypted column.
     pub column: String,
+    /// Values in it under the key.
     pub count: u64,
 }
 
@@ -47,10 +56,15 @@ pub struct KeyPlace {
 /// far), `found` values under the key in the models before it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CensusProgress {
+    /// Models read to the end.
     pub done: usize,
+    /// Models the census reads (those with an encrypted column).
     pub total: usize,
+    /// The model being read.
     pub model: String,
+    /// Its rows read so far.
     pub rows: u64,
+    /// Values under the key in the models read to the end.
     pub found: u64,
 }
 

@@ -18,6 +18,7 @@ pub struct RotateRequest<'a> {
     pub selected: Vec<&'a ModelDef>,
     /// A job to resume (or take over) first.
     pub resume: Option<i64>,
+    /// Batch size and whether plaintext values are encrypted too.
     pub options: RunOptions,
     /// Who the audit log names.
     pub actor: &'a str,
@@ -34,7 +35,9 @@ pub struct RotateRequest<'a> {
 /// or failed, each naming what it was about.
 #[derive(Debug, Default)]
 pub struct RotateOutcome {
+    /// The jobs that ran (to the end, a pause or a cancel), in the order they ran.
     pub jobs: Vec<JobSummary>,
+    /// `model: reason` for each model refused or failed, and the resume's refusal.
     pub errors: Vec<String>,
 }
 

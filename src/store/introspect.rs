@@ -8,7 +8,6 @@ use super::Store;
 use super::backend::SqlValue;
 use super::dialect::{Dialect, Wire};
 use super::error::StoreError;
-use super::system_tables::KEYS;
 
 /// A column as the database declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,14 +25,6 @@ pub struct IndexInfo {
     pub name: String,
     pub unique: bool,
     pub columns: Vec<String>,
-}
-
-/// A row of `timber_keys`: which fingerprint has which status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegisteredKey {
-    pub key_id: String,
-    pub fingerprint: String,
-    pub status: String,
 }
 
 impl Store {
@@ -130,35 +121,6 @@ impl Store {
             }
         }
         Ok(indexes)
-    }
-
-    /// The key registry (`timber_keys`); empty when the table does not exist.
-    pub async fn registered_keys(&self) -> Result<Vec<RegisteredKey>, StoreError> {
-        if !self.table_exists(KEYS).await? {
-            return Ok(Vec::new());
-        }
-        let q = |c: &str| self.dialect().quote(c);
-        let sql = format!(
-            "SELECT {}, {}, {} FROM {}",
-            q("key_id"),
-            q("fingerprint"),
-            q("status"),
-            q(KEYS)
-        );
-        let rows = self
-            .catalogue(&sql, &[], &[Wire::Text, Wire::Text, Wire::Text], KEYS)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let mut it = row.into_iter().map(|v| v.into_text().unwrap_or_default());
-                RegisteredKey {
-                    key_id: it.next().unwrap_or_default(),
-                    fingerprint: it.next().unwrap_or_default(),
-                    status: it.next().unwrap_or_default(),
-                }
-            })
-            .collect())
     }
 
     async fn catalogue(

@@ -16,11 +16,13 @@ mod cas;
 mod cas_pg;
 mod job_status;
 mod jobs;
+mod key_status;
 mod keys;
 mod page;
 
 pub use batch::RotationTx;
 pub use job_status::{JobRequest, JobStatus};
+pub use key_status::KeyStatus;
 
 use chrono::NaiveDateTime;
 
@@ -116,7 +118,7 @@ pub struct KeyRow {
     pub key_id: String,
     pub fingerprint: String,
     pub wrapped_key: Option<String>,
-    pub status: String,
+    pub status: KeyStatus,
     pub created_at: NaiveDateTime,
     pub activated_at: Option<NaiveDateTime>,
     pub retired_at: Option<NaiveDateTime>,
