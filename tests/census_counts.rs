@@ -229,7 +229,7 @@ async fn census_counts_every_kind_of_value(kind: Kind) {
         .unwrap();
     assert_eq!(
         old_entry.status,
-        timber::store::rotation_sql::KeyStatus::Retired
+        timber::store::KeyStatus::Retired
     );
     assert_eq!(census.columns.len(), 2, "only the model asked for");
     store.close().await;

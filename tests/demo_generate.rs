@@ -9,7 +9,7 @@ use timber::config::load_models;
 use timber::crypto::KeyRing;
 use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use timber::demo::{DemoOptions, generate};
-use timber::store::rotation_sql::JobRow;
+use timber::store::JobRow;
 use timber::store::{Cell, PageRequest, Store};
 
 fn runtime() -> tokio::runtime::Runtime {

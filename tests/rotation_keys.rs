@@ -10,7 +10,7 @@ mod store_support;
 use rotation_support::*;
 use store_support::Kind;
 use timber::crypto::{KeyId, KeyRing};
-use timber::store::audit_sql::AuditSearch;
+use timber::store::AuditSearch;
 use timber::store::{Cell, PageRequest};
 use timber::value::Value;
 

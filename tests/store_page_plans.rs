@@ -12,7 +12,7 @@ mod store_support;
 use sqlx::Connection;
 use store_support::{Kind, TestDb, models};
 use timber::config::ModelDef;
-use timber::store::backend::SqlValue;
+use timber::store::SqlValue;
 use timber::store::{PageRequest, Store};
 use timber::value::Value;
 

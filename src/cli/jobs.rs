@@ -12,7 +12,7 @@ use serde_json::json;
 use super::args::{GlobalArgs, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::rotation::job::{JobOptions, JobState, heartbeat_age, worker_alive};
-use crate::store::rotation_sql::JobRow;
+use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
 
 pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {

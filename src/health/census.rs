@@ -14,7 +14,7 @@ use super::stats::{ColumnStats, KeyBucket};
 use crate::config::ModelDef;
 use crate::crypto::fernet::unix_now;
 use crate::crypto::{KeyId, KeyRing};
-use crate::store::rotation_sql::KeyStatus;
+use crate::store::KeyStatus;
 use crate::store::{Store, StoreError};
 
 /// What a survey read, table by table, and what it could not read.

@@ -7,8 +7,8 @@ use super::report::{Evidence, Finding, Severity};
 use super::scan::hash_column;
 use crate::config::{ColumnDef, ColumnType, Mixin, ModelDef};
 use crate::store::Dialect;
-use crate::store::dialect::fernet_token_len;
-use crate::store::introspect::{ColumnInfo, IndexInfo};
+use crate::store::fernet_token_len;
+use crate::store::{ColumnInfo, IndexInfo};
 
 /// What the database has for one model's table (`None` columns: the table is missing).
 #[derive(Clone, Debug, Default)]

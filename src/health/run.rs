@@ -17,7 +17,7 @@ use super::report::{Finding, HealthReport, RunFacts, Selection};
 use super::scan::ScanOptions;
 use super::{checks_data, checks_keys, checks_ops, checks_schema};
 use crate::config::{ModelDef, ModelSet, Settings};
-use crate::store::system_tables::AUDIT_LOG;
+use crate::store::AUDIT_LOG;
 use crate::store::{Store, StoreError};
 
 /// Why health could not run at all (individual check problems are findings instead).

@@ -14,7 +14,7 @@ use super::pace::{Pacer, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
-use crate::store::rotation_sql::JobProgress;
+use crate::store::JobProgress;
 
 impl Runner<'_> {
     /// Audits the start, runs the loop, records how it ended, audits the end.

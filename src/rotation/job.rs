@@ -8,8 +8,8 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Value as Json, json};
 
-use crate::store::rotation_sql::JobRow;
-pub use crate::store::rotation_sql::{JobRequest, JobStatus};
+use crate::store::JobRow;
+pub use crate::store::{JobRequest, JobStatus};
 
 /// A heartbeat older than this means the worker is presumed gone.
 pub const STALE_AFTER_SECONDS: i64 = 60;

@@ -17,7 +17,7 @@ use crate::audit::{Action, AuditLog};
 use crate::config::ModelDef;
 use crate::crypto::{KeyId, KeyRing, inspect};
 use crate::store::Store;
-use crate::store::rotation_sql::{KeyRow, KeyStatus};
+use crate::store::{KeyRow, KeyStatus};
 
 const PAGE: u32 = 4000;
 

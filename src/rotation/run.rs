@@ -17,8 +17,8 @@ use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::KeyRing;
 use crate::store::Store;
-use crate::store::convert::parse_for_column;
-use crate::store::rotation_sql::JobRow;
+use crate::store::parse_for_column;
+use crate::store::JobRow;
 use crate::value::Value;
 
 /// How a new job runs.

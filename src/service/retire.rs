@@ -17,7 +17,7 @@ use crate::crypto::{KeyId, KeyRing};
 use crate::rotation::retire::{key_usage_with_progress, retirable};
 use crate::rotation::{RotationError, retire_key};
 use crate::store::Store;
-use crate::store::rotation_sql::KeyRow;
+use crate::store::KeyRow;
 
 /// Why a key was not retired.
 #[derive(Debug, thiserror::Error)]

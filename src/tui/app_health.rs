@@ -14,7 +14,7 @@ use super::tasks::{self, ProgressSender, TaskResult};
 use crate::health::run::PhaseHook;
 use crate::health::{HealthOptions, Progress};
 use crate::store::Store;
-use crate::store::convert::parse_for_column;
+use crate::store::parse_for_column;
 
 impl App {
     /// Runs the health checks in the background (the same checks as `timber health`),

@@ -13,7 +13,7 @@ use crate::config::settings::Settings;
 use crate::crypto::KeyRing;
 use crate::health::{CensusColumn, HealthOptions, KeyConfig, ScanOptions, run_health, take_census};
 use crate::store::Store;
-use crate::store::system_tables::ROTATION_JOBS;
+use crate::store::ROTATION_JOBS;
 
 /// Minutes shown by the events-per-minute sparkline.
 pub const SPARK_MINUTES: usize = 30;
@@ -139,7 +139,7 @@ pub async fn jobs(store: Store) -> TaskResult {
 /// The job's status as the operator should read it: a job the table calls running whose
 /// worker is gone (a killed console or CLI) is `interrupted`, so it is not mistaken for
 /// live work; `p` takes it over.
-fn shown_status(job: &crate::store::rotation_sql::JobRow) -> String {
+fn shown_status(job: &crate::store::JobRow) -> String {
     crate::rotation::JobState::of(job).label().to_string()
 }
 
