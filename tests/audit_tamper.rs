@@ -7,8 +7,8 @@ mod store_support;
 
 use sqlx::Connection;
 use store_support::{Kind, TestDb, ring};
-use timber::audit::chain::seal;
 use timber::audit::query::verify;
+use timber::audit::seal;
 use timber::audit::{Action, AuditLog, Damage, EntryContent, VerifyReport};
 use timber::crypto::{AuditKey, Key};
 
@@ -141,7 +141,7 @@ async fn every_kind_of_damage_is_named(kind: Kind) {
         .await
         .unwrap();
     let fifth = entries.iter().find(|e| e.id == 5).unwrap();
-    let prev = timber::audit::chain::from_hex(&fifth.entry_hash).unwrap();
+    let prev = timber::audit::from_hex(&fifth.entry_hash).unwrap();
     let forger = AuditKey::from_master(&Key::generate());
     let forged = seal(
         &forger,

@@ -7,7 +7,7 @@ use std::process::Command;
 use timber::audit::AuditFilter;
 use timber::config::load_models;
 use timber::crypto::KeyRing;
-use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
+use timber::demo::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use timber::demo::{DemoOptions, generate};
 use timber::store::JobRow;
 use timber::store::{Cell, PageRequest, Store};

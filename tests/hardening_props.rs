@@ -15,7 +15,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 use timber::access::REDACTED;
-use timber::access::mask::{MaskHasher, mask_text, partial};
+use timber::access::{MaskHasher, mask_text, partial};
 use timber::config::Level;
 use timber::config::model::{ColumnDef, ColumnType};
 use timber::crypto::{Key, KeyChoice, KeyRing};

@@ -194,7 +194,7 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
     let ring = rotated_ring();
     let models = models();
     let customer = models.find("Customer").unwrap();
-    let target = timber::rotation::scope::target_label(&ring, customer).unwrap();
+    let target = timber::rotation::target_label(&ring, customer).unwrap();
     let host = timber::rotation::worker_id();
     let (host, _) = host.rsplit_once(':').unwrap();
     let dead_worker = format!("{host}:99999999");

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::args::{GlobalArgs, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::rotation::job::{JobOptions, JobState, heartbeat_age, worker_alive};
+use crate::rotation::{JobOptions, JobState, heartbeat_age, worker_alive};
 use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
 

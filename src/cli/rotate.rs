@@ -139,7 +139,7 @@ pub fn actor(ctx: &Context) -> String {
         .user
         .as_ref()
         .map(|u| u.value.clone())
-        .or_else(crate::access::identity::os_user)
+        .or_else(crate::access::os_user)
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -314,7 +314,7 @@ pub fn weak(keys: &KeyConfig, production: bool) -> Vec<Finding> {
     } else {
         Severity::Warn
     };
-    let demo: Vec<Key> = crate::demo::keys::DEMO_KEYS
+    let demo: Vec<Key> = crate::demo::DEMO_KEYS
         .iter()
         .filter_map(|t| Key::from_base64(t).ok())
         .collect();

@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use super::report::{Evidence, Finding, Severity};
 use crate::config::{Classification, Mixin, ModelDef, Settings};
 use crate::crypto::{KeyRing, inspect};
-use crate::store::{JobRow, JobStatus};
 use crate::store::AUDIT_LOG;
+use crate::store::{JobRow, JobStatus};
 use crate::store::{Store, TlsCheck};
 
 /// A running job whose heartbeat is older than this is stalled.

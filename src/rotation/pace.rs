@@ -18,7 +18,6 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 
 /// The rate grammar belongs to the settings (`ROTATION_MAX_ROWS_PER_SECOND`, `--max-rate`).
-pub use crate::config::parse_rate;
 
 /// The rate a job runs at, and when its run started.
 pub(crate) struct Pacer {
@@ -81,6 +80,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_rate;
 
     #[test]
     fn rates_parse_and_bad_ones_say_what_was_expected() {

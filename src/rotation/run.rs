@@ -16,9 +16,9 @@ use crate::access::ActionRefused;
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::KeyRing;
+use crate::store::JobRow;
 use crate::store::Store;
 use crate::store::parse_for_column;
-use crate::store::JobRow;
 use crate::value::Value;
 
 /// How a new job runs.

@@ -14,10 +14,10 @@
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::{KeyId, KeyRing};
-use crate::rotation::retire::{key_usage_with_progress, retirable};
 use crate::rotation::{RotationError, retire_key};
-use crate::store::Store;
+use crate::rotation::{key_usage_with_progress, retirable};
 use crate::store::KeyRow;
+use crate::store::Store;
 
 /// Why a key was not retired.
 #[derive(Debug, thiserror::Error)]

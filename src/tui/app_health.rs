@@ -11,7 +11,7 @@ use super::screens::Loadable;
 use super::screens::data::{MatchKind, Matches};
 use super::screens::health_progress::{HealthRun, HealthTick};
 use super::tasks::{self, ProgressSender, TaskResult};
-use crate::health::run::PhaseHook;
+use crate::health::PhaseHook;
 use crate::health::{HealthOptions, Progress};
 use crate::store::Store;
 use crate::store::parse_for_column;

@@ -12,8 +12,8 @@ use crate::config::ModelSet;
 use crate::config::settings::Settings;
 use crate::crypto::KeyRing;
 use crate::health::{CensusColumn, HealthOptions, KeyConfig, ScanOptions, run_health, take_census};
-use crate::store::Store;
 use crate::store::ROTATION_JOBS;
+use crate::store::Store;
 
 /// Minutes shown by the events-per-minute sparkline.
 pub const SPARK_MINUTES: usize = 30;
@@ -185,7 +185,7 @@ pub async fn health_with(
                     title: f.title().to_string(),
                     finding: f.finding.clone(),
                     remedy: f.remedy.clone(),
-                    family: crate::health::report::family(f.id).to_string(),
+                    family: crate::health::family(f.id).to_string(),
                     evidence: evidence_line(&f.evidence),
                     model: f.evidence.model.clone(),
                     record_id: f.evidence.record_ids.first().cloned(),
@@ -197,7 +197,7 @@ pub async fn health_with(
 }
 
 /// The evidence of a finding in one line: place, count and the first record ids.
-fn evidence_line(evidence: &crate::health::report::Evidence) -> String {
+fn evidence_line(evidence: &crate::health::Evidence) -> String {
     let mut parts = Vec::new();
     let place = evidence.place();
     if !place.is_empty() {
