@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use timber::config::settings::Flags;
+use timber::config::Flags;
 use timber::config::{ModelDef, Settings, parse_models};
 use timber::crypto::KeyRing;
 use timber::health::table_job;

@@ -6,7 +6,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use timber::crypto::hmac_sha256::HmacKey;
+use timber::crypto::HmacKey;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use timber::access::REDACTED;
 use timber::access::{MaskHasher, mask_text, partial};
 use timber::config::Level;
-use timber::config::model::{ColumnDef, ColumnType};
+use timber::config::{ColumnDef, ColumnType};
 use timber::crypto::{Key, KeyChoice, KeyRing};
 use timber::value::Value;
 

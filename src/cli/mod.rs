@@ -32,7 +32,7 @@ use std::process::ExitCode;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
-    Config(#[from] crate::config::settings::ConfigError),
+    Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Message(String),
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::config::Settings;
-use crate::config::settings::{SecretText, Sourced};
+use crate::config::{SecretText, Sourced};
 use crate::crypto::{Key, KeyError, KeyId, KeyRing, KeySources};
 
 /// One key variable and what parsing it gave. The key itself stays inside `parsed`.

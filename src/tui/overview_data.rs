@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::tasks::TaskResult;
 use crate::audit::{AuditEntry, AuditFilter, query};
 use crate::config::ModelSet;
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::crypto::KeyRing;
 use crate::health::{CensusColumn, HealthOptions, KeyConfig, ScanOptions, run_health, take_census};
 use crate::store::ROTATION_JOBS;
