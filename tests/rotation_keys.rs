@@ -10,7 +10,7 @@ mod store_support;
 use rotation_support::*;
 use store_support::Kind;
 use timber::crypto::{KeyId, KeyRing};
-use timber::store::AuditSearch;
+use timber::store::{AuditFilter, AuditSearch};
 use timber::store::{Cell, PageRequest};
 use timber::value::Value;
 
@@ -78,7 +78,10 @@ async fn retire_refuses_while_values_depend_on_the_key_then_records_it() {
     );
 
     let search = AuditSearch {
-        action: Some("key.retire".into()),
+        filter: AuditFilter {
+            action: Some("key.retire".into()),
+            ..Default::default()
+        },
         limit: 10,
         ..Default::default()
     };
@@ -86,7 +89,10 @@ async fn retire_refuses_while_values_depend_on_the_key_then_records_it() {
     assert_eq!(entries.len(), 1, "one audited retirement");
     assert_eq!(entries[0].row.record_id.as_deref(), Some("old_1"));
     let search = AuditSearch {
-        action: Some("rotation.end".into()),
+        filter: AuditFilter {
+            action: Some("rotation.end".into()),
+            ..Default::default()
+        },
         limit: 10,
         ..Default::default()
     };

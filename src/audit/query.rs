@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 
 use super::AuditError;
@@ -12,36 +11,15 @@ use super::chain::{AuditKey, from_hex};
 use super::entry::AuditEntry;
 use super::log::from_stored;
 use super::verify::{ChainVerifier, StoredHead, VerifyReport};
+pub use crate::store::AuditFilter;
 use crate::store::AuditRange;
 use crate::store::AuditSearch;
 use crate::store::Store;
 
-/// Which entries to list (every condition given must hold).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AuditFilter {
-    /// Table names; a model filter passes the model's `table_name`.
-    pub tables: Vec<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub since: Option<NaiveDateTime>,
-    pub until: Option<NaiveDateTime>,
-    /// Case-insensitive text in a non-sensitive column (actor, action, table, record id,
-    /// field names, plain detail such as a reason).
-    pub text: Option<String>,
-    /// Entries that showed or touched this record id: see [`record_match`].
-    pub record: Option<String>,
-}
-
 impl AuditFilter {
     fn search(&self, limit: u32) -> AuditSearch {
         AuditSearch {
-            tables: self.tables.clone(),
-            actor: self.actor.clone(),
-            action: self.action.clone(),
-            since: self.since,
-            until: self.until,
-            text: self.text.clone(),
-            record: self.record.clone(),
+            filter: self.clone(),
             limit,
             ..AuditSearch::default()
         }
@@ -313,7 +291,7 @@ mod tests {
         AuditEntry {
             id: 1,
             content: EntryContent {
-                created_at: NaiveDateTime::default(),
+                created_at: chrono::NaiveDateTime::default(),
                 actor: "ana".into(),
                 action: "reveal".into(),
                 table_name: Some("t".into()),

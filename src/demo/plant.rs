@@ -112,116 +112,167 @@ pub async fn plant_problems(
     let primary = ring
         .key(&KeyId::Primary)
         .ok_or_else(|| DemoError::Models("no primary key".into()))?;
-    let unknown = FernetKey::new(&Key::from_base64_named(
-        DEMO_UNKNOWN_KEY,
-        "demo unknown key",
-    )?);
-
     let users = model("UserProfile")?;
-    let rows = p.rows(users, &["phone"]).await?;
-    let changes = rows[..3.min(rows.len())]
-        .iter()
-        .filter_map(|r| {
-            let stored = r.values[0].as_deref()?;
-            Some((r.clone(), plaintext_of(ring, users, "phone", stored)?))
-        })
-        .collect();
-    p.replace(
-        users,
-        "phone",
-        "data.plaintext",
-        "plaintext in an encrypted column",
-        changes,
-    )
-    .await?;
-
-    let rows = p.rows(users, &["research_notes"]).await?;
-    let not_utf8 = primary.encrypt(&[0xff, 0xfe, 0x80, b'x']);
-    let changes = rows
-        .iter()
-        .skip(5)
-        .take(1)
-        .map(|r| (r.clone(), not_utf8.clone()))
-        .collect();
-    p.replace(
-        users,
-        "research_notes",
-        "data.undecryptable",
-        "corrupted token (not UTF-8)",
-        changes,
-    )
-    .await?;
-
-    let rows = p.rows(users, &["email"]).await?;
-    let hash_rows = p.rows(users, &["email_hash"]).await?;
-    let changes = rows
-        .iter()
-        .zip(&hash_rows)
-        .skip(6)
-        .take(5)
-        .filter_map(|(r, h)| {
-            let email = plaintext_of(ring, users, "email", r.values[0].as_deref()?)?;
-            Some((h.clone(), legacy_sha256(&email)))
-        })
-        .collect();
-    p.replace(
-        users,
-        "email_hash",
-        "schema.legacy_hash",
-        "unkeyed legacy sha256 hash",
-        changes,
-    )
-    .await?;
-
+    p.plaintext_phones(users, ring).await?;
+    p.notes_not_utf8(users, &primary).await?;
+    p.legacy_email_hashes(users, ring).await?;
     let sessions = model("ResearchSession")?;
-    let rows = p.rows(sessions, &["ai_insights"]).await?;
-    let changes = rows
-        .iter()
-        .skip(3)
-        .take(2)
-        .filter_map(|r| {
-            let text = plaintext_of(ring, sessions, "ai_insights", r.values[0].as_deref()?)?;
-            Some((r.clone(), unknown.encrypt(text.as_bytes())))
-        })
-        .collect();
-    p.replace(
-        sessions,
-        "ai_insights",
-        "data.undecryptable",
-        "token under an unknown key",
-        changes,
-    )
-    .await?;
-    let mut iv = [0u8; 16];
-    rand::rng().fill_bytes(&mut iv);
-    let future = primary.encrypt_at(
-        b"Forecast written by a server with a fast clock",
-        unix_now() + 3 * 86_400,
-        iv,
-    );
-    let changes = rows
-        .iter()
-        .skip(6)
-        .take(1)
-        .map(|r| (r.clone(), future.clone()))
-        .collect();
-    p.replace(
-        sessions,
-        "ai_insights",
-        "data.timestamps",
-        "token stamped 3 days ahead",
-        changes,
-    )
-    .await?;
+    p.insights_under_unknown_key(sessions, ring).await?;
+    p.insight_from_the_future(sessions, &primary).await?;
+    p.duplicate_account_token(model("SensitiveData")?).await?;
+    Ok(p.planted)
+}
 
-    let sensitive = model("SensitiveData")?;
-    let rows = p.rows(sensitive, &["account_number"]).await?;
-    if let (Some(first), Some(second)) = (rows.first(), rows.get(1))
-        && let Some(token) = first.values[0].clone()
-    {
-        // Stored text is copied as it is, so the copy is byte-identical, as a careless
-        // `UPDATE ... SET col = (SELECT col ...)` would make it.
-        p.replace(
+impl Planter<'_> {
+    /// data.plaintext: three phones as the application wrote them before encryption.
+    async fn plaintext_phones(
+        &mut self,
+        users: &ModelDef,
+        ring: &KeyRing,
+    ) -> Result<(), DemoError> {
+        let rows = self.rows(users, &["phone"]).await?;
+        let changes = rows[..3.min(rows.len())]
+            .iter()
+            .filter_map(|r| {
+                let stored = r.values[0].as_deref()?;
+                Some((r.clone(), plaintext_of(ring, users, "phone", stored)?))
+            })
+            .collect();
+        self.replace(
+            users,
+            "phone",
+            "data.plaintext",
+            "plaintext in an encrypted column",
+            changes,
+        )
+        .await
+    }
+
+    /// data.undecryptable: a valid token whose plaintext is not UTF-8.
+    async fn notes_not_utf8(
+        &mut self,
+        users: &ModelDef,
+        primary: &FernetKey,
+    ) -> Result<(), DemoError> {
+        let rows = self.rows(users, &["research_notes"]).await?;
+        let not_utf8 = primary.encrypt(&[0xff, 0xfe, 0x80, b'x']);
+        let changes = rows
+            .iter()
+            .skip(5)
+            .take(1)
+            .map(|r| (r.clone(), not_utf8.clone()))
+            .collect();
+        self.replace(
+            users,
+            "research_notes",
+            "data.undecryptable",
+            "corrupted token (not UTF-8)",
+            changes,
+        )
+        .await
+    }
+
+    /// schema.legacy_hash: five blind-index values as an unkeyed sha256 of the e-mail.
+    async fn legacy_email_hashes(
+        &mut self,
+        users: &ModelDef,
+        ring: &KeyRing,
+    ) -> Result<(), DemoError> {
+        let rows = self.rows(users, &["email"]).await?;
+        let hash_rows = self.rows(users, &["email_hash"]).await?;
+        let changes = rows
+            .iter()
+            .zip(&hash_rows)
+            .skip(6)
+            .take(5)
+            .filter_map(|(r, h)| {
+                let email = plaintext_of(ring, users, "email", r.values[0].as_deref()?)?;
+                Some((h.clone(), legacy_sha256(&email)))
+            })
+            .collect();
+        self.replace(
+            users,
+            "email_hash",
+            "schema.legacy_hash",
+            "unkeyed legacy sha256 hash",
+            changes,
+        )
+        .await
+    }
+
+    /// data.undecryptable: two insights re-encrypted under a key nobody configured.
+    async fn insights_under_unknown_key(
+        &mut self,
+        sessions: &ModelDef,
+        ring: &KeyRing,
+    ) -> Result<(), DemoError> {
+        let unknown = FernetKey::new(&Key::from_base64_named(
+            DEMO_UNKNOWN_KEY,
+            "demo unknown key",
+        )?);
+        let rows = self.rows(sessions, &["ai_insights"]).await?;
+        let changes = rows
+            .iter()
+            .skip(3)
+            .take(2)
+            .filter_map(|r| {
+                let text = plaintext_of(ring, sessions, "ai_insights", r.values[0].as_deref()?)?;
+                Some((r.clone(), unknown.encrypt(text.as_bytes())))
+            })
+            .collect();
+        self.replace(
+            sessions,
+            "ai_insights",
+            "data.undecryptable",
+            "token under an unknown key",
+            changes,
+        )
+        .await
+    }
+
+    /// data.timestamps: a token stamped three days ahead, as a server with a fast clock
+    /// would write it.
+    async fn insight_from_the_future(
+        &mut self,
+        sessions: &ModelDef,
+        primary: &FernetKey,
+    ) -> Result<(), DemoError> {
+        let rows = self.rows(sessions, &["ai_insights"]).await?;
+        let mut iv = [0u8; 16];
+        rand::rng().fill_bytes(&mut iv);
+        let future = primary.encrypt_at(
+            b"Forecast written by a server with a fast clock",
+            unix_now() + 3 * 86_400,
+            iv,
+        );
+        let changes = rows
+            .iter()
+            .skip(6)
+            .take(1)
+            .map(|r| (r.clone(), future.clone()))
+            .collect();
+        self.replace(
+            sessions,
+            "ai_insights",
+            "data.timestamps",
+            "token stamped 3 days ahead",
+            changes,
+        )
+        .await
+    }
+
+    /// data.duplicate_token: one row's token copied into another. Stored text is copied as
+    /// it is, so the copy is byte-identical, as a careless `UPDATE ... SET col = (SELECT col
+    /// ...)` would make it.
+    async fn duplicate_account_token(&mut self, sensitive: &ModelDef) -> Result<(), DemoError> {
+        let rows = self.rows(sensitive, &["account_number"]).await?;
+        let (Some(first), Some(second)) = (rows.first(), rows.get(1)) else {
+            return Ok(());
+        };
+        let Some(token) = first.values[0].clone() else {
+            return Ok(());
+        };
+        self.replace(
             sensitive,
             "account_number",
             "data.duplicate_token",
@@ -229,9 +280,9 @@ pub async fn plant_problems(
             vec![(second.clone(), token)],
         )
         .await?;
-        if let Some(last) = p.planted.last_mut() {
+        if let Some(last) = self.planted.last_mut() {
             last.record_ids.insert(0, id_text(&first.id));
         }
+        Ok(())
     }
-    Ok(p.planted)
 }

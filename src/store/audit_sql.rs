@@ -21,10 +21,11 @@ use super::dialect::{Dialect, Wire};
 use super::error::StoreError;
 use super::system_tables::{AUDIT_HEAD, AUDIT_LOG};
 
-/// Which entries `timber audit` lists. Every condition given must hold.
+/// Which entries to list (`timber audit`, the console's Audit screen). Every condition
+/// given must hold.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct AuditSearch {
-    /// Table names (a model's `table_name`); any of them.
+pub struct AuditFilter {
+    /// Table names (a model filter passes the model's `table_name`); any of them.
     pub tables: Vec<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
@@ -32,10 +33,18 @@ pub struct AuditSearch {
     pub since: Option<NaiveDateTime>,
     /// Entries before this time (UTC).
     pub until: Option<NaiveDateTime>,
-    /// Case-insensitive substring of a non-sensitive column.
+    /// Case-insensitive text in a non-sensitive column (actor, action, table, record id,
+    /// field names, plain detail such as a reason).
     pub text: Option<String>,
-    /// Entries that may concern this record id (a pre-filter: see the module comment).
+    /// Entries that may concern this record id: the SQL pre-filters (see the module
+    /// comment), `audit::record_match` decides.
     pub record: Option<String>,
+}
+
+/// A filter and where to read: one page of the log.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditSearch {
+    pub filter: AuditFilter,
     /// Ids strictly greater (for `--follow`).
     pub after_id: Option<i64>,
     /// Ids strictly smaller (the next page, newest first).
@@ -55,21 +64,25 @@ impl Store {
             binds.push(value);
             dialect.param(binds.len())
         };
-        if !search.tables.is_empty() {
+        if !search.filter.tables.is_empty() {
             let marks: Vec<String> = search
+                .filter
                 .tables
                 .iter()
                 .map(|t| bind(SqlValue::Text(t.clone()), &mut binds))
                 .collect();
             conditions.push(format!("{} IN ({})", q("table_name"), marks.join(", ")));
         }
-        for (column, value) in [("actor", &search.actor), ("action", &search.action)] {
+        for (column, value) in [
+            ("actor", &search.filter.actor),
+            ("action", &search.filter.action),
+        ] {
             if let Some(v) = value {
                 let mark = bind(SqlValue::Text(v.clone()), &mut binds);
                 conditions.push(format!("{} = {mark}", q(column)));
             }
         }
-        for (op, at) in [(">=", search.since), ("<", search.until)] {
+        for (op, at) in [(">=", search.filter.since), ("<", search.filter.until)] {
             if let Some(at) = at {
                 let mark = bind(SqlValue::DateTime(at), &mut binds);
                 conditions.push(format!("{} {op} {mark}", q("created_at")));
@@ -81,7 +94,7 @@ impl Store {
                 conditions.push(format!("{} {op} {mark}", q("id")));
             }
         }
-        if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(text) = search.filter.text.as_deref().filter(|t| !t.is_empty()) {
             let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
             let mut any = Vec::new();
             for column in ["actor", "action", "table_name", "record_id", "fields"] {
@@ -95,7 +108,7 @@ impl Store {
             ));
             conditions.push(format!("({})", any.join(" OR ")));
         }
-        if let Some(record) = &search.record {
+        if let Some(record) = &search.filter.record {
             let exact = bind(SqlValue::Text(record.clone()), &mut binds);
             // The id as it appears inside a JSON list of strings.
             let quoted = serde_json::Value::String(record.clone()).to_string();

@@ -37,7 +37,7 @@ mod writes;
 use std::sync::Arc;
 
 pub use audit_log::{AuditEntry, AuditHead, AuditRange, AuditRow, AuditWriter};
-pub use audit_sql::AuditSearch;
+pub use audit_sql::{AuditFilter, AuditSearch};
 pub use backend::SqlValue;
 pub use cells::Cell;
 pub(crate) use cells::{key_choice, keyed_hash};
