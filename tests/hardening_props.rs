@@ -176,9 +176,12 @@ proptest! {
         let stored = ring.encrypt_value(&value, &col, KeyChoice::Primary).unwrap();
         let back = ring.decrypt_value(&stored, &col, None).unwrap();
         prop_assert!(same(&back.value, &value), "{:?}: {:?} came back as {:?}", ty, value, back.value);
-        // What the store holds is a token, never the plaintext.
+        // What the store holds is a token, never the plaintext. Only a text with a character
+        // outside url-safe base64 can be told apart from a piece of a token: "abcd" turns up
+        // in a random token now and then, "ab cd" never does (issue 14).
         if let Value::Text(s) = &value
             && s.len() >= 4
+            && s.chars().any(|c| !(c.is_ascii_alphanumeric() || "-_=".contains(c)))
         {
             prop_assert!(!stored.contains(s.as_str()));
         }

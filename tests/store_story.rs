@@ -351,8 +351,10 @@ async fn story(kind: Kind) {
             email.starts_with("gAAAAA") && !email.contains('@'),
             "{email}"
         );
+        // Plaintext markers hold a space or punctuation, which no base64 token does: a bare
+        // word of letters turns up in a random token now and then (issue 14).
         assert!(
-            notes.starts_with("gAAAAA") && !notes.contains("quoted"),
+            notes.starts_with("gAAAAA") && !notes.contains("it's \"quoted\""),
             "{notes}"
         );
         assert!(
@@ -370,7 +372,10 @@ async fn story(kind: Kind) {
             let token = text.trim_matches('"');
             assert!(token.starts_with("gAAAAA"), "{kind:?} {column}: {text}");
             assert!(
-                !text.contains("example.com") && !text.contains("DROP") && !text.contains("tags")
+                !text.contains("example.com")
+                    && !text.contains("DROP TABLE")
+                    && !text.contains("\"tags\":"),
+                "{kind:?} {column}: plaintext in {text}"
             );
         }
     }
