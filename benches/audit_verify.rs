@@ -16,10 +16,10 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sqlx::Connection;
-use timber::audit::chain::{AuditKey, GENESIS, from_hex, head_for, seal};
 use timber::audit::{AuditEntry, ChainVerifier, EntryContent};
+use timber::audit::{AuditKey, GENESIS, from_hex, head_for, seal};
 use timber::crypto::Key;
-use timber::store::audit_log::AuditRange;
+use timber::store::AuditRange;
 use timber::store::{Store, StoreConfig};
 
 const ENTRIES: i64 = 1_000_000;

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use timber::config::settings::Flags;
+use timber::config::Flags;
 use timber::config::{ModelDef, Settings, parse_models};
 use timber::crypto::KeyRing;
-use timber::health::classify::{Classifier, Depth};
-use timber::health::scan::table_job;
+use timber::health::table_job;
+use timber::health::{Classifier, Depth};
 use timber::health::{KeyConfig, ScanOptions, take_census};
 use timber::store::{Store, StoreConfig};
 use timber::value::Value;

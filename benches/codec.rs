@@ -33,7 +33,7 @@ use hmac::{Hmac, KeyInit as _, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use timber::crypto::hmac_sha256::HmacKey;
+use timber::crypto::HmacKey;
 use timber::crypto::{FernetKey, Key, KeyRing};
 
 /// The same three keys and payloads as `benches/baseline/fernet_bench.py`.

@@ -22,7 +22,7 @@ use sqlx::Connection;
 use timber::config::{ModelDef, parse_models};
 use timber::crypto::KeyRing;
 use timber::rotation::{RunOptions, Runner};
-use timber::store::rotation_sql::ColumnCas;
+use timber::store::ColumnCas;
 use timber::store::{Store, StoreConfig};
 use timber::value::Value;
 

@@ -2,9 +2,16 @@
 //! (models in YAML, chosen columns stored as Fernet tokens, keys from the environment)
 //! and the console that operates it. See `DESIGN.md` in the shared docs and `README.md`.
 //!
-//! Module map (DESIGN §2): `config` reads files, `crypto` owns every byte of key and token
-//! handling, `store` is the only SQL, `access` decides masking, `audit` keeps the hash chain,
-//! `rotation` and `health` are services over the store, `tui` only draws, `cli` is headless.
+//! Module map (DESIGN §2), lowest layer first; a module imports only from layers below it
+//! (or beside it, without a circle), which `tests/architecture` checks on every run:
+//!
+//! 1. `value`, `plural`, `config`: values, counting words, files and settings.
+//! 2. `crypto`: every byte of key and token handling.
+//! 3. `store`: the only SQL.
+//! 4. `access` (masking, grants), `audit` (the hash-chained log).
+//! 5. `rotation`, `health`, `demo`: the domain's long-running work.
+//! 6. `service`: the use cases the two front ends share.
+//! 7. `cli` (headless) and `tui` (the only module that knows ratatui and crossterm).
 
 // No unsafe code anywhere in the crate (also `[lints]` in Cargo.toml). `unwrap_used` and
 // `print_stdout` are crate attributes rather than `[lints]` entries because that table also
@@ -22,6 +29,7 @@ pub mod demo;
 pub mod health;
 pub mod plural;
 pub mod rotation;
+pub mod service;
 pub mod store;
 pub mod tui;
 pub mod value;

@@ -73,3 +73,27 @@ pub fn owner_text(value: &Value) -> Option<String> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One spelling of an owner for every use: the per-user key a write derives, the one a
+    /// rotation derives for the same row, and the record id an audit entry names. (The
+    /// store once had its own copy that quoted a date, so a per-user row keyed by a date
+    /// was written under one key and rotated under another.)
+    #[test]
+    fn owner_text_spells_a_date_as_python_str_does() {
+        let date = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        assert_eq!(
+            owner_text(&Value::Date(date)).as_deref(),
+            Some("2024-01-01")
+        );
+        assert_eq!(owner_text(&Value::Int(42)).as_deref(), Some("42"));
+        assert_eq!(
+            owner_text(&Value::Text("alice".into())).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(owner_text(&Value::Null), None);
+    }
+}

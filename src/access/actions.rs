@@ -32,7 +32,7 @@ use std::path::Path;
 
 use super::AccessError;
 use super::identity::Identity;
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::config::{Policy, PolicyAction};
 
 /// The actions one role is granted, with what a refusal must name.

@@ -11,7 +11,7 @@
 //! the roles of the policy's `may_assert_user` may act on it (see [`super::Access::new`]),
 //! since the owner rule would otherwise reveal the rows of whoever the flag names.
 
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::config::{Policy, RolePolicy};
 
 use super::AccessError;

@@ -12,21 +12,23 @@
 //! - [`search`]: who may search by a field, and the audit entry of a search;
 //! - [`audit_reveal`]: an audit entry's changed values, masked, and their audited reveal.
 
-pub mod actions;
-pub mod audit_reveal;
-pub mod cell;
-pub mod identity;
-pub mod mask;
-pub mod reveal;
-pub mod rules;
-pub mod search;
-pub mod view;
+mod actions;
+mod audit_reveal;
+mod cell;
+mod identity;
+mod mask;
+mod reveal;
+mod rules;
+mod search;
+mod view;
 
 pub use actions::{ActionRefused, Grants};
 pub use audit_reveal::{ChangedField, EntryValues, EntryView};
 pub use cell::{Cell, ViewRow};
 pub use identity::Identity;
+pub use identity::os_user;
 pub use mask::{HashKeySource, MaskHasher, REDACTED};
+pub use mask::{mask_text, partial};
 pub use reveal::{MAX_LOGGED_IDS, RevealError, RevealGrant, RowsRequest, ids_digest};
 pub use rules::RoleRules;
 pub use search::{SearchAudit, SearchError};

@@ -29,7 +29,7 @@ use super::identity::Identity;
 use super::mask::{HashKeySource, MaskHasher, mask_text};
 use super::reveal::RevealGrant;
 use super::rules::RoleRules;
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::config::{ColumnDef, Level, ModelDef, Policy, load_policy};
 use crate::crypto::KeyRing;
 use crate::store::{Cell as StoredCell, Record};

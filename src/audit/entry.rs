@@ -158,20 +158,6 @@ fn time_digits(at: &NaiveDateTime) -> Option<[u8; 27]> {
     Some(out)
 }
 
-/// Field names as stored in the `fields` column: comma separated (column names cannot
-/// contain commas: the model loader validates identifiers).
-pub fn join_fields(fields: &[String]) -> String {
-    fields.join(",")
-}
-
-pub fn split_fields(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,10 +205,5 @@ mod tests {
             .and_hms_opt(0, 0, 0)
             .unwrap();
         assert_eq!(format_time(&far), far.format(TIME_FORMAT).to_string());
-        assert_eq!(
-            split_fields(&join_fields(&["a".into(), "b".into()])),
-            vec!["a", "b"]
-        );
-        assert!(split_fields("").is_empty());
     }
 }

@@ -15,8 +15,8 @@ use super::chain::{AuditKey, GENESIS, encode_canonical, entry_hash, from_hex, he
 use super::entry::{Action, AuditEntry, EntryContent};
 use crate::config::Mixin;
 use crate::crypto::{FernetKey, KeyId, KeyRing};
-use crate::store::audit_log::{AuditEntry as StoredEntry, AuditHead, AuditRow};
-use crate::store::system_tables::AUDIT_LOG;
+use crate::store::AUDIT_LOG;
+use crate::store::{AuditEntry as StoredEntry, AuditHead, AuditRow};
 use crate::store::{AuditWriter, Store, WriteEvent, WriteObserver};
 
 /// What `detail` holds.

@@ -5,8 +5,8 @@
 use super::AuditError;
 use super::entry::AuditEntry;
 use super::log::from_stored;
+use crate::store::AuditRange;
 use crate::store::Store;
-use crate::store::audit_log::AuditRange;
 
 /// The entry with this id, if the log holds one.
 pub async fn entry(store: &Store, id: i64) -> Result<Option<AuditEntry>, AuditError> {

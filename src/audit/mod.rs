@@ -8,16 +8,19 @@
 //! - [`query`]: filtered listing, following, and verifying the stored chain;
 //! - [`filter_text`]: the filter as typed (`actor=ana since=2h`); [`lookup`]: entries by id.
 
-pub mod chain;
-pub mod entry;
-pub mod filter_text;
-pub mod log;
+mod chain;
+mod entry;
+mod filter_text;
+mod log;
 pub mod lookup;
 pub mod query;
-pub mod verify;
+mod verify;
 
 pub use chain::{AuditKey, CANONICAL_VERSION, GENESIS};
+pub use chain::{from_hex, head_for, seal};
+pub use entry::format_time;
 pub use entry::{Action, AuditEntry, EntryContent};
+pub use filter_text::{FILTER_FIELDS, bad_time, parse_filter, parse_time};
 pub use log::{AuditLog, Detail, NewEntry, read_detail};
 pub use query::{AuditFilter, Follower};
 pub use verify::{ChainVerifier, Damage, StoredHead, VerifyReport};

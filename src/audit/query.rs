@@ -12,9 +12,9 @@ use super::chain::{AuditKey, from_hex};
 use super::entry::AuditEntry;
 use super::log::from_stored;
 use super::verify::{ChainVerifier, StoredHead, VerifyReport};
+use crate::store::AuditRange;
+use crate::store::AuditSearch;
 use crate::store::Store;
-use crate::store::audit_log::AuditRange;
-use crate::store::audit_sql::AuditSearch;
 
 /// Which entries to list (every condition given must hold).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::settings::Flags;
+use crate::config::Flags;
 
 #[derive(Debug, Parser)]
 #[command(

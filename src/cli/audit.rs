@@ -14,7 +14,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use super::args::{AuditArgs, GlobalArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::audit::entry::format_time;
+use crate::audit::format_time;
 use crate::audit::query::{self, AuditFilter, Follower, RecordMatch};
 use crate::audit::{AuditEntry, AuditError, VerifyReport};
 use crate::store::{Store, StoreConfig};
@@ -236,11 +236,11 @@ fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
 }
 
 fn bad_time(flag: &str, text: &str) -> String {
-    crate::audit::filter_text::bad_time(flag, text)
+    crate::audit::bad_time(flag, text)
 }
 
 /// RFC 3339, a date, a date and time (UTC), or a duration ago (`30s`, `15m`, `2h`, `7d`).
-pub use crate::audit::filter_text::parse_time;
+pub use crate::audit::parse_time;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use super::args::{AuditArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::access::{Access, Cell, EntryValues, EntryView};
-use crate::audit::entry::format_time;
+use crate::audit::format_time;
 use crate::audit::{AuditLog, lookup};
 use crate::store::{Store, StoreConfig};
 

@@ -28,7 +28,7 @@ use crate::access::{
 use crate::audit::AuditLog;
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::{CellError, KeyRing};
-use crate::store::convert::parse_for_column;
+use crate::store::parse_for_column;
 use crate::store::{PageRequest, Record, Store, StoreConfig, StoreError};
 
 /// What is printed for one field.

@@ -9,7 +9,7 @@ use super::args::{CensusArgs, GlobalArgs, OutputFormat};
 use super::health::{end_progress, progress_on_stderr};
 use super::{CliError, CliResult, Context, block_on};
 use crate::config::ModelDef;
-use crate::health::render::census_text;
+use crate::health::census_text;
 use crate::health::{KeyConfig, ScanOptions, take_census};
 use crate::store::{Store, StoreConfig};
 

@@ -2,7 +2,7 @@
 //! Loading is lazy per part so `timber keygen` never reads a config file.
 
 use crate::access::Grants;
-use crate::config::settings::{Flags, Settings};
+use crate::config::{Flags, Settings};
 use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::KeyRing;
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use super::args::{DemoArgs, GlobalArgs};
 use super::{CliError, CliResult, Context, block_on};
 use crate::config::Settings;
-use crate::config::settings::is_key_variable;
+use crate::config::is_key_variable;
 use crate::demo::{DemoOptions, DemoSummary, generate};
 use crate::plural::count_as;
 

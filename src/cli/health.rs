@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::args::{GlobalArgs, HealthArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::health::render::health_text;
+use crate::health::health_text;
 use crate::health::{HealthOptions, Progress, ProgressFn, Selection, run_health};
 use crate::store::{Store, StoreConfig};
 

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::args::{GlobalArgs, InfoArgs, OutputFormat};
 use super::{CliError, CliResult, Context};
-use crate::config::settings::Sourced;
+use crate::config::Sourced;
 use crate::config::{ModelDef, Policy, load_policy};
 
 pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {

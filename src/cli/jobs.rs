@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::args::{GlobalArgs, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::rotation::job::{JobOptions, JobStatus, heartbeat_age, worker_alive};
-use crate::store::rotation_sql::JobRow;
+use crate::rotation::{JobOptions, JobState, heartbeat_age, worker_alive};
+use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
 
 pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
@@ -38,9 +38,9 @@ pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
 
 /// The status to show: a `running` job whose worker is gone says so.
 fn shown_status(job: &JobRow) -> String {
-    match JobStatus::parse(&job.status) {
-        Some(s) if s.is_active() && !worker_alive(job) => format!("{} (worker gone)", job.status),
-        _ => job.status.clone(),
+    match JobState::of(job) {
+        JobState::Interrupted(status) => format!("{status} (worker gone)"),
+        JobState::Recorded(status) => status.to_string(),
     }
 }
 
@@ -54,7 +54,7 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
                 serde_json::from_str(&job.columns).unwrap_or(json!([]));
             let line = json!({
                 "id": job.id, "table": job.table_name, "columns": columns, "target_fp": job.target_fp,
-                "status": job.status, "worker_alive": worker_alive(job), "cursor": job.cursor,
+                "status": job.status.as_str(), "worker_alive": worker_alive(job), "cursor": job.cursor,
                 "rows_total": job.rows_total, "rows_done": job.rows_done,
                 "rows_skipped": job.rows_skipped, "rows_failed": job.rows_failed,
                 "conflicts": options.conflicts,

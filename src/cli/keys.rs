@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::args::{GlobalArgs, KeysAction, KeysArgs, OutputFormat};
-use super::keys_retire::{check_retirable, refuse_if_in_use};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
 use crate::config::PolicyAction;
-use crate::rotation::{key_listing, retire_key};
+use crate::rotation::{RotationError, key_listing};
+use crate::service;
 use crate::store::{Store, StoreConfig};
 
 pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
             if *format == OutputFormat::Json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "role": k.role, "status": k.status, "retired_at": k.retired_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())}))
+                    .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "role": k.role, "status": k.status.as_str(), "retired_at": k.retired_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())}))
                     .collect();
                 writeln!(out, "{}", json!({ "keys": list })).map_err(io)?;
             } else {
@@ -63,31 +63,33 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
                 ));
             }
             let set = ctx.models()?;
-            let (id, fingerprint) = check_retirable(&ring, &set.models, key_id)?;
+            // Refused before connecting when the key may not be retired at all.
+            service::check_retirable(&ring, &set.models, key_id)
+                .map_err(|e| CliError::msg(e.to_string()))?;
             let actor = super::rotate::actor(&ctx);
             let row = block_on(async {
                 let store = Store::connect(config).await?;
-                let row = async {
-                    refuse_if_in_use(&store, &ring, &set.models, &id, &fingerprint)
+                let open_audit = async || {
+                    AuditLog::open(&store, &ring)
                         .await
-                        .map_err(failed)?;
-                    let audit = AuditLog::open(&store, &ring)
-                        .await
-                        .map_err(|e| CliError::msg(format!("cannot retire: {e}")))?;
-                    retire_key(&store, &ring, &set.models, &audit, &actor, key_id)
-                        .await
-                        .map_err(failed)
-                }
-                .await;
+                        .map_err(RotationError::Audit)
+                };
+                let row =
+                    service::retire(&store, &ring, &set.models, key_id, &actor, open_audit).await;
                 store.close().await;
-                row
+                row.map_err(|e| match e {
+                    service::RetireError::Rotation(RotationError::Audit(e)) => {
+                        CliError::msg(format!("cannot retire: {e}"))
+                    }
+                    other => CliError::msg(other.to_string()),
+                })
             })?;
             let mut out = std::io::stdout().lock();
             if *format == OutputFormat::Json {
                 writeln!(
                     out,
                     "{}",
-                    json!({"id": row.key_id, "fingerprint": row.fingerprint, "status": row.status})
+                    json!({"id": row.key_id, "fingerprint": row.fingerprint, "status": row.status.as_str()})
                 )
                 .map_err(io)?;
             } else {

@@ -20,7 +20,6 @@ pub mod init;
 pub mod jobs;
 pub mod keygen;
 pub mod keys;
-pub mod keys_retire;
 pub mod output_text;
 pub mod rotate;
 
@@ -33,7 +32,7 @@ use std::process::ExitCode;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
-    Config(#[from] crate::config::settings::ConfigError),
+    Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Message(String),
 }

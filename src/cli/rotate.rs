@@ -21,7 +21,8 @@ use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditLog;
 use crate::config::{ModelDef, PolicyAction};
 use crate::plural::count;
-use crate::rotation::{JobSummary, ModelPlan, RotationEvent, RunOptions, Runner, plan_model};
+use crate::rotation::{JobSummary, ModelPlan, RotationEvent, RunOptions, plan_model};
+use crate::service::{RotateOutcome, RotateRequest, rotate_many};
 use crate::store::{Store, StoreConfig};
 
 pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
@@ -30,10 +31,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
     let ring = ctx.keyring()?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
     let selected: Vec<&ModelDef> = if args.all {
-        set.models
-            .iter()
-            .filter(|m| m.encrypted_columns().next().is_some())
-            .collect()
+        set.encrypted_models()
     } else if let Some(name) = &args.model {
         vec![set.find(name).ok_or_else(|| {
             CliError::msg(format!(
@@ -85,46 +83,37 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         batch: args.batch,
         encrypt_plaintext: args.encrypt_plaintext,
     };
-    let (results, errors) = block_on(async {
+    let outcome = block_on(async {
         let store = Store::connect(config).await?;
         let audit = AuditLog::open(&store, &ring)
             .await
             .map_err(|e| CliError::msg(format!("cannot rotate: {e}")))?;
         let (sender, receiver) = unbounded_channel();
         let printer = std::thread::spawn(move || print_events(receiver, format));
-        let runner = Runner::new(&store, &ring, &actor)
-            .with_events(sender)
-            .with_audit(&audit)
-            .with_takeover(grants.check(PolicyAction::TakeoverJob));
-        // `--max-rate` on this run wins even over a resumed job's stored rate; the setting
-        // only applies to jobs started now.
-        let runner = if args.max_rate.is_some() {
-            runner.with_explicit_max_rate(max_rate)
-        } else {
-            runner.with_max_rate(max_rate)
+        let request = RotateRequest {
+            models: &set.models,
+            selected,
+            resume: args.resume,
+            options,
+            actor: &actor,
+            max_rate,
+            // `--max-rate` on this run wins even over a resumed job's stored rate; the
+            // setting only applies to jobs started now.
+            rate_is_explicit: args.max_rate.is_some(),
+            takeover: grants.check(PolicyAction::TakeoverJob),
         };
-        let mut results = Vec::new();
-        let mut errors = Vec::new();
-        if let Some(job) = args.resume {
-            match runner.resume(&set.models, job).await {
-                Ok(summary) => results.push(summary),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        for model in &selected {
-            match runner.start(model, &options).await {
-                Ok(summary) => results.push(summary),
-                Err(e) => errors.push(format!("{}: {e}", model.name)),
-            }
-        }
-        drop(runner);
+        let outcome = rotate_many(&store, &ring, &audit, request, sender).await;
         let _ = printer.join();
-        for summary in &results {
+        for summary in &outcome.jobs {
             report_failures(&store, summary).await;
         }
         store.close().await;
-        Ok::<_, CliError>((results, errors))
+        Ok::<_, CliError>(outcome)
     })?;
+    let RotateOutcome {
+        jobs: results,
+        errors,
+    } = outcome;
     if !errors.is_empty() {
         return Err(CliError::msg(errors.join("; ")));
     }
@@ -150,7 +139,7 @@ pub fn actor(ctx: &Context) -> String {
         .user
         .as_ref()
         .map(|u| u.value.clone())
-        .or_else(crate::access::identity::os_user)
+        .or_else(crate::access::os_user)
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -5,20 +5,20 @@
 //! its line and column, which `yaml_locate` uses to point messages at `file:line:column`.
 
 pub(crate) mod env_layers;
-pub mod key_sources;
-pub mod model;
-pub mod model_loader;
+mod key_sources;
+mod model;
+mod model_loader;
 mod model_parse;
 mod model_validate;
-pub mod policy;
-pub mod settings;
+mod policy;
+mod settings;
 mod settings_error;
 mod settings_load;
 pub use settings_load::parse_rate;
-pub mod url_redact;
-pub mod yaml_locate;
+mod url_redact;
+mod yaml_locate;
 mod yaml_node;
-pub mod yaml_value;
+mod yaml_value;
 
 pub use model::{
     Classification, ColumnDef, ColumnType, EncryptionSettings, GdprSettings, IndexDef, Mixin,
@@ -27,7 +27,10 @@ pub use model::{
 pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
 pub use policy::{Level, Policy, PolicyAction, PolicyError, RolePolicy, load_policy, parse_policy};
 pub use settings::{ConfigError, Flags, Settings, Source};
+pub use settings::{DatabaseUrl, SecretText, Sourced, is_key_variable};
+pub use url_redact::{is_credential_key, percent_decode_lossy, redact_url};
 pub use yaml_locate::YamlIssue;
+pub use yaml_value::from_str;
 
 /// A config file's path as shown to people: relative to the working directory when the file is
 /// under it (shorter, and the same on every machine a checkout lands on), absolute otherwise.

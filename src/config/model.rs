@@ -283,6 +283,12 @@ impl ModelDef {
         self.columns.iter().filter(|c| c.encrypted)
     }
 
+    /// Whether any column is encrypted: the models a census, a rotation or a retirement
+    /// reads.
+    pub fn has_encrypted_columns(&self) -> bool {
+        self.columns.iter().any(|c| c.encrypted)
+    }
+
     pub fn has_mixin(&self, mixin: Mixin) -> bool {
         self.mixins.contains(&mixin)
     }
@@ -297,6 +303,14 @@ pub struct ModelSet {
 }
 
 impl ModelSet {
+    /// The models with an encrypted column, in load order.
+    pub fn encrypted_models(&self) -> Vec<&ModelDef> {
+        self.models
+            .iter()
+            .filter(|m| m.has_encrypted_columns())
+            .collect()
+    }
+
     /// Finds a model by name or table name (case-insensitive).
     pub fn find(&self, name: &str) -> Option<&ModelDef> {
         self.models

@@ -303,18 +303,18 @@ fn read_role(node: Node<'_, '_>, name: &str) -> Read<RolePolicy> {
             .boolean(&format!("require_reason of role {name}"))?,
     };
     let mut fields = Vec::new();
-    if let Some(map) = node.get("fields") {
-        if !map.value.is_null() {
-            for (pattern, level) in map.node().entries(&format!("fields of role {name}"))? {
-                if let Err(problem) = check_pattern(pattern) {
-                    return Err(PathError::new(
-                        &map.path.key_name(pattern),
-                        format!("bad field pattern {pattern:?} in role {name}: {problem}"),
-                    ));
-                }
-                let level = read_level(level.node(), &format!("{pattern} in role {name}"))?;
-                fields.push((pattern.trim().to_string(), level));
+    if let Some(map) = node.get("fields")
+        && !map.value.is_null()
+    {
+        for (pattern, level) in map.node().entries(&format!("fields of role {name}"))? {
+            if let Err(problem) = check_pattern(pattern) {
+                return Err(PathError::new(
+                    &map.path.key_name(pattern),
+                    format!("bad field pattern {pattern:?} in role {name}: {problem}"),
+                ));
             }
+            let level = read_level(level.node(), &format!("{pattern} in role {name}"))?;
+            fields.push((pattern.trim().to_string(), level));
         }
     }
     let actions = match node.get("actions") {

@@ -89,10 +89,10 @@ impl PathError {
     pub fn locate_in(self, text: &str, file: &Path) -> YamlIssue {
         let position = locate(text, &self.path);
         let mut message = self.message;
-        if let Some((phrase, related)) = &self.related {
-            if let Some((line, column)) = locate(text, related) {
-                message.push_str(&format!(" ({phrase} line {line} column {column})"));
-            }
+        if let Some((phrase, related)) = &self.related
+            && let Some((line, column)) = locate(text, related)
+        {
+            message.push_str(&format!(" ({phrase} line {line} column {column})"));
         }
         YamlIssue {
             file: file.to_path_buf(),

@@ -7,7 +7,7 @@
 use super::codec::{self, CodecError};
 use super::keyring::{CellError, KeyId, KeyRing};
 use super::user_keys::user_key_id;
-use crate::config::model::ColumnDef;
+use crate::config::ColumnDef;
 use crate::value::Value;
 
 /// Which key new data is encrypted under.

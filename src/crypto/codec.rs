@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use zeroize::Zeroizing;
 
 use super::pyjson;
-use crate::config::model::ColumnType;
+use crate::config::ColumnType;
 use crate::value::Value;
 
 /// Why a value could not be turned into plaintext or back. Never includes the value.

@@ -311,10 +311,10 @@ impl KeyRing {
                 ),
                 (MasterGeneration::Old, KeyId::UserOld),
             ] {
-                if let Some(key) = self.user_key(generation, user) {
-                    if key.mac_matches(data) {
-                        return Some((make_id(user.to_string()), key));
-                    }
+                if let Some(key) = self.user_key(generation, user)
+                    && key.mac_matches(data)
+                {
+                    return Some((make_id(user.to_string()), key));
                 }
             }
         }

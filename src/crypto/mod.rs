@@ -34,23 +34,26 @@
 //! - `blind_index::{keyed, legacy_sha256, classify_hash}`; `user_keys::derive_user_key`.
 
 pub mod blind_index;
-pub mod cells;
-pub mod codec;
-pub mod derive;
+mod cells;
+mod codec;
+mod derive;
 pub mod fernet;
-pub mod hmac_sha256;
+mod hmac_sha256;
 pub mod inspect;
-pub mod key;
-pub mod keyring;
-pub mod pyjson;
-pub mod ring_builder;
-pub mod user_keys;
+mod key;
+mod keyring;
+mod pyjson;
+mod ring_builder;
+mod user_keys;
 
 pub use cells::{Decrypted, KeyChoice};
 pub use codec::{CodecError, decode_plaintext, encode_plaintext, unwrap_stored, wrap_for_column};
 pub use derive::{AuditKey, BlindIndexKey};
 pub use fernet::{FernetError, FernetKey};
+pub use hmac_sha256::HmacKey;
 pub use inspect::{Malformed, TokenInfo, inspect};
 pub use key::{Fingerprint, Key, KeyError};
 pub use keyring::{CellError, Identified, KeyId, KeyInfo, KeyRing, KeyRole};
+pub use pyjson::float_repr;
 pub use ring_builder::{KeyRingBuilder, KeySources};
+pub use user_keys::{MasterGeneration, derive_user_key, pbkdf2_hmac_sha256};

@@ -15,7 +15,7 @@ use super::fernet::FernetKey;
 use super::key::{Key, KeyError};
 use super::keyring::{KeyId, KeyRing, MasterKey, RingKey};
 use super::user_keys::{USER_KEY_CACHE_CAPACITY, UserKeyCache};
-use crate::config::settings::{SecretText, Settings, Source, Sourced};
+use crate::config::{SecretText, Settings, Source, Sourced};
 
 struct Slot {
     id: KeyId,

@@ -177,10 +177,6 @@ impl UserKeyCache {
         self.lock().entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The cached key, or derives it. The lock is not held while deriving (≈100 000 HMACs):
     /// two threads may derive the same key at once, which is harmless.
     pub fn get_or_derive(

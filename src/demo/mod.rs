@@ -1,11 +1,12 @@
 //! `timber demo`: a seeded, realistic database with planted problems (see `plant.rs`),
 //! written with the demo models and policy of `assets/demo/` into a directory.
 
-pub mod data;
-pub mod generate;
-pub mod history;
-pub mod keys;
-pub mod plant;
+mod data;
+mod generate;
+mod history;
+mod keys;
+mod plant;
 
 pub use generate::{DemoError, DemoOptions, DemoSummary, generate};
+pub use keys::{DEMO_KEYS, DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 pub use plant::Planted;

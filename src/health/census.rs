@@ -13,7 +13,8 @@ use super::scan::{DuplicateTracker, ScanOptions, TableScan, scan_table};
 use super::stats::{ColumnStats, KeyBucket};
 use crate::config::ModelDef;
 use crate::crypto::fernet::unix_now;
-use crate::crypto::{KeyId, KeyRing, KeyRole};
+use crate::crypto::{KeyId, KeyRing};
+use crate::store::KeyStatus;
 use crate::store::{Store, StoreError};
 
 /// What a survey read, table by table, and what it could not read.
@@ -81,7 +82,7 @@ pub async fn survey(
         ..Survey::default()
     };
     for model in models {
-        if model.encrypted_columns().next().is_none() {
+        if !model.has_encrypted_columns() {
             continue;
         }
         let existing = store.table_columns(&model.table_name).await?;
@@ -130,9 +131,8 @@ pub struct CensusKey {
     pub id: String,
     pub fingerprint: String,
     pub source: String,
-    /// `active`, `decrypt_only`, `retired`, `destroyed` (from `timber_keys` when the key is
-    /// registered there, else from its role).
-    pub status: String,
+    /// From `timber_keys` when the key is registered there, else from its role.
+    pub status: KeyStatus,
 }
 
 /// One encrypted column's counts.
@@ -174,14 +174,6 @@ pub fn bucket_label(ring: &KeyRing, bucket: &KeyBucket) -> String {
     }
 }
 
-/// The status a configured key has when `timber_keys` does not say.
-fn default_status(role: KeyRole) -> &'static str {
-    match role {
-        KeyRole::Old | KeyRole::MasterOld => "decrypt_only",
-        _ => "active",
-    }
-}
-
 /// Counts values per key for `models`, with the usable keys of `keys`. A key's status comes
 /// from `timber_keys` when the key is registered there.
 pub async fn take_census(
@@ -191,7 +183,7 @@ pub async fn take_census(
     options: &ScanOptions,
 ) -> Result<Census, StoreError> {
     let ring = keys.ring.clone();
-    let registry = store.registered_keys().await.unwrap_or_default();
+    let registry = store.key_registry_if_any().await?;
     tracing::info!(models = models.len(), "census started");
     let found = survey(store, models, ring.clone(), Depth::Census, options)
         .await
@@ -207,10 +199,7 @@ pub async fn take_census(
         let status = registry
             .iter()
             .find(|r| r.fingerprint == fingerprint)
-            .map_or_else(
-                || default_status(info.role).to_string(),
-                |r| r.status.clone(),
-            );
+            .map_or_else(|| KeyStatus::of_role(info.role), |r| r.status);
         census.keys.push(CensusKey {
             id: info.id.to_string(),
             fingerprint,
@@ -230,11 +219,10 @@ pub async fn take_census(
                 fingerprint: bucket_label(&ring, &bucket),
                 source: format!("derived per user from {master}"),
                 status: if bucket == KeyBucket::PerUser {
-                    "active"
+                    KeyStatus::Active
                 } else {
-                    "decrypt_only"
-                }
-                .into(),
+                    KeyStatus::DecryptOnly
+                },
             });
         }
     }
@@ -280,7 +268,7 @@ impl Census {
         let keys: Vec<Json> = self
             .keys
             .iter()
-            .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "status": k.status}))
+            .map(|k| json!({"id": k.id, "fingerprint": k.fingerprint, "source": k.source, "status": k.status.as_str()}))
             .collect();
         let columns: Vec<Json> = self
             .columns

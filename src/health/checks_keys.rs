@@ -169,7 +169,7 @@ pub fn distinct(keys: &KeyConfig) -> Vec<Finding> {
 pub fn strictest<'m>(models: &[&'m ModelDef]) -> Option<(&'m ModelDef, Classification)> {
     models
         .iter()
-        .filter(|m| m.encrypted_columns().next().is_some())
+        .filter(|m| m.has_encrypted_columns())
         .map(|m| (*m, m.classification.unwrap_or(Classification::Standard)))
         .min_by_key(|(_, c)| c.rotation_days())
 }
@@ -314,7 +314,7 @@ pub fn weak(keys: &KeyConfig, production: bool) -> Vec<Finding> {
     } else {
         Severity::Warn
     };
-    let demo: Vec<Key> = crate::demo::keys::DEMO_KEYS
+    let demo: Vec<Key> = crate::demo::DEMO_KEYS
         .iter()
         .filter_map(|t| Key::from_base64(t).ok())
         .collect();

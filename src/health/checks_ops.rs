@@ -7,8 +7,8 @@ use chrono::NaiveDateTime;
 use super::report::{Evidence, Finding, Severity};
 use crate::config::{Classification, Mixin, ModelDef, Settings};
 use crate::crypto::{KeyRing, inspect};
-use crate::store::introspect::RotationJobInfo;
-use crate::store::system_tables::AUDIT_LOG;
+use crate::store::AUDIT_LOG;
+use crate::store::{JobRow, JobStatus};
 use crate::store::{Store, TlsCheck};
 
 /// A running job whose heartbeat is older than this is stalled.
@@ -215,7 +215,7 @@ pub fn tls(settings: &Settings, store: &Store, uses_tls: Option<bool>) -> Findin
 
 /// rotation.stalled: running jobs without a recent heartbeat, failed jobs, and finished
 /// jobs that left values unrotated.
-pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
+pub fn rotation(jobs: &[JobRow], now: NaiveDateTime) -> Vec<Finding> {
     let id = "rotation.stalled";
     let mut out = Vec::new();
     for job in jobs {
@@ -226,10 +226,10 @@ pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
             e.table = Some(job.table_name.clone());
             e
         };
-        let status = job.status.to_ascii_lowercase();
-        let beat = job.heartbeat_at.or(job.updated_at);
-        // Active statuses of `rotation::job::JobStatus`: a worker should be heartbeating.
-        if matches!(status.as_str(), "running" | "pausing" | "cancelling") {
+        let status = job.status;
+        let beat = job.heartbeat_at.or(Some(job.updated_at));
+        // A worker should be heartbeating an active job.
+        if status.is_active() {
             let quiet = beat.map(|b| (now - b).num_seconds());
             if quiet.is_none_or(|s| s > STALLED_AFTER_SECS) {
                 let since =
@@ -238,7 +238,7 @@ pub fn rotation(jobs: &[RotationJobInfo], now: NaiveDateTime) -> Vec<Finding> {
                     .evidence(ev())
                     .remedy(format!("If its worker is gone, `timber rotate --resume {}` continues from its cursor", job.id)));
             }
-        } else if status == "failed" {
+        } else if status == JobStatus::Failed {
             out.push(
                 Finding::warn(
                     id,

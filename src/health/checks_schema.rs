@@ -7,8 +7,8 @@ use super::report::{Evidence, Finding, Severity};
 use super::scan::hash_column;
 use crate::config::{ColumnDef, ColumnType, Mixin, ModelDef};
 use crate::store::Dialect;
-use crate::store::dialect::fernet_token_len;
-use crate::store::introspect::{ColumnInfo, IndexInfo};
+use crate::store::fernet_token_len;
+use crate::store::{ColumnInfo, IndexInfo};
 
 /// What the database has for one model's table (`None` columns: the table is missing).
 #[derive(Clone, Debug, Default)]
@@ -378,7 +378,7 @@ pub fn mixin(models: &[&ModelDef]) -> Vec<Finding> {
     let id = "schema.mixin";
     let mut out: Vec<Finding> = models
         .iter()
-        .filter(|m| m.encrypted_columns().next().is_some() && !m.has_mixin(Mixin::EncryptedField))
+        .filter(|m| m.has_encrypted_columns() && !m.has_mixin(Mixin::EncryptedField))
         .map(|m| {
             let fields: Vec<&str> = m.encrypted_columns().map(|c| c.name.as_str()).collect();
             Finding::warn(id, format!("encrypts {} without EncryptedFieldMixin: Python Timber would write them in clear", fields.join(", ")))

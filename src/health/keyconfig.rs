@@ -8,7 +8,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::config::Settings;
-use crate::config::settings::{SecretText, Sourced};
+use crate::config::{SecretText, Sourced};
 use crate::crypto::{Key, KeyError, KeyId, KeyRing, KeySources};
 
 /// One key variable and what parsing it gave. The key itself stays inside `parsed`.
@@ -106,10 +106,10 @@ impl KeyConfig {
         let mut pairs = Vec::new();
         for (i, a) in self.keys.iter().enumerate() {
             for b in &self.keys[i + 1..] {
-                if let (Ok(x), Ok(y)) = (&a.parsed, &b.parsed) {
-                    if bool::from(x.raw().ct_eq(y.raw())) {
-                        pairs.push((a, b));
-                    }
+                if let (Ok(x), Ok(y)) = (&a.parsed, &b.parsed)
+                    && bool::from(x.raw().ct_eq(y.raw()))
+                {
+                    pairs.push((a, b));
                 }
             }
         }

@@ -11,21 +11,26 @@
 //!
 //! Thresholds and severities are documented on each check and in the README.
 
-pub mod census;
-pub mod checks_data;
-pub mod checks_keys;
-pub mod checks_ops;
-pub mod checks_schema;
-pub mod classify;
-pub mod keyconfig;
-pub mod render;
-pub mod report;
-pub mod run;
-pub mod scan;
-pub mod stats;
+mod census;
+mod checks_data;
+mod checks_keys;
+mod checks_ops;
+mod checks_schema;
+mod classify;
+mod keyconfig;
+mod render;
+mod report;
+mod run;
+mod scan;
+mod stats;
 
 pub use census::{Census, CensusColumn, CensusKey, take_census};
+pub use classify::{Classifier, Depth};
 pub use keyconfig::KeyConfig;
+pub use render::{census_text, health_text};
+pub use report::{CHECK_IDS, family};
 pub use report::{Evidence, Finding, HealthReport, Selection, Severity, UnknownCheck};
+pub use run::PhaseHook;
 pub use run::{HealthError, HealthOptions, run_health};
+pub use scan::table_job;
 pub use scan::{Progress, ProgressFn, ScanOptions};

@@ -119,7 +119,7 @@ pub fn census_text(census: &Census) -> String {
     let st_w = census
         .keys
         .iter()
-        .map(|k| k.status.len())
+        .map(|k| k.status.as_str().len())
         .max()
         .unwrap_or(2);
     for k in &census.keys {

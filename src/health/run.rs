@@ -17,7 +17,7 @@ use super::report::{Finding, HealthReport, RunFacts, Selection};
 use super::scan::ScanOptions;
 use super::{checks_data, checks_keys, checks_ops, checks_schema};
 use crate::config::{ModelDef, ModelSet, Settings};
-use crate::store::system_tables::AUDIT_LOG;
+use crate::store::AUDIT_LOG;
 use crate::store::{Store, StoreError};
 
 /// Why health could not run at all (individual check problems are findings instead).
@@ -107,106 +107,33 @@ pub async fn run_health(
     store: &Store,
     options: &HealthOptions,
 ) -> Result<HealthReport, HealthError> {
-    let sel = &options.selection;
     let keys = KeyConfig::from_settings(settings);
     let models: Vec<&ModelDef> = models.models.iter().collect();
-    let mut out: Vec<Finding> = Vec::new();
-    let mut push = |findings: Vec<Finding>| {
-        out.extend(findings.into_iter().filter(|f| sel.has(f.id)));
+    let mut found = Findings {
+        selection: &options.selection,
+        out: Vec::new(),
     };
-
     options.phase.tell("keys");
-    push(vec![
-        checks_keys::primary(&keys),
-        checks_keys::master(&keys, &models, settings),
-        checks_keys::age(settings, &models, options.now.date()),
-    ]);
-    push(checks_keys::distinct(&keys));
-    push(checks_keys::weak(&keys, settings.is_production()));
-
+    key_checks(&mut found, settings, &keys, &models, options);
     let mut rows_scanned = 0;
-    if sel.any(SURVEY_CHECKS) {
+    if found.selection.any(SURVEY_CHECKS) {
         options.phase.tell("data");
-        let found: Survey = survey(
-            store,
-            &models,
-            keys.ring.clone(),
-            Depth::Health,
-            &options.scan,
-        )
-        .await?;
-        rows_scanned = found.rows();
-        push(checks_keys::old_needed(&keys, &found));
-        push(checks_data::plaintext(&found));
-        push(checks_data::undecryptable(&found));
-        push(checks_data::old_key(&found, |b| {
-            bucket_label(&keys.ring, b)
-        }));
-        push(checks_data::timestamps(&found));
-        if sel.has("data.duplicate_token") {
-            let dups =
-                checks_data::duplicate_tokens(store, &models, &found, options.scan.sample).await;
-            push(dups.unwrap_or_else(|e| vec![cannot("data.duplicate_token", &e)]));
-        }
-        push(checks_schema::legacy_hash(
-            &models,
-            &found,
-            keys.ring.master().is_some(),
-        ));
+        rows_scanned = data_checks(&mut found, store, &keys, &models, options).await?;
     }
-
-    if sel.any(FACT_CHECKS) {
+    if found.selection.any(FACT_CHECKS) {
         options.phase.tell("schema");
-        match table_facts(store, &models).await {
-            Ok(facts) => {
-                let lookup = |name: &str| facts.get(name).cloned();
-                push(checks_schema::column_width(
-                    &models,
-                    &lookup,
-                    store.dialect(),
-                ));
-                push(checks_schema::encrypted_indexed(&models, &lookup));
-                push(checks_schema::blind_index_unindexed(&models, &lookup));
-                push(checks_schema::drift(&models, &lookup));
-            }
-            Err(e) => push(FACT_CHECKS.iter().map(|id| cannot(id, &e)).collect()),
-        }
+        schema_checks(&mut found, store, &models).await;
     }
-    push(checks_schema::mixin(&models));
-
-    if sel.any(&["audit.enabled", "audit.chain"]) {
+    found.push(checks_schema::mixin(&models));
+    if found.selection.any(&["audit.enabled", "audit.chain"]) {
         options.phase.tell("audit");
-        match store.table_exists(AUDIT_LOG).await {
-            Ok(exists) => {
-                push(vec![checks_ops::audit_enabled(settings, exists)]);
-                if sel.has("audit.chain") {
-                    push(vec![
-                        checks_ops::audit_chain(store, &keys.ring, exists).await,
-                    ]);
-                }
-            }
-            Err(e) => push(vec![cannot("audit.enabled", &e), cannot("audit.chain", &e)]),
-        }
+        audit_checks(&mut found, store, settings, &keys).await;
     }
-    push(checks_ops::audit_coverage(&models));
+    found.push(checks_ops::audit_coverage(&models));
     options.phase.tell("ops");
-    if sel.has("conn.tls") {
-        let finding = match store.session_uses_tls().await {
-            Ok(uses) => checks_ops::tls(settings, store, uses),
-            Err(e) => cannot("conn.tls", &e),
-        };
-        push(vec![finding]);
-    }
-    if sel.has("rotation.stalled") {
-        match store.rotation_job_info().await {
-            Ok(jobs) => push(checks_ops::rotation(&jobs, options.now)),
-            Err(e) => push(vec![cannot("rotation.stalled", &e)]),
-        }
-    }
-    push(checks_ops::plaintext_secrets(settings, &keys.ring));
-
+    ops_checks(&mut found, store, settings, &keys, options).await;
     let mut report = HealthReport {
-        findings: out,
+        findings: found.out,
         facts: RunFacts {
             database: store.url_redacted(),
             models: models.len(),
@@ -216,6 +143,134 @@ pub async fn run_health(
     };
     report.sort();
     Ok(report)
+}
+
+/// The findings of the selected checks (a check not selected is dropped as it is pushed).
+struct Findings<'a> {
+    selection: &'a Selection,
+    out: Vec<Finding>,
+}
+
+impl Findings<'_> {
+    fn push(&mut self, findings: Vec<Finding>) {
+        let selection = self.selection;
+        self.out
+            .extend(findings.into_iter().filter(|f| selection.has(f.id)));
+    }
+}
+
+/// The configuration of the keys: no I/O.
+fn key_checks(
+    found: &mut Findings<'_>,
+    settings: &Settings,
+    keys: &KeyConfig,
+    models: &[&ModelDef],
+    options: &HealthOptions,
+) {
+    found.push(vec![
+        checks_keys::primary(keys),
+        checks_keys::master(keys, models, settings),
+        checks_keys::age(settings, models, options.now.date()),
+    ]);
+    found.push(checks_keys::distinct(keys));
+    found.push(checks_keys::weak(keys, settings.is_production()));
+}
+
+/// The stored values, from one survey of every encrypted column; returns the rows read.
+async fn data_checks(
+    found: &mut Findings<'_>,
+    store: &Store,
+    keys: &KeyConfig,
+    models: &[&ModelDef],
+    options: &HealthOptions,
+) -> Result<u64, HealthError> {
+    let survey: Survey = survey(
+        store,
+        models,
+        keys.ring.clone(),
+        Depth::Health,
+        &options.scan,
+    )
+    .await?;
+    found.push(checks_keys::old_needed(keys, &survey));
+    found.push(checks_data::plaintext(&survey));
+    found.push(checks_data::undecryptable(&survey));
+    found.push(checks_data::old_key(&survey, |b| {
+        bucket_label(&keys.ring, b)
+    }));
+    found.push(checks_data::timestamps(&survey));
+    if found.selection.has("data.duplicate_token") {
+        let dups = checks_data::duplicate_tokens(store, models, &survey, options.scan.sample).await;
+        found.push(dups.unwrap_or_else(|e| vec![cannot("data.duplicate_token", &e)]));
+    }
+    found.push(checks_schema::legacy_hash(
+        models,
+        &survey,
+        keys.ring.master().is_some(),
+    ));
+    Ok(survey.rows())
+}
+
+/// The tables as the database declares them, against the models.
+async fn schema_checks(found: &mut Findings<'_>, store: &Store, models: &[&ModelDef]) {
+    match table_facts(store, models).await {
+        Ok(facts) => {
+            let lookup = |name: &str| facts.get(name).cloned();
+            found.push(checks_schema::column_width(
+                models,
+                &lookup,
+                store.dialect(),
+            ));
+            found.push(checks_schema::encrypted_indexed(models, &lookup));
+            found.push(checks_schema::blind_index_unindexed(models, &lookup));
+            found.push(checks_schema::drift(models, &lookup));
+        }
+        Err(e) => found.push(FACT_CHECKS.iter().map(|id| cannot(id, &e)).collect()),
+    }
+}
+
+/// Whether the audit log exists and its chain holds.
+async fn audit_checks(
+    found: &mut Findings<'_>,
+    store: &Store,
+    settings: &Settings,
+    keys: &KeyConfig,
+) {
+    match store.table_exists(AUDIT_LOG).await {
+        Ok(exists) => {
+            found.push(vec![checks_ops::audit_enabled(settings, exists)]);
+            if found.selection.has("audit.chain") {
+                found.push(vec![
+                    checks_ops::audit_chain(store, &keys.ring, exists).await,
+                ]);
+            }
+        }
+        Err(e) => found.push(vec![cannot("audit.enabled", &e), cannot("audit.chain", &e)]),
+    }
+}
+
+/// The connection, rotation jobs and secrets in the settings.
+async fn ops_checks(
+    found: &mut Findings<'_>,
+    store: &Store,
+    settings: &Settings,
+    keys: &KeyConfig,
+    options: &HealthOptions,
+) {
+    if found.selection.has("conn.tls") {
+        let finding = match store.session_uses_tls().await {
+            Ok(uses) => checks_ops::tls(settings, store, uses),
+            Err(e) => cannot("conn.tls", &e),
+        };
+        found.push(vec![finding]);
+    }
+    if found.selection.has("rotation.stalled") {
+        match store.rotation_jobs_if_any().await {
+            Ok(jobs) => found.push(checks_ops::rotation(&jobs, options.now)),
+            Err(e) => found.push(vec![cannot("rotation.stalled", &e)]),
+        }
+    }
+    found.push(checks_ops::plaintext_secrets(settings, &keys.ring));
 }
 
 /// A check that could not be carried out.

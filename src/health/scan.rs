@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use super::classify::{ChunkStats, Classifier, ColumnJob, TableJob, record_id, token_tag};
 use super::stats::ColumnStats;
 use crate::config::{ColumnDef, ModelDef};
-use crate::crypto::user_keys::MasterGeneration;
+use crate::crypto::MasterGeneration;
 use crate::crypto::{KeyId, inspect};
 use crate::store::{RawRow, Store, StoreError};
 use crate::value::Value;

@@ -10,7 +10,7 @@ use super::job::key_text;
 use super::scope::Scope;
 use super::split::decide_all;
 use crate::config::ColumnDef;
-use crate::store::rotation_sql::{ColumnCas, FailureRow, RotationRow, RotationTx};
+use crate::store::{ColumnCas, FailureRow, RotationRow, RotationTx};
 use crate::value::Value;
 
 pub(crate) const FIRST_BATCH: u32 = 250;

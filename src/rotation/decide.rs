@@ -5,9 +5,9 @@
 
 use crate::config::{ColumnDef, ColumnType, ModelDef};
 use crate::crypto::{BlindIndexKey, CellError, KeyChoice, KeyId, KeyRing, blind_index, inspect};
-use crate::store::cells::{key_choice, keyed_hash};
-use crate::store::convert::parse_for_column;
-use crate::store::rotation_sql::RotationRow;
+use crate::store::RotationRow;
+use crate::store::parse_for_column;
+use crate::store::{key_choice, keyed_hash};
 use crate::value::Value;
 
 /// Why a value was recorded as a failure (the `reason` of `timber_rotation_failures`).

@@ -14,7 +14,7 @@ use super::pace::{Pacer, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
-use crate::store::rotation_sql::JobProgress;
+use crate::store::JobProgress;
 
 impl Runner<'_> {
     /// Audits the start, runs the loop, records how it ended, audits the end.
@@ -70,7 +70,7 @@ impl Runner<'_> {
             {
                 let message = e.to_string();
                 self.store
-                    .rotation_finish_job(id, &live.worker, "failed", Some(&message))
+                    .rotation_finish_job(id, &live.worker, JobStatus::Failed, Some(&message))
                     .await?;
                 return Err(e.into());
             }
@@ -92,7 +92,7 @@ impl Runner<'_> {
         };
         if !matches!(result, Err(RotationError::TakenOver { .. })) {
             self.store
-                .rotation_finish_job(id, &live.worker, status.as_str(), error.as_deref())
+                .rotation_finish_job(id, &live.worker, status, error.as_deref())
                 .await?;
         }
         let summary = summary(&live, status, started.elapsed().as_secs_f64());
@@ -198,9 +198,9 @@ impl Runner<'_> {
             if live.options.batch.is_none() {
                 batch = pacer.cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
             }
-            match JobStatus::parse(&status) {
-                Some(JobStatus::Pausing) => return Ok(JobStatus::Paused),
-                Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
+            match status {
+                JobStatus::Pausing => return Ok(JobStatus::Paused),
+                JobStatus::Cancelling => return Ok(JobStatus::Cancelled),
                 _ => {}
             }
             // Over the rate: wait the difference. A pause or cancel ends the wait: this
@@ -212,7 +212,7 @@ impl Runner<'_> {
                     return Ok(stop);
                 }
                 let row = self.store.rotation_job(live.row.id).await?;
-                match row.as_ref().and_then(|r| JobStatus::parse(&r.status)) {
+                match row.as_ref().map(|r| r.status) {
                     Some(JobStatus::Pausing) => return Ok(JobStatus::Paused),
                     Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
                     _ => {}

@@ -8,62 +8,11 @@
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Value as Json, json};
 
-use crate::store::rotation_sql::JobRow;
+use crate::store::JobRow;
+pub use crate::store::{JobRequest, JobStatus};
 
 /// A heartbeat older than this means the worker is presumed gone.
 pub const STALE_AFTER_SECONDS: i64 = 60;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobStatus {
-    Running,
-    /// Asked to pause: the worker stops after its batch and records `Paused`.
-    Pausing,
-    Cancelling,
-    Paused,
-    Cancelled,
-    Completed,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Running => "running",
-            JobStatus::Pausing => "pausing",
-            JobStatus::Cancelling => "cancelling",
-            JobStatus::Paused => "paused",
-            JobStatus::Cancelled => "cancelled",
-            JobStatus::Completed => "completed",
-            JobStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<JobStatus> {
-        Some(match text {
-            "running" => JobStatus::Running,
-            "pausing" => JobStatus::Pausing,
-            "cancelling" => JobStatus::Cancelling,
-            "paused" => JobStatus::Paused,
-            "cancelled" => JobStatus::Cancelled,
-            "completed" => JobStatus::Completed,
-            "failed" => JobStatus::Failed,
-            _ => return None,
-        })
-    }
-
-    /// A worker holds (or held, if it died) the job.
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Running | JobStatus::Pausing | JobStatus::Cancelling
-        )
-    }
-
-    /// Completed and cancelled jobs are over; everything else may be resumed.
-    pub fn is_final(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Cancelled)
-    }
-}
 
 /// What a job was started with (the `options` column), plus its running conflict count,
 /// kept there because the table has no column for it and it must survive a resume.
@@ -157,7 +106,43 @@ pub fn worker_alive(job: &JobRow) -> bool {
     }
 }
 
+/// A job as an operator should read it: what the table records, except that a job the
+/// table calls active whose worker is gone (a killed console or CLI) is `Interrupted`, so
+/// it is not mistaken for live work; resuming it is a takeover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Recorded(JobStatus),
+    Interrupted(JobStatus),
+}
+
+impl JobState {
+    /// The job's state now (the liveness check reads the clock and, on this host, the
+    /// process table).
+    pub fn of(job: &JobRow) -> JobState {
+        if job.status.is_active() && !worker_alive(job) {
+            JobState::Interrupted(job.status)
+        } else {
+            JobState::Recorded(job.status)
+        }
+    }
+
+    /// What the table records.
+    pub fn status(self) -> JobStatus {
+        match self {
+            JobState::Recorded(s) | JobState::Interrupted(s) => s,
+        }
+    }
+
+    /// One word for a list: the status, or `interrupted`.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Recorded(s) => s.as_str(),
+            JobState::Interrupted(_) => "interrupted",
+        }
+    }
+}
+
 /// The job's cursor and primary key text: integers as digits, text as it is.
 pub fn key_text(id: &crate::value::Value) -> String {
-    crate::store::cells::owner_text(id).unwrap_or_default()
+    crate::value::owner_text(id).unwrap_or_default()
 }

@@ -20,25 +20,28 @@
 //! as it is: the application may still search with it). Plaintext in an encrypted column is
 //! counted and left alone unless `--encrypt-plaintext` is given.
 
-pub mod batch;
-pub mod decide;
-pub mod drive;
-pub mod events;
-pub mod job;
-pub mod pace;
-pub mod plan;
-pub mod retire;
-pub mod run;
-pub mod scope;
+mod batch;
+mod decide;
+mod drive;
+mod events;
+mod job;
+mod pace;
+mod plan;
+mod retire;
+mod run;
+mod scope;
 mod split;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
-pub use job::{JobOptions, JobStatus, worker_id};
+pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
+pub use job::{heartbeat_age, worker_alive};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
+pub use retire::{key_usage_with_progress, retirable};
 pub use run::{BatchHook, RotationControl, RunOptions, Runner};
 pub use scope::Scope;
+pub use scope::target_label;
 
 use crate::audit::AuditError;
 use crate::store::StoreError;
@@ -59,7 +62,7 @@ pub enum RotationError {
     #[error("rotation job {0} does not exist")]
     NoSuchJob(i64),
     #[error("rotation job {id} is {status} and cannot be resumed")]
-    NotResumable { id: i64, status: String },
+    NotResumable { id: i64, status: JobStatus },
     #[error(
         "rotation job {id} is running in worker {worker} (heartbeat {age_seconds} s ago); \
          a job may be taken over once its worker is gone or its heartbeat is older than {stale} s"
@@ -77,7 +80,7 @@ pub enum RotationError {
     Unfinished {
         table: String,
         id: i64,
-        status: String,
+        status: JobStatus,
     },
     #[error(
         "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"

@@ -17,9 +17,6 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often a paced job reads its status in the jobs table while it waits.
 pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 
-/// The rate grammar belongs to the settings (`ROTATION_MAX_ROWS_PER_SECOND`, `--max-rate`).
-pub use crate::config::parse_rate;
-
 /// The rate a job runs at, and when its run started.
 pub(crate) struct Pacer {
     rate: Option<u64>,
@@ -81,6 +78,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_rate;
 
     #[test]
     fn rates_parse_and_bad_ones_say_what_was_expected() {

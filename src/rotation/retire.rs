@@ -15,9 +15,9 @@ use super::RotationError;
 use super::scope::owner_column;
 use crate::audit::{Action, AuditLog};
 use crate::config::ModelDef;
-use crate::crypto::{KeyId, KeyRing, KeyRole, inspect};
+use crate::crypto::{KeyId, KeyRing, inspect};
 use crate::store::Store;
-use crate::store::rotation_sql::KeyRow;
+use crate::store::{KeyRow, KeyStatus};
 
 const PAGE: u32 = 4000;
 
@@ -29,8 +29,7 @@ pub struct KeyListing {
     /// Where it is configured, or `timber_keys` for a registered key no longer configured.
     pub source: String,
     pub role: String,
-    /// `active | decrypt_only | retired | destroyed`.
-    pub status: String,
+    pub status: KeyStatus,
     pub retired_at: Option<NaiveDateTime>,
 }
 
@@ -41,16 +40,12 @@ pub async fn key_listing(store: &Store, ring: &KeyRing) -> Result<Vec<KeyListing
     for entry in ring.entries() {
         let fingerprint = entry.fingerprint.to_string();
         let registered = registry.iter().find(|r| r.fingerprint == fingerprint);
-        let default_status = match entry.role {
-            KeyRole::Old | KeyRole::MasterOld => "decrypt_only",
-            _ => "active",
-        };
         out.push(KeyListing {
             id: entry.id.to_string(),
             fingerprint,
             source: entry.source.clone(),
             role: entry.role.as_str().to_string(),
-            status: registered.map_or(default_status.to_string(), |r| r.status.clone()),
+            status: registered.map_or(KeyStatus::of_role(entry.role), |r| r.status),
             retired_at: registered.and_then(|r| r.retired_at),
         });
     }
@@ -245,7 +240,7 @@ pub async fn retire_key(
         key_id: id.to_string(),
         fingerprint: fingerprint.clone(),
         wrapped_key: None,
-        status: "retired".into(),
+        status: KeyStatus::Retired,
         created_at: existing.as_ref().map_or(now, |r| r.created_at),
         activated_at: existing.as_ref().and_then(|r| r.activated_at),
         retired_at: Some(now),

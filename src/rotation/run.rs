@@ -16,9 +16,9 @@ use crate::access::ActionRefused;
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::KeyRing;
+use crate::store::JobRow;
 use crate::store::Store;
-use crate::store::convert::parse_for_column;
-use crate::store::rotation_sql::JobRow;
+use crate::store::parse_for_column;
 use crate::value::Value;
 
 /// How a new job runs.
@@ -142,9 +142,8 @@ impl<'a> Runner<'a> {
         let columns = rotated_columns(model)?;
         let target_fp = target_label(self.ring, model)?;
         for job in self.store.rotation_jobs(500).await? {
-            let status = JobStatus::parse(&job.status);
             if job.table_name == model.table_name
-                && status.is_some_and(|s| s.is_active() || s == JobStatus::Paused)
+                && (job.status.is_active() || job.status == JobStatus::Paused)
             {
                 return Err(RotationError::Unfinished {
                     table: job.table_name,
@@ -209,15 +208,14 @@ impl<'a> Runner<'a> {
                 job: id,
                 table: row.table_name.clone(),
             })?;
-        let status = JobStatus::parse(&row.status);
-        match status {
-            Some(s) if s.is_final() => {
+        match row.status {
+            s if s.is_final() => {
                 return Err(RotationError::NotResumable {
                     id,
                     status: row.status,
                 });
             }
-            Some(s) if s.is_active() && worker_alive(&row) => {
+            s if s.is_active() && worker_alive(&row) => {
                 return Err(RotationError::Busy {
                     id,
                     worker: row.worker.clone().unwrap_or_default(),
@@ -225,14 +223,8 @@ impl<'a> Runner<'a> {
                     stale: super::job::STALE_AFTER_SECONDS,
                 });
             }
-            None => {
-                return Err(RotationError::NotResumable {
-                    id,
-                    status: row.status,
-                });
-            }
             // Still marked active, its worker gone: continuing it is a takeover.
-            Some(s) if s.is_active() => {
+            s if s.is_active() => {
                 if let Some(refused) = &self.takeover_refused {
                     return Err(RotationError::NotGranted(refused.clone()));
                 }
@@ -242,7 +234,7 @@ impl<'a> Runner<'a> {
         let worker = worker_id();
         if !self
             .store
-            .rotation_claim_job(id, &row.status, row.worker.as_deref(), &worker)
+            .rotation_claim_job(id, row.status, row.worker.as_deref(), &worker)
             .await?
         {
             return Err(RotationError::TakenOver { id });

@@ -13,7 +13,7 @@ use std::thread;
 use super::batch::{ColumnWrites, Tally, decide};
 use super::decide::Decider;
 use super::scope::Scope;
-use crate::store::rotation_sql::{FailureRow, RotationRow};
+use crate::store::{FailureRow, RotationRow};
 
 /// Below this many rows per thread, starting a thread costs more than it saves (a value
 /// takes a few microseconds; a thread start tens of them).

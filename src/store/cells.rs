@@ -111,16 +111,6 @@ fn owner_of(model: &ModelDef, row: &[SqlValue]) -> Option<String> {
     row.get(index).cloned().and_then(SqlValue::into_text)
 }
 
-/// The owner's id from an application value.
-pub(crate) fn owner_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::Text(s) | Value::Numeric(s) => Some(s.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        other => Some(other.to_json().to_string()),
-    }
-}
-
 /// Which key encrypts the model's new values: the owner's per-user key, the named key, or
 /// the primary.
 pub(crate) fn key_choice(model: &ModelDef, owner: Option<&str>) -> Result<KeyChoice, StoreError> {

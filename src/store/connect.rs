@@ -15,8 +15,8 @@ use super::backend::Backend;
 use super::dialect::Dialect;
 use super::error::StoreError;
 use super::{mysql, postgres, sqlite};
+use crate::config::DatabaseUrl;
 use crate::config::Settings;
-use crate::config::settings::DatabaseUrl;
 
 /// How a store connects. Built from [`Settings`] or from a URL (tests, tools).
 #[derive(Clone, Debug)]

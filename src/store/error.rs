@@ -1,10 +1,10 @@
 //! Why a store operation failed, as one clear line naming what and where (DESIGN §11).
 //!
-//! Messages carry the database URL only in redacted form (`config::url_redact::redact_url`)
+//! Messages carry the database URL only in redacted form (`config::redact_url`)
 //! and never carry a key or a stored value: driver messages are kept because they name the
 //! column or constraint, but callers never put plaintext into them.
 
-use crate::config::url_redact::redact_url;
+use crate::config::redact_url;
 
 /// A store failure. `Display` is one line, safe to print.
 #[derive(Debug, thiserror::Error)]

@@ -4,13 +4,10 @@
 //! queries, one per dialect; every bound value is a parameter and every identifier comes
 //! from validated model YAML.
 
-use chrono::NaiveDateTime;
-
 use super::Store;
 use super::backend::SqlValue;
 use super::dialect::{Dialect, Wire};
 use super::error::StoreError;
-use super::system_tables::{KEYS, ROTATION_JOBS};
 
 /// A column as the database declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,25 +25,6 @@ pub struct IndexInfo {
     pub name: String,
     pub unique: bool,
     pub columns: Vec<String>,
-}
-
-/// A row of `timber_rotation_jobs`, the fields health judges (not the error text).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RotationJobInfo {
-    pub id: i64,
-    pub table_name: String,
-    pub status: String,
-    pub heartbeat_at: Option<NaiveDateTime>,
-    pub updated_at: Option<NaiveDateTime>,
-    pub rows_failed: i64,
-}
-
-/// A row of `timber_keys`: which fingerprint has which status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegisteredKey {
-    pub key_id: String,
-    pub fingerprint: String,
-    pub status: String,
 }
 
 impl Store {
@@ -143,85 +121,6 @@ impl Store {
             }
         }
         Ok(indexes)
-    }
-
-    /// Every rotation job (newest first, at most 1000); empty when the table does not exist.
-    pub async fn rotation_job_info(&self) -> Result<Vec<RotationJobInfo>, StoreError> {
-        if !self.table_exists(ROTATION_JOBS).await? {
-            return Ok(Vec::new());
-        }
-        let q = |c: &str| self.dialect().quote(c);
-        let sql = format!(
-            "SELECT {}, {}, {}, {}, {}, {} FROM {} ORDER BY {} DESC LIMIT 1000",
-            q("id"),
-            q("table_name"),
-            q("status"),
-            q("heartbeat_at"),
-            q("updated_at"),
-            q("rows_failed"),
-            q(ROTATION_JOBS),
-            q("id"),
-        );
-        let wires = [
-            Wire::Int,
-            Wire::Text,
-            Wire::Text,
-            Wire::DateTime,
-            Wire::DateTime,
-            Wire::Int,
-        ];
-        let rows = self.catalogue(&sql, &[], &wires, ROTATION_JOBS).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let mut it = row.into_iter();
-                let int = |v: Option<SqlValue>| match v {
-                    Some(SqlValue::Int(n)) => n,
-                    _ => 0,
-                };
-                let time = |v: Option<SqlValue>| match v {
-                    Some(SqlValue::DateTime(t)) => Some(t),
-                    _ => None,
-                };
-                RotationJobInfo {
-                    id: int(it.next()),
-                    table_name: it.next().and_then(SqlValue::into_text).unwrap_or_default(),
-                    status: it.next().and_then(SqlValue::into_text).unwrap_or_default(),
-                    heartbeat_at: time(it.next()),
-                    updated_at: time(it.next()),
-                    rows_failed: int(it.next()),
-                }
-            })
-            .collect())
-    }
-
-    /// The key registry (`timber_keys`); empty when the table does not exist.
-    pub async fn registered_keys(&self) -> Result<Vec<RegisteredKey>, StoreError> {
-        if !self.table_exists(KEYS).await? {
-            return Ok(Vec::new());
-        }
-        let q = |c: &str| self.dialect().quote(c);
-        let sql = format!(
-            "SELECT {}, {}, {} FROM {}",
-            q("key_id"),
-            q("fingerprint"),
-            q("status"),
-            q(KEYS)
-        );
-        let rows = self
-            .catalogue(&sql, &[], &[Wire::Text, Wire::Text, Wire::Text], KEYS)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let mut it = row.into_iter().map(|v| v.into_text().unwrap_or_default());
-                RegisteredKey {
-                    key_id: it.next().unwrap_or_default(),
-                    fingerprint: it.next().unwrap_or_default(),
-                    status: it.next().unwrap_or_default(),
-                }
-            })
-            .collect())
     }
 
     async fn catalogue(

@@ -7,41 +7,54 @@
 //! The API is async (tokio). One [`Store`] wraps a pool behind the [`backend::Backend`]
 //! trait, with one module per backend (SQLite, PostgreSQL, MySQL/MariaDB).
 
-pub mod audit_log;
-pub mod audit_sql;
-pub mod backend;
+// Private parts behind the curated `pub use` below: code outside the store names what the
+// store offers (`store::JobRow`), never where it lives (`store::rotation_sql::JobRow`), so
+// the files can be rearranged without touching a caller.
+mod audit_log;
+mod audit_sql;
+mod backend;
 mod bulk;
-pub mod cells;
-pub mod connect;
-pub mod convert;
-pub mod ddl;
-pub mod dialect;
-pub mod error;
-pub mod introspect;
+mod cells;
+mod connect;
+mod convert;
+mod ddl;
+mod dialect;
+mod error;
+mod introspect;
 mod mysql;
 mod postgres;
-pub mod raw;
-pub mod records;
-pub mod rotation_sql;
-pub mod schema;
-pub mod search;
+mod raw;
+mod records;
+mod rotation_sql;
+mod schema;
+mod search;
 mod sqlite;
-pub mod system_tables;
-pub mod tls;
+mod system_tables;
+mod tls;
 mod write_prep;
-pub mod writes;
+mod writes;
 
 use std::sync::Arc;
 
 pub use audit_log::{AuditEntry, AuditHead, AuditRange, AuditRow, AuditWriter};
+pub use audit_sql::AuditSearch;
+pub use backend::SqlValue;
 pub use cells::Cell;
+pub(crate) use cells::{key_choice, keyed_hash};
 pub use connect::{StoreConfig, TlsMode};
+pub use convert::parse_for_column;
 pub use ddl::{InitItem, ObjectKind};
-pub use dialect::Dialect;
+pub use dialect::{Dialect, fernet_token_len};
 pub use error::StoreError;
+pub use introspect::{ColumnInfo, IndexInfo};
 pub use raw::{CasOutcome, CasUpdate, RawRow};
 pub use records::{Cursor, Page, PageRequest, Record};
+pub use rotation_sql::{
+    ColumnCas, FailureRow, JobProgress, JobRequest, JobRow, JobStatus, KeyRow, KeyStatus,
+    RotationRow, RotationTx,
+};
 pub use schema::RowEstimate;
+pub use system_tables::{AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS};
 pub use tls::TlsCheck;
 pub use writes::{Fields, WriteAction, WriteContext, WriteEvent, WriteObserver};
 

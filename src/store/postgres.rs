@@ -17,7 +17,7 @@ use super::backend::{SqlValue, decode_error, sqlx_backend};
 use super::connect::{StoreConfig, without_query_keys};
 use super::dialect::{Dialect, Wire};
 use super::tls;
-use crate::config::url_redact::{is_credential_key, percent_decode_lossy};
+use crate::config::{is_credential_key, percent_decode_lossy};
 
 sqlx_backend!(
     PgBackend,

@@ -7,7 +7,7 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use rand::RngCore;
 
 use super::backend::SqlValue;
-use super::cells::{Cell, encrypt_cell, key_choice, keyed_hash, owner_text};
+use super::cells::{Cell, encrypt_cell, key_choice, keyed_hash};
 use super::convert::{parse_for_column, to_sql};
 use super::dialect::Wire;
 use super::error::StoreError;
@@ -15,6 +15,7 @@ use super::records::Record;
 use crate::config::{ColumnType, Mixin, ModelDef};
 use crate::crypto::KeyRing;
 use crate::value::Value;
+use crate::value::owner_text;
 
 /// Field name → value, as callers give them.
 pub type Fields = Vec<(String, Value)>;

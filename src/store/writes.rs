@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 
 use super::Store;
 use super::backend::{BackendTx, SqlValue};
-use super::cells::{Cell, decode_row, owner_text};
+use super::cells::{Cell, decode_row};
 use super::dialect::Dialect;
 use super::error::StoreError;
 use super::records::{Record, key_bind};
@@ -25,6 +25,7 @@ use super::write_prep::{
 use crate::config::{Mixin, ModelDef};
 use crate::crypto::KeyRing;
 use crate::value::Value;
+use crate::value::owner_text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteAction {

@@ -13,7 +13,7 @@ use super::screens::Loadable;
 use super::screens::ScreenId;
 use super::screens::audit::{ActiveFilter, AuditInput, AuditResult, InputKind};
 use super::tasks::TaskResult;
-use crate::audit::filter_text::parse_filter;
+use crate::audit::parse_filter;
 use crate::audit::{lookup, query};
 
 impl App {

@@ -11,10 +11,10 @@ use super::screens::Loadable;
 use super::screens::data::{MatchKind, Matches};
 use super::screens::health_progress::{HealthRun, HealthTick};
 use super::tasks::{self, ProgressSender, TaskResult};
-use crate::health::run::PhaseHook;
+use crate::health::PhaseHook;
 use crate::health::{HealthOptions, Progress};
 use crate::store::Store;
-use crate::store::convert::parse_for_column;
+use crate::store::parse_for_column;
 
 impl App {
     /// Runs the health checks in the background (the same checks as `timber health`),
@@ -30,7 +30,7 @@ impl App {
             .models
             .models
             .iter()
-            .filter(|m| m.encrypted_columns().next().is_some())
+            .filter(|m| m.has_encrypted_columns())
             .count();
         self.state.health.view = Loadable::Loading;
         self.state.health.run = Some(HealthRun::new(surveyed));

@@ -18,8 +18,8 @@ use super::tasks::{ProgressSender, TaskResult};
 use crate::audit::AuditLog;
 use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::{KeyId, KeyRing};
-use crate::rotation::retire::key_usage_with_progress;
-use crate::rotation::retire::retirable;
+use crate::rotation::key_usage_with_progress;
+use crate::rotation::retirable;
 use crate::rotation::{RotationError, retire_key};
 use crate::store::Store;
 

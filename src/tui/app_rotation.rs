@@ -19,7 +19,7 @@ use crate::access::ActionRefused;
 use crate::audit::AuditLog;
 use crate::config::{ModelSet, PolicyAction};
 use crate::crypto::KeyRing;
-use crate::rotation::{RotationError, RunOptions, Runner, plan_model};
+use crate::rotation::{JobRequest, RotationError, RunOptions, Runner, plan_model};
 use crate::store::Store;
 
 /// Why a write action is disabled in a read-only session (short enough for the message line
@@ -134,7 +134,7 @@ impl App {
             return;
         }
         match status.as_str() {
-            "running" if ours => self.request_job(id, "pausing"),
+            "running" if ours => self.request_job(id, JobRequest::Pause),
             "running" | "paused" | "interrupted" | "failed" => {
                 self.state.notice(format!("resuming job {id}…"));
                 self.spawn_rotation(Vec::new(), Some(id));
@@ -152,17 +152,19 @@ impl App {
             return;
         }
         match self.state.keys.selected_job() {
-            Some((id, _)) => self.request_job(id, "cancelling"),
+            Some((id, _)) => self.request_job(id, JobRequest::Cancel),
             None => self.state.notice("no rotation job selected"),
         }
     }
 
-    fn request_job(&mut self, id: i64, request: &'static str) {
+    fn request_job(&mut self, id: i64, request: JobRequest) {
         let Some(store) = self.store.clone() else {
             return;
         };
-        self.state
-            .notice(format!("job {id}: {request} after the current batch"));
+        self.state.notice(format!(
+            "job {id}: {} after the current batch",
+            request.status()
+        ));
         self.tasks.spawn("job request", async move {
             let errors = match store.rotation_request(id, request).await {
                 Ok(true) => Vec::new(),

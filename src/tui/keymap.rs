@@ -140,7 +140,7 @@ impl Keymap {
     /// Defaults plus the overrides in `text` (read from `path`, named in messages).
     pub fn parse(text: &str, path: &Path) -> Keymap {
         let where_ = format!("keymap {}", path.display());
-        let parsed = crate::config::yaml_value::from_str::<Option<_>>(text);
+        let parsed = crate::config::from_str::<Option<_>>(text);
         let raw: BTreeMap<String, KeysYaml> = match parsed {
             Ok(map) => map.unwrap_or_default(),
             Err(e) => {

@@ -9,11 +9,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::tasks::TaskResult;
 use crate::audit::{AuditEntry, AuditFilter, query};
 use crate::config::ModelSet;
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::crypto::KeyRing;
 use crate::health::{CensusColumn, HealthOptions, KeyConfig, ScanOptions, run_health, take_census};
+use crate::store::ROTATION_JOBS;
 use crate::store::Store;
-use crate::store::system_tables::ROTATION_JOBS;
 
 /// Minutes shown by the events-per-minute sparkline.
 pub const SPARK_MINUTES: usize = 30;
@@ -139,12 +139,8 @@ pub async fn jobs(store: Store) -> TaskResult {
 /// The job's status as the operator should read it: a job the table calls running whose
 /// worker is gone (a killed console or CLI) is `interrupted`, so it is not mistaken for
 /// live work; `p` takes it over.
-fn shown_status(job: &crate::store::rotation_sql::JobRow) -> String {
-    use crate::rotation::job::{JobStatus, worker_alive};
-    match JobStatus::parse(&job.status) {
-        Some(s) if s.is_active() && !worker_alive(job) => "interrupted".to_string(),
-        _ => job.status.clone(),
-    }
+fn shown_status(job: &crate::store::JobRow) -> String {
+    crate::rotation::JobState::of(job).label().to_string()
 }
 
 /// The key census of every encrypted column (tokens told apart by HMAC, nothing decrypted).
@@ -189,7 +185,7 @@ pub async fn health_with(
                     title: f.title().to_string(),
                     finding: f.finding.clone(),
                     remedy: f.remedy.clone(),
-                    family: crate::health::report::family(f.id).to_string(),
+                    family: crate::health::family(f.id).to_string(),
                     evidence: evidence_line(&f.evidence),
                     model: f.evidence.model.clone(),
                     record_id: f.evidence.record_ids.first().cloned(),
@@ -201,7 +197,7 @@ pub async fn health_with(
 }
 
 /// The evidence of a finding in one line: place, count and the first record ids.
-fn evidence_line(evidence: &crate::health::report::Evidence) -> String {
+fn evidence_line(evidence: &crate::health::Evidence) -> String {
     let mut parts = Vec::new();
     let place = evidence.place();
     if !place.is_empty() {

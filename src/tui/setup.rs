@@ -10,7 +10,7 @@ use super::clock::Clock;
 use super::keymap::Keymap;
 use super::theme::{Theme, ThemeSet};
 use crate::access::{Access, AccessError, Identity, MaskHasher};
-use crate::config::settings::Settings;
+use crate::config::Settings;
 use crate::config::{ModelSet, Policy};
 use crate::crypto::KeyRing;
 use crate::store::StoreConfig;

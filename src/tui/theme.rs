@@ -205,7 +205,7 @@ impl ThemeSet {
     }
 
     fn parse(&mut self, text: &str, path: &Path, stem: &str) -> Option<Theme> {
-        let file: ThemeFile = match crate::config::yaml_value::from_str(text) {
+        let file: ThemeFile = match crate::config::from_str(text) {
             Ok(file) => file,
             Err(e) => {
                 self.warnings
@@ -308,7 +308,7 @@ mod tests {
         let set = ThemeSet::builtin();
         assert!(set.warnings.is_empty(), "{:?}", set.warnings);
         for name in ["dark", "light", "high-contrast", "mono"] {
-            let raw: ThemeFile = crate::config::yaml_value::from_str(
+            let raw: ThemeFile = crate::config::from_str(
                 BUILTIN
                     .iter()
                     .find(|(n, _)| *n == name)

@@ -3,8 +3,8 @@
 //! `audit_tamper.rs`.)
 
 use chrono::NaiveDate;
-use timber::audit::chain::{AuditKey, GENESIS, from_hex, head_for, seal};
 use timber::audit::{AuditEntry, ChainVerifier, Damage, EntryContent, StoredHead, VerifyReport};
+use timber::audit::{AuditKey, GENESIS, from_hex, head_for, seal};
 use timber::crypto::Key;
 
 fn key() -> AuditKey {

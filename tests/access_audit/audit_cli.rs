@@ -165,10 +165,10 @@ async fn verify_exits_2_naming_the_first_broken_entry() {
         .await
         .unwrap();
     let fourth = &old[0];
-    let mac = timber::audit::chain::head_for(
+    let mac = timber::audit::head_for(
         &ring().audit_key().unwrap(),
         4,
-        &timber::audit::chain::from_hex(&fourth.entry_hash).unwrap(),
+        &timber::audit::from_hex(&fourth.entry_hash).unwrap(),
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DELETE FROM timber_audit_log WHERE id > 4; UPDATE timber_audit_head SET entry_id = 4, \

@@ -8,8 +8,8 @@ use crate::store_support;
 use crate::fixture_ring::ring;
 use sqlx::Connection;
 use store_support::{Kind, TestDb};
-use timber::audit::chain::seal;
 use timber::audit::query::verify;
+use timber::audit::seal;
 use timber::audit::{Action, AuditLog, Damage, EntryContent, VerifyReport};
 use timber::crypto::{AuditKey, Key};
 
@@ -142,7 +142,7 @@ async fn every_kind_of_damage_is_named(kind: Kind) {
         .await
         .unwrap();
     let fifth = entries.iter().find(|e| e.id == 5).unwrap();
-    let prev = timber::audit::chain::from_hex(&fifth.entry_hash).unwrap();
+    let prev = timber::audit::from_hex(&fifth.entry_hash).unwrap();
     let forger = AuditKey::from_master(&Key::generate());
     let forged = seal(
         &forger,

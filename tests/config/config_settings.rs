@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use config_support::*;
-use timber::config::settings::{Flags, Settings, Source};
+use timber::config::{Flags, Settings, Source};
 
 #[test]
 fn defaults_apply_when_nothing_is_set() {

@@ -5,7 +5,7 @@
 use crate::config_support;
 
 use config_support::*;
-use timber::config::settings::{Flags, Settings, Source};
+use timber::config::{Flags, Settings, Source};
 
 #[test]
 fn a_key_file_is_read_from_the_working_directory_and_trimmed() {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use timber::config::settings::{ConfigError, Flags, Settings};
+use timber::config::{ConfigError, Flags, Settings};
 
 /// Test key texts (32 bytes of ASCII each, url-safe base64), used nowhere else.
 pub const FILE_KEY: &str = "ZW52LWZpbGUgcHJpbWFyeSBrZXkgZm9yIHRlc3RzISE=";

@@ -7,9 +7,9 @@ use crate::crypto_fixture;
 use chrono::{NaiveDate, NaiveDateTime};
 use crypto_fixture::column;
 use serde_json::json;
-use timber::config::model::ColumnType;
+use timber::config::ColumnType;
 use timber::crypto::blind_index::{HashKind, classify_hash, keyed, legacy_sha256};
-use timber::crypto::user_keys::pbkdf2_hmac_sha256;
+use timber::crypto::pbkdf2_hmac_sha256;
 use timber::crypto::{
     AuditKey, BlindIndexKey, CodecError, Key, KeyChoice, KeyRing, decode_plaintext,
     encode_plaintext, unwrap_stored, wrap_for_column,

@@ -12,7 +12,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sha2::Sha256;
-use timber::config::model::ColumnType;
+use timber::config::ColumnType;
 use timber::crypto::fernet::{FernetKey, unix_now};
 use timber::crypto::{CellError, Key, KeyRing, inspect};
 

@@ -47,13 +47,12 @@ pub fn unix(rfc3339: &str) -> u64 {
 
 /// An encrypted column of type `ty`, made by the real model loader (so the test does not
 /// depend on every field of `ColumnDef`).
-pub fn column(ty: timber::config::model::ColumnType) -> timber::config::model::ColumnDef {
+pub fn column(ty: timber::config::ColumnType) -> timber::config::ColumnDef {
     let yaml = format!(
         "models:\n  - name: Cell\n    table_name: cells\n    columns:\n      - name: id\n        type: Integer\n        primary_key: true\n      - name: c\n        type: {}\n        encrypted: true\n",
         ty.yaml_name()
     );
-    let models =
-        timber::config::model_loader::parse_models(&yaml, std::path::Path::new("cell.yaml"))
-            .expect("test model parses");
+    let models = timber::config::parse_models(&yaml, std::path::Path::new("cell.yaml"))
+        .expect("test model parses");
     models[0].column("c").expect("column c").clone()
 }

@@ -7,7 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sha2::Sha256;
-use timber::crypto::hmac_sha256::HmacKey;
+use timber::crypto::HmacKey;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -7,8 +7,8 @@ use crate::crypto_fixture;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
 use crypto_fixture::{column, python_timber_env, read_json};
-use timber::config::model::ColumnType;
-use timber::config::settings::{SecretText, Source, Sourced};
+use timber::config::ColumnType;
+use timber::config::{SecretText, Source, Sourced};
 use timber::crypto::fernet::FernetKey;
 use timber::crypto::{
     AuditKey, BlindIndexKey, CellError, CodecError, Key, KeyChoice, KeyError, KeyId, KeyRing,

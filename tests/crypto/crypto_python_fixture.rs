@@ -8,10 +8,10 @@ use std::process::Command;
 
 use crypto_fixture::{column, fixture, python_timber_env, read_json};
 use serde_json::Value as Json;
-use timber::config::model::ColumnType;
-use timber::config::model_loader::load_model_file;
+use timber::config::ColumnType;
+use timber::config::load_model_file;
 use timber::crypto::blind_index::legacy_sha256;
-use timber::crypto::user_keys::derive_user_key;
+use timber::crypto::derive_user_key;
 use timber::crypto::{CellError, KeyId, KeyRing, encode_plaintext};
 use timber::value::Value;
 

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use crypto_fixture::{column, python_timber_env, python_with_cryptography};
 use serde_json::{Value as Json, json};
-use timber::config::model::ColumnType;
-use timber::crypto::pyjson::float_repr;
+use timber::config::ColumnType;
+use timber::crypto::float_repr;
 use timber::crypto::{KeyChoice, KeyRing, encode_plaintext, unwrap_stored};
 use timber::value::Value;
 

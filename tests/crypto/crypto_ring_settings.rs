@@ -6,8 +6,8 @@ use crate::crypto_fixture;
 use std::collections::BTreeMap;
 
 use crypto_fixture::{column, fixture, python_timber_env};
-use timber::config::model::ColumnType;
-use timber::config::settings::{Flags, Settings};
+use timber::config::ColumnType;
+use timber::config::{Flags, Settings};
 use timber::crypto::{Key, KeyId, KeyRing, KeyRole};
 use timber::value::Value;
 

@@ -7,9 +7,9 @@ use std::process::Command;
 use timber::audit::AuditFilter;
 use timber::config::load_models;
 use timber::crypto::KeyRing;
-use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
+use timber::demo::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use timber::demo::{DemoOptions, generate};
-use timber::store::rotation_sql::JobRow;
+use timber::store::JobRow;
 use timber::store::{Cell, PageRequest, Store};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -433,7 +433,11 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
         String::from_utf8_lossy(&all.stderr)
     );
     let (jobs, ..) = rt.block_on(database_state(&dir));
-    assert!(jobs.iter().all(|j| j.status == "completed"), "{jobs:#?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == timber::rotation::JobStatus::Completed),
+        "{jobs:#?}"
+    );
     let retire = admin(&["keys", "retire", "old_1"]);
     assert!(
         retire.status.success(),

@@ -162,7 +162,7 @@ fn the_demo_console_opens_the_demo_database_whatever_the_environment_says() {
 #[test]
 fn the_demo_console_uses_the_demo_keys_whatever_keys_are_exported() {
     use timber::crypto::Key;
-    use timber::demo::keys::{DEMO_MASTER_KEY, DEMO_PRIMARY_KEY};
+    use timber::demo::{DEMO_MASTER_KEY, DEMO_PRIMARY_KEY};
     if !tmux_available() {
         eprintln!("SKIP: e2e_console: tmux is not installed");
         return;

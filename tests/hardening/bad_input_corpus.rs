@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use timber::config::model::{ColumnDef, ColumnType};
+use timber::config::{ColumnDef, ColumnType};
 use timber::crypto::{KeyRing, inspect};
 use timber::tui::{Keymap, ThemeSet};
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use timber::config::model::{ColumnDef, ColumnType};
+use timber::config::{ColumnDef, ColumnType};
 use timber::config::{parse_models, parse_policy};
 use timber::crypto::fernet::FernetKey;
 use timber::crypto::{Key, KeyRing, decode_plaintext, encode_plaintext, inspect};

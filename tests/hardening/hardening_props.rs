@@ -16,9 +16,9 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value as Json;
 use timber::access::REDACTED;
-use timber::access::mask::{MaskHasher, mask_text, partial};
+use timber::access::{MaskHasher, mask_text, partial};
 use timber::config::Level;
-use timber::config::model::{ColumnDef, ColumnType};
+use timber::config::{ColumnDef, ColumnType};
 use timber::crypto::{Key, KeyChoice, KeyRing};
 use timber::value::Value;
 

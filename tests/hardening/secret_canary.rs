@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use timber::demo::keys::DEMO_KEYS;
+use timber::demo::DEMO_KEYS;
 
 fn fixture_copy(tmp: &Path) -> PathBuf {
     let dir = tmp.join("app");

@@ -226,7 +226,7 @@ async fn census_counts_every_kind_of_value(kind: Kind) {
         .iter()
         .find(|k| k.fingerprint == fp_old)
         .unwrap();
-    assert_eq!(old_entry.status, "retired");
+    assert_eq!(old_entry.status, timber::store::KeyStatus::Retired);
     assert_eq!(census.columns.len(), 2, "only the model asked for");
     store.close().await;
     db.drop_all().await;

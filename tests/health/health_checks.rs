@@ -14,7 +14,7 @@ use timber::audit::{Action, AuditLog, Detail, NewEntry};
 use timber::config::ColumnType;
 use timber::crypto::blind_index::legacy_sha256;
 use timber::crypto::{FernetKey, Key, KeyId, wrap_for_column};
-use timber::health::report::CHECK_IDS;
+use timber::health::CHECK_IDS;
 use timber::health::{HealthReport, Severity};
 
 async fn clean_database_is_ok(kind: Kind) {

@@ -13,7 +13,7 @@ use health_support::*;
 use store_support::{Kind, TestDb};
 use timber::config::ModelSet;
 use timber::crypto::{KeyChoice, KeyRing};
-use timber::demo::keys::DEMO_PRIMARY_KEY;
+use timber::demo::DEMO_PRIMARY_KEY;
 use timber::health::{HealthOptions, Selection, Severity, run_health};
 use timber::store::Store;
 use timber::value::Value;

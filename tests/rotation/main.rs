@@ -16,6 +16,7 @@ mod test_db_store;
 
 mod rotation_concurrent;
 mod rotation_failures;
+mod rotation_job_status;
 mod rotation_keys;
 mod rotation_kill;
 mod rotation_python;

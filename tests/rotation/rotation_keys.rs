@@ -11,7 +11,7 @@ use crate::rotation_only::*;
 use rotation_support::*;
 use store_support::Kind;
 use timber::crypto::{KeyId, KeyRing};
-use timber::store::audit_sql::AuditSearch;
+use timber::store::AuditSearch;
 use timber::store::{Cell, PageRequest};
 use timber::value::Value;
 

@@ -100,7 +100,7 @@ fn a_limited_job_moves_in_batches_of_at_most_the_rate_and_is_seen_part_way() {
                     .expect("read the jobs table")
                     .expect("the job is listed");
                 seen_part_way = Some((
-                    row.status.clone(),
+                    row.status,
                     row.rows_done + row.rows_skipped + row.rows_failed,
                 ));
             }
@@ -119,7 +119,11 @@ fn a_limited_job_moves_in_batches_of_at_most_the_rate_and_is_seen_part_way() {
         "no batch exceeds one second of the rate: {sizes:?}"
     );
     let (status, handled_then) = seen_part_way.expect("a batch event was seen");
-    assert_eq!(status, "running", "observed mid-run");
+    assert_eq!(
+        status,
+        timber::rotation::JobStatus::Running,
+        "observed mid-run"
+    );
     assert!(
         handled_then > 0 && handled_then < ROWS,
         "the jobs table showed the job part-way, not {handled_then} of {ROWS}"
@@ -344,7 +348,7 @@ fn a_pause_through_the_jobs_table_stops_a_waiting_job_part_way() {
             if !asked {
                 let id = batch["job"].as_i64().expect("job id");
                 asked = rt
-                    .block_on(store.rotation_request(id, "pausing"))
+                    .block_on(store.rotation_request(id, timber::rotation::JobRequest::Pause))
                     .expect("ask the job to pause");
             }
         },

@@ -13,7 +13,7 @@ use crate::fixture::models;
 use sqlx::Connection;
 use store_support::{Kind, TestDb};
 use timber::config::ModelDef;
-use timber::store::backend::SqlValue;
+use timber::store::SqlValue;
 use timber::store::{PageRequest, Store};
 use timber::value::Value;
 

@@ -79,7 +79,7 @@ fn patient(n: usize) -> Vec<(String, Value)> {
         ),
         ("age".into(), Value::Int(20 + n as i64)),
         ("score".into(), Value::Numeric("12.50".into())),
-        ("active".into(), Value::Bool(n % 2 == 0)),
+        ("active".into(), Value::Bool(n.is_multiple_of(2))),
         (
             "born".into(),
             Value::Date(chrono::NaiveDate::from_ymd_opt(1990, 1, 1 + n as u32).unwrap()),

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use timber::cli::Context;
-use timber::config::settings::{Flags, Settings};
+use timber::config::{Flags, Settings};
 use timber::config::{ModelSet, load_models};
 use timber::crypto::KeyRing;
 use timber::store::{Store, StoreConfig};

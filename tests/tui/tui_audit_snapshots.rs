@@ -8,8 +8,8 @@
 use crate::tui_support;
 
 use crossterm::event::KeyCode;
-use timber::audit::chain::{GENESIS, from_hex, head_for, seal};
 use timber::audit::{Action, AuditLog, Detail, NewEntry, query};
+use timber::audit::{GENESIS, from_hex, head_for, seal};
 use timber::crypto::KeyId;
 use timber::store::{Store, StoreConfig};
 use tui_support::*;

@@ -17,7 +17,7 @@ async fn completed_job_with_failures(config: &timber::store::StoreConfig) -> i64
         .await
         .unwrap();
     store
-        .rotation_finish_job(id, &worker, "completed", None)
+        .rotation_finish_job(id, &worker, timber::rotation::JobStatus::Completed, None)
         .await
         .unwrap();
     store.close().await;

@@ -68,7 +68,7 @@ async fn rotate_all(app: &mut App) {
 async fn retired_in_registry(store: &Store) -> Vec<String> {
     let rows = store.key_registry().await.unwrap();
     rows.into_iter()
-        .filter(|r| r.status == "retired")
+        .filter(|r| r.status == timber::store::KeyStatus::Retired)
         .map(|r| r.key_id)
         .collect()
 }
@@ -218,11 +218,11 @@ async fn a_registered_key_not_configured_is_not_confused_with_its_namesake() {
         .unwrap()
         .and_hms_opt(0, 0, 0)
         .unwrap();
-    let earlier = timber::store::rotation_sql::KeyRow {
+    let earlier = timber::store::KeyRow {
         key_id: "old_1".into(),
         fingerprint: "fp:0123456789ab".into(),
         wrapped_key: None,
-        status: "decrypt_only".into(),
+        status: timber::store::KeyStatus::DecryptOnly,
         created_at: at,
         activated_at: Some(at),
         retired_at: None,

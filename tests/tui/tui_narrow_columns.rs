@@ -56,7 +56,7 @@ fn settings(
     dir: &std::path::Path,
     url: &str,
     path: &dyn Fn(&str) -> String,
-) -> timber::config::settings::Settings {
+) -> timber::config::Settings {
     let env = std::collections::BTreeMap::from([
         ("DATABASE_URL".to_string(), url.to_string()),
         ("TIMBER_MODELS".to_string(), path("models")),
@@ -64,7 +64,7 @@ fn settings(
         // The demo policy grants key retirement (`X` below) to security_admin only.
         ("TIMBER_ROLE".to_string(), "security_admin".to_string()),
     ]);
-    timber::config::settings::Settings::from_sources(&Default::default(), &env, dir)
+    timber::config::Settings::from_sources(&Default::default(), &env, dir)
         .expect("demo settings load")
 }
 

@@ -194,7 +194,7 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
     let ring = rotated_ring();
     let models = models();
     let customer = models.find("Customer").unwrap();
-    let target = timber::rotation::scope::target_label(&ring, customer).unwrap();
+    let target = timber::rotation::target_label(&ring, customer).unwrap();
     let host = timber::rotation::worker_id();
     let (host, _) = host.rsplit_once(':').unwrap();
     let dead_worker = format!("{host}:99999999");
@@ -299,9 +299,9 @@ async fn the_plan_names_the_demo_model_whole_at_80x24() {
         // The demo policy grants rotation to security_admin (the demo opens as support).
         ("TIMBER_ROLE".to_string(), "security_admin".to_string()),
     ]);
-    let flags = timber::config::settings::Flags::default();
-    let settings = timber::config::settings::Settings::from_sources(&flags, &env, &dir)
-        .expect("demo settings load");
+    let flags = timber::config::Flags::default();
+    let settings =
+        timber::config::Settings::from_sources(&flags, &env, &dir).expect("demo settings load");
     let context = timber::cli::Context { flags, settings };
     let setup = timber::cli::console::setup(&context, clock()).expect("console setup");
     let mut app = timber::tui::App::new(setup).expect("app builds");

@@ -2,7 +2,7 @@
 //! that changed, failures, and the job's progress, committed together or not at all.
 
 use super::page::{rotation_row, row_select};
-use super::{FailureRow, JobProgress, RotationRow, now, opt_text, text};
+use super::{FailureRow, JobProgress, JobStatus, RotationRow, now, opt_text, text};
 use crate::config::{ColumnDef, ModelDef};
 use crate::store::Store;
 use crate::store::backend::{BackendTx, SqlValue};
@@ -116,7 +116,7 @@ impl RotationTx<'_> {
         job_id: i64,
         worker: &str,
         progress: &JobProgress,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<JobStatus>, StoreError> {
         let d = self.store.dialect();
         let q = |s: &str| d.quote(s);
         let at = now();
@@ -166,7 +166,7 @@ impl RotationTx<'_> {
                 .fetch(&sql, &binds, &[Wire::Text])
                 .await
                 .map_err(fail)?;
-            return Ok(rows.first().and_then(|r| r.first()).and_then(text));
+            return status_of(job_id, &rows);
         }
         let done = self.tx.execute(&sql, &binds).await.map_err(fail)?;
         if done.rows_affected != 1 {
@@ -187,7 +187,7 @@ impl RotationTx<'_> {
                 self.store
                     .system_error("save rotation progress", ROTATION_JOBS, e)
             })?;
-        Ok(rows.first().and_then(|r| r.first()).and_then(text))
+        status_of(job_id, &rows)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -198,4 +198,19 @@ impl RotationTx<'_> {
             .await
             .map_err(|e| store.write_error("commit rotation batch", model, e))
     }
+}
+
+/// The status a progress statement read back; `None` (no row) means another worker owns the
+/// job now.
+fn status_of(job_id: i64, rows: &[Vec<SqlValue>]) -> Result<Option<JobStatus>, StoreError> {
+    let Some(found) = rows.first().and_then(|r| r.first()).and_then(text) else {
+        return Ok(None);
+    };
+    JobStatus::parse(&found)
+        .map(Some)
+        .ok_or_else(|| StoreError::Query {
+            what: "save rotation progress".into(),
+            table: ROTATION_JOBS.into(),
+            reason: format!("job {job_id} has status `{found}`, which this version does not know"),
+        })
 }

@@ -1,7 +1,10 @@
 //! The jobs table (create, read, claim, finish, pause/cancel requests) and the failures
 //! recorded for a job.
 
-use super::{FailureRow, JOB_COLUMNS, JOB_WIRES, JobRow, int, job_from, now, opt_text, text};
+use super::{
+    FailureRow, JOB_COLUMNS, JOB_WIRES, JobRequest, JobRow, JobStatus, int, job_from, now,
+    opt_text, text,
+};
 use crate::store::Store;
 use crate::store::backend::SqlValue;
 use crate::store::dialect::{Dialect, Wire};
@@ -38,7 +41,7 @@ impl Store {
             SqlValue::Text(table_name.into()),
             SqlValue::Text(columns.into()),
             SqlValue::Text(target_fp.into()),
-            SqlValue::Text("running".into()),
+            SqlValue::Text(JobStatus::Running.as_str().into()),
             SqlValue::Int(rows_total),
             SqlValue::DateTime(at),
             SqlValue::DateTime(at),
@@ -96,7 +99,7 @@ impl Store {
             .fetch(&sql, &[SqlValue::Int(id)], &JOB_WIRES)
             .await
             .map_err(|e| self.system_error("read rotation job", ROTATION_JOBS, e))?;
-        Ok(rows.into_iter().next().map(job_from))
+        rows.into_iter().next().map(job_from).transpose()
     }
 
     /// The newest `limit` jobs, newest first.
@@ -112,7 +115,7 @@ impl Store {
             .fetch(&sql, &[], &JOB_WIRES)
             .await
             .map_err(|e| self.system_error("list rotation jobs", ROTATION_JOBS, e))?;
-        Ok(rows.into_iter().map(job_from).collect())
+        rows.into_iter().map(job_from).collect()
     }
 
     /// Takes a job over for `worker` only if it is still in `status` with `previous_worker`
@@ -120,7 +123,7 @@ impl Store {
     pub async fn rotation_claim_job(
         &self,
         id: i64,
-        status: &str,
+        status: JobStatus,
         previous_worker: Option<&str>,
         worker: &str,
     ) -> Result<bool, StoreError> {
@@ -147,11 +150,11 @@ impl Store {
             d.param(5),
         );
         let mut binds = vec![
-            SqlValue::Text("running".into()),
+            SqlValue::Text(JobStatus::Running.as_str().into()),
             SqlValue::Text(worker.into()),
             SqlValue::DateTime(now()),
             SqlValue::Int(id),
-            SqlValue::Text(status.into()),
+            SqlValue::Text(status.as_str().into()),
         ];
         if let Some(prev) = previous_worker {
             binds.push(SqlValue::Text(prev.into()));
@@ -169,7 +172,7 @@ impl Store {
         &self,
         id: i64,
         worker: &str,
-        status: &str,
+        status: JobStatus,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
@@ -190,7 +193,7 @@ impl Store {
             d.param(5),
         );
         let binds = [
-            SqlValue::Text(status.into()),
+            SqlValue::Text(status.as_str().into()),
             opt_text(error),
             SqlValue::DateTime(now()),
             SqlValue::Int(id),
@@ -206,7 +209,7 @@ impl Store {
 
     /// Asks the worker running a job to stop after its current batch (`pausing` or
     /// `cancelling`); the worker records the final status. False when the job is not running.
-    pub async fn rotation_request(&self, id: i64, request: &str) -> Result<bool, StoreError> {
+    pub async fn rotation_request(&self, id: i64, request: JobRequest) -> Result<bool, StoreError> {
         self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
         let d = self.dialect();
         let sql = format!(
@@ -220,9 +223,9 @@ impl Store {
             d.param(3),
         );
         let binds = [
-            SqlValue::Text(request.into()),
+            SqlValue::Text(request.status().as_str().into()),
             SqlValue::Int(id),
-            SqlValue::Text("running".into()),
+            SqlValue::Text(JobStatus::Running.as_str().into()),
         ];
         let done = self
             .backend
@@ -230,6 +233,15 @@ impl Store {
             .await
             .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
         Ok(done.rows_affected == 1)
+    }
+
+    /// Every rotation job (newest first, at most 1000); empty when the table does not exist
+    /// (a database never rotated is not a failed check).
+    pub async fn rotation_jobs_if_any(&self) -> Result<Vec<JobRow>, StoreError> {
+        if !self.table_exists(ROTATION_JOBS).await? {
+            return Ok(Vec::new());
+        }
+        self.rotation_jobs(1000).await
     }
 
     /// The failures recorded for a job, oldest first.

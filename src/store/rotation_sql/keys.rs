@@ -1,6 +1,6 @@
 //! The key registry (`timber_keys`): read every row, and put one (retirement).
 
-use super::{KeyRow, datetime, opt_text, opt_time, text};
+use super::{KeyRow, KeyStatus, datetime, opt_text, opt_time, text};
 use crate::store::Store;
 use crate::store::backend::SqlValue;
 use crate::store::dialect::Wire;
@@ -44,18 +44,15 @@ impl Store {
             .fetch(&sql, &[], &wires)
             .await
             .map_err(|e| self.system_error("read key registry", KEYS, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| KeyRow {
-                key_id: text(&r[0]).unwrap_or_default(),
-                fingerprint: text(&r[1]).unwrap_or_default(),
-                wrapped_key: text(&r[2]),
-                status: text(&r[3]).unwrap_or_default(),
-                created_at: datetime(&r[4]).unwrap_or_default(),
-                activated_at: datetime(&r[5]),
-                retired_at: datetime(&r[6]),
-            })
-            .collect())
+        rows.into_iter().map(key_from).collect()
+    }
+
+    /// The key registry; empty when the table does not exist (a database never rotated).
+    pub async fn key_registry_if_any(&self) -> Result<Vec<KeyRow>, StoreError> {
+        if !self.table_exists(KEYS).await? {
+            return Ok(Vec::new());
+        }
+        self.key_registry().await
     }
 
     /// Inserts or replaces one registry row (delete + insert in one transaction).
@@ -99,7 +96,7 @@ impl Store {
             SqlValue::Text(row.key_id.clone()),
             SqlValue::Text(row.fingerprint.clone()),
             opt_text(row.wrapped_key.as_deref()),
-            SqlValue::Text(row.status.clone()),
+            SqlValue::Text(row.status.as_str().into()),
             SqlValue::DateTime(row.created_at),
             opt_time(row.activated_at),
             opt_time(row.retired_at),
@@ -107,4 +104,28 @@ impl Store {
         tx.execute(&insert, &binds).await.map_err(fail)?;
         tx.commit().await.map_err(fail)
     }
+}
+
+/// A registry row; a status this version does not know is an error naming the key (read as
+/// another status, a retired key could pass for active or the reverse).
+fn key_from(r: Vec<SqlValue>) -> Result<KeyRow, StoreError> {
+    let key_id = text(&r[0]).unwrap_or_default();
+    let status_text = text(&r[3]).unwrap_or_default();
+    let status = KeyStatus::parse(&status_text).ok_or_else(|| StoreError::Query {
+        what: "read key registry".into(),
+        table: KEYS.into(),
+        reason: format!(
+            "key {key_id} has status `{status_text}`, which this version does not know (one of {})",
+            KeyStatus::ALL.map(KeyStatus::as_str).join(", ")
+        ),
+    })?;
+    Ok(KeyRow {
+        key_id,
+        fingerprint: text(&r[1]).unwrap_or_default(),
+        wrapped_key: text(&r[2]),
+        status,
+        created_at: datetime(&r[4]).unwrap_or_default(),
+        activated_at: datetime(&r[5]),
+        retired_at: datetime(&r[6]),
+    })
 }

@@ -14,11 +14,15 @@
 mod batch;
 mod cas;
 mod cas_pg;
+mod job_status;
 mod jobs;
+mod key_status;
 mod keys;
 mod page;
 
 pub use batch::RotationTx;
+pub use job_status::{JobRequest, JobStatus};
+pub use key_status::KeyStatus;
 
 use chrono::NaiveDateTime;
 
@@ -36,7 +40,7 @@ pub struct JobRow {
     /// JSON list of the column names the job rotates.
     pub columns: String,
     pub target_fp: String,
-    pub status: String,
+    pub status: JobStatus,
     /// The last primary key committed, as text (`None` before the first batch).
     pub cursor: Option<String>,
     pub rows_total: i64,
@@ -114,7 +118,7 @@ pub struct KeyRow {
     pub key_id: String,
     pub fingerprint: String,
     pub wrapped_key: Option<String>,
-    pub status: String,
+    pub status: KeyStatus,
     pub created_at: NaiveDateTime,
     pub activated_at: Option<NaiveDateTime>,
     pub retired_at: Option<NaiveDateTime>,
@@ -163,14 +167,26 @@ pub(super) fn datetime(v: &SqlValue) -> Option<NaiveDateTime> {
     }
 }
 
-pub(super) fn job_from(row: Vec<SqlValue>) -> JobRow {
+/// A jobs-table row; a status this version does not know is an error naming the job (a
+/// job read as something it is not could be resumed or taken over wrongly).
+pub(super) fn job_from(row: Vec<SqlValue>) -> Result<JobRow, StoreError> {
     let at = |i: usize| row.get(i).cloned().unwrap_or(SqlValue::Null(Wire::Text));
-    JobRow {
-        id: int(&at(0)),
+    let id = int(&at(0));
+    let status_text = text(&at(4)).unwrap_or_default();
+    let status = JobStatus::parse(&status_text).ok_or_else(|| StoreError::Query {
+        what: "read rotation job".into(),
+        table: super::system_tables::ROTATION_JOBS.into(),
+        reason: format!(
+            "job {id} has status `{status_text}`, which this version does not know (one of {})",
+            JobStatus::ALL.map(JobStatus::as_str).join(", ")
+        ),
+    })?;
+    Ok(JobRow {
+        id,
         table_name: text(&at(1)).unwrap_or_default(),
         columns: text(&at(2)).unwrap_or_default(),
         target_fp: text(&at(3)).unwrap_or_default(),
-        status: text(&at(4)).unwrap_or_default(),
+        status,
         cursor: text(&at(5)),
         rows_total: int(&at(6)),
         rows_done: int(&at(7)),
@@ -182,7 +198,7 @@ pub(super) fn job_from(row: Vec<SqlValue>) -> JobRow {
         worker: text(&at(13)),
         error: text(&at(14)),
         options: text(&at(15)),
-    }
+    })
 }
 
 pub(super) fn opt_text(v: Option<&str>) -> SqlValue {

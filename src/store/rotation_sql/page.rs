@@ -5,13 +5,13 @@ use super::RotationRow;
 use crate::config::{ColumnDef, ModelDef};
 use crate::store::Store;
 use crate::store::backend::SqlValue;
-use crate::store::cells::owner_text;
 use crate::store::convert::to_value;
 use crate::store::dialect::{Dialect, Wire, wire_for};
 use crate::store::error::StoreError;
 use crate::store::raw::stored_texts;
 use crate::store::records::key_bind;
 use crate::value::Value;
+use crate::value::owner_text;
 
 impl Store {
     /// Up to `limit` rows after `after` in key order: the stored text of `columns` and the

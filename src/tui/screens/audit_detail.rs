@@ -11,7 +11,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::Loadable;
 use super::audit::{DetailPane, InputKind};
 use crate::access::{Cell, ChangedField, EntryValues, EntryView};
-use crate::audit::filter_text::FILTER_FIELDS;
+use crate::audit::FILTER_FIELDS;
 use crate::tui::keymap::Action;
 use crate::tui::state::State;
 use crate::tui::widgets::masked_cell::{self, CellKind, one_line};

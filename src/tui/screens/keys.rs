@@ -161,14 +161,14 @@ impl KeysState {
                 .iter_mut()
                 .find(|k| k.fingerprint == entry.fingerprint)
             {
-                Some(row) => row.status = Some(entry.status),
+                Some(row) => row.status = Some(entry.status.to_string()),
                 None => self.keys.push(KeyRow {
                     id: entry.id,
                     fingerprint: entry.fingerprint,
                     role: entry.role,
                     source: entry.source,
                     age_days: None,
-                    status: Some(entry.status),
+                    status: Some(entry.status.to_string()),
                 }),
             }
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use sqlx::Connection;
-use timber::config::settings::Flags;
+use timber::config::Flags;
 use timber::config::{ModelSet, Settings, load_models};
 use timber::crypto::Key;
 use timber::health::{Finding, HealthOptions, HealthReport, Severity, run_health};

@@ -1,0 +1,85 @@
+//! Rotate many models: the job `timber rotate --all | --model M [--resume JOB]` and the
+//! console's rotation wizard (and its `p` resume) both run.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::access::ActionRefused;
+use crate::audit::AuditLog;
+use crate::config::ModelDef;
+use crate::crypto::KeyRing;
+use crate::rotation::{JobSummary, RotationEvent, RunOptions, Runner};
+use crate::store::Store;
+
+/// What to rotate, and how.
+pub struct RotateRequest<'a> {
+    /// Every loaded model: a resumed job is matched to its model by table.
+    pub models: &'a [ModelDef],
+    /// The models to start a job for, in order.
+    pub selected: Vec<&'a ModelDef>,
+    /// A job to resume (or take over) first.
+    pub resume: Option<i64>,
+    /// Batch size and whether plaintext values are encrypted too.
+    pub options: RunOptions,
+    /// Who the audit log names.
+    pub actor: &'a str,
+    /// Rows per second; `None` unlimited.
+    pub max_rate: Option<u64>,
+    /// Whether `max_rate` was asked for on this run (`--max-rate`): it then holds even for a
+    /// resumed job, which otherwise keeps the rate it was started with.
+    pub rate_is_explicit: bool,
+    /// The role's `takeover_job` grant: continuing a job whose worker is gone needs it.
+    pub takeover: Result<(), ActionRefused>,
+}
+
+/// What happened: one summary per job that ran, one message per model (or resume) refused
+/// or failed, each naming what it was about.
+#[derive(Debug, Default)]
+pub struct RotateOutcome {
+    /// The jobs that ran (to the end, a pause or a cancel), in the order they ran.
+    pub jobs: Vec<JobSummary>,
+    /// `model: reason` for each model refused or failed, and the resume's refusal.
+    pub errors: Vec<String>,
+}
+
+impl RotateOutcome {
+    /// Every job completed with no value left as a failure, and nothing was refused.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty() && self.jobs.iter().all(|j| j.rows_failed == 0)
+    }
+}
+
+/// Resumes `request.resume` (if any), then starts and runs one job per selected model, in
+/// turn. One model's refusal (an unfinished job on its table, a missing table) is recorded
+/// and the others still run: an operator rotating everything wants everything that can be
+/// rotated rotated, and a list of what could not.
+pub async fn rotate_many(
+    store: &Store,
+    ring: &KeyRing,
+    audit: &AuditLog,
+    request: RotateRequest<'_>,
+    events: UnboundedSender<RotationEvent>,
+) -> RotateOutcome {
+    let runner = Runner::new(store, ring, request.actor)
+        .with_events(events)
+        .with_audit(audit)
+        .with_takeover(request.takeover);
+    let runner = if request.rate_is_explicit {
+        runner.with_explicit_max_rate(request.max_rate)
+    } else {
+        runner.with_max_rate(request.max_rate)
+    };
+    let mut outcome = RotateOutcome::default();
+    if let Some(job) = request.resume {
+        match runner.resume(request.models, job).await {
+            Ok(summary) => outcome.jobs.push(summary),
+            Err(e) => outcome.errors.push(e.to_string()),
+        }
+    }
+    for model in &request.selected {
+        match runner.start(model, &request.options).await {
+            Ok(summary) => outcome.jobs.push(summary),
+            Err(e) => outcome.errors.push(format!("{}: {e}", model.name)),
+        }
+    }
+    outcome
+}
