@@ -10,7 +10,11 @@
 //! The table is generated once through the store's encrypting bulk insert and cached in
 //! target/bench-data/. Run: `cargo bench --bench console_page`.
 
-#[path = "../tests/tui_support/mod.rs"]
+#[path = "../tests/support/tui_support.rs"]
+#[allow(
+    dead_code,
+    reason = "the bench borrows the console tests' data and setup, not their key presses and checks"
+)]
 mod tui_support;
 
 use std::path::PathBuf;

@@ -1,0 +1,248 @@
+//! `take_census` on SQLite, PostgreSQL and MySQL/MariaDB: values per key fingerprint
+//! (primary, old, one per-user bucket), plaintext, unknown key, malformed and NULL, for a
+//! text column, a JSON column (quoted tokens) and a per-user model; keys told apart by HMAC
+//! alone (no AES runs); statuses from `timber_keys` when a key is registered there.
+
+use crate::health_support;
+use crate::store_support;
+
+use health_support::*;
+use serde_json::json;
+use store_support::{Kind, TestDb};
+use timber::config::ColumnType;
+use timber::crypto::{FernetKey, Key, KeyId, wrap_for_column};
+use timber::health::{KeyConfig, ScanOptions, take_census};
+use timber::value::Value;
+
+const MODELS: &str = r#"
+models:
+  - name: Note
+    table_name: cc_notes
+    columns:
+      - {name: id, type: String(36), primary_key: true}
+      - {name: body, type: Text, encrypted: true}
+      - {name: meta, type: JSON, encrypted: true}
+    mixins: [EncryptedFieldMixin]
+  - name: Diary
+    table_name: cc_diary
+    encryption: {enabled: true, per_user: true, fields: [entry]}
+    columns:
+      - {name: id, type: String(36), primary_key: true}
+      - {name: user_id, type: String(36)}
+      - {name: entry, type: Text}
+    mixins: [EncryptedFieldMixin]
+"#;
+
+async fn census_counts_every_kind_of_value(kind: Kind) {
+    let Some(db) = TestDb::new(kind).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let models = models(dir.path(), MODELS);
+    let vars = [
+        ("DATABASE_URL", db.url.clone()),
+        ("ENCRYPTION_KEY", new_key()),
+        ("ENCRYPTION_KEY_OLD", new_key()),
+        ("MASTER_ENCRYPTION_KEY", new_key()),
+    ];
+    let settings = settings(&vars, dir.path());
+    let writer = timber::crypto::KeyRing::from_settings(&settings).unwrap();
+    let store = db.store().await;
+    store.init(&models.models).await.unwrap();
+    let (note, diary) = (models.find("Note").unwrap(), models.find("Diary").unwrap());
+    let rows: Vec<Vec<(String, Value)>> = (1..=8)
+        .map(|n| {
+            let body = if n == 8 {
+                Value::Null
+            } else {
+                Value::Text(format!("body {n}"))
+            };
+            vec![
+                ("id".into(), Value::Text(format!("n{n}"))),
+                ("body".into(), body),
+                ("meta".into(), Value::Json(json!({"n": n}))),
+            ]
+        })
+        .collect();
+    store.insert_many(note, &writer, &rows, None).await.unwrap();
+    let diary_rows: Vec<Vec<(String, Value)>> = (1..=5)
+        .map(|n| {
+            vec![
+                ("id".into(), Value::Text(format!("d{n}"))),
+                ("user_id".into(), Value::Text(format!("owner-{}", n % 2))),
+                ("entry".into(), Value::Text(format!("dear diary {n}"))),
+            ]
+        })
+        .collect();
+    store
+        .insert_many(diary, &writer, &diary_rows, None)
+        .await
+        .unwrap();
+
+    let old = writer.key(&KeyId::Old(1)).unwrap();
+    let primary = writer.key(&KeyId::Primary).unwrap();
+    for n in [5, 6] {
+        set_stored(
+            &store,
+            &models,
+            "Note",
+            &format!("n{n}"),
+            "body",
+            &old.encrypt(b"old"),
+        )
+        .await;
+    }
+    set_stored(&store, &models, "Note", "n7", "body", "written in clear").await;
+    let stranger = FernetKey::new(&Key::generate()).encrypt(b"{}");
+    set_stored(
+        &store,
+        &models,
+        "Note",
+        "n7",
+        "meta",
+        &wrap_for_column(&stranger, &ColumnType::Json),
+    )
+    .await;
+    let cut = &primary.encrypt(b"{}")[..60];
+    set_stored(
+        &store,
+        &models,
+        "Note",
+        "n8",
+        "meta",
+        &wrap_for_column(cut, &ColumnType::Json),
+    )
+    .await;
+    // A per-user row written under the shared primary instead of its owner's key.
+    set_stored(
+        &store,
+        &models,
+        "Diary",
+        "d5",
+        "entry",
+        &primary.encrypt(b"misfiled"),
+    )
+    .await;
+
+    let keys = KeyConfig::from_settings(&settings);
+    let fp = |id: KeyId| keys.ring.fingerprint(&id).unwrap().to_string();
+    let (fp_primary, fp_old, fp_master) =
+        (fp(KeyId::Primary), fp(KeyId::Old(1)), fp(KeyId::Master));
+    let all: Vec<_> = models.models.iter().collect();
+    let census = take_census(&store, &all, &keys, &ScanOptions::default())
+        .await
+        .unwrap();
+    let j = census.to_json();
+
+    let column = |model: &str, col: &str| {
+        j["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["model"] == model && c["column"] == col)
+            .unwrap()
+            .clone()
+    };
+    let body = column("Note", "body");
+    assert_eq!(
+        (
+            body["rows"].clone(),
+            body["null"].clone(),
+            body["plaintext"].clone(),
+            body["unknown_key"].clone(),
+            body["malformed"].clone()
+        ),
+        (json!(8), json!(1), json!(1), json!(0), json!(0))
+    );
+    assert_eq!(
+        body["by_key"],
+        json!({fp_primary.clone(): 4, fp_old.clone(): 2})
+    );
+    let meta = column("Note", "meta");
+    assert_eq!(meta["table"], "cc_notes");
+    assert_eq!(
+        (
+            meta["null"].clone(),
+            meta["unknown_key"].clone(),
+            meta["malformed"].clone()
+        ),
+        (json!(0), json!(1), json!(1))
+    );
+    assert_eq!(meta["by_key"], json!({fp_primary.clone(): 6}));
+    let entry = column("Diary", "entry");
+    let per_user = format!("per-user (master {fp_master})");
+    assert_eq!(
+        entry["by_key"],
+        json!({per_user.clone(): 4, fp_primary.clone(): 1})
+    );
+
+    let ids: Vec<(String, String, String)> = j["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["id"].as_str().unwrap().into(),
+                k["fingerprint"].as_str().unwrap().into(),
+                k["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        ids.contains(&("primary".into(), fp_primary.clone(), "active".into())),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&("old_1".into(), fp_old.clone(), "decrypt_only".into())),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&("user_*".into(), per_user, "active".into())),
+        "{ids:?}"
+    );
+    assert!(
+        j["keys"][0]["source"]
+            .as_str()
+            .unwrap()
+            .contains("ENCRYPTION_KEY")
+    );
+
+    // No AES ran: the census identified every key by its HMAC alone.
+    assert!(
+        keys.ring.aes_decryptions().iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        keys.ring.aes_decryptions()
+    );
+
+    // A key registered as retired shows that status.
+    exec(&db, &format!(
+        "INSERT INTO timber_keys (key_id, fingerprint, status, created_at) VALUES ('old_1', '{fp_old}', 'retired', '2026-01-01 00:00:00')"
+    )).await;
+    let census = take_census(&store, &[note], &keys, &ScanOptions::default())
+        .await
+        .unwrap();
+    let old_entry = census
+        .keys
+        .iter()
+        .find(|k| k.fingerprint == fp_old)
+        .unwrap();
+    assert_eq!(old_entry.status, timber::store::KeyStatus::Retired);
+    assert_eq!(census.columns.len(), 2, "only the model asked for");
+    store.close().await;
+    db.drop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn census_counts_every_kind_of_value_sqlite() {
+    census_counts_every_kind_of_value(Kind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn census_counts_every_kind_of_value_postgres() {
+    census_counts_every_kind_of_value(Kind::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn census_counts_every_kind_of_value_mysql() {
+    census_counts_every_kind_of_value(Kind::Mysql).await;
+}
