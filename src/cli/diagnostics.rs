@@ -5,7 +5,7 @@
 //! What is logged is chosen where the event is raised, and no event carries a key, a token
 //! or a field value: connection URLs go through the store's redaction, queries are logged by
 //! sqlx as their SQL text (placeholders, never bound values) with their timing, and errors are
-//! the same one-line messages the operator sees. `tests/secret_canary.rs` scans the log of
+//! the same one-line messages the operator sees. `tests/hardening/secret_canary.rs` scans the log of
 //! every subcommand for keys and plaintext.
 //!
 //! `TIMBER_LOG` (process environment only: the log starts before any env file is read) sets
