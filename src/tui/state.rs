@@ -1,18 +1,21 @@
-//! Everything the console draws, in one place. Drawing reads a `&State` and nothing else;
-//! only the app's event and result handlers change it.
+//! Everything the console draws, in one place: each screen's state, and the root's own
+//! (the screen shown, the size, the status bar, the one popup). Drawing reads a `&State`
+//! and nothing else; only the app's event and result handlers change it.
 
 use chrono::{DateTime, Utc};
-use ratatui_textarea::TextArea;
 
+use super::context::Ui;
 use super::keymap::Keymap;
 use super::screens::ScreenId;
 use super::screens::audit::AuditState;
-use super::screens::data::{DataState, MatchKind};
+use super::screens::data::{self, DataState};
 use super::screens::health::HealthState;
-use super::screens::keys::KeysState;
+use super::screens::keys::{self, KeysState};
 use super::screens::overview::OverviewState;
-use super::tasks::CellRef;
 use super::theme::Theme;
+
+pub use super::screens::data::{PromptState, RevealState};
+pub use super::widgets::palette::PaletteState;
 
 /// Smallest terminal the console draws in; below it, a message says so.
 pub const MIN_WIDTH: u16 = 60;
@@ -41,35 +44,6 @@ pub struct Status {
     pub message: Option<String>,
 }
 
-/// The `:` command palette.
-#[derive(Debug)]
-pub struct PaletteState {
-    pub input: TextArea<'static>,
-    /// Completions for what is typed, best first.
-    pub completions: Vec<String>,
-    pub selected: usize,
-}
-
-/// The one-line input of a search (`s`) or filter (`/`).
-#[derive(Debug)]
-pub struct PromptState {
-    pub kind: MatchKind,
-    pub input: TextArea<'static>,
-    /// Fields this prompt accepts (`field=value`; the value alone when there is one field).
-    pub fields: Vec<String>,
-    pub error: Option<String>,
-}
-
-/// The reveal dialog: which cell, and the reason the policy asks for.
-#[derive(Debug)]
-pub struct RevealState {
-    pub cell: CellRef,
-    pub reason: TextArea<'static>,
-    pub error: Option<String>,
-    /// True while the audited reveal runs.
-    pub busy: bool,
-}
-
 /// At most one overlay at a time.
 #[derive(Debug, Default)]
 pub enum Popup {
@@ -82,13 +56,53 @@ pub enum Popup {
     Prompt(PromptState),
     Reveal(RevealState),
     /// The rotation wizard (Keys screen).
-    Rotate(super::screens::rotation_wizard::WizardState),
+    Rotate(keys::WizardState),
     /// Key retirement: census, plan or refusal, type-the-id confirmation (Keys screen).
-    Retire(super::screens::retire::RetireState),
+    Retire(keys::RetireState),
     /// The selected record of the data table, one field a line.
     Detail {
         scroll: u16,
     },
+}
+
+impl From<data::Popup> for Popup {
+    fn from(popup: data::Popup) -> Popup {
+        match popup {
+            data::Popup::Prompt(p) => Popup::Prompt(p),
+            data::Popup::Reveal(r) => Popup::Reveal(r),
+            data::Popup::Detail { scroll } => Popup::Detail { scroll },
+        }
+    }
+}
+
+impl From<keys::Popup> for Popup {
+    fn from(popup: keys::Popup) -> Popup {
+        match popup {
+            keys::Popup::Rotate(w) => Popup::Rotate(w),
+            keys::Popup::Retire(r) => Popup::Retire(r),
+        }
+    }
+}
+
+impl Popup {
+    /// The Data screen's popup, if that is what is open (else `self` back).
+    pub fn into_data(self) -> Result<data::Popup, Popup> {
+        match self {
+            Popup::Prompt(p) => Ok(data::Popup::Prompt(p)),
+            Popup::Reveal(r) => Ok(data::Popup::Reveal(r)),
+            Popup::Detail { scroll } => Ok(data::Popup::Detail { scroll }),
+            other => Err(other),
+        }
+    }
+
+    /// The Keys screen's popup, if that is what is open (else `self` back).
+    pub fn into_keys(self) -> Result<keys::Popup, Popup> {
+        match self {
+            Popup::Rotate(w) => Ok(keys::Popup::Rotate(w)),
+            Popup::Retire(r) => Ok(keys::Popup::Retire(r)),
+            other => Err(other),
+        }
+    }
 }
 
 /// The root state.
@@ -124,7 +138,20 @@ impl State {
     /// Rows of data the table shows at the current size: the screen less the tab bar,
     /// the message line, the status bar, the table's borders, header and footer.
     pub fn page_size(&self) -> usize {
-        self.size.1.saturating_sub(7).max(1) as usize
+        self.ui().page_size()
+    }
+
+    /// What the screens' views read besides their own state.
+    pub fn ui(&self) -> Ui<'_> {
+        Ui {
+            theme: &self.theme,
+            keymap: &self.keymap,
+            grants: &self.grants,
+            read_only: self.status.read_only,
+            role: &self.status.role,
+            reveal_timeout_seconds: self.reveal_timeout_seconds,
+            size: self.size,
+        }
     }
 
     /// Sets the last error. The message line shows the newest message only: an old error

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::chrome;
 use super::screens::{self, ScreenId};
 use super::state::{MIN_HEIGHT, MIN_WIDTH, Popup, State};
 use super::widgets::{self, centered};
@@ -24,7 +25,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
         frame.render_widget(message, centered(area, area.width, 3));
         return;
     }
-    let message_rows = widgets::status_bar::message_rows(state, area.width);
+    let message_rows = chrome::status_bar::message_rows(state, area.width);
     let [tabs, body, message, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -33,33 +34,51 @@ pub fn draw(frame: &mut Frame, state: &State) {
     ])
     .areas(area);
     frame.render_widget(tab_line(state), tabs);
-    match state.screen {
-        ScreenId::Overview => screens::overview::draw(frame, body, state),
-        ScreenId::Data => screens::data_view::draw(frame, body, state),
-        ScreenId::Audit => screens::audit::draw(frame, body, state),
-        ScreenId::Keys => screens::keys::draw(frame, body, state),
-        ScreenId::Health => screens::health::draw(frame, body, &state.health, &state.theme),
-    }
-    widgets::status_bar::draw_message(frame, message, state);
-    widgets::status_bar::draw(frame, status, state);
+    draw_screen(frame, body, state);
+    chrome::status_bar::draw_message(frame, message, state);
+    chrome::status_bar::draw(frame, status, state);
     draw_popup(frame, body, state);
+}
+
+/// The current screen, from its own state (the Overview from those it summarises).
+fn draw_screen(frame: &mut Frame, area: Rect, state: &State) {
+    let (ui, theme) = (state.ui(), &state.theme);
+    match state.screen {
+        ScreenId::Overview => screens::overview::view::draw(
+            frame,
+            area,
+            &state.overview,
+            &state.keys,
+            &state.health.view,
+            &state.audit.view,
+            theme,
+        ),
+        ScreenId::Data => screens::data::view::draw(frame, area, &state.data, &ui),
+        ScreenId::Audit => screens::audit::view::draw(frame, area, &state.audit, &ui),
+        ScreenId::Keys => screens::keys::view::draw(frame, area, &state.keys, &ui),
+        ScreenId::Health => screens::health::view::draw(frame, area, &state.health, theme),
+    }
 }
 
 fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     match &state.popup {
         Popup::None => {}
-        Popup::Help { scroll } => widgets::help::draw(frame, area, state, *scroll),
+        Popup::Help { scroll } => chrome::help::draw(frame, area, state, *scroll),
         Popup::Palette(palette) => widgets::palette::draw(frame, area, palette, theme),
-        Popup::Prompt(prompt) => widgets::prompt::draw(frame, area, prompt, theme),
-        Popup::Reveal(dialog) => {
-            widgets::reveal_dialog::draw(frame, area, dialog, theme, state.reveal_timeout_seconds)
-        }
-        Popup::Rotate(wizard) => screens::rotation_wizard::draw(frame, area, wizard, theme),
-        Popup::Retire(dialog) => screens::retire::draw(frame, area, dialog, theme),
+        Popup::Prompt(prompt) => screens::data::prompt_view::draw(frame, area, prompt, theme),
+        Popup::Reveal(dialog) => screens::data::reveal_view::draw(
+            frame,
+            area,
+            dialog,
+            theme,
+            state.reveal_timeout_seconds,
+        ),
+        Popup::Rotate(wizard) => screens::keys::rotation_view::draw(frame, area, wizard, theme),
+        Popup::Retire(dialog) => screens::keys::retire_view::draw(frame, area, dialog, theme),
         Popup::Detail { scroll } => {
             if let Some(table) = &state.data.table {
-                widgets::record_popup::draw(frame, area, table, theme, *scroll);
+                screens::data::record_view::draw(frame, area, table, theme, *scroll);
             }
         }
     }
