@@ -1,8 +1,8 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
 //! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:quit`.
 
+use super::context::ScreenId;
 use super::keymap::Action;
-use super::screens::ScreenId;
 
 /// A palette command, parsed.
 #[derive(Clone, Debug, PartialEq)]

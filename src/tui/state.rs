@@ -85,22 +85,22 @@ impl From<keys::Popup> for Popup {
 }
 
 impl Popup {
-    /// The Data screen's popup, if that is what is open (else `self` back).
-    pub fn into_data(self) -> Result<data::Popup, Popup> {
+    /// The Data screen's popup when that is what is open, else `None` and `self` back.
+    pub fn split_data(self) -> (Option<data::Popup>, Popup) {
         match self {
-            Popup::Prompt(p) => Ok(data::Popup::Prompt(p)),
-            Popup::Reveal(r) => Ok(data::Popup::Reveal(r)),
-            Popup::Detail { scroll } => Ok(data::Popup::Detail { scroll }),
-            other => Err(other),
+            Popup::Prompt(p) => (Some(data::Popup::Prompt(p)), Popup::None),
+            Popup::Reveal(r) => (Some(data::Popup::Reveal(r)), Popup::None),
+            Popup::Detail { scroll } => (Some(data::Popup::Detail { scroll }), Popup::None),
+            other => (None, other),
         }
     }
 
-    /// The Keys screen's popup, if that is what is open (else `self` back).
-    pub fn into_keys(self) -> Result<keys::Popup, Popup> {
+    /// The Keys screen's popup when that is what is open, else `None` and `self` back.
+    pub fn split_keys(self) -> (Option<keys::Popup>, Popup) {
         match self {
-            Popup::Rotate(w) => Ok(keys::Popup::Rotate(w)),
-            Popup::Retire(r) => Ok(keys::Popup::Retire(r)),
-            other => Err(other),
+            Popup::Rotate(w) => (Some(keys::Popup::Rotate(w)), Popup::None),
+            Popup::Retire(r) => (Some(keys::Popup::Retire(r)), Popup::None),
+            other => (None, other),
         }
     }
 }

@@ -82,10 +82,7 @@ impl App {
             &crate::tui::context::Ctx,
         ) -> data::Effect,
     ) {
-        let (mut mine, other) = match std::mem::take(&mut self.state.popup).into_data() {
-            Ok(popup) => (Some(popup), Popup::None),
-            Err(other) => (None, other),
-        };
+        let (mut mine, other) = std::mem::take(&mut self.state.popup).split_data();
         let ctx = ctx(&self.services, &self.state);
         let effect = handle(&mut self.state.data, mine.as_mut(), &ctx);
         self.state.popup = mine.map_or(other, Popup::from);
@@ -101,10 +98,7 @@ impl App {
             &crate::tui::context::Ctx,
         ) -> keys::Effect,
     ) {
-        let (mut mine, other) = match std::mem::take(&mut self.state.popup).into_keys() {
-            Ok(popup) => (Some(popup), Popup::None),
-            Err(other) => (None, other),
-        };
+        let (mut mine, other) = std::mem::take(&mut self.state.popup).split_keys();
         let ctx = ctx(&self.services, &self.state);
         let effect = handle(&mut self.state.keys, mine.as_mut(), &ctx);
         self.state.popup = mine.map_or(other, Popup::from);

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::{App, ctx};
-use crate::tui::context::{Disabled, ScreenId};
+use crate::tui::context::{Effect, ScreenId};
 use crate::tui::event::Event;
 use crate::tui::keymap::Action;
 use crate::tui::state::{Connection, Popup};
@@ -27,10 +27,8 @@ impl App {
 
     fn tick(&mut self) {
         self.state.now = self.setup.clock.now();
-        if self.state.data.tick(self.state.now) {
-            self.state.notice("revealed cell masked again (timeout)");
-        }
         let ctx = ctx(&self.services, &self.state);
+        let data = self.state.data.tick(&ctx);
         // The audit tail follows new entries (of any process) unless scrolled away.
         let on_audit = self.state.screen == ScreenId::Audit;
         let audit = self.state.audit.tick(on_audit, &ctx);
@@ -38,8 +36,9 @@ impl App {
         let jobs = if matches!(self.state.screen, ScreenId::Keys | ScreenId::Overview) {
             self.state.keys.poll_jobs(&ctx)
         } else {
-            crate::tui::context::Effect::None
+            Effect::None
         };
+        self.run_data(data);
         self.run_audit(audit);
         self.run_keys(jobs);
     }
@@ -94,33 +93,12 @@ impl App {
         }
     }
 
-    /// An action for the current screen.
+    /// An action for the current screen (which refuses what the role is not granted).
     fn screen_action(&mut self, action: Action) {
-        // An action the role is not granted is refused here, before any screen acts on it,
-        // with the same reason the titles, hints and help show (a read-only session's
-        // writes are refused by their handlers, with their remedy).
-        let governed = matches!(
-            (self.state.screen, action),
-            (ScreenId::Data | ScreenId::Audit, Action::Reveal)
-                | (
-                    ScreenId::Keys,
-                    Action::Rotate | Action::RetireKey | Action::PauseJob | Action::CancelJob
-                )
-        );
-        if governed && let Some(Disabled::NotGranted(refused)) = self.state.ui().disabled(action) {
-            self.state.error(refused.short());
-            return;
-        }
         let ctx = ctx(&self.services, &self.state);
         match self.state.screen {
             ScreenId::Overview => {
-                let effect = match action {
-                    Action::Refresh => {
-                        crate::tui::context::Effect::Refresh(crate::tui::context::Refresh::All)
-                    }
-                    Action::Back => crate::tui::context::Effect::ClearMessage,
-                    _ => crate::tui::context::Effect::None,
-                };
+                let effect = self.state.overview.on_action(action);
                 self.run_overview(effect);
             }
             ScreenId::Data => {

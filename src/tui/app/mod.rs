@@ -25,7 +25,7 @@ use super::setup::Setup;
 use super::state::{Connection, Popup, State, Status};
 use super::tasks::{TaskResult, TaskRunner};
 use super::ui;
-use crate::access::AccessError;
+use crate::access::{Access, AccessError};
 use crate::store::Store;
 
 /// The console.
@@ -51,19 +51,7 @@ impl App {
             setup.key_rotation_date,
             now.date_naive(),
         );
-        let status = Status {
-            database: setup.database_label(),
-            environment: setup.environment.clone(),
-            role: access.identity().role.clone(),
-            user: access.identity().user.clone(),
-            read_only: setup.store_config.read_only,
-            connection: Connection::Connecting,
-            last_error: None,
-            message: setup
-                .warnings
-                .first()
-                .map(|w| format!("! {w} (see ? help)")),
-        };
+        let status = status_at_start(&setup, &access);
         let state = State {
             screen: ScreenId::Overview,
             size: (80, 24),
@@ -186,5 +174,22 @@ pub(super) fn ctx<'a>(services: &'a Services, state: &State) -> Ctx<'a> {
         size: state.size,
         read_only: state.status.read_only,
         reveal_timeout_seconds: state.reveal_timeout_seconds,
+    }
+}
+
+/// The status bar before the database answers (the first warning, if any, as the notice).
+fn status_at_start(setup: &Setup, access: &Access) -> Status {
+    Status {
+        database: setup.database_label(),
+        environment: setup.environment.clone(),
+        role: access.identity().role.clone(),
+        user: access.identity().user.clone(),
+        read_only: setup.store_config.read_only,
+        connection: Connection::Connecting,
+        last_error: None,
+        message: setup
+            .warnings
+            .first()
+            .map(|w| format!("! {w} (see ? help)")),
     }
 }

@@ -94,6 +94,15 @@ impl Ctx<'_> {
         disabled(self.grants(), self.read_only, action)
     }
 
+    /// The refusal of an action the role is not granted, as the message line says it (a
+    /// read-only session's writes are refused by their handlers, with their remedy).
+    pub fn not_granted(&self, action: Action) -> Option<String> {
+        match self.disabled(action)? {
+            Disabled::NotGranted(refused) => Some(refused.short()),
+            Disabled::ReadOnly => None,
+        }
+    }
+
     /// The acting role's name.
     pub fn role(&self) -> &str {
         &self.services.access.identity().role

@@ -13,7 +13,13 @@ use crate::tui::keymap::Action;
 
 impl AuditState {
     /// An action on the Audit screen (keys, mouse wheel and palette land here).
+    /// A reveal the role is not granted is refused here, with the reason help shows.
     pub fn on_action(&mut self, action: Action, ctx: &Ctx) -> Effect {
+        if action == Action::Reveal
+            && let Some(refused) = ctx.not_granted(action)
+        {
+            return Effect::Error(refused);
+        }
         let page = ctx.page_size() as isize;
         match action {
             Action::Top => {

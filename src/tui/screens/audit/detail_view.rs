@@ -1,7 +1,7 @@
 //! The Audit screen's detail pane (one entry: its facts, short hashes, plain detail and
 //! changed values as the role sees them, with the glyphs of the Data screen's cells) and its
 //! one-line input (the `/` filter, or the reason of a reveal). Drawing only: the values
-//! arrive masked from `access`, and a reveal is an audited task of the app.
+//! arrive masked from `access`, and a reveal is an audited task of the screen (`detail.rs`).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

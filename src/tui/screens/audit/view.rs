@@ -1,6 +1,5 @@
-//! Screen 3, Audit: a live tail of the log (who, what, which table, record and fields),
-//! narrowed by a filter pushed down to SQL (`/`), the chain's badge with an on-demand
-//! verify (`V`) that jumps to the first broken link, and a detail pane (enter) drawn by
+//! Drawing of screen 3 (Audit): the tail (who, what, which table, record and fields), its
+//! filter and follow state in the title, the chain's badge, and the detail pane drawn by
 //! [`super::detail_view`]. The list never shows an entry's detail, which may hold values.
 
 use ratatui::Frame;

@@ -16,8 +16,20 @@ use crate::tui::context::{Ctx, ScreenId};
 use crate::tui::keymap::Action;
 
 impl DataState {
-    /// Handles a key action on this screen.
+    /// Handles a key action on this screen. A reveal the role is not granted is refused
+    /// here, with the reason the hints and help show.
     pub fn on_action(&mut self, action: Action, ctx: &Ctx) -> Effect {
+        if action == Action::Reveal
+            && let Some(refused) = ctx.not_granted(action)
+        {
+            return Effect::Error(refused);
+        }
+        self.act(action, ctx)
+    }
+
+    /// The action, ungoverned (the record popup's `r` has always gone straight here; the
+    /// reveal itself is still checked by `access`).
+    pub(super) fn act(&mut self, action: Action, ctx: &Ctx) -> Effect {
         let intent = self.intent(action, ctx.page_size(), ctx.size.0);
         self.carry_out(intent, ctx)
     }
@@ -325,11 +337,17 @@ impl DataState {
         }
     }
 
-    /// Reveals whose time is up mask again; true when any did.
-    pub fn tick(&mut self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        self.table
+    /// Reveals whose time is up mask again, saying so.
+    pub fn tick(&mut self, ctx: &Ctx) -> Effect {
+        let expired = self
+            .table
             .as_mut()
-            .is_some_and(|table| table.expire_reveals(now) > 0)
+            .is_some_and(|table| table.expire_reveals(ctx.now) > 0);
+        if expired {
+            Effect::notice("revealed cell masked again (timeout)")
+        } else {
+            Effect::None
+        }
     }
 }
 

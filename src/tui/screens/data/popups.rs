@@ -52,7 +52,7 @@ impl DataState {
     ) -> Effect {
         match popup {
             Popup::Detail { .. } if action == Some(Action::Reveal) => {
-                Effect::ClosePopup.then(self.on_action(Action::Reveal, ctx))
+                Effect::ClosePopup.then(self.act(Action::Reveal, ctx))
             }
             Popup::Detail { scroll } => match action {
                 Some(Action::Down) => {

@@ -15,9 +15,9 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
     // The box grows to fit its error: a fixed height cut the list of fields a filter takes.
     let error_text = prompt.error.as_ref().map(|e| format!("✗ {e}"));
     let inner_width = 70u16.min(area.width).saturating_sub(2).max(1) as usize;
-    let error_rows = error_text
-        .as_deref()
-        .map_or(0, |e| crate::tui::widgets::wrapped_rows(e, inner_width) as u16);
+    let error_rows = error_text.as_deref().map_or(0, |e| {
+        crate::tui::widgets::wrapped_rows(e, inner_width) as u16
+    });
     let popup = centered(area, 70, 5 + error_rows.max(2));
     frame.render_widget(Clear, popup);
     let title = match prompt.kind {

@@ -1,6 +1,6 @@
-//! A health run in progress on the Health screen: which family of checks runs, which model
-//! the survey of stored values is reading, the rows read so far, and a gauge over the
-//! table's estimated rows. The run's `Health` result replaces it when it ends.
+//! Drawing of a health run in progress: which family of checks runs, which model the
+//! survey of stored values is reading, the rows read so far, and a gauge over the table's
+//! estimated rows. The run's result replaces it when it ends.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

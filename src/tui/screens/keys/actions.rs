@@ -7,8 +7,17 @@ use crate::tui::context::{Ctx, Loadable, Refresh};
 use crate::tui::keymap::Action;
 
 impl KeysState {
-    /// An action on the Keys screen.
+    /// An action on the Keys screen. A write the role is not granted is refused here, with
+    /// the reason the titles, hints and help show (a read-only session's writes are refused
+    /// by their handlers, with their remedy).
     pub fn on_action(&mut self, action: Action, ctx: &Ctx) -> Effect {
+        let governed = matches!(
+            action,
+            Action::Rotate | Action::RetireKey | Action::PauseJob | Action::CancelJob
+        );
+        if governed && let Some(refused) = ctx.not_granted(action) {
+            return Effect::Error(refused);
+        }
         match action {
             Action::Refresh => return Effect::Refresh(Refresh::All),
             Action::Down => self.move_cursor(1),

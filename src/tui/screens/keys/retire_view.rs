@@ -9,6 +9,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Gauge, Paragraph, Row, Table, Wrap};
 
+use ratatui_textarea::TextArea;
+
 use super::retire::{RetireState, RetireStep, RetireUse};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{block, centered, fit};
@@ -39,36 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &RetireState, theme: &Theme) 
             model,
             rows,
             found,
-        } => {
-            let [text, gauge] =
-                Layout::vertical([Constraint::Length(3), Constraint::Length(1)]).areas(body);
-            let lines = format!(
-                "Counting the values under {key} in every encrypted column (reads only; keys \
-                 told apart by HMAC, nothing decrypted)…"
-            );
-            let text_widget = Paragraph::new(lines)
-                .style(theme.base)
-                .wrap(Wrap { trim: true });
-            frame.render_widget(text_widget, text);
-            let ratio = if *total == 0 {
-                1.0
-            } else {
-                (*done as f64 / *total as f64).clamp(0.0, 1.0)
-            };
-            let at = match model {
-                Some(model) => format!("{model}: {rows} row(s) read"),
-                None => "starting".into(),
-            };
-            let label = format!("{done}/{total} models · {at} · {found} value(s) found");
-            frame.render_widget(
-                Gauge::default()
-                    .ratio(ratio)
-                    .label(label)
-                    .gauge_style(theme.gauge),
-                gauge,
-            );
-            Line::styled("esc closes (nothing is written)", theme.muted)
-        }
+        } => draw_census(frame, body, key, (done, total), model, rows, found, theme),
         RetireStep::Refused { uses } => {
             draw_refused(frame, body, key, uses, theme);
             Line::styled(
@@ -77,35 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &RetireState, theme: &Theme) 
             )
         }
         RetireStep::Confirm { input, error } => {
-            let [text, prompt, field] = Layout::vertical([
-                Constraint::Fill(1),
-                Constraint::Length(1),
-                Constraint::Length(1),
-            ])
-            .areas(body);
-            let lines = vec![
-                Line::styled(
-                    format!(
-                        "✓ no stored value depends on {key} ({} model(s), every encrypted column read)",
-                        dialog.models
-                    ),
-                    theme.ok,
-                ),
-                Line::styled(
-                    "Retiring records it as retired in timber_keys and writes an audit entry; \
-                     the census runs again as it retires, so a value written meanwhile still \
-                     refuses it.",
-                    theme.base,
-                ),
-            ];
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
-            let ask = format!("Type `{key}` to retire it:");
-            frame.render_widget(Line::styled(ask, theme.warn), prompt);
-            frame.render_widget(&**input, field);
-            match error {
-                Some(e) => Line::styled(format!("✗ {e}"), theme.error),
-                None => Line::styled("enter retires · esc cancels", theme.muted),
-            }
+            draw_confirm(frame, body, dialog, (input, error), theme)
         }
         RetireStep::Retiring => {
             let text = format!("retiring {key}: census again, then the audit entry…");
@@ -121,6 +66,88 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &RetireState, theme: &Theme) 
         }
     };
     frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), foot);
+}
+
+/// The census step: what it reads, and a gauge over the models.
+#[allow(clippy::too_many_arguments)]
+fn draw_census(
+    frame: &mut Frame,
+    body: Rect,
+    key: &str,
+    (done, total): (&usize, &usize),
+    model: &Option<String>,
+    rows: &u64,
+    found: &u64,
+    theme: &Theme,
+) -> Line<'static> {
+    let [text, gauge] =
+        Layout::vertical([Constraint::Length(3), Constraint::Length(1)]).areas(body);
+    let lines = format!(
+        "Counting the values under {key} in every encrypted column (reads only; keys \
+         told apart by HMAC, nothing decrypted)…"
+    );
+    let text_widget = Paragraph::new(lines)
+        .style(theme.base)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(text_widget, text);
+    let ratio = if *total == 0 {
+        1.0
+    } else {
+        (*done as f64 / *total as f64).clamp(0.0, 1.0)
+    };
+    let at = match model {
+        Some(model) => format!("{model}: {rows} row(s) read"),
+        None => "starting".into(),
+    };
+    let label = format!("{done}/{total} models · {at} · {found} value(s) found");
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .label(label)
+            .gauge_style(theme.gauge),
+        gauge,
+    );
+    Line::styled("esc closes (nothing is written)", theme.muted)
+}
+
+/// The confirmation step: nothing depends on the key; its id must be typed.
+fn draw_confirm(
+    frame: &mut Frame,
+    body: Rect,
+    dialog: &RetireState,
+    (input, error): (&TextArea<'static>, &Option<String>),
+    theme: &Theme,
+) -> Line<'static> {
+    let key = &dialog.key;
+    let [text, prompt, field] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(body);
+    let lines = vec![
+        Line::styled(
+            format!(
+                "✓ no stored value depends on {key} ({} model(s), every encrypted column read)",
+                dialog.models
+            ),
+            theme.ok,
+        ),
+        Line::styled(
+            "Retiring records it as retired in timber_keys and writes an audit entry; \
+             the census runs again as it retires, so a value written meanwhile still \
+             refuses it.",
+            theme.base,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text);
+    let ask = format!("Type `{key}` to retire it:");
+    frame.render_widget(Line::styled(ask, theme.warn), prompt);
+    frame.render_widget(input, field);
+    match error {
+        Some(e) => Line::styled(format!("✗ {e}"), theme.error),
+        None => Line::styled("enter retires · esc cancels", theme.muted),
+    }
 }
 
 /// The evidence of a refusal: how many values, and where.

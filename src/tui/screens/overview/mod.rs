@@ -11,7 +11,8 @@ use crate::config::ModelSet;
 use crate::config::settings::Settings;
 use crate::health::{CensusColumn, KeyConfig, ScanOptions, take_census};
 use crate::store::Store;
-use crate::tui::context::{Ctx, Loadable};
+use crate::tui::context::{Ctx, Loadable, Refresh};
+use crate::tui::keymap::Action;
 
 /// What this screen asks the root to do (it has no popup).
 pub type Effect = crate::tui::context::Effect<Msg, std::convert::Infallible>;
@@ -34,6 +35,15 @@ impl OverviewState {
             Msg::Census(result) => self.census = Loadable::from_result(result),
         }
         Effect::None
+    }
+
+    /// An action on the Overview: refresh loads everything it shows again.
+    pub fn on_action(&mut self, action: Action) -> Effect {
+        match action {
+            Action::Refresh => Effect::Refresh(Refresh::All),
+            Action::Back => Effect::ClearMessage,
+            _ => Effect::None,
+        }
     }
 
     /// Every load of this screen: the census.
