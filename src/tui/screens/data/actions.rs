@@ -350,30 +350,3 @@ impl DataState {
         }
     }
 }
-
-impl DataState {
-    /// Handles a key action; `page_size` rows fit the table, `width` columns the screen.
-    fn intent(&mut self, action: Action, page_size: usize, width: u16) -> Intent {
-        if let Some(table) = &mut self.table {
-            if action == Action::Back && table.matches.is_none() {
-                self.table = None;
-                return Intent::None;
-            }
-            return table.on_action(action, page_size, width);
-        }
-        let last = self.models.len().saturating_sub(1);
-        match action {
-            Action::Down => self.cursor = (self.cursor + 1).min(last),
-            Action::Up => self.cursor = self.cursor.saturating_sub(1),
-            Action::Top | Action::PageUp => self.cursor = 0,
-            Action::Bottom | Action::PageDown => self.cursor = last,
-            Action::Open | Action::Right => {
-                if let Some(model) = self.models.get(self.cursor) {
-                    return Intent::OpenTable(model.name.clone());
-                }
-            }
-            _ => {}
-        }
-        Intent::None
-    }
-}

@@ -2,10 +2,11 @@
 //! sideways scrolling, search (blind index), filter (plain column) and timed reveals.
 //!
 //! Pure state: key actions change it and return an [`Intent`] that the screen's update
-//! (`keys.rs`) turns into work (a page load, a search, a reveal). Drawing is in `view.rs`.
+//! (`actions.rs`) turns into work (a page load, a search, a reveal). Drawing is in `view.rs`.
 
 use chrono::{DateTime, Utc};
 
+use super::DataState;
 use super::columns;
 use super::loaders::{CellRef, PageView};
 use crate::access::{Cell, ViewRow};
@@ -283,5 +284,33 @@ impl TableView {
             }
             _ => Intent::Message("nothing to reveal in this cell".into()),
         }
+    }
+}
+
+impl DataState {
+    /// What a key action does to the list or the table; `page_size` rows fit the table,
+    /// `width` columns the screen.
+    pub(super) fn intent(&mut self, action: Action, page_size: usize, width: u16) -> Intent {
+        if let Some(table) = &mut self.table {
+            if action == Action::Back && table.matches.is_none() {
+                self.table = None;
+                return Intent::None;
+            }
+            return table.on_action(action, page_size, width);
+        }
+        let last = self.models.len().saturating_sub(1);
+        match action {
+            Action::Down => self.cursor = (self.cursor + 1).min(last),
+            Action::Up => self.cursor = self.cursor.saturating_sub(1),
+            Action::Top | Action::PageUp => self.cursor = 0,
+            Action::Bottom | Action::PageDown => self.cursor = last,
+            Action::Open | Action::Right => {
+                if let Some(model) = self.models.get(self.cursor) {
+                    return Intent::OpenTable(model.name.clone());
+                }
+            }
+            _ => {}
+        }
+        Intent::None
     }
 }

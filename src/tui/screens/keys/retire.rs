@@ -224,7 +224,8 @@ impl KeysState {
         })
     }
 
-    /// Applies a census step, its plan, or the retirement's end.
+    /// Applies a census step, its plan, or the retirement's end (`dialog` is the open
+    /// retirement dialog; reports for another key are dropped).
     pub(super) fn apply_retire(
         &mut self,
         dialog: Option<&mut RetireState>,
@@ -254,44 +255,43 @@ impl KeysState {
                 Effect::None
             }
             RetireUpdate::Census { key, result } => {
-                let Some(d) = dialog.filter(|d| d.key == key) else {
-                    return Effect::None;
-                };
-                d.step = match result {
-                    Ok(uses) if uses.is_empty() => {
-                        let mut input = TextArea::default();
-                        input.set_cursor_line_style(ratatui::style::Style::default());
-                        input.set_placeholder_text(key);
-                        RetireStep::Confirm {
-                            input: Box::new(input),
-                            error: None,
-                        }
-                    }
-                    Ok(uses) => RetireStep::Refused { uses },
-                    Err(message) => RetireStep::Failed(format!("census failed: {message}")),
-                };
+                if let Some(d) = dialog.filter(|d| d.key == key) {
+                    d.step = census_step(key, result);
+                }
                 Effect::None
             }
-            RetireUpdate::Retired { key, result } => match result {
-                Ok(()) => {
-                    let close = if dialog.is_some_and(|d| d.key == key) {
-                        Effect::ClosePopup
-                    } else {
-                        Effect::None
-                    };
-                    close
-                        .then(Effect::notice(format!(
-                            "retired {key}: no stored value depends on it (audited, recorded in timber_keys)"
-                        )))
-                        .then(self.refresh_after_retire(ctx))
+            RetireUpdate::Retired { key, result } => self.retired(dialog, key, result, ctx),
+        }
+    }
+
+    /// The retirement ended: closed and refreshed, or the failure in the dialog.
+    fn retired(
+        &mut self,
+        dialog: Option<&mut RetireState>,
+        key: String,
+        result: Result<(), String>,
+        ctx: &Ctx,
+    ) -> Effect {
+        let dialog = dialog.filter(|d| d.key == key);
+        match result {
+            Ok(()) => {
+                let close = if dialog.is_some() {
+                    Effect::ClosePopup
+                } else {
+                    Effect::None
+                };
+                close
+                    .then(Effect::notice(format!(
+                        "retired {key}: no stored value depends on it (audited, recorded in timber_keys)"
+                    )))
+                    .then(self.refresh_after_retire(ctx))
+            }
+            Err(message) => {
+                if let Some(d) = dialog {
+                    d.step = RetireStep::Failed(message.clone());
                 }
-                Err(message) => {
-                    if let Some(d) = dialog.filter(|d| d.key == key) {
-                        d.step = RetireStep::Failed(message.clone());
-                    }
-                    Effect::error(format!("retire {key}: {message}"))
-                }
-            },
+                Effect::error(format!("retire {key}: {message}"))
+            }
         }
     }
 
@@ -302,5 +302,23 @@ impl KeysState {
         };
         let registry = loaders::key_registry(store, ctx.services.ring.clone());
         Effect::spawn("keys", registry).then(Effect::Refresh(Refresh::AuditFeed))
+    }
+}
+
+/// The dialog's step once the census is in: confirm (nothing depends on the key), refused
+/// (with where values still are), or failed.
+fn census_step(key: String, result: Result<Vec<RetireUse>, String>) -> RetireStep {
+    match result {
+        Ok(uses) if uses.is_empty() => {
+            let mut input = TextArea::default();
+            input.set_cursor_line_style(ratatui::style::Style::default());
+            input.set_placeholder_text(key);
+            RetireStep::Confirm {
+                input: Box::new(input),
+                error: None,
+            }
+        }
+        Ok(uses) => RetireStep::Refused { uses },
+        Err(message) => RetireStep::Failed(format!("census failed: {message}")),
     }
 }

@@ -67,52 +67,7 @@ fn draw_coverage(
         );
         return;
     }
-    let issues_of = |c: &CensusColumn| {
-        let keys = c.by_key.len();
-        if problems(c) == 0 {
-            format!("{keys} key{}", if keys == 1 { "" } else { "s" })
-        } else {
-            // Only the counts that are not zero: short enough for a narrow column.
-            [
-                ("plain", c.plaintext),
-                ("unk", c.unknown_key),
-                ("bad", c.malformed),
-            ]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(what, n)| format!("{what} {n}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-        }
-    };
-    // The field takes the width it needs first (a Fill split cut `SecureResearchSession.…`
-    // to `SecureResearchSessi` while `1 key` had room to spare), then the keys column; a
-    // field still too long loses the end of its model name, not its column.
-    let rows_width = columns
-        .iter()
-        .map(|c| fit::width(&c.rows.to_string()))
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    let free = (inner.width as usize).saturating_sub(1 + rows_width + 4 + 4);
-    let natural = [
-        columns
-            .iter()
-            .map(|c| fit::width(&c.model) + 1 + fit::width(&c.column))
-            .max()
-            .unwrap_or(0)
-            .max(5),
-        columns
-            .iter()
-            .map(|c| fit::width(&issues_of(c)))
-            .max()
-            .unwrap_or(0)
-            .max(4),
-    ];
-    let (field_width, keys_width) = match fit::column_widths(&natural, &[12, 6], free)[..] {
-        [field, keys] => (field.min(free.saturating_sub(keys)), keys),
-        _ => (natural[0], natural[1]),
-    };
+    let (rows_width, field_width, keys_width) = coverage_widths(columns, inner.width);
     let rows = columns.iter().map(|c| {
         let (glyph, style) = if c.unknown_key + c.malformed > 0 {
             ("✗", theme.fail)
@@ -127,7 +82,7 @@ fn draw_coverage(
             Span::raw(c.rows.to_string()),
             Span::styled(format!("{:.0}%", coverage(c) * 100.0), style),
             Span::styled(
-                fit::cut_end(&issues_of(c), keys_width),
+                fit::cut_end(&issues(c), keys_width),
                 if problems(c) == 0 { theme.muted } else { style },
             ),
         ])
@@ -238,6 +193,59 @@ fn draw_audit(frame: &mut Frame, area: Rect, audit: &Loadable<AuditView>, theme:
         )));
     }
     frame.render_widget(Paragraph::new(lines), recent);
+}
+
+/// A column's keys (`2 keys`), or the counts that need attention.
+fn issues(c: &CensusColumn) -> String {
+    let keys = c.by_key.len();
+    if problems(c) == 0 {
+        format!("{keys} key{}", if keys == 1 { "" } else { "s" })
+    } else {
+        // Only the counts that are not zero: short enough for a narrow column.
+        [
+            ("plain", c.plaintext),
+            ("unk", c.unknown_key),
+            ("bad", c.malformed),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// The widths of the rows, field and keys columns in `width` cells.
+fn coverage_widths(columns: &[CensusColumn], width: u16) -> (usize, usize, usize) {
+    // The field takes the width it needs first (a Fill split cut `SecureResearchSession.…`
+    // to `SecureResearchSessi` while `1 key` had room to spare), then the keys column; a
+    // field still too long loses the end of its model name, not its column.
+    let rows_width = columns
+        .iter()
+        .map(|c| fit::width(&c.rows.to_string()))
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let free = (width as usize).saturating_sub(1 + rows_width + 4 + 4);
+    let natural = [
+        columns
+            .iter()
+            .map(|c| fit::width(&c.model) + 1 + fit::width(&c.column))
+            .max()
+            .unwrap_or(0)
+            .max(5),
+        columns
+            .iter()
+            .map(|c| fit::width(&issues(c)))
+            .max()
+            .unwrap_or(0)
+            .max(4),
+    ];
+    let (field_width, keys_width) = match fit::column_widths(&natural, &[12, 6], free)[..] {
+        [field, keys] => (field.min(free.saturating_sub(keys)), keys),
+        _ => (natural[0], natural[1]),
+    };
+    (rows_width, field_width, keys_width)
 }
 
 /// Values that need attention: plaintext, unknown key or malformed.
