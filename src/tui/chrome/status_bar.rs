@@ -86,52 +86,16 @@ pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
 /// Key hints for the current screen, from the live keymap.
 fn hints(state: &State) -> String {
     use crate::tui::keymap::Action;
-    use crate::tui::screens::ScreenId;
+    use crate::tui::screens::{self, ScreenId};
     let ui = state.ui();
     let k = |action| state.keymap.label(action);
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
-    match (state.screen, &state.data.table) {
-        (ScreenId::Data, Some(_)) => {
-            parts.extend(ui.reveal_hint());
-            parts.push(format!("{} search", k(Action::Search)));
-            parts.push(format!("{} filter", k(Action::Filter)));
-            parts.push(format!("{} record", k(Action::Open)));
-            parts.push(format!("{} back", k(Action::Back)));
-        }
-        (ScreenId::Data, None) => parts.push(format!("{} open", k(Action::Open))),
-        (ScreenId::Audit, _) => parts.extend(crate::tui::screens::audit::hints(&state.audit, &ui)),
-        // Write actions: listed, or listed as disabled with the reason.
-        (ScreenId::Keys, _) if state.status.read_only => parts.push(format!(
-            "read-only session: {}, {}, {}, {} disabled",
-            k(Action::Rotate),
-            k(Action::RetireKey),
-            k(Action::PauseJob),
-            k(Action::CancelJob)
-        )),
-        // Writes the role is not granted: listed together as such.
-        (ScreenId::Keys, _) => {
-            let writes = [
-                (Action::Rotate, "rotate"),
-                (Action::RetireKey, "retire"),
-                (Action::PauseJob, "pause"),
-                (Action::CancelJob, "cancel"),
-            ];
-            for (action, what) in writes {
-                if ui.disabled(action).is_none() {
-                    parts.push(format!("{} {what}", k(action)));
-                }
-            }
-            let refused = ui.not_granted_keys(&writes.map(|(a, _)| a));
-            if !refused.is_empty() {
-                parts.push(format!(
-                    "{} not granted to role {}",
-                    refused.join(", "),
-                    state.grants.role()
-                ));
-            }
-        }
-        _ => parts.push(format!("{} refresh", k(Action::Refresh))),
-    }
+    parts.extend(match state.screen {
+        ScreenId::Data => screens::data::view::hints(&state.data, &ui),
+        ScreenId::Audit => screens::audit::hints(&state.audit, &ui),
+        ScreenId::Keys => screens::keys::view::hints(&ui),
+        ScreenId::Overview | ScreenId::Health => vec![format!("{} refresh", k(Action::Refresh))],
+    });
     parts.push(format!("{} quit", k(Action::Quit)));
     parts.join("  ")
 }

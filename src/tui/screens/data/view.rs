@@ -248,3 +248,18 @@ pub fn group_digits(n: u64) -> String {
     }
     out
 }
+
+/// Key hints for the message line, from the live keymap.
+pub fn hints(data: &DataState, ui: &Ui) -> Vec<String> {
+    use crate::tui::keymap::Action;
+    let k = |action| ui.keymap.label(action);
+    if data.table.is_none() {
+        return vec![format!("{} open", k(Action::Open))];
+    }
+    let mut parts: Vec<String> = ui.reveal_hint().into_iter().collect();
+    parts.push(format!("{} search", k(Action::Search)));
+    parts.push(format!("{} filter", k(Action::Filter)));
+    parts.push(format!("{} record", k(Action::Open)));
+    parts.push(format!("{} back", k(Action::Back)));
+    parts
+}

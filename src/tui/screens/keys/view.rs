@@ -224,3 +224,39 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, keys: &KeysState, theme: &Theme)
         job_gauge::draw(frame, gauge, super::jobs::progress_of(job, live), "", theme);
     }
 }
+
+/// Key hints for the message line: the writes, listed, or listed as disabled with the
+/// reason (a read-only session; writes the role is not granted, together).
+pub fn hints(ui: &Ui) -> Vec<String> {
+    let k = |action| ui.keymap.label(action);
+    if ui.read_only {
+        return vec![format!(
+            "read-only session: {}, {}, {}, {} disabled",
+            k(Action::Rotate),
+            k(Action::RetireKey),
+            k(Action::PauseJob),
+            k(Action::CancelJob)
+        )];
+    }
+    let writes = [
+        (Action::Rotate, "rotate"),
+        (Action::RetireKey, "retire"),
+        (Action::PauseJob, "pause"),
+        (Action::CancelJob, "cancel"),
+    ];
+    let mut parts = Vec::new();
+    for (action, what) in writes {
+        if ui.disabled(action).is_none() {
+            parts.push(format!("{} {what}", k(action)));
+        }
+    }
+    let refused = ui.not_granted_keys(&writes.map(|(a, _)| a));
+    if !refused.is_empty() {
+        parts.push(format!(
+            "{} not granted to role {}",
+            refused.join(", "),
+            ui.grants.role()
+        ));
+    }
+    parts
+}
