@@ -67,8 +67,7 @@ impl App {
                 self.state.grants = self.services.access.grants().clone();
                 self.state.reveal_timeout_seconds = self.services.access.reveal_timeout_seconds();
                 self.state.notice(format!("role {role}"));
-                // An audit entry shown (or revealed) under the old role is not kept.
-                self.state.audit.detail = None;
+                self.state.audit.role_changed();
                 let ctx = ctx(&self.services, &self.state);
                 let effect = self.state.data.reopen_table(&ctx);
                 self.run_data(effect);

@@ -40,6 +40,11 @@ impl AuditState {
         }
     }
 
+    /// Another role acts now: an entry shown (or revealed) under the old role is not kept.
+    pub fn role_changed(&mut self) {
+        self.detail = None;
+    }
+
     /// The database could not be reached: the feed says why.
     pub fn disconnected(&mut self, failed: &str) {
         self.view = Loadable::Failed(failed.to_string());
