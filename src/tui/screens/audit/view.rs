@@ -113,48 +113,8 @@ pub fn draw(frame: &mut Frame, area: Rect, audit: &AuditState, ui: &Ui) {
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usize, theme: &Theme) {
-    // Narrow (80 columns, or beside the detail pane): the year and shorter columns go, so
-    // the time stays whole.
-    let compact = area.width < 110;
-    let time_format = if compact {
-        "%m-%d %H:%M:%S"
-    } else {
-        "%Y-%m-%d %H:%M:%S"
-    };
-    // The action names what happened, so it gets the width it needs (`rotation.started`
-    // was cut to `rotation.st`) before the free-text columns (actor, table, record), which
-    // give up room, and show `…` where they are cut; the fields take what is left.
-    let action_width = entries
-        .iter()
-        .map(|e| fit::width(&e.action))
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let (time_width, wanted) = if compact {
-        (14, [10, 12, 7])
-    } else {
-        (19, [12, 18, 12])
-    };
-    let natural = [
-        entries
-            .iter()
-            .map(|e| fit::width(&e.actor))
-            .max()
-            .unwrap_or(0)
-            .clamp(5, wanted[0]),
-        entries
-            .iter()
-            .map(|e| e.table.as_deref().map_or(0, fit::width))
-            .max()
-            .unwrap_or(0)
-            .clamp(5, wanted[1]),
-        wanted[2],
-    ];
-    // Borders are outside `area`; the ▶ mark takes 2, the gaps 6, the fields at least 6.
-    let free = (area.width as usize).saturating_sub(2 + 6 + 6 + 6 + time_width + action_width);
-    let [actor_w, table_w, record_w]: [usize; 3] = fit::column_widths(&natural, &[5, 5, 6], free)
-        .try_into()
-        .unwrap_or(natural);
+    let ([_, time_width, actor_w, action_width, table_w, record_w], time_format) =
+        list_columns(entries, area.width);
     let rows = entries.iter().map(|e| {
         Row::new(vec![
             format!("#{}", e.id),
@@ -197,6 +157,57 @@ fn draw_list(frame: &mut Frame, area: Rect, entries: &[AuditLine], selected: usi
         };
         frame.render_widget(Line::styled("no entries", theme.muted), below_header);
     }
+}
+
+/// The list's column widths in `width` cells (id, time, actor, action, table, record; the
+/// fields take the rest), and the time's format.
+fn list_columns(entries: &[AuditLine], width: u16) -> ([usize; 6], &'static str) {
+    // Narrow (80 columns, or beside the detail pane): the year and shorter columns go, so
+    // the time stays whole.
+    let compact = width < 110;
+    let time_format = if compact {
+        "%m-%d %H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
+    // The action names what happened, so it gets the width it needs (`rotation.started`
+    // was cut to `rotation.st`) before the free-text columns (actor, table, record), which
+    // give up room, and show `…` where they are cut; the fields take what is left.
+    let action_width = entries
+        .iter()
+        .map(|e| fit::width(&e.action))
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let (time_width, wanted) = if compact {
+        (14, [10, 12, 7])
+    } else {
+        (19, [12, 18, 12])
+    };
+    let natural = [
+        entries
+            .iter()
+            .map(|e| fit::width(&e.actor))
+            .max()
+            .unwrap_or(0)
+            .clamp(5, wanted[0]),
+        entries
+            .iter()
+            .map(|e| e.table.as_deref().map_or(0, fit::width))
+            .max()
+            .unwrap_or(0)
+            .clamp(5, wanted[1]),
+        wanted[2],
+    ];
+    // Borders are outside `area`; the ▶ mark takes 2, the gaps 6, the fields at least 6.
+    let free = (width as usize).saturating_sub(2 + 6 + 6 + 6 + time_width + action_width);
+    let [actor_w, table_w, record_w]: [usize; 3] = fit::column_widths(&natural, &[5, 5, 6], free)
+        .try_into()
+        .unwrap_or(natural);
+    (
+        [6, time_width, actor_w, action_width, table_w, record_w],
+        time_format,
+    )
 }
 
 /// Key hints for the message line, from the live keymap.

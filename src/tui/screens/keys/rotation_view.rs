@@ -8,6 +8,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Row, Table, Wrap};
 
+use ratatui_textarea::TextArea;
+
 use super::rotation::{WizardState, WizardStep, plan_totals};
 use crate::rotation::ModelPlan;
 use crate::tui::context::Loadable;
@@ -27,23 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
     frame.render_widget(outer, popup);
     let [body, foot] = Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(inner);
     let hint = match &wizard.step {
-        WizardStep::Scope { cursor } => {
-            let mut lines = vec![Line::styled(
-                "Re-encrypt every value not under its target key:",
-                theme.muted,
-            )];
-            let names = std::iter::once("all models".to_string()).chain(wizard.models.clone());
-            for (i, name) in names.enumerate() {
-                let (mark, style) = if i == *cursor {
-                    ("▶ ", theme.selection)
-                } else {
-                    ("  ", theme.base)
-                };
-                lines.push(Line::styled(format!("{mark}{name}"), style));
-            }
-            frame.render_widget(Paragraph::new(lines), body);
-            Line::styled("enter plans · esc cancels", theme.muted)
-        }
+        WizardStep::Scope { cursor } => draw_scope(frame, body, wizard, *cursor, theme),
         WizardStep::Plan(Loadable::Ready(plans)) => {
             draw_plan(frame, body, plans, wizard.max_rate, theme);
             Line::styled("enter continues · esc cancels", theme.muted)
@@ -66,27 +52,62 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
             plans,
             input,
             error,
-        } => {
-            let [plan, prompt, field] = Layout::vertical([
-                Constraint::Fill(1),
-                Constraint::Length(1),
-                Constraint::Length(1),
-            ])
-            .areas(body);
-            draw_plan(frame, plan, plans, wizard.max_rate, theme);
-            let ask = format!(
-                "Type `{}` to start the rotation (it writes to the database):",
-                wizard.confirm_word()
-            );
-            frame.render_widget(Line::styled(ask, theme.warn), prompt);
-            frame.render_widget(&**input, field);
-            match error {
-                Some(e) => Line::styled(format!("✗ {e}"), theme.error),
-                None => Line::styled("enter starts · esc cancels", theme.muted),
-            }
-        }
+        } => draw_confirm(frame, body, wizard, plans, (input, error), theme),
     };
     frame.render_widget(Paragraph::new(hint).wrap(Wrap { trim: true }), foot);
+}
+
+/// The scope step: all models or one, the cursor on the choice.
+fn draw_scope(
+    frame: &mut Frame,
+    body: Rect,
+    wizard: &WizardState,
+    cursor: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let mut lines = vec![Line::styled(
+        "Re-encrypt every value not under its target key:",
+        theme.muted,
+    )];
+    let names = std::iter::once("all models".to_string()).chain(wizard.models.clone());
+    for (i, name) in names.enumerate() {
+        let (mark, style) = if i == cursor {
+            ("▶ ", theme.selection)
+        } else {
+            ("  ", theme.base)
+        };
+        lines.push(Line::styled(format!("{mark}{name}"), style));
+    }
+    frame.render_widget(Paragraph::new(lines), body);
+    Line::styled("enter plans · esc cancels", theme.muted)
+}
+
+/// The confirmation step: the plan again, and the word to type.
+fn draw_confirm(
+    frame: &mut Frame,
+    body: Rect,
+    wizard: &WizardState,
+    plans: &[ModelPlan],
+    (input, error): (&TextArea<'static>, &Option<String>),
+    theme: &Theme,
+) -> Line<'static> {
+    let [plan, prompt, field] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(body);
+    draw_plan(frame, plan, plans, wizard.max_rate, theme);
+    let ask = format!(
+        "Type `{}` to start the rotation (it writes to the database):",
+        wizard.confirm_word()
+    );
+    frame.render_widget(Line::styled(ask, theme.warn), prompt);
+    frame.render_widget(input, field);
+    match error {
+        Some(e) => Line::styled(format!("✗ {e}"), theme.error),
+        None => Line::styled("enter starts · esc cancels", theme.muted),
+    }
 }
 
 fn draw_plan(
