@@ -140,6 +140,20 @@ impl JobState {
             JobState::Interrupted(_) => "interrupted",
         }
     }
+
+    /// No worker will move the job again by itself: it completed, was cancelled or failed.
+    pub fn has_ended(self) -> bool {
+        matches!(
+            self,
+            JobState::Recorded(JobStatus::Completed | JobStatus::Cancelled | JobStatus::Failed)
+        )
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.label())
+    }
 }
 
 /// The job's cursor and primary key text: integers as digits, text as it is.

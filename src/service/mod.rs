@@ -15,5 +15,7 @@
 pub mod retire;
 pub mod rotate;
 
-pub use retire::{CensusProgress, KeyPlace, RetireError, check_retirable, key_census, retire};
+pub use retire::{
+    CensusFailed, CensusProgress, KeyPlace, RetireError, check_retirable, key_census, retire,
+};
 pub use rotate::{RotateOutcome, RotateRequest, rotate_many};

@@ -34,9 +34,22 @@ pub enum RetireError {
         /// The configured keys, `id (fingerprint)`, comma separated.
         known: String,
     },
+    /// The census could not read a model.
+    #[error(transparent)]
+    Census(#[from] CensusFailed),
     /// Refused by a rule (in use, never retirable, not configured) or failed.
     #[error(transparent)]
     Rotation(#[from] RotationError),
+}
+
+/// The census stopped at a model it could not read (named, so the operator knows where).
+#[derive(Debug, thiserror::Error)]
+#[error("{model}: {source}")]
+pub struct CensusFailed {
+    /// The model being read.
+    pub model: String,
+    /// Why it could not be read.
+    pub source: Box<RotationError>,
 }
 
 /// Values under a key in one column of one model.
@@ -106,7 +119,7 @@ pub async fn key_census(
     models: &[ModelDef],
     id: &KeyId,
     progress: &(dyn Fn(CensusProgress) + Send + Sync),
-) -> Result<Vec<KeyPlace>, RotationError> {
+) -> Result<Vec<KeyPlace>, CensusFailed> {
     let surveyed: Vec<&ModelDef> = models
         .iter()
         .filter(|m| m.has_encrypted_columns())
@@ -126,7 +139,13 @@ pub async fn key_census(
         };
         report(&model.name, 0);
         let one = std::slice::from_ref(model);
-        for usage in key_usage_with_progress(store, ring, one, id, &report).await? {
+        let usages = key_usage_with_progress(store, ring, one, id, &report)
+            .await
+            .map_err(|source| CensusFailed {
+                model: model.name.clone(),
+                source: Box::new(source),
+            })?;
+        for usage in usages {
             found += usage.count;
             places.push(KeyPlace {
                 model: model.name.clone(),

@@ -1,10 +1,10 @@
 //! What the event loop reacts to. Terminal input arrives from crossterm's event stream;
 //! a tick drives time-based state (reveal timeouts, spinners); background work arrives as
-//! [`TaskResult`](super::tasks::TaskResult)s through [`App::apply`](super::app::App::apply).
+//! `TaskResult`s through `App::apply`.
 
 use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind, MouseEvent};
 
-/// One input to [`App::handle_event`](super::app::App::handle_event).
+/// One input to `App::handle_event`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     Key(KeyEvent),

@@ -1,5 +1,5 @@
 //! Hardening: secret canaries, property tests, a key storm, fuzz inputs replayed, the bad-input
-//! corpus, database faults.
+//! corpus, database faults, and the layering of the source (`architecture`).
 //!
 //! One test binary per area (issue 14): each former `tests/<name>.rs` is a module here,
 //! so its tests are named `<name>::<test>`.
@@ -15,6 +15,7 @@ mod test_db_store;
 #[path = "../support/tui_support.rs"]
 mod tui_support;
 
+mod architecture;
 mod bad_input_corpus;
 mod fault_postgres;
 mod hardening_canary;

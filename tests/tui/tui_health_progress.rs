@@ -6,7 +6,7 @@
 use crate::tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use timber::tui::screens::health_progress::HealthTick;
+use timber::tui::screens::health::{HealthTick, Msg as HealthMsg};
 use timber::tui::{App, Event, TaskResult};
 use tui_support::*;
 
@@ -33,9 +33,9 @@ async fn until_survey_reads(app: &mut App, model: &str) {
         let result = app.next_result().await;
         let reached = matches!(
             &result,
-            TaskResult::HealthProgress(HealthTick::Rows { model: m, .. }) if m == model
+            TaskResult::Health(HealthMsg::Progress(HealthTick::Rows { model: m, .. })) if m == model
         );
-        let finished = matches!(result, TaskResult::Health(_));
+        let finished = matches!(result, TaskResult::Health(HealthMsg::Finished(_)));
         app.apply(result);
         assert!(!finished, "the run ended before the survey read {model}");
         if reached {

@@ -10,7 +10,7 @@ use crate::tui_support;
 use crossterm::event::KeyCode;
 use timber::audit::AuditFilter;
 use timber::store::{Store, StoreConfig};
-use timber::tui::screens::retire::RetireUpdate;
+use timber::tui::screens::keys::{Msg as KeysMsg, RetireUpdate};
 use timber::tui::{App, Event, TaskResult};
 use tui_support::*;
 
@@ -169,10 +169,13 @@ async fn the_census_shows_its_progress_before_the_plan() {
         let result = app.next_result().await;
         let reading_tickets = matches!(
             &result,
-            TaskResult::Retire(RetireUpdate::Progress { model, rows, .. })
+            TaskResult::Keys(KeysMsg::Retire(RetireUpdate::Progress { model, rows, .. }))
                 if model == "Ticket" && *rows > 0
         );
-        let planned = matches!(&result, TaskResult::Retire(RetireUpdate::Census { .. }));
+        let planned = matches!(
+            &result,
+            TaskResult::Keys(KeysMsg::Retire(RetireUpdate::Census { .. }))
+        );
         app.apply(result);
         assert!(!planned, "the plan came before any progress was seen");
         if reading_tickets {

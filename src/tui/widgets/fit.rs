@@ -87,6 +87,17 @@ pub fn column_widths(natural: &[usize], min: &[usize], available: usize) -> Vec<
     widths
 }
 
+/// At most `max` characters of `text`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

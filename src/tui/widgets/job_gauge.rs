@@ -8,8 +8,6 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Gauge;
 
-use crate::tui::overview_data::JobView;
-use crate::tui::screens::keys_live::LiveJob;
 use crate::tui::theme::Theme;
 
 /// What a job's gauge shows: rows handled of the total, and how many of them failed.
@@ -21,23 +19,6 @@ pub struct JobProgress {
 }
 
 impl JobProgress {
-    /// From the jobs table, or from this console's live events while it runs the job (they
-    /// are newer than the last poll); `None` when the table does not report progress.
-    pub fn of(job: &JobView, live: Option<&LiveJob>) -> Option<JobProgress> {
-        match live {
-            Some(l) if !is_final(&job.status) => Some(JobProgress {
-                handled: l.handled,
-                total: l.total,
-                failed: l.failed,
-            }),
-            _ => Some(JobProgress {
-                handled: job.rows_handled?,
-                total: job.rows_total?,
-                failed: job.rows_failed,
-            }),
-        }
-    }
-
     pub fn ratio(&self) -> f64 {
         if self.total == 0 {
             1.0
@@ -45,11 +26,6 @@ impl JobProgress {
             (self.handled as f64 / self.total as f64).clamp(0.0, 1.0)
         }
     }
-}
-
-/// A job that no longer moves: its table row is the truth, not the last live event.
-pub fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "cancelled" | "failed")
 }
 
 /// Draws the gauge in `area`: `handled/total handled ✗failed` plus `note` (a rate limit),

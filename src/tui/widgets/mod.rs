@@ -1,22 +1,18 @@
-//! Reusable pieces of the console's chrome: masked cells, the status bar, help, the
-//! command palette, the reveal dialog, the record popup and the one-line prompt.
+//! Reusable drawing pieces that take explicit arguments (never a screen's or the root's
+//! state): blocks and tiles, widths that fit, masked cells, a job's gauge, the command
+//! palette.
 
 pub mod fit;
-pub mod help;
 pub mod job_gauge;
 pub mod masked_cell;
 pub mod palette;
-pub mod prompt;
-pub mod record_popup;
-pub mod reveal_dialog;
-pub mod status_bar;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, BorderType, Paragraph};
 
-use super::screens::Loadable;
+use super::context::Loadable;
 use super::theme::Theme;
 
 /// A bordered block with a title, in the theme's colours.

@@ -1,13 +1,23 @@
-//! Drawing of the `:` command palette: the input and its completions.
+//! The `:` command palette: its state (the input and its completions) and its drawing.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, List, ListItem, ListState};
 
+use ratatui_textarea::TextArea;
+
 use super::block;
-use crate::tui::state::PaletteState;
 use crate::tui::theme::Theme;
+
+/// The `:` command palette.
+#[derive(Debug)]
+pub struct PaletteState {
+    pub input: TextArea<'static>,
+    /// Completions for what is typed, best first.
+    pub completions: Vec<String>,
+    pub selected: usize,
+}
 
 /// Completions shown at once.
 pub const SHOWN: usize = 8;

@@ -1,0 +1,158 @@
+//! The `:` command palette's language and completion: screens (`:data`), actions
+//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:quit`.
+
+use crate::tui::context::ScreenId;
+use crate::tui::keymap::Action;
+
+/// A palette command, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Screen(ScreenId),
+    Action(Action),
+    Theme(String),
+    Role(String),
+    Model(String),
+}
+
+/// Parses what was typed after `:`; the error says what is accepted.
+pub fn parse(text: &str) -> Result<Command, String> {
+    let text = text.trim().trim_start_matches(':').trim();
+    let (word, arg) = match text.split_once(char::is_whitespace) {
+        Some((w, a)) => (w, a.trim()),
+        None => (text, ""),
+    };
+    let word = word.to_ascii_lowercase();
+    let needs_arg =
+        |what: &str| format!("`{word}` needs a {what}, e.g. `:{word} …` (tab completes)");
+    match word.as_str() {
+        "" => Err("type a command; tab completes".into()),
+        "theme" if arg.is_empty() => Err(needs_arg("theme name")),
+        "theme" => Ok(Command::Theme(arg.to_string())),
+        "role" if arg.is_empty() => Err(needs_arg("role name")),
+        "role" => Ok(Command::Role(arg.to_string())),
+        "model" if arg.is_empty() => Err(needs_arg("model name")),
+        "model" => Ok(Command::Model(arg.to_string())),
+        "q" | "quit" => Ok(Command::Action(Action::Quit)),
+        _ => {
+            if let Some(screen) = ScreenId::parse(&word) {
+                return Ok(Command::Screen(screen));
+            }
+            Action::ALL
+                .iter()
+                .find(|a| a.name() == word)
+                .map(|a| Command::Action(*a))
+                .ok_or_else(|| {
+                    format!("unknown command `{word}`; try :data, :theme NAME, :role NAME, :help")
+                })
+        }
+    }
+}
+
+/// Every complete command the palette can offer.
+pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = ScreenId::ALL.iter().map(|s| s.name().to_string()).collect();
+    out.extend(
+        Action::ALL
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    a,
+                    Action::Overview | Action::Data | Action::Audit | Action::Keys | Action::Health
+                )
+            })
+            .map(|a| a.name().to_string()),
+    );
+    out.extend(themes.iter().map(|t| format!("theme {t}")));
+    out.extend(roles.iter().map(|r| format!("role {r}")));
+    out.extend(models.iter().map(|m| format!("model {m}")));
+    out
+}
+
+/// The palette commands help lists, built from the screens and actions so a new action
+/// (`:verify` was missing from a hand-written line) shows up by itself. Moving keys
+/// (`:down`, `:page-up`, ...) work too but are left out: nobody types them.
+pub fn summary() -> String {
+    let moves = [
+        Action::Overview,
+        Action::Data,
+        Action::Audit,
+        Action::Keys,
+        Action::Health,
+        Action::Palette,
+        Action::Back,
+        Action::NextTab,
+        Action::PrevTab,
+        Action::Up,
+        Action::Down,
+        Action::Left,
+        Action::Right,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Help,
+        Action::Quit,
+    ];
+    let mut out: Vec<String> = ScreenId::ALL
+        .iter()
+        .map(|s| format!(":{}", s.name()))
+        .collect();
+    out.extend(
+        Action::ALL
+            .iter()
+            .filter(|a| !moves.contains(a))
+            .map(|a| format!(":{}", a.name())),
+    );
+    out.extend([":model NAME", ":theme NAME", ":role NAME", ":quit"].map(String::from));
+    out.join(" ")
+}
+
+/// Candidates for `input`: those starting with it first, then those containing it.
+pub fn complete(input: &str, candidates: &[String]) -> Vec<String> {
+    let needle = input.trim().trim_start_matches(':').to_ascii_lowercase();
+    let lower = |c: &String| c.to_ascii_lowercase();
+    let mut out: Vec<String> = candidates
+        .iter()
+        .filter(|c| lower(c).starts_with(&needle))
+        .cloned()
+        .collect();
+    out.extend(
+        candidates
+            .iter()
+            .filter(|c| !lower(c).starts_with(&needle) && lower(c).contains(&needle))
+            .cloned(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_screens_actions_and_arguments() {
+        assert_eq!(parse(":data"), Ok(Command::Screen(ScreenId::Data)));
+        assert_eq!(parse("3"), Ok(Command::Screen(ScreenId::Audit)));
+        assert_eq!(parse("theme  light "), Ok(Command::Theme("light".into())));
+        assert_eq!(parse("q"), Ok(Command::Action(Action::Quit)));
+        assert!(parse("role").unwrap_err().contains("role name"));
+        assert!(
+            parse("frobnicate")
+                .unwrap_err()
+                .contains("unknown command `frobnicate`")
+        );
+    }
+
+    #[test]
+    fn completion_prefers_prefixes() {
+        let all = candidates(
+            &["dark".into(), "light".into()],
+            &["viewer".into()],
+            &["UserProfile".into()],
+        );
+        let got = complete("th", &all);
+        assert_eq!(got[0], "theme dark");
+        assert!(complete("light", &all).contains(&"theme light".to_string()));
+        assert_eq!(complete("role v", &all), vec!["role viewer".to_string()]);
+    }
+}

@@ -1,0 +1,101 @@
+//! The status bar (database, environment, role, user, the read-only badge, the connection)
+//! and, above it, the message line: the last error, else the latest notice (wrapped onto
+//! up to three rows), else key hints for the current screen.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::tui::app::state::{Connection, State};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
+    let theme = &state.theme;
+    let status = &state.status;
+    let sep = Span::styled(" │ ", theme.status_bg);
+    let mut spans = vec![
+        Span::styled(format!(" {}", status.database), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("env {}", status.environment), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("role {}", status.role), theme.status_bg),
+        sep.clone(),
+        Span::styled(format!("user {}", status.user), theme.status_bg),
+        Span::styled(" ", theme.status_bg),
+    ];
+    if status.read_only {
+        spans.push(Span::styled(" READ-ONLY ", theme.badge));
+        spans.push(Span::styled(" ", theme.status_bg));
+    }
+    match &status.connection {
+        Connection::Connecting => spans.push(Span::styled("connecting… ", theme.status_bg)),
+        Connection::Connected => {}
+        Connection::Failed(_) => spans.push(Span::styled("✗ not connected ", theme.error)),
+    }
+    let hint = format!(
+        " {} help ",
+        state.keymap.label(crate::tui::keymap::Action::Help)
+    );
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hint.chars().count());
+    spans.push(Span::styled(" ".repeat(pad), theme.status_bg));
+    if pad > 0 {
+        spans.push(Span::styled(hint, theme.status_bg));
+    }
+    frame.render_widget(Line::from(spans).style(theme.status_bg), area);
+}
+
+/// Most rows the message line takes: a long error (the roles a policy defines, a path)
+/// wraps instead of losing its end at 80 columns; hints stay on one row.
+const MESSAGE_ROWS: usize = 3;
+
+/// The text above the status bar: the last error, else the latest notice, else hints.
+fn message(state: &State) -> Option<Line<'static>> {
+    let (theme, status) = (&state.theme, &state.status);
+    if let Some(error) = &status.last_error {
+        Some(Line::styled(format!(" ✗ {error}"), theme.error))
+    } else {
+        status
+            .message
+            .as_ref()
+            .map(|message| Line::styled(format!(" {message}"), theme.accent))
+    }
+}
+
+/// Rows the message line needs at `width` columns (1 to [`MESSAGE_ROWS`]).
+pub fn message_rows(state: &State, width: u16) -> u16 {
+    let rows = message(state).map_or(1, |line| {
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        crate::tui::widgets::wrapped_rows(&text, width.max(1) as usize)
+    });
+    rows.clamp(1, MESSAGE_ROWS) as u16
+}
+
+/// The line(s) above the status bar: the last error, else the latest notice, else hints.
+pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
+    let paragraph = match message(state) {
+        Some(line) => Paragraph::new(line).wrap(Wrap { trim: false }),
+        None => Paragraph::new(Line::styled(
+            format!(" {}", hints(state)),
+            state.theme.muted,
+        )),
+    };
+    frame.render_widget(paragraph, area);
+}
+
+/// Key hints for the current screen, from the live keymap.
+fn hints(state: &State) -> String {
+    use crate::tui::keymap::Action;
+    use crate::tui::screens::{self, ScreenId};
+    let ui = state.ui();
+    let k = |action| state.keymap.label(action);
+    let mut parts = vec![format!("{} palette", k(Action::Palette))];
+    parts.extend(match state.screen {
+        ScreenId::Data => screens::data::view::hints(&state.data, &ui),
+        ScreenId::Audit => screens::audit::hints(&state.audit, &ui),
+        ScreenId::Keys => screens::keys::view::hints(&ui),
+        ScreenId::Overview | ScreenId::Health => vec![format!("{} refresh", k(Action::Refresh))],
+    });
+    parts.push(format!("{} quit", k(Action::Quit)));
+    parts.join("  ")
+}

@@ -1,0 +1,85 @@
+//! Screen 2, Data: the model list, then one model's table with keyset paging, sideways
+//! scrolling, search (blind index), filter (plain column), the record popup and timed,
+//! audited reveals.
+//!
+//! - `table.rs`, `columns.rs`: the state and which columns fit;
+//! - `actions.rs`: keys and actions to effects; `popups.rs`: its popups and their keys;
+//! - `update.rs`: applying its messages; `loaders.rs`: its background work;
+//! - `view.rs`, `record_view.rs`, `prompt_view.rs`, `reveal_view.rs`: drawing.
+
+mod actions;
+pub mod columns;
+pub mod loaders;
+mod popups;
+pub mod prompt_view;
+pub mod record_view;
+pub mod reveal_view;
+mod table;
+mod update;
+pub mod view;
+
+use crate::access::{Cell, ViewRow};
+use crate::store::RowEstimate;
+
+pub use loaders::{CellRef, MATCH_LIMIT, PageView};
+pub use popups::{Popup, PromptState, RevealState};
+pub use table::{ColumnInfo, Intent, MatchKind, Matches, ModelEntry, Reveal, TableView};
+
+/// What this screen asks the root to do.
+pub type Effect = crate::tui::context::Effect<Msg, Popup>;
+
+/// The screen's state: the model list, and the open table if any.
+#[derive(Clone, Debug, Default)]
+pub struct DataState {
+    pub models: Vec<ModelEntry>,
+    pub cursor: usize,
+    pub table: Option<TableView>,
+}
+
+/// Answers of this screen's background work.
+#[derive(Debug)]
+pub enum Msg {
+    Estimates(Vec<(String, Result<RowEstimate, String>)>),
+    /// A keyset page; `generation` drops answers to requests the operator moved past.
+    Page {
+        generation: u64,
+        result: Result<PageView, String>,
+    },
+    /// Matches of a search (blind index) or filter (plain column), masked; with a note
+    /// when the operator's own rows among them are shown masked.
+    Matches {
+        generation: u64,
+        model: String,
+        result: Result<(Vec<ViewRow>, Option<String>), String>,
+    },
+    Revealed {
+        cell: CellRef,
+        result: Result<Cell, String>,
+    },
+}
+
+impl DataState {
+    /// One entry per configured model, estimates still loading.
+    pub fn new(models: &crate::config::ModelSet) -> DataState {
+        let models = models
+            .models
+            .iter()
+            .map(|m| ModelEntry {
+                name: m.name.clone(),
+                table: m.table_name.clone(),
+                encrypted: m.encrypted_columns().map(|c| c.name.clone()).collect(),
+                searchable: m
+                    .encrypted_columns()
+                    .filter(|c| c.blind_index.is_some())
+                    .map(|c| c.name.clone())
+                    .collect(),
+                estimate: None,
+            })
+            .collect();
+        DataState {
+            models,
+            cursor: 0,
+            table: None,
+        }
+    }
+}

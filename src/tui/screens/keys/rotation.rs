@@ -1,0 +1,274 @@
+//! Rotation from the Keys screen: the wizard (scope, plan, type-to-confirm), the
+//! background run whose events stream back as progress, and pause/resume/cancel of the
+//! selected job (through the jobs table, so jobs of other processes obey too). A
+//! read-only session refuses every one of these writes, saying why.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+
+use super::loaders::{self, RotationWork};
+use super::{Effect, KeysState, Popup};
+use crate::config::PolicyAction;
+use crate::rotation::{JobRequest, JobState, JobStatus, ModelPlan};
+use crate::tui::context::{Ctx, Loadable, Refresh, Task};
+
+/// Why a write action is disabled in a read-only session (short enough for the message line
+/// at 80 columns, remedy included).
+pub const READ_ONLY_REASON: &str =
+    "read-only session: rotation writes to the database; restart with --write";
+
+/// Rows per batch the plan assumes (the runner adapts its batch size; this is for the ETA).
+pub const PLAN_BATCH: u64 = 500;
+/// Rows per second the plan's ETA assumes before a job has reported its own rate.
+pub const PLAN_RATE: u64 = 2000;
+
+#[derive(Debug)]
+pub enum WizardStep {
+    /// Choosing `all` (index 0) or one model.
+    Scope {
+        cursor: usize,
+    },
+    Plan(Loadable<Vec<ModelPlan>>),
+    Confirm {
+        plans: Vec<ModelPlan>,
+        /// Boxed: a text area is large next to the other steps.
+        input: Box<TextArea<'static>>,
+        error: Option<String>,
+    },
+}
+
+#[derive(Debug)]
+pub struct WizardState {
+    /// Models with encrypted columns, in model order.
+    pub models: Vec<String>,
+    /// `None` for all models.
+    pub scope: Option<String>,
+    pub step: WizardStep,
+    /// `ROTATION_MAX_ROWS_PER_SECOND`: the plan shows it and its ETA honours it.
+    pub max_rate: Option<u64>,
+}
+
+impl WizardState {
+    pub fn new(models: Vec<String>) -> WizardState {
+        WizardState {
+            models,
+            scope: None,
+            step: WizardStep::Scope { cursor: 0 },
+            max_rate: None,
+        }
+    }
+
+    /// What must be typed to confirm: the model's name, or `all`.
+    pub fn confirm_word(&self) -> &str {
+        self.scope.as_deref().unwrap_or("all")
+    }
+
+    /// The models the chosen scope covers.
+    pub fn selected_models(&self) -> Vec<String> {
+        match &self.scope {
+            Some(model) => vec![model.clone()],
+            None => self.models.clone(),
+        }
+    }
+}
+
+/// Rows to write, batches and the ETA at the assumed rate, or at the rate limit when it is
+/// lower (a limited job's batches are at most one second of the limit).
+pub fn plan_totals(plans: &[ModelPlan], max_rate: Option<u64>) -> (u64, u64, u64) {
+    let rows: u64 = plans.iter().map(|p| p.estimated_rows_to_change()).sum();
+    let batch = max_rate.map_or(PLAN_BATCH, |r| r.clamp(1, PLAN_BATCH));
+    let rate = max_rate.map_or(PLAN_RATE, |r| r.clamp(1, PLAN_RATE));
+    let batches: u64 = plans.iter().map(|p| p.rows_total.div_ceil(batch)).sum();
+    (rows, batches, rows.div_ceil(rate))
+}
+
+impl KeysState {
+    /// `R`: the wizard, or the reason it cannot run.
+    pub(super) fn open_rotation_wizard(&mut self, ctx: &Ctx) -> Effect {
+        if ctx.read_only {
+            return Effect::error(READ_ONLY_REASON);
+        }
+        let models = ctx
+            .services
+            .encrypted_models()
+            .map(|m| m.name.clone())
+            .collect();
+        let mut wizard = WizardState::new(models);
+        wizard.max_rate = ctx.services.max_rotation_rate();
+        Effect::Popup(Popup::Rotate(wizard))
+    }
+
+    /// A key while the wizard is open.
+    pub fn wizard_key(&mut self, wizard: &mut WizardState, key: KeyEvent, ctx: &Ctx) -> Effect {
+        if key.code == KeyCode::Esc {
+            return Effect::ClosePopup;
+        }
+        let word = wizard.confirm_word().to_string();
+        let models = wizard.models.clone();
+        let scope = wizard.scope.clone();
+        match &mut wizard.step {
+            WizardStep::Scope { cursor } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => *cursor = cursor.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *cursor = (*cursor + 1).min(wizard.models.len())
+                }
+                KeyCode::Enter => {
+                    let chosen = cursor.checked_sub(1).and_then(|i| models.get(i).cloned());
+                    wizard.scope = chosen;
+                    wizard.step = WizardStep::Plan(Loadable::Loading);
+                    return self.spawn_plan(wizard.selected_models(), ctx);
+                }
+                _ => {}
+            },
+            WizardStep::Plan(plan) => {
+                if key.code == KeyCode::Enter
+                    && let Loadable::Ready(plans) = plan
+                {
+                    let mut input = TextArea::default();
+                    input.set_cursor_line_style(ratatui::style::Style::default());
+                    input.set_placeholder_text(word);
+                    wizard.step = WizardStep::Confirm {
+                        plans: std::mem::take(plans),
+                        input: Box::new(input),
+                        error: None,
+                    };
+                }
+            }
+            WizardStep::Confirm { input, error, .. } => {
+                if key.code != KeyCode::Enter {
+                    input.input(key);
+                    return Effect::None;
+                }
+                let typed = input.lines().join("").trim().to_string();
+                if typed != word {
+                    *error = Some(format!(
+                        "type `{word}` exactly to start (you typed `{typed}`)"
+                    ));
+                    return Effect::None;
+                }
+                let names = match scope {
+                    Some(model) => vec![model],
+                    None => models,
+                };
+                return Effect::ClosePopup.then(self.spawn_rotation(names, None, ctx));
+            }
+        }
+        Effect::None
+    }
+
+    /// `p`: pause the selected running job, resume a paused or failed one, or take over an
+    /// interrupted one (its worker, a console or CLI, was killed).
+    pub(super) fn pause_or_resume_job(&mut self, ctx: &Ctx) -> Effect {
+        if ctx.read_only {
+            return Effect::error(READ_ONLY_REASON);
+        }
+        let Some((id, status)) = self.selected_job() else {
+            return Effect::notice("no rotation job selected");
+        };
+        let ours = self
+            .live
+            .iter()
+            .any(|l| l.job == id && l.status == JobStatus::Running);
+        // An interrupted job's worker is gone: continuing it is a takeover.
+        if matches!(status, JobState::Interrupted(_))
+            && let Err(refused) = ctx.grants().check(PolicyAction::TakeoverJob)
+        {
+            return Effect::error(refused.short());
+        }
+        match status {
+            JobState::Recorded(JobStatus::Running) if ours => {
+                self.request_job(id, JobRequest::Pause, ctx)
+            }
+            JobState::Recorded(JobStatus::Running | JobStatus::Paused | JobStatus::Failed)
+            | JobState::Interrupted(_) => Effect::notice(format!("resuming job {id}…"))
+                .then(self.spawn_rotation(Vec::new(), Some(id), ctx)),
+            other => Effect::notice(format!(
+                "job {id} is {other}; only running, paused, interrupted or failed jobs change"
+            )),
+        }
+    }
+
+    /// `x`: ask the selected job's worker to cancel after its current batch.
+    pub(super) fn cancel_job(&mut self, ctx: &Ctx) -> Effect {
+        if ctx.read_only {
+            return Effect::error(READ_ONLY_REASON);
+        }
+        match self.selected_job() {
+            Some((id, _)) => self.request_job(id, JobRequest::Cancel, ctx),
+            None => Effect::notice("no rotation job selected"),
+        }
+    }
+
+    fn request_job(&mut self, id: i64, request: JobRequest, ctx: &Ctx) -> Effect {
+        let Some(store) = ctx.services.store.clone() else {
+            return Effect::None;
+        };
+        let status = request.status();
+        Effect::notice(format!("job {id}: {status} after the current batch")).then(Effect::spawn(
+            "job request",
+            loaders::request_job(store, id, request),
+        ))
+    }
+
+    fn spawn_plan(&mut self, names: Vec<String>, ctx: &Ctx) -> Effect {
+        let s = ctx.services;
+        let Some(store) = s.store.clone() else {
+            return Effect::error("not connected: the plan needs the database");
+        };
+        let work = loaders::plan(store, s.ring.clone(), s.models.clone(), names);
+        Effect::spawn("rotation plan", work)
+    }
+
+    fn spawn_rotation(&mut self, names: Vec<String>, resume: Option<i64>, ctx: &Ctx) -> Effect {
+        if let Err(refused) = ctx.grants().check(PolicyAction::Rotate) {
+            return Effect::error(refused.short());
+        }
+        let s = ctx.services;
+        let Some(store) = s.store.clone() else {
+            return Effect::error("not connected: rotation needs the database");
+        };
+        let (ring, models, log) = (s.ring.clone(), s.models.clone(), s.audit_log.clone());
+        let actor = s.access.identity().user.clone();
+        let max_rate = s.max_rotation_rate();
+        let takeover = ctx.grants().check(PolicyAction::TakeoverJob);
+        let limit = max_rate.map_or(String::new(), |r| format!(", limited to {r} rows/s"));
+        let task = Task::with_progress("rotation", move |progress| {
+            loaders::run_rotation(RotationWork {
+                store,
+                ring,
+                models,
+                names,
+                resume,
+                actor,
+                log,
+                progress,
+                max_rate,
+                takeover,
+            })
+        });
+        Effect::notice(format!("rotation started{limit}; progress below")).then(Effect::Spawn(task))
+    }
+
+    /// A plan for the open wizard (dropped if the operator closed it).
+    pub(super) fn apply_plan(
+        &mut self,
+        wizard: Option<&mut WizardState>,
+        result: Result<Vec<ModelPlan>, String>,
+    ) {
+        if let Some(wizard) = wizard
+            && matches!(wizard.step, WizardStep::Plan(_))
+        {
+            wizard.step = WizardStep::Plan(Loadable::from_result(result));
+        }
+    }
+
+    pub(super) fn apply_rotation_finished(&mut self, errors: Vec<String>) -> Effect {
+        let message = if errors.is_empty() {
+            Effect::notice("rotation: done")
+        } else {
+            Effect::error(format!("rotation: {}", errors.join("; ")))
+        };
+        // Census, health and jobs all change with a rotation.
+        message.then(Effect::Refresh(Refresh::All))
+    }
+}
