@@ -139,7 +139,7 @@ async fn canary_dir(keys: &Keys) -> tempfile::TempDir {
 }
 
 /// The `--log-file` text without its measurements (timestamps, durations, the pid): those
-/// are numbers that can hold a numeric canary such as `4242` by chance, and no value ever
+/// are numbers that could hold the digits of a numeric canary by chance, and no value ever
 /// reaches them. Every other field of every event is kept and scanned.
 fn log_text(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
