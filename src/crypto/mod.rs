@@ -32,6 +32,12 @@
 //! - `codec::{encode_plaintext, decode_plaintext, wrap_for_column, unwrap_stored}`: Timber's
 //!   plaintext rules (strings as-is, else Python's `json.dumps`), read by declared type.
 //! - `blind_index::{keyed, legacy_sha256, classify_hash}`; `user_keys::derive_user_key`.
+//! - `merkle`: RFC 9162 §2.1 tree hashing for the audit log (issue 15): `leaf_hash`,
+//!   `node_hash`, `empty_root`, `root`, the streaming `TreeBuilder`, and inclusion and
+//!   consistency proofs with their verifiers.
+//! - `signed_note`: C2SP signed notes with Ed25519 (`NoteSigner`, `NoteVerifier`,
+//!   `signed_note::sign`, `signed_note::open` → `OpenedNote`) and the C2SP tlog-checkpoint
+//!   body (`Checkpoint`); `NoteError` names each refusal.
 
 pub mod blind_index;
 mod cells;
@@ -42,8 +48,10 @@ mod hmac_sha256;
 pub mod inspect;
 mod key;
 mod keyring;
+pub mod merkle;
 mod pyjson;
 mod ring_builder;
+pub mod signed_note;
 mod user_keys;
 
 pub use cells::{Decrypted, KeyChoice};
@@ -56,4 +64,5 @@ pub use key::{Fingerprint, Key, KeyError};
 pub use keyring::{CellError, Identified, KeyId, KeyInfo, KeyRing, KeyRole};
 pub use pyjson::float_repr;
 pub use ring_builder::{KeyRingBuilder, KeySources};
+pub use signed_note::{Checkpoint, NoteError, NoteSigner, NoteVerifier, OpenedNote};
 pub use user_keys::{MasterGeneration, derive_user_key, pbkdf2_hmac_sha256};
