@@ -6,13 +6,18 @@
 //! - [`entry`]: the entry type and the action vocabulary;
 //! - [`log`]: [`AuditLog`], appending (and the store's write observer);
 //! - [`query`]: filtered listing, following, and verifying the stored chain;
-//! - [`filter_text`]: the filter as typed (`actor=ana since=2h`); [`lookup`]: entries by id.
+//! - [`filter_text`]: the filter as typed (`actor=ana since=2h`); [`lookup`]: entries by id;
+//! - [`checkpoint`]: signed checkpoints (a Merkle root over the entries) and inclusion
+//!   proofs; [`public_verify`]: verification with the audit signing key's public half only.
 
 mod chain;
+pub mod checkpoint;
 mod entry;
+pub mod export;
 mod filter_text;
 mod log;
 pub mod lookup;
+pub mod public_verify;
 pub mod query;
 mod verify;
 
@@ -43,6 +48,14 @@ pub enum AuditError {
     BadExpectedHead,
     #[error("the detail of audit entry {id} cannot be read: {reason}")]
     Detail { id: i64, reason: String },
+    #[error("audit checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("audit entry {0} does not exist")]
+    NoSuchEntry(i64),
+    #[error(
+        "audit entry {0} is after the newest checkpoint; write one with `timber audit checkpoint`"
+    )]
+    NotCheckpointed(i64),
     #[error("audit log: {0}")]
     Store(#[from] StoreError),
 }

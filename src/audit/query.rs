@@ -202,16 +202,22 @@ pub async fn verify(
         Some(text) => Some(from_hex(text).ok_or(AuditError::BadExpectedHead)?),
     };
     let mut verifier = ChainVerifier::new(key, expected);
+    // Every row is read, whatever its id: the chain starts at id 1, so a row with an id of 0
+    // or less was put there by hand, and is named (it once was never read, yet listed as
+    // real). The count taken first is compared with what was read at the end.
+    let counted = store.audit_count().await?;
     let mut last_id: Option<i64> = None;
+    let mut sink = |entry: AuditEntry| verifier.push(&entry);
+    read_rows_before_the_chain(store, &mut sink, &mut last_id).await?;
     loop {
-        read_rows_after(store, &mut verifier, &mut last_id).await?;
+        read_rows_after(store, &mut sink, &mut last_id).await?;
         let head = store.audit_head().await?;
         // Another process may have appended after our last page: a head that names a newer
         // entry is read again, and only entries that never come are reported missing.
         let newer = head
             .as_ref()
             .is_some_and(|h| h.entry_id > last_id.unwrap_or(0));
-        if newer && read_rows_after(store, &mut verifier, &mut last_id).await? > 0 {
+        if newer && read_rows_after(store, &mut sink, &mut last_id).await? > 0 {
             continue;
         }
         let head = head.map(|h| StoredHead {
@@ -219,7 +225,51 @@ pub async fn verify(
             last_hash: h.entry_hash,
             head_mac: h.mac,
         });
-        return Ok(verifier.finish(head.as_ref()));
+        let mut report = verifier.finish(head.as_ref());
+        let unread = counted.max(0) as u64;
+        if report.ok && report.entries < unread {
+            report.fail_unread(unread - report.entries);
+        }
+        return Ok(report);
+    }
+}
+
+/// Feeds every row of the log to `sink` in id order (rows with an id of 0 or less first),
+/// as verification reads them; returns how many. Checkpoints and proofs build their
+/// Merkle tree from this one reading.
+pub async fn for_each_entry(
+    store: &Store,
+    sink: &mut (dyn FnMut(AuditEntry) + Send),
+) -> Result<u64, AuditError> {
+    let mut last_id = None;
+    let below = read_rows_before_the_chain(store, sink, &mut last_id).await?;
+    Ok(below + read_rows_after(store, sink, &mut last_id).await?)
+}
+
+/// Feeds the rows with an id of 0 or less (none in a genuine log) first.
+async fn read_rows_before_the_chain(
+    store: &Store,
+    sink: &mut (dyn FnMut(AuditEntry) + Send),
+    last_id: &mut Option<i64>,
+) -> Result<u64, AuditError> {
+    let mut read = 0;
+    loop {
+        let range = AuditRange {
+            after: *last_id,
+            before: Some(1),
+            limit: VERIFY_PAGE,
+            newest_first: false,
+        };
+        let page = store.audit_entries(&range).await?;
+        let full = page.len() == VERIFY_PAGE as usize;
+        for stored in page {
+            *last_id = Some(stored.id);
+            sink(from_stored(stored));
+            read += 1;
+        }
+        if !full {
+            return Ok(read);
+        }
     }
 }
 
@@ -232,11 +282,11 @@ pub async fn verify(
 /// keyset pages alone, so no id range can make verification scan empty windows for long.
 async fn read_rows_after(
     store: &Store,
-    verifier: &mut ChainVerifier<'_>,
+    sink: &mut (dyn FnMut(AuditEntry) + Send),
     last_id: &mut Option<i64>,
 ) -> Result<u64, AuditError> {
     let mut read = 0;
-    let start = last_id.unwrap_or(0);
+    let start = last_id.unwrap_or(0).max(0);
     let newest = newest_id(store).await?;
     let span = newest.saturating_sub(start);
     let dense = span > 0 && span <= 2 * store.audit_count().await?.max(0) + VERIFY_PAGE as i64;
@@ -257,7 +307,7 @@ async fn read_rows_after(
         while let Some(page) = pages.next().await {
             for stored in page? {
                 *last_id = Some(stored.id);
-                verifier.push(&from_stored(stored));
+                sink(from_stored(stored));
                 read += 1;
             }
         }
@@ -273,7 +323,7 @@ async fn read_rows_after(
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);
-            verifier.push(&from_stored(stored));
+            sink(from_stored(stored));
             read += 1;
         }
         if !full {

@@ -72,6 +72,16 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// Marks an otherwise intact report broken because `missing` rows counted before the
+    /// read were never read (deleted while it ran).
+    pub fn fail_unread(&mut self, missing: u64) {
+        self.ok = false;
+        self.damage = Some(Damage::Deleted);
+        self.reason = Some(format!(
+            "deleted: {missing} row(s) counted before reading were gone when read"
+        ));
+    }
+
     /// `{"ok", "entries", "first_broken", "reason", "head"}` (DESIGN §12), plus `damage`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -137,6 +147,18 @@ impl<'k> ChainVerifier<'k> {
     /// Feeds the next row (ascending id).
     pub fn push(&mut self, row: &AuditEntry) {
         self.entries += 1;
+        // The chain's ids start at 1: a row below is not part of it, whatever its hashes say.
+        if row.id < 1 && matches!(self.state, State::Intact) {
+            self.state = State::Decided {
+                id: row.id,
+                damage: Damage::Inserted,
+                reason: format!(
+                    "entry {} was inserted: the chain starts at entry 1, so no genuine entry has that id",
+                    row.id
+                ),
+            };
+            return;
+        }
         let prev = from_hex(&row.prev_hash);
         let stored = from_hex(&row.entry_hash);
         match std::mem::replace(&mut self.state, State::Intact) {

@@ -75,6 +75,8 @@ impl GlobalArgs {
 pub enum OutputFormat {
     #[default]
     Text,
+    /// JSON (one object per line where there are many: `jsonl` is the same)
+    #[value(alias = "jsonl")]
     Json,
 }
 
@@ -83,7 +85,7 @@ pub enum Command {
     /// Open the console (the default)
     Console,
     /// Print one new Fernet key on stdout, nothing else
-    Keygen,
+    Keygen(KeygenArgs),
     /// Show config sources, backend, models, key fingerprints and role (never a key)
     Info(InfoArgs),
     /// Create the model and system tables (idempotent; says what it created)
@@ -99,7 +101,7 @@ pub enum Command {
     /// List keys with their status, or retire one no value depends on
     Keys(KeysArgs),
     /// List, follow or verify the tamper-evident audit log
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Count values per key fingerprint for each encrypted column (no decryption)
     Census(CensusArgs),
     /// Run the health checks; exit 0 ok, 1 warnings, 2 failures
@@ -111,7 +113,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Console => "console",
-            Command::Keygen => "keygen",
+            Command::Keygen(_) => "keygen",
             Command::Info(_) => "info",
             Command::Init => "init",
             Command::Browse(_) => "browse",
@@ -204,7 +206,10 @@ pub enum BrowseFormat {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditAction>,
     /// Keep printing new entries as any process writes them (Ctrl-C to stop)
     #[arg(long, conflicts_with = "verify")]
     pub follow: bool,
@@ -214,6 +219,13 @@ pub struct AuditArgs {
     /// With --verify: a head printed by an earlier verify, kept outside the database
     #[arg(long, requires = "verify", value_name = "H")]
     pub expect_head: Option<String>,
+    /// With --verify: check the signed checkpoints with this public key file alone (no data
+    /// key, no master key needed); AUDIT_PUBLIC_KEY / AUDIT_PUBLIC_KEY_FILE set it too
+    #[arg(long, requires = "verify", value_name = "FILE")]
+    pub public_key: Option<std::path::PathBuf>,
+    /// With --verify: a checkpoint note kept outside the database, which the log must still match
+    #[arg(long, requires = "verify", value_name = "FILE")]
+    pub checkpoint: Option<std::path::PathBuf>,
     /// Only entries about this model (or table)
     #[arg(long, value_name = "M")]
     pub model: Option<String>,
@@ -254,6 +266,60 @@ pub struct AuditArgs {
     pub reason: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// `timber keygen [--audit [--name NAME]]`.
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// An Ed25519 audit signing key (AUDIT_SIGNING_KEY) and its public key (AUDIT_PUBLIC_KEY)
+    /// instead of a Fernet key
+    #[arg(long)]
+    pub audit: bool,
+    /// With --audit: the key's name, shown in every checkpoint it signs
+    #[arg(
+        long,
+        requires = "audit",
+        default_value = "timber-audit",
+        value_name = "NAME"
+    )]
+    pub name: String,
+}
+
+/// `timber audit checkpoint` and `timber audit prove ID`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditAction {
+    /// Sign the log's Merkle root with AUDIT_SIGNING_KEY, store the checkpoint and print it
+    /// (a signed note to keep outside the database)
+    Checkpoint {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Print a proof that entry ID is in the newest checkpoint that covers it (JSON)
+    Prove {
+        /// The entry's id
+        id: i64,
+    },
+    /// Every entry (or those in a time range) as one line each, with its hash and the
+    /// checkpoint covering it, for a SIEM: JSON lines or ArcSight CEF
+    Export {
+        /// Only entries at or after TIME (2026-11-29, 2026-11-29T16:30:00Z, or 2h / 7d ago)
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only entries before TIME
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[arg(long, value_enum, default_value_t = SiemFormat::Jsonl)]
+        format: SiemFormat,
+    },
+}
+
+/// What `timber audit export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SiemFormat {
+    /// One JSON object per line
+    Jsonl,
+    /// ArcSight Common Event Format, one event per line
+    Cef,
 }
 
 #[derive(Debug, Clone, Args)]

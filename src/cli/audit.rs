@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use chrono::{NaiveDateTime, Utc};
 
-use super::args::{AuditArgs, GlobalArgs, OutputFormat};
+use super::args::{AuditAction, AuditArgs, GlobalArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::format_time;
 use crate::audit::query::{self, AuditFilter, Follower, RecordMatch};
@@ -25,6 +25,34 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
     let config = StoreConfig::from_settings(&ctx.settings)?;
     if let Some(id) = args.show {
         return super::audit_show::run(&ctx, config, id, args);
+    }
+    match &args.command {
+        Some(AuditAction::Checkpoint { format }) => {
+            return super::audit_signed::checkpoint(&ctx, config, *format);
+        }
+        Some(AuditAction::Prove { id }) => return super::audit_signed::prove_entry(config, *id),
+        Some(AuditAction::Export {
+            since,
+            until,
+            format,
+        }) => {
+            return super::audit_signed::export(
+                config,
+                since.as_deref(),
+                until.as_deref(),
+                *format,
+            );
+        }
+        None => {}
+    }
+    if args.verify && (args.public_key.is_some() || args.checkpoint.is_some()) {
+        return super::audit_signed::verify(
+            &ctx,
+            config,
+            args.public_key.as_deref(),
+            args.checkpoint.as_deref(),
+            args.format,
+        );
     }
     if args.verify {
         let ring = ctx.keyring()?;

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod audit;
 pub mod audit_show;
+pub mod audit_signed;
 pub mod browse;
 pub mod census;
 pub mod console;
@@ -62,7 +63,7 @@ pub fn run(cli: Cli) -> CliResult {
 
 fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
-        Some(Command::Keygen) => keygen::run(),
+        Some(Command::Keygen(args)) => keygen::run(&args),
         Some(Command::Info(args)) => info::run(&cli.global, &args),
         Some(Command::Init) => init::run(&cli.global),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),

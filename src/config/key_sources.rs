@@ -37,11 +37,12 @@ use super::settings_error::ConfigError;
 pub const KEY_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The key variables that have `_FILE` and `_COMMAND` forms.
-pub(crate) const KEY_BASES: [&str; 4] = [
+pub(crate) const KEY_BASES: [&str; 5] = [
     "ENCRYPTION_KEY",
     "ENCRYPTION_KEY_OLD",
     "MASTER_ENCRYPTION_KEY",
     "MASTER_ENCRYPTION_KEY_OLD",
+    "AUDIT_SIGNING_KEY",
 ];
 
 /// Refuses every key command set in an env file that was picked up implicitly (`./.env`),

@@ -152,6 +152,11 @@ pub struct Settings {
     /// `ROTATION_MAX_ROWS_PER_SECOND`: a rotation job's row rate cap; `None` when unset or 0
     /// (unlimited). `timber rotate --max-rate` overrides it per run.
     pub rotation_max_rows_per_second: Option<Sourced<u64>>,
+    /// The Ed25519 key that signs audit checkpoints (`AUDIT_SIGNING_KEY`, `_FILE`,
+    /// `_COMMAND`), in the signed-note signer form `PRIVATE+KEY+name+hash+key`.
+    pub audit_signing_key: Option<Sourced<SecretText>>,
+    /// The key checkpoints are verified with (`AUDIT_PUBLIC_KEY` or `_FILE`): public.
+    pub audit_public_key: Option<Sourced<String>>,
     /// Read-only: `--read-only`, or `OAK_ENV=production` without `--write`.
     pub read_only: bool,
     /// Variables named like `*_API_KEY`, `*_SECRET`, `*_TOKEN` (for `env.plaintext_secret`).
@@ -235,7 +240,9 @@ impl Settings {
 pub fn is_key_variable(name: &str) -> bool {
     name.starts_with("TIMBER_KEY_")
         || (settings_load::KNOWN_VARS.contains(&name)
-            && (name.starts_with("ENCRYPTION_KEY") || name.starts_with("MASTER_ENCRYPTION_KEY")))
+            && (name.starts_with("ENCRYPTION_KEY")
+                || name.starts_with("MASTER_ENCRYPTION_KEY")
+                || name.starts_with("AUDIT_SIGNING_KEY")))
 }
 
 /// Whether `Settings::load` reads this variable (so a non-UTF-8 value must not be skipped).

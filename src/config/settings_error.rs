@@ -121,6 +121,9 @@ pub enum ConfigError {
 
     #[error("{var} in {origin} lists no directory; separate directories with : or ,")]
     NoModelDirs { var: String, origin: String },
+
+    #[error("{var}: {reason}")]
+    AuditPublicKey { var: String, reason: String },
 }
 
 impl ConfigError {

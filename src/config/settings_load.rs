@@ -45,6 +45,11 @@ pub(crate) const KNOWN_VARS: &[&str] = &[
     "TIMBER_USER",
     "TIMBER_THEME",
     "ROTATION_MAX_ROWS_PER_SECOND",
+    "AUDIT_SIGNING_KEY",
+    "AUDIT_SIGNING_KEY_FILE",
+    "AUDIT_SIGNING_KEY_COMMAND",
+    "AUDIT_PUBLIC_KEY",
+    "AUDIT_PUBLIC_KEY_FILE",
 ];
 
 pub(crate) fn build(
@@ -116,6 +121,8 @@ pub(crate) fn build(
         user: flag_or_var(flags.user.clone(), "--user", &layers, "TIMBER_USER"),
         theme: flag_or_var(flags.theme.clone(), "--theme", &layers, "TIMBER_THEME"),
         rotation_max_rows_per_second: max_rate(&layers)?,
+        audit_signing_key: resolve_single(&layers, "AUDIT_SIGNING_KEY", cwd, timeout)?,
+        audit_public_key: audit_public_key(&layers, cwd)?,
         read_only: flags.read_only || (production && !flags.write),
         secret_like_vars: secret_like_vars(&layers),
         env_file: layers.file.as_ref().map(|f| f.path.clone()),
@@ -314,4 +321,36 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     text.parse::<u64>().map_err(|_| {
         "not a whole number; expected rows per second, like 500 (0 = unlimited)".to_string()
     })
+}
+
+/// `AUDIT_PUBLIC_KEY` (the verifier key text) or `AUDIT_PUBLIC_KEY_FILE` (a file holding
+/// it); public, so no command form. Both set is refused, as for keys.
+fn audit_public_key(
+    layers: &Layers<'_>,
+    cwd: &Path,
+) -> Result<Option<Sourced<String>>, ConfigError> {
+    let text = layers.get("AUDIT_PUBLIC_KEY");
+    let file = layers.get("AUDIT_PUBLIC_KEY_FILE");
+    match (text, file) {
+        (Some(_), Some(_)) => Err(ConfigError::AuditPublicKey {
+            var: "AUDIT_PUBLIC_KEY".into(),
+            reason: "both AUDIT_PUBLIC_KEY and AUDIT_PUBLIC_KEY_FILE are set; keep one".into(),
+        }),
+        (Some(v), None) => Ok(Some(Sourced {
+            value: v.value.trim().to_string(),
+            source: v.source,
+        })),
+        (None, Some(v)) => {
+            let path = cwd.join(v.value);
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::AuditPublicKey {
+                var: format!("AUDIT_PUBLIC_KEY_FILE in {}", v.source),
+                reason: format!("cannot read {}: {e}", path.display()),
+            })?;
+            Ok(Some(Sourced {
+                value: text.trim().to_string(),
+                source: v.source,
+            }))
+        }
+        (None, None) => Ok(None),
+    }
 }

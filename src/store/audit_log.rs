@@ -95,6 +95,10 @@ impl AuditWriter {
         AuditWriter { backend }
     }
 
+    pub(super) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     /// Appends one entry chained to the current head, in one transaction: `build` gets the
     /// previous head (`None` for the first entry) and returns the entry; `head` gets the new
     /// entry's id and returns the head to store. Returns the new entry's id. If `build`

@@ -10,6 +10,7 @@
 // Private parts behind the curated `pub use` below: code outside the store names what the
 // store offers (`store::JobRow`), never where it lives (`store::rotation_sql::JobRow`), so
 // the files can be rearranged without touching a caller.
+mod audit_checkpoints;
 mod audit_log;
 mod audit_sql;
 mod backend;
@@ -36,6 +37,7 @@ mod writes;
 
 use std::sync::Arc;
 
+pub use audit_checkpoints::CheckpointRow;
 pub use audit_log::{AuditEntry, AuditHead, AuditRange, AuditRow, AuditWriter};
 pub use audit_sql::{AuditFilter, AuditSearch};
 pub use backend::SqlValue;
@@ -54,7 +56,9 @@ pub use rotation_sql::{
     RotationRow, RotationTx,
 };
 pub use schema::RowEstimate;
-pub use system_tables::{AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS};
+pub use system_tables::{
+    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
+};
 pub use tls::TlsCheck;
 pub use writes::{Fields, WriteAction, WriteContext, WriteEvent, WriteObserver};
 

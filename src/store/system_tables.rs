@@ -6,6 +6,7 @@ use super::dialect::Dialect;
 
 pub const AUDIT_LOG: &str = "timber_audit_log";
 pub const AUDIT_HEAD: &str = "timber_audit_head";
+pub const AUDIT_CHECKPOINTS: &str = "timber_audit_checkpoints";
 pub const KEYS: &str = "timber_keys";
 pub const ROTATION_JOBS: &str = "timber_rotation_jobs";
 pub const ROTATION_FAILURES: &str = "timber_rotation_failures";
@@ -91,6 +92,20 @@ pub(crate) fn system_tables(dialect: Dialect) -> Vec<TablePlan> {
                 format!("{} {} NOT NULL", q("entry_hash"), t.short),
                 format!("{} {} NOT NULL", q("mac"), t.name),
                 format!("{} {} NOT NULL", q("updated_at"), t.timestamp),
+            ],
+            vec![],
+        ),
+        // Signed checkpoints: the Merkle root over the first `tree_size` entries, signed
+        // with the audit signing key (the note is kept as printed).
+        plan(
+            AUDIT_CHECKPOINTS,
+            vec![
+                format!("{} {}", q("id"), t.serial_key),
+                format!("{} {} NOT NULL", q("tree_size"), t.bigint),
+                format!("{} {} NOT NULL", q("root_hash"), t.short),
+                format!("{} {} NOT NULL", q("note"), t.text),
+                format!("{} {} NOT NULL", q("signer"), t.name),
+                format!("{} {} NOT NULL", q("created_at"), t.timestamp),
             ],
             vec![],
         ),

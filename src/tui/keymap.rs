@@ -75,6 +75,7 @@ actions! {
     Severity = "severity", "health: show one severity, then the next", ["v"];
     Export = "export", "health: write the JSON report to a file", ["e"];
     Verify = "verify", "audit: verify the hash chain, jump to the first broken entry", ["V"];
+    Checkpoint = "checkpoint", "audit: sign a checkpoint of the log", ["C"];
 }
 
 impl Action {

@@ -14,7 +14,7 @@ use timber::audit::{Action, AuditLog, Damage, EntryContent, VerifyReport};
 use timber::crypto::{AuditKey, Key};
 
 /// Runs raw SQL as an attacker with database access would.
-async fn tamper(db: &TestDb, statements: &[String]) {
+pub(crate) async fn tamper(db: &TestDb, statements: &[String]) {
     macro_rules! run {
         ($conn:ty) => {{
             let mut conn = <$conn>::connect(&db.url).await.expect("connect to tamper");
@@ -34,7 +34,7 @@ async fn tamper(db: &TestDb, statements: &[String]) {
 }
 
 /// A fresh database with ten audit entries; returns it with its log.
-async fn ten_entries(kind: Kind) -> Option<(TestDb, timber::store::Store, AuditLog)> {
+pub(crate) async fn ten_entries(kind: Kind) -> Option<(TestDb, timber::store::Store, AuditLog)> {
     let db = TestDb::new(kind).await?;
     let store = db.store().await;
     store.init(&[]).await.expect("init system tables");
@@ -70,7 +70,19 @@ fn assert_damage(kind: Kind, report: &VerifyReport, id: Option<i64>, damage: Dam
     assert_eq!(report.first_broken, id, "{kind:?}: {report:?}");
 }
 
-const LOG: &str = "timber_audit_log";
+pub(crate) const LOG: &str = "timber_audit_log";
+
+/// `statement` as an attacker runs it to store an id of 0: MySQL otherwise takes 0 in an
+/// AUTO_INCREMENT column as "the next id", unless the session's sql_mode says not to.
+pub(crate) fn zero_id_allowed(kind: Kind, statement: String) -> Vec<String> {
+    match kind {
+        Kind::Mysql => vec![
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')".into(),
+            statement,
+        ],
+        _ => vec![statement],
+    }
+}
 
 /// Ten fresh entries, the attacker's statements, then verify must name `id` and `damage`.
 async fn damage_is_named(kind: Kind, statements: &[String], id: i64, damage: Damage) {
@@ -93,7 +105,17 @@ async fn every_kind_of_damage_is_named(kind: Kind) {
     db.drop_all().await;
 
     let reason = "'{\"reason\":\"routine\"}'";
-    let cases: [(Vec<String>, i64, Damage); 5] = [
+    // A copy of entry 3 under another actor and a chosen id, hashes and all.
+    let copy_of_3 = |id: i64| {
+        let columns = "created_at, actor, action, table_name, record_id, fields, detail, prev_hash, entry_hash";
+        format!(
+            "INSERT INTO {LOG} (id, {columns}) SELECT {id}, created_at, 'mallory', action, table_name, record_id, fields, detail, prev_hash, entry_hash FROM {LOG} WHERE id = 3"
+        )
+    };
+    let cases: [(Vec<String>, i64, Damage); 7] = [
+        // Rows below the chain's first id (they were never read, yet listed as real).
+        (zero_id_allowed(kind, copy_of_3(0)), 0, Damage::Inserted),
+        (vec![copy_of_3(-7)], -7, Damage::Inserted),
         // One entry's detail changed.
         (
             vec![format!("UPDATE {LOG} SET detail = {reason} WHERE id = 5")],

@@ -18,4 +18,5 @@ mod access_canary_no_leak;
 mod audit_chain;
 mod audit_cli;
 mod audit_reveal;
+mod audit_signed;
 mod audit_tamper;

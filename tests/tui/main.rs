@@ -13,6 +13,7 @@ mod tui_support;
 
 mod docs_readme_masks;
 mod tui_audit;
+mod tui_audit_signed;
 mod tui_audit_snapshots;
 mod tui_backends;
 mod tui_behaviour;

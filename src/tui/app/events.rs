@@ -77,9 +77,9 @@ impl App {
             Action::Keys => self.state.screen = ScreenId::Keys,
             Action::Health => self.state.screen = ScreenId::Health,
             // `:verify` from any screen: the result is shown on the Audit screen.
-            Action::Verify => {
+            Action::Verify | Action::Checkpoint => {
                 self.state.screen = ScreenId::Audit;
-                self.screen_action(Action::Verify);
+                self.screen_action(action);
             }
             Action::NextTab => {
                 self.state.screen = ScreenId::from_index(self.state.screen.index() + 1)

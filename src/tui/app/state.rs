@@ -151,6 +151,7 @@ impl State {
             role: &self.status.role,
             reveal_timeout_seconds: self.reveal_timeout_seconds,
             size: self.size,
+            now: self.now,
         }
     }
 

@@ -12,23 +12,32 @@ use crate::tui::app::state::{Connection, State};
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     let status = &state.status;
-    let sep = Span::styled(" │ ", theme.status_bg);
-    let mut spans = vec![
-        Span::styled(format!(" {}", status.database), theme.status_bg),
+    // A broken audit log (the chain, or the signed checkpoints) turns the whole bar to the
+    // failure colour on every screen, and says so first.
+    let broken = state.audit.known_broken();
+    let bg = if broken { theme.error } else { theme.status_bg };
+    let sep = Span::styled(" │ ", bg);
+    let mut spans = Vec::new();
+    if broken {
+        spans.push(Span::styled(" ✗ AUDIT LOG BROKEN (3 audit) ", bg));
+        spans.push(sep.clone());
+    }
+    spans.extend([
+        Span::styled(format!(" {}", status.database), bg),
         sep.clone(),
-        Span::styled(format!("env {}", status.environment), theme.status_bg),
+        Span::styled(format!("env {}", status.environment), bg),
         sep.clone(),
-        Span::styled(format!("role {}", status.role), theme.status_bg),
+        Span::styled(format!("role {}", status.role), bg),
         sep.clone(),
-        Span::styled(format!("user {}", status.user), theme.status_bg),
-        Span::styled(" ", theme.status_bg),
-    ];
+        Span::styled(format!("user {}", status.user), bg),
+        Span::styled(" ", bg),
+    ]);
     if status.read_only {
         spans.push(Span::styled(" READ-ONLY ", theme.badge));
-        spans.push(Span::styled(" ", theme.status_bg));
+        spans.push(Span::styled(" ", bg));
     }
     match &status.connection {
-        Connection::Connecting => spans.push(Span::styled("connecting… ", theme.status_bg)),
+        Connection::Connecting => spans.push(Span::styled("connecting… ", bg)),
         Connection::Connected => {}
         Connection::Failed(_) => spans.push(Span::styled("✗ not connected ", theme.error)),
     }
@@ -38,11 +47,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     );
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let pad = (area.width as usize).saturating_sub(used + hint.chars().count());
-    spans.push(Span::styled(" ".repeat(pad), theme.status_bg));
+    spans.push(Span::styled(" ".repeat(pad), bg));
     if pad > 0 {
-        spans.push(Span::styled(hint, theme.status_bg));
+        spans.push(Span::styled(hint, bg));
     }
-    frame.render_widget(Line::from(spans).style(theme.status_bg), area);
+    frame.render_widget(Line::from(spans).style(bg), area);
 }
 
 /// Most rows the message line takes: a long error (the roles a policy defines, a path)

@@ -26,6 +26,7 @@ pub fn policy_action(action: Action) -> Option<PolicyAction> {
         Action::Rotate | Action::PauseJob => Some(PolicyAction::Rotate),
         Action::CancelJob => Some(PolicyAction::CancelJob),
         Action::RetireKey => Some(PolicyAction::Retire),
+        Action::Checkpoint => Some(PolicyAction::Checkpoint),
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ use crate::audit::AuditLog;
 use crate::config::Settings;
 use crate::config::{ColumnDef, ModelDef, ModelSet};
 use crate::crypto::KeyRing;
+use crate::crypto::signed_note::{NoteSigner, NoteVerifier};
 use crate::store::Store;
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::theme::Theme;
@@ -34,6 +35,33 @@ pub struct Services {
 }
 
 impl Services {
+    /// The audit signing key (AUDIT_SIGNING_KEY), or why there is none to use.
+    pub fn audit_signer(&self) -> Result<Arc<NoteSigner>, String> {
+        let sourced = self.settings.audit_signing_key.as_ref().ok_or(
+            "AUDIT_SIGNING_KEY is not set; make one with `timber keygen --audit`".to_string(),
+        )?;
+        NoteSigner::from_text(sourced.value.expose().trim())
+            .map(Arc::new)
+            .map_err(|e| {
+                format!(
+                    "AUDIT_SIGNING_KEY from {} is not a signing key: {e}",
+                    sourced.source
+                )
+            })
+    }
+
+    /// The key signed checkpoints are checked with: AUDIT_PUBLIC_KEY, else the public half
+    /// of AUDIT_SIGNING_KEY; `None` when neither is set (or usable).
+    pub fn audit_verifier(&self) -> Option<Arc<NoteVerifier>> {
+        if let Some(public) = &self.settings.audit_public_key {
+            let line = public.value.trim().trim_start_matches("AUDIT_PUBLIC_KEY=");
+            return NoteVerifier::from_text(line).ok().map(Arc::new);
+        }
+        self.audit_signer()
+            .ok()
+            .map(|signer| Arc::new(signer.verifier()))
+    }
+
     /// A model by name, as configured.
     pub fn model(&self, name: &str) -> Option<ModelDef> {
         self.models.models.iter().find(|m| m.name == name).cloned()
@@ -120,6 +148,8 @@ pub struct Ui<'a> {
     pub reveal_timeout_seconds: u64,
     /// Terminal size (columns, rows).
     pub size: (u16, u16),
+    /// The console's clock (the test clock in tests), for "3 min ago".
+    pub now: DateTime<Utc>,
 }
 
 impl Ui<'_> {

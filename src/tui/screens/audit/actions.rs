@@ -8,6 +8,7 @@ use ratatui_textarea::TextArea;
 use super::feed;
 use super::{ActiveFilter, AuditInput, AuditState, Effect, InputKind};
 use crate::audit::parse_filter;
+use crate::config::PolicyAction;
 use crate::tui::context::{Ctx, Loadable, Refresh};
 use crate::tui::keymap::Action;
 
@@ -48,6 +49,7 @@ impl AuditState {
             }
             Action::Reveal => self.reveal_entry(ctx),
             Action::Verify => self.verify(ctx),
+            Action::Checkpoint => self.checkpoint(ctx),
             Action::Refresh => {
                 let all = Effect::Refresh(Refresh::All);
                 if self.filter.is_some() || self.anchor.is_some() {
@@ -222,6 +224,22 @@ impl AuditState {
         Effect::spawn("audit verify", feed::verify(store, key))
     }
 
+    /// `C` / `:checkpoint`: signs the log's Merkle root with AUDIT_SIGNING_KEY (the role
+    /// needs the `checkpoint` action; the audit connection writes it, read-only or not).
+    fn checkpoint(&mut self, ctx: &Ctx) -> Effect {
+        if let Err(refused) = ctx.grants().check(PolicyAction::Checkpoint) {
+            return Effect::error(refused.short());
+        }
+        let signer = match ctx.services.audit_signer() {
+            Ok(signer) => signer,
+            Err(why) => return Effect::error(format!("cannot write a checkpoint: {why}")),
+        };
+        let Some(store) = ctx.services.store.clone() else {
+            return Effect::error("cannot write a checkpoint: not connected");
+        };
+        Effect::spawn("audit checkpoint", feed::checkpoint(store, signer))
+    }
+
     /// Every load of this screen (the feed; the tail follows it while unfiltered).
     pub fn load(&mut self, ctx: &Ctx) -> Effect {
         let Some(store) = ctx.services.store.clone() else {
@@ -229,7 +247,12 @@ impl AuditState {
         };
         Effect::spawn(
             "audit",
-            feed::feed(store, ctx.services.ring.clone(), ctx.now),
+            feed::feed(
+                store,
+                ctx.services.ring.clone(),
+                ctx.services.audit_verifier(),
+                ctx.now,
+            ),
         )
     }
 }

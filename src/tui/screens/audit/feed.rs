@@ -9,9 +9,12 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::Msg;
 use crate::access::Access;
+use crate::audit::checkpoint::write_checkpoint;
+use crate::audit::public_verify::verify_public;
 use crate::audit::{AuditEntry, AuditFilter, AuditLog, lookup, query};
 use crate::config::ModelSet;
 use crate::crypto::KeyRing;
+use crate::crypto::signed_note::{NoteSigner, NoteVerifier};
 use crate::store::Store;
 use crate::tui::context::SharedLog;
 
@@ -46,6 +49,26 @@ pub enum ChainStatus {
     Unchecked(String),
 }
 
+/// The signed checkpoints, checked with the audit public key (AUDIT_PUBLIC_KEY, or the
+/// public half of AUDIT_SIGNING_KEY).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignedStatus {
+    /// No audit key is configured: nothing to check against.
+    NoKey,
+    /// The log hashes to the newest checkpoint it reached.
+    Verified {
+        checkpoint: Option<i64>,
+        size: u64,
+        at: Option<NaiveDateTime>,
+        /// The key's fingerprint.
+        key: String,
+        /// Entries written after that checkpoint.
+        uncovered: u64,
+    },
+    /// Broken (`altered`, `checkpoint_forged`, …) or unverified; the reason says which.
+    Failed(String),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditView {
     /// Newest first.
@@ -53,16 +76,23 @@ pub struct AuditView {
     /// Entries per minute, oldest minute first, the last being the current minute.
     pub per_minute: Vec<u64>,
     pub chain: ChainStatus,
+    pub signed: SignedStatus,
 }
 
 /// Recent entries, the per-minute rate and the chain's state.
-pub async fn feed(store: Store, ring: Arc<KeyRing>, now: DateTime<Utc>) -> Msg {
-    Msg::Feed(audit_view(&store, &ring, now).await)
+pub async fn feed(
+    store: Store,
+    ring: Arc<KeyRing>,
+    signed_key: Option<Arc<NoteVerifier>>,
+    now: DateTime<Utc>,
+) -> Msg {
+    Msg::Feed(audit_view(&store, &ring, signed_key.as_deref(), now).await)
 }
 
 async fn audit_view(
     store: &Store,
     ring: &KeyRing,
+    signed_key: Option<&NoteVerifier>,
     now: DateTime<Utc>,
 ) -> Result<AuditView, String> {
     let entries = query::list(store, &AuditFilter::default(), None, RECENT_ENTRIES)
@@ -83,10 +113,28 @@ async fn audit_view(
             Err(e) => ChainStatus::Unchecked(e.to_string()),
         },
     };
+    let signed = match signed_key {
+        None => SignedStatus::NoKey,
+        Some(key) => match verify_public(store, key, None).await {
+            Ok(report) if report.ok => {
+                let to = report.verified_to.clone();
+                SignedStatus::Verified {
+                    checkpoint: to.as_ref().and_then(|t| t.checkpoint),
+                    size: to.as_ref().map_or(0, |t| t.size),
+                    at: to.and_then(|t| t.at),
+                    key: key.fingerprint(),
+                    uncovered: report.uncovered,
+                }
+            }
+            Ok(report) => SignedStatus::Failed(report.reason.unwrap_or_default()),
+            Err(e) => SignedStatus::Failed(e.to_string()),
+        },
+    };
     Ok(AuditView {
         per_minute: per_minute(&entries, now.naive_utc()),
         recent: entries.into_iter().map(AuditLine::from).collect(),
         chain,
+        signed,
     })
 }
 
@@ -184,4 +232,13 @@ pub async fn verify(store: Store, key: crate::crypto::AuditKey) -> Msg {
         .await
         .map_err(|e| e.to_string());
     Msg::Verified(result)
+}
+
+/// Signs and stores a checkpoint of the whole log (`C`, `:checkpoint`).
+pub async fn checkpoint(store: Store, signer: Arc<NoteSigner>) -> Msg {
+    let result = write_checkpoint(&store, &signer)
+        .await
+        .map(|w| (w.id, w.size))
+        .map_err(|e| e.to_string());
+    Msg::Checkpointed(result)
 }

@@ -23,7 +23,7 @@ use crate::access::EntryView;
 use crate::audit::{AuditFilter, VerifyReport};
 use crate::tui::context::Loadable;
 
-pub use feed::{AuditLine, AuditView, ChainStatus, RECENT_ENTRIES, SPARK_MINUTES};
+pub use feed::{AuditLine, AuditView, ChainStatus, RECENT_ENTRIES, SPARK_MINUTES, SignedStatus};
 pub use view::{chain_line, hints};
 
 /// What this screen asks the root to do (it has no popup of its own: its input is drawn
@@ -86,6 +86,8 @@ pub enum Msg {
         result: Result<Box<EntryView>, String>,
     },
     Verified(Result<VerifyReport, String>),
+    /// A checkpoint was written: its id and size.
+    Checkpointed(Result<(i64, u64), String>),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -169,6 +171,18 @@ impl AuditState {
 
     pub fn selected_line(&self) -> Option<&AuditLine> {
         self.list.ready().and_then(|l| l.get(self.selected))
+    }
+
+    /// The signed checkpoints' state found at the last load of the feed.
+    pub fn signed_status(&self) -> Option<&SignedStatus> {
+        self.view.ready().map(|v| &v.signed)
+    }
+
+    /// The log is known broken (the chain or the signed checkpoints): the status bar turns
+    /// red on every screen.
+    pub fn known_broken(&self) -> bool {
+        matches!(self.chain_status(), Some(ChainStatus::Broken { .. }))
+            || matches!(self.signed_status(), Some(SignedStatus::Failed(r)) if !r.starts_with("unverified"))
     }
 
     /// The chain's state: this screen's last verify, else the state found at load.

@@ -37,6 +37,13 @@ impl AuditState {
                 result,
             } => self.apply_detail(id, revealed, result, ctx),
             Msg::Verified(result) => self.apply_verified(result, ctx),
+            Msg::Checkpointed(Ok((id, size))) => Effect::notice(format!(
+                "checkpoint {id} written: {size} entries signed; `timber audit checkpoint` prints such a note to keep outside"
+            ))
+            .then(self.load(ctx)),
+            Msg::Checkpointed(Err(message)) => {
+                Effect::error(format!("checkpoint not written: {message}"))
+            }
         }
     }
 

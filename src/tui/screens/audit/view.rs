@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
-use super::{AuditLine, AuditState, ChainStatus, SPLIT_WIDTH};
+use super::{AuditLine, AuditState, ChainStatus, SPLIT_WIDTH, SignedStatus};
 use crate::tui::context::Ui;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{fit, tile};
@@ -54,7 +54,58 @@ fn badge<'a>(audit: &AuditState, ui: &Ui) -> Line<'a> {
         format!("  · {verify_key} verify"),
         theme.muted,
     ));
+    if let Some(signed) = audit.signed_status() {
+        line.push_span(signed_span(signed, ui.now, theme));
+    }
     line
+}
+
+/// `· verified to checkpoint 3 (signed by fp:…, 3 min ago)`, or why not.
+fn signed_span<'a>(
+    signed: &SignedStatus,
+    now: chrono::DateTime<chrono::Utc>,
+    theme: &Theme,
+) -> Span<'a> {
+    match signed {
+        SignedStatus::NoKey => Span::raw(""),
+        SignedStatus::Verified {
+            checkpoint,
+            size,
+            at,
+            key,
+            uncovered,
+        } => {
+            let which = checkpoint.map_or("the note kept outside".to_string(), |id| {
+                format!("checkpoint {id}")
+            });
+            let ago = at.map_or(String::new(), |t| format!(", {}", ago(now.naive_utc() - t)));
+            let newer = if *uncovered > 0 {
+                format!("; {uncovered} newer")
+            } else {
+                String::new()
+            };
+            Span::styled(
+                format!("  · verified to {which} ({size} entries, signed by {key}{ago}{newer})"),
+                theme.ok,
+            )
+        }
+        SignedStatus::Failed(reason) if reason.starts_with("unverified") => {
+            Span::styled("  · no signed checkpoint yet", theme.warn)
+        }
+        SignedStatus::Failed(reason) => {
+            Span::styled(format!("  · ✗ checkpoints: {reason}"), theme.fail)
+        }
+    }
+}
+
+fn ago(d: chrono::TimeDelta) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, audit: &AuditState, ui: &Ui) {

@@ -1,0 +1,159 @@
+//! Signed checkpoints of the audit log (issue 15): a Merkle tree in the RFC 6962 / C2SP
+//! tlog style over the entries in id order, its root signed with the audit signing key as a
+//! C2SP signed note (`tlog-checkpoint` body), so that
+//!
+//! - anyone holding only the public key can check that the log still holds exactly the
+//!   entries a checkpoint committed to (no data key, no master key: [`super::public_verify`]);
+//! - a checkpoint kept outside the database (a ticket, a SIEM, a git repository) proves a
+//!   later wipe, truncation or rewrite, which no row inside the database can;
+//! - one entry's inclusion can be proven to a third party ([`prove`]).
+//!
+//! A leaf is the entry's canonical encoding (the bytes the keyed chain hashes, see
+//! [`super::chain`]); the tree's order is the log's id order. The checkpoint's origin line
+//! is [`ORIGIN`].
+
+use chrono::{NaiveDateTime, Utc};
+
+use super::AuditError;
+use super::chain::encode_canonical;
+use super::entry::AuditEntry;
+use super::query::for_each_entry;
+use crate::crypto::merkle::{self, Hash, TreeBuilder};
+use crate::crypto::signed_note::{self, Checkpoint, NoteSigner};
+use crate::store::{AUDIT_CHECKPOINTS, CheckpointRow, Store};
+use crate::value::hex_lower;
+
+/// The first line of every checkpoint this program signs: names the log's kind, so a note
+/// signed for another log (or another purpose) with the same key is never taken for one.
+pub const ORIGIN: &str = "timber.audit/v2";
+
+/// The Merkle leaf hash of an entry.
+pub fn leaf(entry: &AuditEntry) -> Hash {
+    let mut buf = Vec::with_capacity(256);
+    encode_canonical(&entry.content, &mut buf);
+    merkle::leaf_hash(&buf)
+}
+
+/// A checkpoint as written: its row and the signed note (also printed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub id: i64,
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+    pub at: NaiveDateTime,
+}
+
+/// Reads the whole log, signs its Merkle root and stores the checkpoint (through the
+/// append-only audit connection). Needs no data key and no master key: only the signer.
+pub async fn write_checkpoint(store: &Store, signer: &NoteSigner) -> Result<Written, AuditError> {
+    if !store.table_exists(AUDIT_CHECKPOINTS).await? {
+        return Err(AuditError::NotInitialized {
+            url: store.url_redacted(),
+        });
+    }
+    let writer = store.audit_writer().await?;
+    let mut tree = TreeBuilder::new();
+    for_each_entry(store, &mut |entry| tree.push(leaf(&entry))).await?;
+    let checkpoint = Checkpoint {
+        origin: ORIGIN.to_string(),
+        size: tree.size(),
+        root: tree.root(),
+    };
+    let note = signed_note::sign(&checkpoint.to_body(), signer)
+        .map_err(|e| AuditError::Checkpoint(e.to_string()))?;
+    let at = Utc::now().naive_utc();
+    let row = CheckpointRow {
+        id: 0,
+        tree_size: i64::try_from(checkpoint.size).unwrap_or(i64::MAX),
+        root_hash: hex_lower(&checkpoint.root),
+        note: note.clone(),
+        signer: signer_label(signer),
+        created_at: at,
+    };
+    let id = writer.add_checkpoint(&row).await?;
+    Ok(Written {
+        id,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        note,
+        at,
+    })
+}
+
+/// `name+hash` of a signing key (what the row records; never the key).
+pub fn signer_label(signer: &NoteSigner) -> String {
+    format!("{}+{:08x}", signer.name(), signer.key_hash())
+}
+
+/// An inclusion proof of one entry in the tree of a checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InclusionProof {
+    pub entry_id: i64,
+    pub leaf_index: u64,
+    pub leaf_hash: Hash,
+    pub tree_size: u64,
+    pub root: Hash,
+    pub proof: Vec<Hash>,
+    /// The stored checkpoint whose root the proof leads to.
+    pub checkpoint_note: String,
+}
+
+impl InclusionProof {
+    /// The proof as JSON, hashes in base64 as the checkpoint carries its root.
+    pub fn to_json(&self) -> serde_json::Value {
+        use base64::Engine;
+        let b64 = |h: &Hash| base64::engine::general_purpose::STANDARD.encode(h);
+        serde_json::json!({
+            "entry": self.entry_id,
+            "leaf_index": self.leaf_index,
+            "leaf_hash": b64(&self.leaf_hash),
+            "tree_size": self.tree_size,
+            "root": b64(&self.root),
+            "proof": self.proof.iter().map(b64).collect::<Vec<_>>(),
+            "checkpoint": self.checkpoint_note,
+        })
+    }
+}
+
+/// Proves that entry `id` is in the newest stored checkpoint that covers it.
+pub async fn prove(store: &Store, id: i64) -> Result<InclusionProof, AuditError> {
+    let mut leaves = Vec::new();
+    let mut index = None;
+    for_each_entry(store, &mut |entry| {
+        if entry.id == id {
+            index = Some(leaves.len() as u64);
+        }
+        leaves.push(leaf(&entry));
+    })
+    .await?;
+    let index = index.ok_or(AuditError::NoSuchEntry(id))?;
+    let checkpoint = store
+        .audit_checkpoints()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|c| c.tree_size > 0 && (c.tree_size as u64) > index)
+        .ok_or(AuditError::NotCheckpointed(id))?;
+    let size = checkpoint.tree_size as u64;
+    let covered = leaves
+        .get(..size as usize)
+        .ok_or(AuditError::NotCheckpointed(id))?;
+    let root = merkle::root(covered);
+    // A proof leads to the root the checkpoint signed, or it proves nothing.
+    if hex_lower(&root) != checkpoint.root_hash {
+        return Err(AuditError::Checkpoint(format!(
+            "the log no longer hashes to checkpoint {}'s root; run `timber audit --verify`",
+            checkpoint.id
+        )));
+    }
+    Ok(InclusionProof {
+        entry_id: id,
+        leaf_index: index,
+        leaf_hash: leaves[index as usize],
+        tree_size: size,
+        root,
+        proof: merkle::inclusion_proof(covered, index),
+        checkpoint_note: checkpoint.note,
+    })
+}
