@@ -11,6 +11,8 @@ mod crypto_fernet_props;
 mod crypto_fernet_spec;
 mod crypto_hmac;
 mod crypto_keyring;
+mod crypto_merkle;
 mod crypto_python_fixture;
 mod crypto_python_interop;
 mod crypto_ring_settings;
+mod crypto_signed_note;
