@@ -190,18 +190,32 @@ const VERIFY_PAGE: u32 = 5_000;
 /// Windows of rows fetched ahead while the verifier hashes the current one.
 const PREFETCH_WINDOWS: usize = 3;
 
-/// Verifies the whole stored chain in id order, then the head. `expect_head` is the `head`
-/// an earlier verify printed (64 hex digits), kept by the operator outside the database.
+/// [`verify_rotated`] without a key from before a master-key rotation.
 pub async fn verify(
     store: &Store,
     key: &AuditKey,
+    expect_head: Option<&str>,
+) -> Result<VerifyReport, AuditError> {
+    verify_rotated(store, key, None, expect_head).await
+}
+
+/// Verifies the whole stored chain in id order, then the head. `expect_head` is the `head`
+/// an earlier verify printed (64 hex digits), kept by the operator outside the database.
+///
+/// `old` is the audit key of MASTER_ENCRYPTION_KEY_OLD: after a master-key rotation the
+/// oldest entries are chained under it and the rest under `key`, and the log verifies
+/// whole (the chain may move to the new key once, never back).
+pub async fn verify_rotated(
+    store: &Store,
+    key: &AuditKey,
+    old: Option<&AuditKey>,
     expect_head: Option<&str>,
 ) -> Result<VerifyReport, AuditError> {
     let expected = match expect_head {
         None => None,
         Some(text) => Some(from_hex(text).ok_or(AuditError::BadExpectedHead)?),
     };
-    let mut verifier = ChainVerifier::new(key, expected);
+    let mut verifier = ChainVerifier::new(key, expected).with_old_key(old);
     // Every row is read, whatever its id: the chain starts at id 1, so a row with an id of 0
     // or less was put there by hand, and is named (it once was never read, yet listed as
     // real). The count taken first is compared with what was read at the end.

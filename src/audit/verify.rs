@@ -121,6 +121,12 @@ enum State {
 /// [`finish`](Self::finish). Memory stays constant however long the log is.
 pub struct ChainVerifier<'k> {
     key: &'k AuditKey,
+    /// The audit key before a master-key rotation (MASTER_ENCRYPTION_KEY_OLD): the oldest
+    /// entries are chained under it, the newer ones under `key`. The chain may move from
+    /// the old key to the new one once, never back.
+    old_key: Option<&'k AuditKey>,
+    /// Whether an entry chained under `key` has been seen (no old-key entry may follow).
+    on_new_key: bool,
     expected: [u8; 32],
     last_good: Option<(i64, [u8; 32])>,
     entries: u64,
@@ -134,6 +140,8 @@ impl<'k> ChainVerifier<'k> {
     pub fn new(key: &'k AuditKey, expect_head: Option<[u8; 32]>) -> Self {
         ChainVerifier {
             key,
+            old_key: None,
+            on_new_key: false,
             expected: GENESIS,
             last_good: None,
             entries: 0,
@@ -142,6 +150,26 @@ impl<'k> ChainVerifier<'k> {
             expect_head_seen: false,
             state: State::Intact,
         }
+    }
+
+    /// Also accepts entries chained under the audit key before a master-key rotation, as
+    /// long as they all come before the first entry under the current key.
+    pub fn with_old_key(mut self, old: Option<&'k AuditKey>) -> Self {
+        self.old_key = old;
+        self
+    }
+
+    /// Whether `stored` is the hash of `canonical` after `prev` under the key in force: the
+    /// current key, or (until the first current-key entry) the key before the rotation.
+    fn hash_matches(&mut self, prev: &[u8; 32], stored: &[u8; 32]) -> bool {
+        if entry_hash(self.key, prev, &self.buf) == *stored {
+            self.on_new_key = true;
+            return true;
+        }
+        !self.on_new_key
+            && self
+                .old_key
+                .is_some_and(|old| entry_hash(old, prev, &self.buf) == *stored)
     }
 
     /// Feeds the next row (ascending id).
@@ -221,7 +249,7 @@ impl<'k> ChainVerifier<'k> {
             (Some(prev), Some(stored)) => {
                 self.buf.clear();
                 encode_canonical(&row.content, &mut self.buf);
-                entry_hash(self.key, &prev, &self.buf) == stored
+                self.hash_matches(&prev, &stored)
             }
             _ => false,
         };
@@ -268,7 +296,15 @@ impl<'k> ChainVerifier<'k> {
         let head_row = head.map(|h| {
             let last_hash = from_hex(&h.last_hash);
             let mac_ok = match (last_hash, from_hex(&h.head_mac)) {
-                (Some(lh), Some(mac)) => head_mac_matches(self.key, h.last_id, &lh, &mac),
+                // The head is sealed by whoever appended last: under the current key, or
+                // under the old one while no entry has been appended since the rotation.
+                (Some(lh), Some(mac)) => {
+                    head_mac_matches(self.key, h.last_id, &lh, &mac)
+                        || (!self.on_new_key
+                            && self
+                                .old_key
+                                .is_some_and(|old| head_mac_matches(old, h.last_id, &lh, &mac)))
+                }
                 _ => false,
             };
             (h.last_id, last_hash.unwrap_or(GENESIS), mac_ok)

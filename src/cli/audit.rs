@@ -61,7 +61,10 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
             .ok_or_else(|| CliError::msg(AuditError::NoMasterKey.to_string()))?;
         let report = block_on(async {
             let store = Store::connect(config).await?;
-            let report = query::verify(&store, &key, args.expect_head.as_deref()).await;
+            let old = ring.audit_key_old();
+            let report =
+                query::verify_rotated(&store, &key, old.as_ref(), args.expect_head.as_deref())
+                    .await;
             store.close().await;
             report
         })

@@ -125,4 +125,10 @@ impl super::keyring::KeyRing {
     pub fn audit_key(&self) -> Option<AuditKey> {
         self.master().map(AuditKey::from_master)
     }
+
+    /// The audit key of MASTER_ENCRYPTION_KEY_OLD: entries written before a master-key
+    /// rotation are chained under it, and stay verifiable while it is configured.
+    pub fn audit_key_old(&self) -> Option<AuditKey> {
+        self.master_old().map(AuditKey::from_master)
+    }
 }

@@ -55,7 +55,8 @@ pub async fn audit_chain(store: &Store, ring: &KeyRing, table_exists: bool) -> F
         .evidence(at())
         .remedy("Configure MASTER_ENCRYPTION_KEY, then run `timber audit --verify`");
     };
-    match crate::audit::query::verify(store, &key, None).await {
+    let old = ring.audit_key_old();
+    match crate::audit::query::verify_rotated(store, &key, old.as_ref(), None).await {
         Err(err) => Finding::fail(id, format!("the audit chain could not be read: {err}"))
             .evidence(at())
             .remedy("Fix the cause named, then run `timber audit --verify`"),

@@ -221,7 +221,8 @@ impl AuditState {
             return Effect::error("cannot verify: not connected");
         };
         self.verifying = true;
-        Effect::spawn("audit verify", feed::verify(store, key))
+        let old = ctx.services.ring.audit_key_old();
+        Effect::spawn("audit verify", feed::verify(store, key, old))
     }
 
     /// `C` / `:checkpoint`: signs the log's Merkle root with AUDIT_SIGNING_KEY (the role

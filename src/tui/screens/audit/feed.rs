@@ -102,16 +102,18 @@ async fn audit_view(
         None => ChainStatus::Unchecked(
             "MASTER_ENCRYPTION_KEY is not set; the chain cannot be verified".into(),
         ),
-        Some(key) => match query::verify(store, &key, None).await {
-            Ok(report) if report.ok => ChainStatus::Intact {
-                entries: report.entries,
-            },
-            Ok(report) => ChainStatus::Broken {
-                first_broken: report.first_broken,
-                reason: report.reason.unwrap_or_else(|| "chain broken".into()),
-            },
-            Err(e) => ChainStatus::Unchecked(e.to_string()),
-        },
+        Some(key) => {
+            match query::verify_rotated(store, &key, ring.audit_key_old().as_ref(), None).await {
+                Ok(report) if report.ok => ChainStatus::Intact {
+                    entries: report.entries,
+                },
+                Ok(report) => ChainStatus::Broken {
+                    first_broken: report.first_broken,
+                    reason: report.reason.unwrap_or_else(|| "chain broken".into()),
+                },
+                Err(e) => ChainStatus::Unchecked(e.to_string()),
+            }
+        }
     };
     let signed = match signed_key {
         None => SignedStatus::NoKey,
@@ -227,8 +229,12 @@ pub async fn detail(
 }
 
 /// The whole chain, verified.
-pub async fn verify(store: Store, key: crate::crypto::AuditKey) -> Msg {
-    let result = query::verify(&store, &key, None)
+pub async fn verify(
+    store: Store,
+    key: crate::crypto::AuditKey,
+    old: Option<crate::crypto::AuditKey>,
+) -> Msg {
+    let result = query::verify_rotated(&store, &key, old.as_ref(), None)
         .await
         .map_err(|e| e.to_string());
     Msg::Verified(result)
