@@ -55,8 +55,7 @@ fn key_hash(name: &str, public: &VerifyingKey) -> u32 {
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
-/// Splits `<hash hex 8>+<base64 key>` parts: the hash (exactly 8 hex digits) and the decoded
-/// key bytes, whose first byte is the signature type.
+/// The key hash field of a key text: exactly 8 hex digits, as Go's `note` package requires.
 fn parse_hash(hex: &str) -> Option<u32> {
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -92,7 +91,9 @@ impl NoteSigner {
             ));
         };
         if !is_valid_name(name) {
-            return Err(malformed("the key name is empty or holds a space"));
+            return Err(malformed(
+                "the key name is empty or holds a space or control character",
+            ));
         }
         let stated = parse_hash(hash).ok_or(malformed("the key hash is not 8 hex digits"))?;
         let raw = Zeroizing::new(
@@ -199,7 +200,8 @@ pub struct NoteVerifier {
 
 impl NoteVerifier {
     /// Parses `<name>+<hash>+base64(0x01 || public key)` (C2SP signed-note §Verifier keys),
-    /// checking the key hash against the name and key.
+    /// checking the key hash against the name and key. A trailing newline (a key file's) is
+    /// ignored.
     pub fn from_text(text: &str) -> Result<NoteVerifier, NoteError> {
         let malformed = |reason| NoteError::MalformedVerifierKey { reason };
         let text = text.trim_end_matches(['\n', '\r']);
@@ -209,7 +211,9 @@ impl NoteVerifier {
             return Err(malformed("it does not have the form <name>+<hash>+<key>"));
         };
         if !is_valid_name(name) {
-            return Err(malformed("the key name is empty or holds a space"));
+            return Err(malformed(
+                "the key name is empty or holds a space or control character",
+            ));
         }
         let stated = parse_hash(hash).ok_or(malformed("the key hash is not 8 hex digits"))?;
         let raw = STANDARD

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The format is Go's `golang.org/x/mod/sumdb/note`, so notes we sign open with Go's
-//! `note.Open`, with `sigsum`/`litetlog` tools and with any C2SP witness, and key texts are
+//! `note.Open` and other C2SP tlog tooling (witnesses, `litetlog`), and key texts are
 //! interchangeable with Go's (`tests/crypto/crypto_signed_note.rs` checks Go's vectors).
 //!
 //! - `keys`: `NoteSigner` and `NoteVerifier`, their text forms and key hashes.
