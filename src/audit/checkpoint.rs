@@ -157,3 +157,36 @@ pub async fn prove(store: &Store, id: i64) -> Result<InclusionProof, AuditError>
         checkpoint_note: checkpoint.note,
     })
 }
+
+/// A checkpoint is due once this many entries are not covered by one…
+pub const DUE_AFTER_ENTRIES: i64 = 1000;
+/// …or once the newest is this old and entries came after it.
+pub const DUE_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Writes a checkpoint when one is due (none yet and the log holds entries; or
+/// [`DUE_AFTER_ENTRIES`] entries uncovered; or the newest older than [`DUE_AFTER`] with
+/// entries after it): the console and the CLI call this after audited work, so a log with
+/// a signing key is checkpointed without anyone remembering to. Cheap when not due (a
+/// count and the checkpoint list).
+pub async fn write_if_due(
+    store: &Store,
+    signer: &NoteSigner,
+    now: NaiveDateTime,
+) -> Result<Option<Written>, AuditError> {
+    if !store.table_exists(AUDIT_CHECKPOINTS).await? {
+        return Ok(None);
+    }
+    let entries = store.audit_count().await?;
+    let newest = store.audit_checkpoints().await?.into_iter().last();
+    let due = match &newest {
+        None => entries > 0,
+        Some(c) => {
+            let uncovered = entries - c.tree_size;
+            uncovered >= DUE_AFTER_ENTRIES || (uncovered > 0 && now - c.created_at >= DUE_AFTER)
+        }
+    };
+    if !due {
+        return Ok(None);
+    }
+    write_checkpoint(store, signer).await.map(Some)
+}

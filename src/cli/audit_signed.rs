@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use super::args::{OutputFormat, SiemFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::AuditError;
-use crate::audit::checkpoint::{prove, write_checkpoint};
+use crate::audit::checkpoint::{prove, write_checkpoint, write_if_due};
 use crate::audit::export::{CoveredBy, cef_line, json_line};
 use crate::audit::public_verify::{PublicReport, verify_public};
 use crate::audit::query::for_each_entry;
@@ -244,4 +244,41 @@ pub fn export(
         store.close().await;
         result.map(|()| ExitCode::SUCCESS)
     })
+}
+
+/// After a command that may have appended to the log: writes a checkpoint when one is due
+/// and AUDIT_SIGNING_KEY is set (saying so on stderr). Never fails the command: a
+/// checkpoint that cannot be written is reported and left for `timber audit checkpoint`.
+pub fn checkpoint_if_due(global: &super::args::GlobalArgs) {
+    let Ok(ctx) = Context::load(global.to_flags()) else {
+        return;
+    };
+    if ctx.settings.audit_signing_key.is_none() {
+        return;
+    }
+    let signer = match signer(&ctx) {
+        Ok(signer) => signer,
+        Err(e) => {
+            eprintln!("timber: no checkpoint written: {e}");
+            return;
+        }
+    };
+    let Ok(config) = StoreConfig::from_settings(&ctx.settings) else {
+        return;
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let written = block_on(async {
+        let store = Store::connect(config).await?;
+        let written = write_if_due(&store, &signer, now).await;
+        store.close().await;
+        written.map_err(|e| CliError::msg(e.to_string()))
+    });
+    match written {
+        Ok(Some(w)) => eprintln!(
+            "timber: audit checkpoint {} written ({} entries); `timber audit checkpoint` prints one to keep outside",
+            w.id, w.size
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("timber: no checkpoint written: {e}"),
+    }
 }

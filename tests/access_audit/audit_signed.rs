@@ -505,3 +505,28 @@ async fn a_checkpoint_needs_the_grant_and_the_signing_key() {
     assert_eq!(store.audit_checkpoints().await.unwrap().len(), 1);
     store.close().await;
 }
+
+/// With AUDIT_SIGNING_KEY set, a command that may append to the log leaves it checkpointed
+/// when one is due (none yet, here), says so on stderr, and writes none when not due.
+#[tokio::test]
+async fn commands_checkpoint_the_log_when_one_is_due() {
+    let s = setup();
+    let (db, store, _log) = ten_entries(Kind::Sqlite).await.unwrap();
+    let out = operator(s.dir.path(), &db, &s.signer, &["audit", "--limit", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("audit checkpoint 1 written (10 entries)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let again = operator(s.dir.path(), &db, &s.signer, &["audit", "--limit", "1"]);
+    assert!(
+        !text(&again.stderr).contains("checkpoint"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(store.audit_checkpoints().await.unwrap().len(), 1);
+    let (code, report) = public_verify(&s, &db, None);
+    assert_eq!(code, Some(0), "{report}");
+    store.close().await;
+}

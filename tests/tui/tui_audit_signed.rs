@@ -1,7 +1,8 @@
-//! The console and the signed audit log (issue 15): the Audit screen says which checkpoint
-//! the log verified to and with which key; `C` (or `:checkpoint`) signs one, for a role
-//! granted `checkpoint` only; a log that no longer matches its checkpoint is named on the
-//! screen and turns the status bar to the failure colour on every screen.
+//! The console and the signed audit log (issue 15): with a signing key the console writes a
+//! checkpoint when one is due; the Audit screen says which checkpoint the log verified to
+//! and with which key; `C` (or `:checkpoint`) signs one, for a role granted `checkpoint`
+//! only; a log that no longer matches its checkpoint is named on the screen and turns the
+//! status bar to the failure colour on every screen.
 
 use crate::tui_support;
 
@@ -47,21 +48,20 @@ async fn the_audit_screen_shows_its_checkpoint_signs_one_and_names_a_rewrite() {
     }
     let signer = NoteSigner::generate("console-test").unwrap();
 
-    // A role without the grant is refused, and nothing is written.
+    // Three entries and no checkpoint: one is due, and the console writes it by itself.
     let mut viewer = console(config.clone(), "viewer", &signer).await;
     press(&mut viewer, &[ch('3')]).await;
+    let shown = screen(&viewer);
     assert!(
-        screen(&viewer).contains("no signed checkpoint yet"),
-        "{}",
-        screen(&viewer)
+        shown.contains("verified to checkpoint 1 (3 entries"),
+        "{shown}"
     );
+    assert_eq!(other.audit_checkpoints().await.unwrap().len(), 1);
+    // A role without the grant cannot sign one on demand; nothing more is written.
     press(&mut viewer, &[ch('C')]).await;
-    assert!(
-        screen(&viewer).contains("\"checkpoint\""),
-        "{}",
-        screen(&viewer)
-    );
-    assert!(other.audit_checkpoints().await.unwrap().is_empty());
+    let refused = screen(&viewer);
+    assert!(refused.contains("\"checkpoint\""), "{refused}");
+    assert_eq!(other.audit_checkpoints().await.unwrap().len(), 1);
 
     // security_admin signs one from the palette; the header names it and the key.
     let mut admin = console(config.clone(), "security_admin", &signer).await;
@@ -70,14 +70,14 @@ async fn the_audit_screen_shows_its_checkpoint_signs_one_and_names_a_rewrite() {
     press(&mut admin, &[key(crossterm::event::KeyCode::Enter)]).await;
     admin.settle().await;
     let shown = screen(&admin);
-    assert!(shown.contains("checkpoint 1 written"), "{shown}");
+    assert!(shown.contains("checkpoint 2 written"), "{shown}");
     let fingerprint = signer.verifier().fingerprint();
     assert!(
-        shown.contains("verified to checkpoint 1") && shown.contains(&fingerprint),
+        shown.contains("verified to checkpoint 2") && shown.contains(&fingerprint),
         "{shown}"
     );
     assert!(!shown.contains("AUDIT LOG BROKEN"), "{shown}");
-    assert_eq!(other.audit_checkpoints().await.unwrap().len(), 1);
+    assert_eq!(other.audit_checkpoints().await.unwrap().len(), 2);
 
     // Someone with database access rewrites an entry: named on the Audit screen, and the
     // status bar says so on every screen.

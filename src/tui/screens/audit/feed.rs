@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::Msg;
 use crate::access::Access;
-use crate::audit::checkpoint::write_checkpoint;
+use crate::audit::checkpoint::{write_checkpoint, write_if_due};
 use crate::audit::public_verify::verify_public;
 use crate::audit::{AuditEntry, AuditFilter, AuditLog, lookup, query};
 use crate::config::ModelSet;
@@ -247,4 +247,13 @@ pub async fn checkpoint(store: Store, signer: Arc<NoteSigner>) -> Msg {
         .map(|w| (w.id, w.size))
         .map_err(|e| e.to_string());
     Msg::Checkpointed(result)
+}
+
+/// Writes a checkpoint if one is due (see `audit::checkpoint::write_if_due`).
+pub async fn checkpoint_if_due(store: Store, signer: Arc<NoteSigner>, now: NaiveDateTime) -> Msg {
+    let result = write_if_due(&store, &signer, now)
+        .await
+        .map(|w| w.map(|w| (w.id, w.size)))
+        .map_err(|e| e.to_string());
+    Msg::CheckpointDue(result)
 }

@@ -88,6 +88,8 @@ pub enum Msg {
     Verified(Result<VerifyReport, String>),
     /// A checkpoint was written: its id and size.
     Checkpointed(Result<(i64, u64), String>),
+    /// The check after a feed: a checkpoint written because one was due, or none.
+    CheckpointDue(Result<Option<(i64, u64)>, String>),
 }
 
 #[derive(Clone, Debug, Default)]

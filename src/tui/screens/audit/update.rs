@@ -10,8 +10,16 @@ impl AuditState {
     pub fn update(&mut self, msg: Msg, ctx: &Ctx) -> Effect {
         match msg {
             Msg::Feed(result) => {
+                let loaded = result.is_ok();
                 self.apply_view(Loadable::from_result(result));
-                Effect::None
+                // With a signing key, the console keeps the log checkpointed (when due).
+                match (loaded, ctx.services.audit_signer(), ctx.services.store.clone()) {
+                    (true, Ok(signer), Some(store)) => Effect::spawn(
+                        "audit checkpoint (when due)",
+                        super::feed::checkpoint_if_due(store, signer, ctx.now.naive_utc()),
+                    ),
+                    _ => Effect::None,
+                }
             }
             Msg::List {
                 generation,
@@ -43,6 +51,14 @@ impl AuditState {
             .then(self.load(ctx)),
             Msg::Checkpointed(Err(message)) => {
                 Effect::error(format!("checkpoint not written: {message}"))
+            }
+            Msg::CheckpointDue(Ok(None)) => Effect::None,
+            Msg::CheckpointDue(Ok(Some((id, size)))) => {
+                Effect::notice(format!("audit checkpoint {id} written ({size} entries)"))
+                    .then(self.load(ctx))
+            }
+            Msg::CheckpointDue(Err(message)) => {
+                Effect::error(format!("no audit checkpoint written: {message}"))
             }
         }
     }
