@@ -14,7 +14,7 @@ use super::AuditError;
 use super::chain::{AuditKey, GENESIS, encode_canonical, entry_hash, from_hex, head_mac, to_hex};
 use super::entry::{Action, AuditEntry, EntryContent};
 use crate::config::Mixin;
-use crate::crypto::{FernetKey, KeyId, KeyRing};
+use crate::crypto::{FernetKey, KeyRing};
 use crate::store::AUDIT_LOG;
 use crate::store::{AuditEntry as StoredEntry, AuditHead, AuditRow};
 use crate::store::{AuditWriter, Store, WriteEvent, WriteObserver};
@@ -25,7 +25,8 @@ pub enum Detail {
     None,
     /// Non-sensitive facts (a reason, a job id, a count), stored as plain JSON: searchable.
     Facts(serde_json::Value),
-    /// Values (old and new field values): stored as a Fernet token under the primary key.
+    /// Values (old and new field values): stored as a Fernet token under the audit data key
+    /// derived from the master (`timber-audit-data-v1`), never under a data key.
     Values(serde_json::Value),
 }
 
@@ -77,7 +78,7 @@ impl AuditLog {
             store: store.clone(),
             writer,
             key,
-            values_key: ring.key(&KeyId::Primary),
+            values_key: ring.audit_data_key().map(Arc::new),
         })
     }
 
@@ -220,10 +221,17 @@ pub fn read_detail(
         reason: reason.to_string(),
     };
     let plain = if text.starts_with("gAAAAA") {
-        let (bytes, _) = ring
-            .decrypt_token(text, None)
-            .map_err(|e| unreadable(e.as_str()))?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| unreadable("not UTF-8"))?
+        // The audit data key (of the master, or of the master before a rotation); entries
+        // written before it existed were encrypted under a data key of the ring.
+        let derived = [ring.audit_data_key(), ring.audit_data_key_old()];
+        let bytes = match derived.iter().flatten().find_map(|k| k.decrypt(text).ok()) {
+            Some(bytes) => bytes.to_vec(),
+            None => ring
+                .decrypt_token(text, None)
+                .map(|(bytes, _)| bytes.to_vec())
+                .map_err(|e| unreadable(e.as_str()))?,
+        };
+        String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8"))?
     } else {
         text.to_string()
     };

@@ -12,6 +12,7 @@
 
 mod chain;
 pub mod checkpoint;
+pub mod detail_keys;
 mod entry;
 pub mod export;
 mod filter_text;
@@ -40,7 +41,10 @@ pub enum AuditError {
          audited actions (reveals, rotations, key retirement) cannot be recorded or verified"
     )]
     NoMasterKey,
-    #[error("ENCRYPTION_KEY is not set: audit entries that hold values are encrypted under it")]
+    #[error(
+        "MASTER_ENCRYPTION_KEY is not set: audit entries that hold values are encrypted under \
+         a key derived from it"
+    )]
     NoPrimaryKey,
     #[error("the audit log's tables do not exist in {url}; run `timber init` to create them")]
     NotInitialized { url: String },

@@ -8,7 +8,10 @@
 //! future change of scheme cannot collide with today's keys:
 //!
 //! - `timber-blind-index-v1`: keyed search hashes (`blind_index::keyed`),
-//! - `timber-audit-v1`: the audit log's hash chain (DESIGN §7).
+//! - `timber-audit-v1`: the audit log's hash chain (DESIGN §7),
+//! - `timber-audit-data-v1`: the Fernet key of the values an audit entry records (a
+//!   write's old and new values), so that rotating or retiring a data key never touches
+//!   the log (issue 15).
 //!
 //! Derived keys are zeroized on drop and never printed; `Debug` shows a fingerprint.
 
@@ -24,6 +27,7 @@ use crate::value::hex_lower;
 
 pub const BLIND_INDEX_LABEL: &str = "timber-blind-index-v1";
 pub const AUDIT_LABEL: &str = "timber-audit-v1";
+pub const AUDIT_DATA_LABEL: &str = "timber-audit-data-v1";
 
 /// `HMAC-SHA256(master, label)`.
 fn derive(master: &Key, label: &str) -> Zeroizing<[u8; 32]> {
@@ -115,6 +119,12 @@ impl fmt::Debug for AuditKey {
     }
 }
 
+/// The audit data key of a master key (a Fernet key: 16 bytes signing, 16 encryption).
+fn audit_data_key(master: &Key) -> super::fernet::FernetKey {
+    let bytes = derive(master, AUDIT_DATA_LABEL);
+    super::fernet::FernetKey::new(&Key::from_bytes(*bytes))
+}
+
 impl super::keyring::KeyRing {
     /// The blind-index key, when MASTER_ENCRYPTION_KEY is configured.
     pub fn blind_index_key(&self) -> Option<BlindIndexKey> {
@@ -130,5 +140,17 @@ impl super::keyring::KeyRing {
     /// rotation are chained under it, and stay verifiable while it is configured.
     pub fn audit_key_old(&self) -> Option<AuditKey> {
         self.master_old().map(AuditKey::from_master)
+    }
+
+    /// The Fernet key audit entries encrypt recorded values under, derived from
+    /// MASTER_ENCRYPTION_KEY (label `timber-audit-data-v1`).
+    pub fn audit_data_key(&self) -> Option<super::fernet::FernetKey> {
+        self.master().map(audit_data_key)
+    }
+
+    /// The same, derived from MASTER_ENCRYPTION_KEY_OLD (entries written before a
+    /// master-key rotation).
+    pub fn audit_data_key_old(&self) -> Option<super::fernet::FernetKey> {
+        self.master_old().map(audit_data_key)
     }
 }

@@ -204,7 +204,17 @@ pub async fn retire_key(
     key_text: &str,
 ) -> Result<KeyRow, RotationError> {
     let (id, fingerprint) = retirable(ring, models, key_text)?;
-    let uses = key_usage(store, ring, models, &id).await?;
+    let mut uses = key_usage(store, ring, models, &id).await?;
+    // Values an audit entry recorded under the key (before the audit data key existed):
+    // they could not be read once it is gone, nor re-encrypted (the chain covers them).
+    let in_log = crate::audit::detail_keys::values_under(store, ring, &id).await?;
+    if in_log > 0 {
+        uses.push(KeyUse {
+            table: crate::store::AUDIT_LOG.to_string(),
+            column: "detail".to_string(),
+            count: in_log,
+        });
+    }
     let total: u64 = uses.iter().map(|u| u.count).sum();
     if total > 0 {
         let places = uses

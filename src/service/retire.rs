@@ -155,6 +155,22 @@ pub async fn key_census(
             });
         }
     }
+    // The audit log's recorded values, which nothing can re-encrypt (see
+    // `audit::detail_keys`).
+    let in_log = crate::audit::detail_keys::values_under(store, ring, id)
+        .await
+        .map_err(|e| CensusFailed {
+            model: "audit log".into(),
+            source: Box::new(RotationError::Audit(e)),
+        })?;
+    if in_log > 0 {
+        places.push(KeyPlace {
+            model: "audit log".into(),
+            table: crate::store::AUDIT_LOG.into(),
+            column: "detail".into(),
+            count: in_log,
+        });
+    }
     Ok(places)
 }
 

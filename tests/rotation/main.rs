@@ -14,6 +14,7 @@ mod store_support;
 #[path = "../support/test_db_store.rs"]
 mod test_db_store;
 
+mod rotation_audit_values;
 mod rotation_concurrent;
 mod rotation_failures;
 mod rotation_job_status;

@@ -10,7 +10,6 @@ use crate::tui_support;
 use crossterm::event::KeyCode;
 use timber::audit::{Action, AuditLog, Detail, NewEntry, query};
 use timber::audit::{GENESIS, from_hex, head_for, seal};
-use timber::crypto::KeyId;
 use timber::store::{Store, StoreConfig};
 use tui_support::*;
 
@@ -71,7 +70,8 @@ async fn fix_times(store: &Store) {
     use sqlx::Connection;
     let ring = ring();
     let key = ring.audit_key().unwrap();
-    let primary = ring.key(&KeyId::Primary).unwrap();
+    // Recorded values are under the audit data key derived from the master.
+    let values = ring.audit_data_key().unwrap();
     let mut all = query::list(store, &Default::default(), None, 100)
         .await
         .unwrap();
@@ -93,8 +93,8 @@ async fn fix_times(store: &Store) {
             .as_deref()
             .filter(|d| d.starts_with("gAAAAA"))
         {
-            let (plain, _) = ring.decrypt_token(token, None).unwrap();
-            content.detail = Some(primary.encrypt_at(&plain, 1_795_000_000, [7u8; 16]));
+            let plain = values.decrypt(token).unwrap();
+            content.detail = Some(values.encrypt_at(&plain, 1_795_000_000, [7u8; 16]));
         }
         let sealed = seal(&key, &prev, entry.id, content);
         sqlx::query(
