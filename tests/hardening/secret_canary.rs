@@ -335,3 +335,47 @@ fn timber_log_is_checked_and_never_silently_ignored() {
         "{err}"
     );
 }
+
+/// The audit signing key (AUDIT_SIGNING_KEY) is never printed either: not by `info`, the
+/// audit commands (checkpoint, verify, export, prove) or their logs; only its public half.
+#[test]
+fn the_audit_signing_key_is_never_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_copy(tmp.path());
+    let signer = timber::crypto::NoteSigner::generate("canary").unwrap();
+    let text = signer.to_text();
+    let seed = text.as_str().splitn(5, '+').nth(4).unwrap().to_string();
+    std::fs::write(dir.join("audit.pub"), signer.verifier().to_text()).unwrap();
+    let env = vec![
+        ("AUDIT_SIGNING_KEY", text.as_str()),
+        ("ENABLE_ACCESS_CONTROL", "false"),
+    ];
+    let runs: &[&[&str]] = &[
+        &["info"],
+        &["info", "--format", "json"],
+        &["init"],
+        &["audit", "checkpoint"],
+        &["audit", "checkpoint", "--format", "json"],
+        &["audit", "--verify", "--public-key", "audit.pub"],
+        &["audit", "export", "--format", "cef"],
+        &["audit", "prove", "1"],
+    ];
+    for args in runs {
+        let mut full = vec!["--env-file", "fixture.env"];
+        full.extend_from_slice(args);
+        let all = everything_written(&dir, &env, &full);
+        let what = format!("timber {}", args.join(" "));
+        assert!(
+            !all.contains(text.as_str()),
+            "{what} printed the signing key"
+        );
+        assert!(
+            !all.contains(&seed),
+            "{what} printed the signing key's seed"
+        );
+        assert!(
+            !all.contains(&seed[..16]),
+            "{what} printed a fragment of it"
+        );
+    }
+}
