@@ -190,3 +190,53 @@ pub async fn write_if_due(
     }
     write_checkpoint(store, signer).await.map(Some)
 }
+
+/// What `timber audit migrate` did: the v1 chain it verified, and the checkpoint that now
+/// commits to it (and to the migration's own entry).
+#[derive(Clone, Debug)]
+pub struct Migrated {
+    pub verified: super::VerifyReport,
+    pub checkpoint: Written,
+}
+
+/// Brings an existing log under signed checkpoints: verifies its HMAC chain with the master
+/// key (and the key before a rotation), refuses a broken one (signing it would vouch for
+/// damage), records an `audit.migrate` entry stating the old head, and signs a checkpoint
+/// covering everything. The stored format does not change: the Merkle tree is computed
+/// over the same canonical entries, so history is kept as it is.
+pub async fn migrate(
+    store: &Store,
+    log: &super::AuditLog,
+    old_key: Option<&super::AuditKey>,
+    signer: &NoteSigner,
+    actor: &str,
+) -> Result<Migrated, AuditError> {
+    let verified = super::query::verify_rotated(store, log.key(), old_key, None).await?;
+    if !verified.ok {
+        return Err(AuditError::BrokenChain(
+            verified
+                .reason
+                .clone()
+                .unwrap_or_else(|| "the chain does not verify".into()),
+        ));
+    }
+    let facts = serde_json::json!({
+        "v1_head": verified.head,
+        "entries": verified.entries,
+        "signer": signer_label(signer),
+    });
+    log.record(
+        actor,
+        super::Action::Other("audit.migrate".into()),
+        None,
+        None,
+        &[],
+        Some(facts),
+    )
+    .await?;
+    let checkpoint = write_checkpoint(store, signer).await?;
+    Ok(Migrated {
+        verified,
+        checkpoint,
+    })
+}

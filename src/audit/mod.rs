@@ -54,6 +54,10 @@ pub enum AuditError {
     Detail { id: i64, reason: String },
     #[error("audit checkpoint: {0}")]
     Checkpoint(String),
+    #[error(
+        "the audit chain is broken ({0}); signing it would vouch for the damage: find the cause with `timber audit --verify` first"
+    )]
+    BrokenChain(String),
     #[error("audit entry {0} does not exist")]
     NoSuchEntry(i64),
     #[error(

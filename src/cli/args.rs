@@ -294,6 +294,12 @@ pub enum AuditAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Bring an existing log under signed checkpoints: verify its chain with the master key,
+    /// record the old head in an `audit.migrate` entry, sign a checkpoint covering it all
+    Migrate {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Print a proof that entry ID is in the newest checkpoint that covers it (JSON)
     Prove {
         /// The entry's id

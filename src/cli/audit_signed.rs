@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use super::args::{OutputFormat, SiemFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::audit::AuditError;
 use crate::audit::checkpoint::{prove, write_checkpoint, write_if_due};
 use crate::audit::export::{CoveredBy, cef_line, json_line};
 use crate::audit::public_verify::{PublicReport, verify_public};
 use crate::audit::query::for_each_entry;
+use crate::audit::{AuditError, AuditLog};
 use crate::config::PolicyAction;
 use crate::crypto::signed_note::{NoteSigner, NoteVerifier};
 use crate::store::{Store, StoreConfig};
@@ -281,4 +281,44 @@ pub fn checkpoint_if_due(global: &super::args::GlobalArgs) {
         Ok(None) => {}
         Err(e) => eprintln!("timber: no checkpoint written: {e}"),
     }
+}
+
+/// `timber audit migrate`: exit 0 with the checkpoint's note on stdout, 2 when refused.
+pub fn migrate(ctx: &Context, config: StoreConfig, format: OutputFormat) -> CliResult {
+    ctx.require(&[PolicyAction::Checkpoint])?;
+    let signer = signer(ctx)?;
+    let ring = ctx.keyring()?;
+    let actor = super::rotate::actor(ctx);
+    let done = block_on(async {
+        let store = Store::connect(config).await?;
+        let result = async {
+            let log = AuditLog::open(&store, &ring).await?;
+            let old = ring.audit_key_old();
+            crate::audit::checkpoint::migrate(&store, &log, old.as_ref(), &signer, &actor).await
+        }
+        .await;
+        store.close().await;
+        result.map_err(|e| CliError::msg(format!("cannot migrate the audit log: {e}")))
+    })?;
+    let mut out = std::io::stdout().lock();
+    let c = &done.checkpoint;
+    if format == OutputFormat::Json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({
+                "verified_entries": done.verified.entries,
+                "v1_head": done.verified.head,
+                "checkpoint": {"id": c.id, "size": c.size, "note": c.note},
+            })
+        )
+        .map_err(io)?;
+    } else {
+        write!(out, "{}", c.note).map_err(io)?;
+        eprintln!(
+            "timber audit: the chain of {} entries verified; checkpoint {} now signs it and the migration entry ({} entries); keep the note above outside the database",
+            done.verified.entries, c.id, c.size
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

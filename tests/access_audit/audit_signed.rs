@@ -530,3 +530,66 @@ async fn commands_checkpoint_the_log_when_one_is_due() {
     assert_eq!(code, Some(0), "{report}");
     store.close().await;
 }
+
+/// `timber audit migrate` brings a log written before checkpoints under one: it verifies
+/// the chain with the master key, records the old head in an `audit.migrate` entry and
+/// signs a checkpoint over everything, which the public key alone then verifies. A log
+/// whose chain is broken is refused (signing would vouch for the damage), and nothing is
+/// signed.
+#[tokio::test]
+async fn migrate_signs_an_intact_log_and_refuses_a_broken_one() {
+    let s = setup();
+    let (db, store, _log) = ten_entries(Kind::Sqlite).await.unwrap();
+    let run = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_timber"))
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("ENCRYPTION_KEY", crate::fixture::ENCRYPTION_KEY)
+            .env("MASTER_ENCRYPTION_KEY", crate::fixture::MASTER_KEY)
+            .env("AUDIT_SIGNING_KEY", s.signer.to_text().as_str())
+            .env("ENABLE_ACCESS_CONTROL", "false")
+            .env("TIMBER_USER", "migrator")
+            .args(["audit", "migrate", "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let out = run(s.dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["verified_entries"], 10);
+    assert_eq!(
+        done["checkpoint"]["size"], 11,
+        "the migration entry is covered too"
+    );
+    let (code, report) = public_verify(&s, &db, None);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["verified_to"]["size"], 11);
+    let listed = auditor(
+        s.dir.path(),
+        &db,
+        &["audit", "--action", "audit.migrate", "--format", "json"],
+    );
+    assert!(
+        text(&listed.stdout).contains("\"actor\":\"migrator\""),
+        "{}",
+        text(&listed.stdout)
+    );
+
+    // A damaged chain is refused, and no checkpoint is added.
+    tamper(
+        &db,
+        &[format!("UPDATE {LOG} SET actor = 'mallory' WHERE id = 4")],
+    )
+    .await;
+    let refused = run(s.dir.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("chain is broken"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(store.audit_checkpoints().await.unwrap().len(), 1);
+    store.close().await;
+}
