@@ -24,7 +24,11 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
     let filter = filter(&ctx, args)?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
     if let Some(id) = args.show {
-        return super::audit_show::run(&ctx, config, id, args);
+        let shown = super::audit_show::run(&ctx, config, id, args);
+        if shown.is_ok() {
+            super::audit_signed::checkpoint_if_due(&ctx);
+        }
+        return shown;
     }
     match &args.command {
         Some(AuditAction::Checkpoint { format }) => {
@@ -74,12 +78,16 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
         .map_err(|e: AuditError| CliError::msg(e.to_string()))?;
         return print_report(&report, args.format);
     }
-    block_on(async {
+    let listed = block_on(async {
         let store = Store::connect(config).await?;
         let result = list_then_follow(&store, &filter, args).await;
         store.close().await;
         result
-    })
+    });
+    if listed.is_ok() {
+        super::audit_signed::checkpoint_if_due(&ctx);
+    }
+    listed
 }
 
 /// Lists a page newest first; with `--follow`, the same entries oldest first and then
@@ -253,11 +261,7 @@ fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
         }
     };
     let now = Utc::now().naive_utc();
-    let time = |flag: &str, text: &Option<String>| -> Result<Option<NaiveDateTime>, CliError> {
-        text.as_deref()
-            .map(|t| parse_time(t, now).ok_or_else(|| CliError::msg(bad_time(flag, t))))
-            .transpose()
-    };
+    let time = |flag: &str, text: &Option<String>| time_flag(flag, text.as_deref(), now);
     Ok(AuditFilter {
         tables,
         actor: args.actor.clone(),
@@ -267,6 +271,16 @@ fn filter(ctx: &Context, args: &AuditArgs) -> Result<AuditFilter, CliError> {
         text: args.grep.clone(),
         record: args.record.clone().filter(|r| !r.is_empty()),
     })
+}
+
+/// `--since` / `--until` as given, or the error naming the flag and what is accepted.
+pub(super) fn time_flag(
+    flag: &str,
+    text: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, CliError> {
+    text.map(|t| parse_time(t, now).ok_or_else(|| CliError::msg(bad_time(flag, t))))
+        .transpose()
 }
 
 fn bad_time(flag: &str, text: &str) -> String {

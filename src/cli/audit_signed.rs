@@ -186,14 +186,8 @@ pub fn export(
     format: SiemFormat,
 ) -> CliResult {
     let now = chrono::Utc::now().naive_utc();
-    let time = |flag: &str, text: Option<&str>| {
-        text.map(|t| {
-            crate::audit::parse_time(t, now)
-                .ok_or_else(|| CliError::msg(crate::audit::bad_time(flag, t)))
-        })
-        .transpose()
-    };
-    let (since, until) = (time("--since", since)?, time("--until", until)?);
+    let since = super::audit::time_flag("--since", since, now)?;
+    let until = super::audit::time_flag("--until", until, now)?;
     let version = env!("CARGO_PKG_VERSION");
     block_on(async {
         let store = Store::connect(config).await?;
@@ -246,17 +240,16 @@ pub fn export(
     })
 }
 
-/// After a command that may have appended to the log: writes a checkpoint when one is due
-/// and AUDIT_SIGNING_KEY is set (saying so on stderr). Never fails the command: a
-/// checkpoint that cannot be written is reported and left for `timber audit checkpoint`.
-pub fn checkpoint_if_due(global: &super::args::GlobalArgs) {
-    let Ok(ctx) = Context::load(global.to_flags()) else {
-        return;
-    };
+/// After a command that may have appended to the log (browse, rotate, keys retire,
+/// audit): writes a checkpoint when one is due and AUDIT_SIGNING_KEY is set (saying so on
+/// stderr). It takes the command's own settings, so no key command runs twice. Never fails
+/// the command: a checkpoint that cannot be written is reported and left for `timber
+/// audit checkpoint`.
+pub fn checkpoint_if_due(ctx: &Context) {
     if ctx.settings.audit_signing_key.is_none() {
         return;
     }
-    let signer = match signer(&ctx) {
+    let signer = match signer(ctx) {
         Ok(signer) => signer,
         Err(e) => {
             eprintln!("timber: no checkpoint written: {e}");

@@ -156,6 +156,7 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
             escape_controls(&next)
         );
     }
+    super::audit_signed::checkpoint_if_due(&ctx);
     Ok(ExitCode::SUCCESS)
 }
 

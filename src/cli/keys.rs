@@ -100,6 +100,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
                 )
                 .map_err(io)?;
             }
+            super::audit_signed::checkpoint_if_due(&ctx);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -53,16 +53,7 @@ pub fn run(cli: Cli) -> CliResult {
     diagnostics::start(cli.global.log_file.as_deref(), timber_log.as_deref())?;
     let command = cli.command.as_ref().map_or("console", Command::name);
     tracing::info!(command, "command started");
-    // Commands that may append to the audit log leave it checkpointed when one is due.
-    let appends = matches!(
-        cli.command,
-        Some(Command::Browse(_) | Command::Rotate(_) | Command::Keys(_) | Command::Audit(_))
-    );
-    let global = cli.global.clone();
     let result = dispatch(cli);
-    if appends && result.is_ok() {
-        audit_signed::checkpoint_if_due(&global);
-    }
     match &result {
         Ok(_) => tracing::info!(command, "command finished"),
         Err(err) => tracing::error!(command, error = %err, "command failed"),

@@ -114,6 +114,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         jobs: results,
         errors,
     } = outcome;
+    super::audit_signed::checkpoint_if_due(&ctx);
     if !errors.is_empty() {
         return Err(CliError::msg(errors.join("; ")));
     }
