@@ -2,8 +2,15 @@
 //!
 //! - `chain_1m_in_memory`: the verifier alone (canonical encoding + HMAC-SHA256 per entry,
 //!   link checks) over entries already in memory: the CPU cost of verification.
-//! - `stored_1m_sqlite`: `timber audit --verify`'s path end to end: keyset pages of 5 000
-//!   rows read from SQLite, decoded, verified, then the head compared.
+//! - `read_1m_sqlite_baseline`: the store's ordinary keyset pages (sqlx), nothing verified.
+//! - `raw_read_1m_sqlite_floor`: the same rows stepped by SQLite itself (rusqlite, borrowed
+//!   bytes): the database's own floor.
+//! - `scan_1m_sqlite`: `Store::audit_scan`, the read verification uses on a SQLite file.
+//! - `stored_1m_sqlite`: `timber audit --verify`'s path end to end: the scan, verified,
+//!   then the head compared.
+//! - `stored_1m_sqlite_chain_and_signed`: the console's and `--verify --public-key`'s path:
+//!   one reading feeding the keyed chain and the Merkle tree checked against a signed
+//!   checkpoint of all 1M entries.
 //!
 //! The SQLite log is generated once (the chain sealed in memory with the real audit key,
 //! bulk-inserted in large transactions) and cached in target/bench-data/; reruns reuse it.
@@ -189,6 +196,48 @@ fn bench_stored(c: &mut Criterion) {
             assert_eq!(rows, ENTRIES as u64);
         })
     });
+    // The database's own floor: the same rows and columns stepped by SQLite, each column's
+    // bytes touched, nothing decoded (what the `sqlite3` shell does to print them).
+    let path = url.trim_start_matches("sqlite://").to_string();
+    group.bench_function("raw_read_1m_sqlite_floor", |b| {
+        b.iter(|| {
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap();
+            let mut st = conn
+                .prepare(
+                    "SELECT id, created_at, actor, action, table_name, record_id, fields, detail, \
+                     prev_hash, entry_hash FROM timber_audit_log ORDER BY id",
+                )
+                .unwrap();
+            let mut rows = st.query([]).unwrap();
+            let (mut n, mut bytes) = (0u64, 0usize);
+            while let Some(row) = rows.next().unwrap() {
+                for i in 0..10 {
+                    bytes += match row.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => t.len(),
+                        _ => 8,
+                    };
+                }
+                n += 1;
+            }
+            assert_eq!(n, ENTRIES as u64);
+            std::hint::black_box(bytes);
+        })
+    });
+    // Our read alone: `Store::audit_scan`, entries decoded and handed over, not verified.
+    group.bench_function("scan_1m_sqlite", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            let done = rt
+                .block_on(store.audit_scan(None, &mut |_| n += 1))
+                .unwrap();
+            assert_eq!(done.map(|d| d.0), Some(ENTRIES as u64));
+            assert_eq!(n, ENTRIES as u64);
+        })
+    });
     group.bench_function("stored_1m_sqlite", |b| {
         b.iter(|| {
             let report = rt
@@ -196,6 +245,36 @@ fn bench_stored(c: &mut Criterion) {
                 .unwrap();
             assert!(report.ok, "{report:?}");
             assert_eq!(report.entries, ENTRIES as u64);
+        })
+    });
+    // What the console and `--verify --public-key` do: the keyed chain and a signed
+    // checkpoint over all 1M entries (Merkle tree rebuilt, signature checked), one reading.
+    let signer = timber::crypto::signed_note::NoteSigner::generate("bench").unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DELETE FROM timber_audit_checkpoints")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        timber::audit::checkpoint::write_checkpoint(&store, &signer)
+            .await
+            .unwrap();
+    });
+    let verifier = signer.verifier();
+    group.bench_function("stored_1m_sqlite_chain_and_signed", |b| {
+        b.iter(|| {
+            let both = rt
+                .block_on(timber::audit::query::verify_log(
+                    &store,
+                    Some((&key, None)),
+                    None,
+                    Some((&verifier, None)),
+                ))
+                .unwrap();
+            let (chain, public) = (both.chain.unwrap(), both.public.unwrap());
+            assert!(chain.ok && public.ok, "{chain:?} {public:?}");
+            assert_eq!(public.verified_to.map(|v| v.size), Some(ENTRIES as u64));
         })
     });
     group.finish();

@@ -43,6 +43,29 @@ const HEAD_TAG: &[u8] = b"timber-audit-head-v1";
 /// The `prev_hash` of the first entry (and the hash a fresh head names).
 pub const GENESIS: [u8; 32] = [0u8; 32];
 
+/// The action of the entry that moves the chain to a new master key.
+pub const MASTER_KEY_ACTION: &str = "audit.master_key";
+const HANDOVER_TAG: &[u8] = b"timber-audit-master-handover-v1";
+
+/// The old key's seal over the chain it hands over (the head hash, `prev` of the handover
+/// entry): kept in that entry's detail as `old_key_seal`, while the entry itself is hashed
+/// under the new key, so the handover is vouched for by both keys.
+pub fn handover_seal(old: &AuditKey, prev: &[u8; 32]) -> [u8; 32] {
+    old.mac(&[HANDOVER_TAG, prev])
+}
+
+/// Whether `detail` (an entry's stored detail) holds the old key's seal over `prev`.
+pub fn handover_sealed(old: &AuditKey, prev: &[u8; 32], detail: Option<&str>) -> bool {
+    let seal = detail
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .and_then(|v| {
+            v.get("old_key_seal")
+                .and_then(|s| s.as_str())
+                .and_then(from_hex)
+        });
+    seal.is_some_and(|seal| old.verify(&[HANDOVER_TAG, prev], &seal))
+}
+
 /// The hash of an entry whose canonical encoding is `canonical`, chained after `prev`.
 pub fn entry_hash(key: &AuditKey, prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     key.mac(&[prev, canonical])

@@ -46,29 +46,93 @@ pub struct Written {
 
 /// Reads the whole log, signs its Merkle root and stores the checkpoint (through the
 /// append-only audit connection). Needs no data key and no master key: only the signer.
+///
+/// Refuses to sign what it cannot vouch for: a log that no longer hashes to the newest
+/// checkpoint's root (or holds fewer entries than it covers), and a signer that is not the
+/// key in force (a new key must be handed over first, [`rotate_signing_key`]).
 pub async fn write_checkpoint(store: &Store, signer: &NoteSigner) -> Result<Written, AuditError> {
+    sign_log(store, signer, None).await
+}
+
+/// Signs with `signer`, and cosigns with `handed_to` (the new key of a handover).
+async fn sign_log(
+    store: &Store,
+    signer: &NoteSigner,
+    handed_to: Option<&NoteSigner>,
+) -> Result<Written, AuditError> {
     if !store.table_exists(AUDIT_CHECKPOINTS).await? {
         return Err(AuditError::NotInitialized {
             url: store.url_redacted(),
         });
     }
     let writer = store.audit_writer().await?;
+    let newest = store.audit_checkpoints().await?.into_iter().last();
+    if let Some(c) = &newest {
+        // After a handover the newest is signed by both keys; the new one (named last)
+        // is in force.
+        let in_force = c.signer.rsplit(',').next().unwrap_or_default();
+        if in_force != signer_label(signer)
+            || signed_note::open(&c.note, &[signer.verifier()]).is_err()
+        {
+            return Err(AuditError::Checkpoint(format!(
+                "the signing key {} did not sign the newest checkpoint ({}, signed by {}): a new key must be handed over first with `timber audit rotate-signing-key` (AUDIT_SIGNING_KEY_OLD = the key in force)",
+                signer.verifier().fingerprint(),
+                c.id,
+                c.signer
+            )));
+        }
+    }
     let mut tree = TreeBuilder::new();
-    for_each_entry(store, &mut |entry| tree.push(leaf(&entry))).await?;
+    let mut root_at_newest = None;
+    let newest_size = newest.as_ref().map(|c| c.tree_size.max(0) as u64);
+    if newest_size == Some(0) {
+        root_at_newest = Some(tree.root());
+    }
+    for_each_entry(store, &mut |entry| {
+        tree.push(leaf(&entry));
+        if Some(tree.size()) == newest_size {
+            root_at_newest = Some(tree.root());
+        }
+    })
+    .await?;
+    if let Some(c) = &newest {
+        match root_at_newest {
+            None => {
+                return Err(AuditError::BrokenChain(format!(
+                    "checkpoint {} covers {} entries, but the log holds {}",
+                    c.id,
+                    c.tree_size,
+                    tree.size()
+                )));
+            }
+            Some(root) if hex_lower(&root) != c.root_hash => {
+                return Err(AuditError::BrokenChain(format!(
+                    "the first {} entries no longer hash to checkpoint {}'s root",
+                    c.tree_size, c.id
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     let checkpoint = Checkpoint {
         origin: ORIGIN.to_string(),
         size: tree.size(),
         root: tree.root(),
     };
-    let note = signed_note::sign(&checkpoint.to_body(), signer)
-        .map_err(|e| AuditError::Checkpoint(e.to_string()))?;
+    let checkpoint_error = |e: signed_note::NoteError| AuditError::Checkpoint(e.to_string());
+    let mut note = signed_note::sign(&checkpoint.to_body(), signer).map_err(checkpoint_error)?;
+    let mut label = signer_label(signer);
+    if let Some(new) = handed_to {
+        note = signed_note::cosign(&note, new).map_err(checkpoint_error)?;
+        label = format!("{label},{}", signer_label(new));
+    }
     let at = Utc::now().naive_utc();
     let row = CheckpointRow {
         id: 0,
         tree_size: i64::try_from(checkpoint.size).unwrap_or(i64::MAX),
         root_hash: hex_lower(&checkpoint.root),
         note: note.clone(),
-        signer: signer_label(signer),
+        signer: label,
         created_at: at,
     };
     let id = writer.add_checkpoint(&row).await?;
@@ -79,6 +143,83 @@ pub async fn write_checkpoint(store: &Store, signer: &NoteSigner) -> Result<Writ
         note,
         at,
     })
+}
+
+/// What a signing-key handover wrote: its entry and the checkpoint both keys signed.
+#[derive(Clone, Debug)]
+pub struct HandedOver {
+    pub entry: i64,
+    pub checkpoint: Written,
+}
+
+/// Hands the audit signing over from `old` (the key in force) to `new`: the log must
+/// verify with `old`'s public key; an `audit.signing_key` entry names both public keys, and
+/// the checkpoint over it is signed by both, so a verifier holding either key follows the
+/// history ([`super::public_verify`]). Afterwards checkpoints are signed by `new` alone, and
+/// `old` is refused.
+pub async fn rotate_signing_key(
+    store: &Store,
+    log: &super::AuditLog,
+    old: &NoteSigner,
+    new: &NoteSigner,
+    actor: &str,
+) -> Result<HandedOver, AuditError> {
+    let (old_v, new_v) = (old.verifier(), new.verifier());
+    if old_v == new_v {
+        return Err(AuditError::Checkpoint(
+            "AUDIT_SIGNING_KEY and AUDIT_SIGNING_KEY_OLD are the same key: nothing to hand over"
+                .into(),
+        ));
+    }
+    if old_v.name() == new_v.name() && old_v.key_hash() == new_v.key_hash() {
+        return Err(AuditError::Checkpoint(
+            "the new signing key has the old one's name and key hash; make it with another --name"
+                .into(),
+        ));
+    }
+    let newest = store.audit_checkpoints().await?.into_iter().last();
+    match &newest {
+        None => {
+            return Err(AuditError::Checkpoint(
+                "no checkpoint is signed yet, so there is nothing to hand over: set AUDIT_SIGNING_KEY to the new key and drop AUDIT_SIGNING_KEY_OLD"
+                    .into(),
+            ));
+        }
+        Some(c) if signed_note::open(&c.note, std::slice::from_ref(&new_v)).is_ok() => {
+            return Err(AuditError::Checkpoint(format!(
+                "the signing was already handed over to {} (checkpoint {}); drop AUDIT_SIGNING_KEY_OLD",
+                new_v.fingerprint(),
+                c.id
+            )));
+        }
+        Some(_) => {}
+    }
+    let report = super::public_verify::verify_public(store, &old_v, None).await?;
+    if !report.ok {
+        return Err(AuditError::BrokenChain(
+            report
+                .reason
+                .unwrap_or_else(|| "the log does not verify".into()),
+        ));
+    }
+    let facts = serde_json::json!({
+        "old": old_v.to_text(),
+        "new": new_v.to_text(),
+        "old_fingerprint": old_v.fingerprint(),
+        "new_fingerprint": new_v.fingerprint(),
+    });
+    let entry = log
+        .record(
+            actor,
+            super::Action::Other(super::public_verify::SIGNING_KEY_ACTION.into()),
+            None,
+            None,
+            &[],
+            Some(facts),
+        )
+        .await?;
+    let checkpoint = sign_log(store, old, Some(new)).await?;
+    Ok(HandedOver { entry, checkpoint })
 }
 
 /// `name+hash` of a signing key (what the row records; never the key).

@@ -11,7 +11,10 @@ use chrono::Utc;
 use futures_util::future::BoxFuture;
 
 use super::AuditError;
-use super::chain::{AuditKey, GENESIS, encode_canonical, entry_hash, from_hex, head_mac, to_hex};
+use super::chain::{
+    AuditKey, GENESIS, MASTER_KEY_ACTION, encode_canonical, entry_hash, from_hex, handover_seal,
+    head_mac, head_mac_matches, to_hex,
+};
 use super::entry::{Action, AuditEntry, EntryContent};
 use crate::config::Mixin;
 use crate::crypto::{FernetKey, KeyRing};
@@ -74,12 +77,45 @@ impl AuditLog {
             updated_at: Utc::now().naive_utc(),
         };
         store.audit_ensure_head(&genesis).await?;
-        Ok(AuditLog {
+        let log = AuditLog {
             store: store.clone(),
             writer,
             key,
             values_key: ring.audit_data_key().map(Arc::new),
-        })
+        };
+        if let Some(old) = ring.audit_key_old() {
+            log.hand_over_from(&old).await?;
+        }
+        Ok(log)
+    }
+
+    /// After a master-key rotation (MASTER_ENCRYPTION_KEY_OLD set): when the head is still
+    /// sealed by the old key, appends an `audit.master_key` entry hashed under the new key
+    /// and carrying the old key's seal over the chain so far, so the move to the new key is
+    /// vouched for by both (the verifier requires it at the switch).
+    async fn hand_over_from(&self, old: &AuditKey) -> Result<(), AuditError> {
+        let Some(head) = self.store.audit_head().await? else {
+            return Ok(());
+        };
+        let (Some(hash), Some(mac)) = (from_hex(&head.entry_hash), from_hex(&head.mac)) else {
+            return Ok(());
+        };
+        let sealed_by_old = head.entry_id > 0
+            && head_mac_matches(old, head.entry_id, &hash, &mac)
+            && !head_mac_matches(&self.key, head.entry_id, &hash, &mac);
+        if !sealed_by_old {
+            return Ok(());
+        }
+        let entry = NewEntry {
+            actor: "timber".into(),
+            action: Action::Other(MASTER_KEY_ACTION.into()),
+            table_name: None,
+            record_id: None,
+            fields: Vec::new(),
+            detail: Detail::None,
+        };
+        self.append_sealed(entry, Some(old)).await?;
+        Ok(())
     }
 
     pub fn key(&self) -> &AuditKey {
@@ -88,6 +124,17 @@ impl AuditLog {
 
     /// Appends one entry chained to the current head; returns it as stored.
     pub async fn append(&self, entry: NewEntry) -> Result<AuditEntry, AuditError> {
+        self.append_sealed(entry, None).await
+    }
+
+    /// Appends; with `handover`, the detail is the old key's seal over the head the entry
+    /// is chained to (computed inside the append's transaction, so a concurrent writer
+    /// cannot slip between the seal and the entry).
+    async fn append_sealed(
+        &self,
+        entry: NewEntry,
+        handover: Option<&AuditKey>,
+    ) -> Result<AuditEntry, AuditError> {
         let detail = match entry.detail {
             Detail::None => None,
             Detail::Facts(json) => Some(json.to_string()),
@@ -106,6 +153,8 @@ impl AuditLog {
             detail,
         };
         let key = &self.key;
+        let action = content.action.clone();
+        let mut content = content;
         let mut sealed: Option<(String, String)> = None;
         let build = |head: Option<&AuditHead>| -> Result<AuditRow, String> {
             let prev = match head {
@@ -115,6 +164,15 @@ impl AuditLog {
                         .to_string()
                 })?,
             };
+            if let Some(old) = handover {
+                content.detail = Some(
+                    serde_json::json!({
+                        "old_key_seal": to_hex(&handover_seal(old, &prev)),
+                        "after_entry": head.map(|h| h.entry_id),
+                    })
+                    .to_string(),
+                );
+            }
             let mut buf = Vec::with_capacity(256);
             encode_canonical(&content, &mut buf);
             let hash = to_hex(&entry_hash(key, &prev, &buf));
@@ -131,7 +189,7 @@ impl AuditLog {
             }
         };
         let id = self.writer.append(build, head).await.inspect_err(
-            |err| tracing::error!(action = %content.action, error = %err, "audit append failed"),
+            |err| tracing::error!(action = %action, error = %err, "audit append failed"),
         )?;
         tracing::info!(entry = id, action = %content.action, table = ?content.table_name, "audit entry appended");
         let (prev_hash, entry_hash) = sealed.unwrap_or_default();

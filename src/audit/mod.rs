@@ -7,6 +7,7 @@
 //! - [`log`]: [`AuditLog`], appending (and the store's write observer);
 //! - [`query`]: filtered listing, following, and verifying the stored chain;
 //! - [`filter_text`]: the filter as typed (`actor=ana since=2h`); [`lookup`]: entries by id;
+//! - [`genesis`]: the entry `timber init` begins every log with;
 //! - [`checkpoint`]: signed checkpoints (a Merkle root over the entries) and inclusion
 //!   proofs; [`public_verify`]: verification with the audit signing key's public half only.
 
@@ -16,6 +17,7 @@ pub mod detail_keys;
 mod entry;
 pub mod export;
 mod filter_text;
+pub mod genesis;
 mod log;
 pub mod lookup;
 pub mod public_verify;

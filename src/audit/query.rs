@@ -10,7 +10,9 @@ use super::AuditError;
 use super::chain::{AuditKey, from_hex};
 use super::entry::AuditEntry;
 use super::log::from_stored;
+use super::public_verify::{PublicReport, PublicVerifier};
 use super::verify::{ChainVerifier, StoredHead, VerifyReport};
+use crate::crypto::signed_note::NoteVerifier;
 pub use crate::store::AuditFilter;
 use crate::store::AuditRange;
 use crate::store::AuditSearch;
@@ -211,20 +213,56 @@ pub async fn verify_rotated(
     old: Option<&AuditKey>,
     expect_head: Option<&str>,
 ) -> Result<VerifyReport, AuditError> {
+    // With keys given, the chain's verdict is always there.
+    verify_log(store, Some((key, old)), expect_head, None)
+        .await?
+        .chain
+        .ok_or(AuditError::NoMasterKey)
+}
+
+/// What one reading of the log found: the keyed chain's verdict (with the audit key) and
+/// the public-key verdict (with the signing key's public half), each when asked for.
+#[derive(Clone, Debug)]
+pub struct LogVerification {
+    pub chain: Option<VerifyReport>,
+    pub public: Option<PublicReport>,
+}
+
+/// Verifies the log in one reading for both verifiers: the keyed chain (`chain_keys`: the
+/// audit key and the one before a master-key rotation) and the signed checkpoints
+/// (`public`: the verifier key and a checkpoint kept outside). Reading is what costs
+/// (DESIGN §7, BENCHMARKS.md); hashing for both is a small part of it.
+pub async fn verify_log(
+    store: &Store,
+    chain_keys: Option<(&AuditKey, Option<&AuditKey>)>,
+    expect_head: Option<&str>,
+    public: Option<(&NoteVerifier, Option<&str>)>,
+) -> Result<LogVerification, AuditError> {
     let expected = match expect_head {
         None => None,
         Some(text) => Some(from_hex(text).ok_or(AuditError::BadExpectedHead)?),
     };
-    let mut verifier = ChainVerifier::new(key, expected).with_old_key(old);
+    let mut chain =
+        chain_keys.map(|(key, old)| ChainVerifier::new(key, expected).with_old_key(old));
+    let mut signed = match public {
+        Some((key, outside)) => Some(PublicVerifier::prepare(store, key, outside).await?),
+        None => None,
+    };
     // Every row is read, whatever its id: the chain starts at id 1, so a row with an id of 0
     // or less was put there by hand, and is named (it once was never read, yet listed as
     // real). The count taken first is compared with what was read at the end.
     let counted = store.audit_count().await?;
     let mut last_id: Option<i64> = None;
-    let mut sink = |entry: AuditEntry| verifier.push(&entry);
-    read_rows_before_the_chain(store, &mut sink, &mut last_id).await?;
+    let mut sink = |entry: AuditEntry| {
+        if let Some(chain) = chain.as_mut() {
+            chain.push(&entry);
+        }
+        if let Some(signed) = signed.as_mut() {
+            signed.push(&entry);
+        }
+    };
+    read_all(store, &mut sink, &mut last_id).await?;
     loop {
-        read_rows_after(store, &mut sink, &mut last_id).await?;
         let head = store.audit_head().await?;
         // Another process may have appended after our last page: a head that names a newer
         // entry is read again, and only entries that never come are reported missing.
@@ -239,12 +277,18 @@ pub async fn verify_rotated(
             last_hash: h.entry_hash,
             head_mac: h.mac,
         });
-        let mut report = verifier.finish(head.as_ref());
-        let unread = counted.max(0) as u64;
-        if report.ok && report.entries < unread {
-            report.fail_unread(unread - report.entries);
-        }
-        return Ok(report);
+        let chain = chain.map(|verifier| {
+            let mut report = verifier.finish(head.as_ref());
+            let unread = counted.max(0) as u64;
+            if report.ok && report.entries < unread {
+                report.fail_unread(unread - report.entries);
+            }
+            report
+        });
+        return Ok(LogVerification {
+            chain,
+            public: signed.map(PublicVerifier::finish),
+        });
     }
 }
 
@@ -256,8 +300,26 @@ pub async fn for_each_entry(
     sink: &mut (dyn FnMut(AuditEntry) + Send),
 ) -> Result<u64, AuditError> {
     let mut last_id = None;
-    let below = read_rows_before_the_chain(store, sink, &mut last_id).await?;
-    Ok(below + read_rows_after(store, sink, &mut last_id).await?)
+    read_all(store, sink, &mut last_id).await
+}
+
+/// Reads every row in id order (rows below the chain's ids first): one scan of a SQLite
+/// file on its own thread ([`Store::audit_scan`]), else keyset pages; then whatever was
+/// appended meanwhile.
+async fn read_all(
+    store: &Store,
+    sink: &mut (dyn FnMut(AuditEntry) + Send),
+    last_id: &mut Option<i64>,
+) -> Result<u64, AuditError> {
+    let scanned = store
+        .audit_scan(None, &mut |stored| sink(from_stored(stored)))
+        .await?;
+    if let Some((read, last)) = scanned {
+        *last_id = last;
+        return Ok(read + read_rows_after(store, sink, last_id).await?);
+    }
+    let below = read_rows_before_the_chain(store, sink, last_id).await?;
+    Ok(below + read_rows_after(store, sink, last_id).await?)
 }
 
 /// Feeds the rows with an id of 0 or less (none in a genuine log) first.

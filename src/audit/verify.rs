@@ -21,7 +21,8 @@
 //! elsewhere) must still be an entry of the chain.
 
 use super::chain::{
-    AuditKey, GENESIS, encode_canonical, entry_hash, from_hex, head_mac_matches, to_hex,
+    AuditKey, GENESIS, MASTER_KEY_ACTION, encode_canonical, entry_hash, from_hex, handover_sealed,
+    head_mac_matches, to_hex,
 };
 use super::entry::AuditEntry;
 
@@ -35,6 +36,11 @@ pub enum Damage {
     NewestRemoved,
     HeadInvalid,
     ExpectedHeadNotFound,
+    /// The chain moves to the new master key at an entry the old key did not seal.
+    UnsealedKeySwitch,
+    /// No entry at all: `timber init` begins every log with a genesis entry, so an empty
+    /// log was emptied.
+    Wiped,
 }
 
 impl Damage {
@@ -47,6 +53,8 @@ impl Damage {
             Damage::NewestRemoved => "newest_removed",
             Damage::HeadInvalid => "head_invalid",
             Damage::ExpectedHeadNotFound => "expected_head_not_found",
+            Damage::Wiped => "wiped",
+            Damage::UnsealedKeySwitch => "unsealed_key_switch",
         }
     }
 }
@@ -120,13 +128,19 @@ enum State {
 /// Streams entries in id order; feed with [`push`](Self::push), conclude with
 /// [`finish`](Self::finish). Memory stays constant however long the log is.
 pub struct ChainVerifier<'k> {
-    key: &'k AuditKey,
+    /// `None`: links only (no key at hand, as with the public key alone): each row's
+    /// `prev_hash` must name the row before it, which names deletions, insertions and
+    /// reorderings but cannot see an entry edited in place (the Merkle tree does).
+    key: Option<&'k AuditKey>,
     /// The audit key before a master-key rotation (MASTER_ENCRYPTION_KEY_OLD): the oldest
     /// entries are chained under it, the newer ones under `key`. The chain may move from
     /// the old key to the new one once, never back.
     old_key: Option<&'k AuditKey>,
     /// Whether an entry chained under `key` has been seen (no old-key entry may follow).
     on_new_key: bool,
+    /// Whether an entry chained under `old_key` has been seen: then the first entry under
+    /// `key` must be the handover the old key sealed.
+    seen_old_key: bool,
     expected: [u8; 32],
     last_good: Option<(i64, [u8; 32])>,
     entries: u64,
@@ -138,10 +152,15 @@ pub struct ChainVerifier<'k> {
 
 impl<'k> ChainVerifier<'k> {
     pub fn new(key: &'k AuditKey, expect_head: Option<[u8; 32]>) -> Self {
+        Self::with_key(Some(key), expect_head)
+    }
+
+    fn with_key(key: Option<&'k AuditKey>, expect_head: Option<[u8; 32]>) -> Self {
         ChainVerifier {
             key,
             old_key: None,
             on_new_key: false,
+            seen_old_key: false,
             expected: GENESIS,
             last_good: None,
             entries: 0,
@@ -150,6 +169,12 @@ impl<'k> ChainVerifier<'k> {
             expect_head_seen: false,
             state: State::Intact,
         }
+    }
+
+    /// A verifier of the links alone (see the `key` field): for naming the damage a
+    /// signed checkpoint found, with no key at hand.
+    pub fn links_only() -> Self {
+        Self::with_key(None, None)
     }
 
     /// Also accepts entries chained under the audit key before a master-key rotation, as
@@ -162,14 +187,32 @@ impl<'k> ChainVerifier<'k> {
     /// Whether `stored` is the hash of `canonical` after `prev` under the key in force: the
     /// current key, or (until the first current-key entry) the key before the rotation.
     fn hash_matches(&mut self, prev: &[u8; 32], stored: &[u8; 32]) -> bool {
-        if entry_hash(self.key, prev, &self.buf) == *stored {
+        let Some(key) = self.key else {
+            return true;
+        };
+        if entry_hash(key, prev, &self.buf) == *stored {
             self.on_new_key = true;
             return true;
         }
-        !self.on_new_key
+        let old_ok = !self.on_new_key
             && self
                 .old_key
-                .is_some_and(|old| entry_hash(old, prev, &self.buf) == *stored)
+                .is_some_and(|old| entry_hash(old, prev, &self.buf) == *stored);
+        self.seen_old_key |= old_ok;
+        old_ok
+    }
+
+    /// At the move from the old master key to the new one, the entry must be the handover
+    /// the old key sealed (`audit.master_key`): otherwise a holder of the new key alone
+    /// could have re-hashed the history from that entry on.
+    fn unsealed_switch(&self, row: &AuditEntry, prev: &[u8; 32], was_on_new_key: bool) -> bool {
+        let Some(old) = self.old_key else {
+            return false;
+        };
+        let switched = !was_on_new_key && self.on_new_key && self.seen_old_key;
+        switched
+            && !(row.content.action == MASTER_KEY_ACTION
+                && handover_sealed(old, prev, row.content.detail.as_deref()))
     }
 
     /// Feeds the next row (ascending id).
@@ -221,6 +264,23 @@ impl<'k> ChainVerifier<'k> {
                 id,
                 target,
                 prev_id,
+            } if prev == Some(self.expected) && stored != Some(target) && row.id >= 1 => {
+                // The row after links past the bad one to the last good entry: the bad
+                // row (a replayed copy of a genuine entry, say) was slipped in.
+                let _ = (target, prev_id);
+                self.state = State::Decided {
+                    id,
+                    damage: Damage::Inserted,
+                    reason: format!(
+                        "entry {id} was inserted: it is not part of the chain (entry {} links past it)",
+                        row.id
+                    ),
+                };
+            }
+            State::BadLink {
+                id,
+                target,
+                prev_id,
             } => {
                 self.state = if stored == Some(target) {
                     let reason = format!(
@@ -245,6 +305,7 @@ impl<'k> ChainVerifier<'k> {
     }
 
     fn check(&mut self, row: &AuditEntry, prev: Option<[u8; 32]>, stored: Option<[u8; 32]>) {
+        let was_on_new_key = self.on_new_key;
         let own_ok = match (prev, stored) {
             (Some(prev), Some(stored)) => {
                 self.buf.clear();
@@ -253,6 +314,17 @@ impl<'k> ChainVerifier<'k> {
             }
             _ => false,
         };
+        if own_ok && prev.is_some_and(|p| self.unsealed_switch(row, &p, was_on_new_key)) {
+            self.state = State::Decided {
+                id: row.id,
+                damage: Damage::UnsealedKeySwitch,
+                reason: format!(
+                    "entry {} moves the chain to the new master key without the old key's seal (an `{MASTER_KEY_ACTION}` entry): the history from it on may have been re-hashed by a holder of the new key alone",
+                    row.id
+                ),
+            };
+            return;
+        }
         let prev_id = self.last_good.map(|(id, _)| id);
         match (own_ok, prev) {
             (true, Some(prev)) if prev == self.expected => {
@@ -295,11 +367,11 @@ impl<'k> ChainVerifier<'k> {
     pub fn finish(self, head: Option<&StoredHead>) -> VerifyReport {
         let head_row = head.map(|h| {
             let last_hash = from_hex(&h.last_hash);
-            let mac_ok = match (last_hash, from_hex(&h.head_mac)) {
+            let mac_ok = match (last_hash, from_hex(&h.head_mac), self.key) {
                 // The head is sealed by whoever appended last: under the current key, or
                 // under the old one while no entry has been appended since the rotation.
-                (Some(lh), Some(mac)) => {
-                    head_mac_matches(self.key, h.last_id, &lh, &mac)
+                (Some(lh), Some(mac), Some(key)) => {
+                    head_mac_matches(key, h.last_id, &lh, &mac)
                         || (!self.on_new_key
                             && self
                                 .old_key
@@ -344,6 +416,7 @@ impl<'k> ChainVerifier<'k> {
                     format!("entries between entry {p} and entry {id} were deleted"),
                 ),
             }),
+            State::Intact if self.key.is_none() => None,
             State::Intact => self.head_finding(head_row),
         };
         let finding = finding.or_else(|| {
@@ -383,7 +456,11 @@ impl<'k> ChainVerifier<'k> {
     ) -> Option<(Option<i64>, Damage, String)> {
         let last = self.last_good;
         match (head_row, last) {
-            (None, None) => None,
+            (None, None) => Some((
+                None,
+                Damage::Wiped,
+                "the log holds no entry and no head: `timber init` begins every log with a genesis entry, so it was wiped (or never initialized by this version: `timber audit migrate` starts it)".to_string(),
+            )),
             (None, Some((id, _))) => Some((
                 None,
                 Damage::HeadInvalid,
@@ -394,7 +471,11 @@ impl<'k> ChainVerifier<'k> {
                 Damage::HeadInvalid,
                 "the head row was altered: its MAC does not match".to_string(),
             )),
-            (Some((0, head_hash, true)), None) if head_hash == GENESIS => None,
+            (Some((0, head_hash, true)), None) if head_hash == GENESIS => Some((
+                None,
+                Damage::Wiped,
+                "the log holds no entry: `timber init` begins every log with a genesis entry, so it was wiped (or never initialized by this version: `timber audit migrate` starts it)".to_string(),
+            )),
             (Some((head_id, _, true)), None) => Some((
                 Some(head_id),
                 Damage::NewestRemoved,

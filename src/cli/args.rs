@@ -300,6 +300,13 @@ pub enum AuditAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Hand the audit signing over from AUDIT_SIGNING_KEY_OLD (the key in force) to
+    /// AUDIT_SIGNING_KEY: an `audit.signing_key` entry names both public keys and the
+    /// checkpoint over it is signed by both, so auditors holding either key follow the history
+    RotateSigningKey {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Print a proof that entry ID is in the newest checkpoint that covers it (JSON)
     Prove {
         /// The entry's id

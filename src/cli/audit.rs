@@ -35,6 +35,9 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> CliResult {
             return super::audit_signed::checkpoint(&ctx, config, *format);
         }
         Some(AuditAction::Prove { id }) => return super::audit_signed::prove_entry(config, *id),
+        Some(AuditAction::RotateSigningKey { format }) => {
+            return super::audit_signed::rotate_signing_key(&ctx, config, *format);
+        }
         Some(AuditAction::Migrate { format }) => {
             return super::audit_signed::migrate(&ctx, config, *format);
         }

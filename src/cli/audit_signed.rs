@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use super::args::{OutputFormat, SiemFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::audit::checkpoint::{prove, write_checkpoint, write_if_due};
+use crate::audit::checkpoint::{self, prove, write_checkpoint, write_if_due};
 use crate::audit::export::{CoveredBy, cef_line, json_line};
 use crate::audit::public_verify::{PublicReport, verify_public};
 use crate::audit::query::for_each_entry;
@@ -140,6 +140,14 @@ fn signer(ctx: &Context) -> Result<NoteSigner, CliError> {
             sourced.source
         ))
     })
+}
+
+/// The signing key when AUDIT_SIGNING_KEY is set (refusing one that does not parse).
+pub fn optional_signer(ctx: &Context) -> Result<Option<NoteSigner>, CliError> {
+    match ctx.settings.audit_signing_key {
+        Some(_) => signer(ctx).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The verifier key from `--public-key FILE`, else AUDIT_PUBLIC_KEY(_FILE).
@@ -311,6 +319,63 @@ pub fn migrate(ctx: &Context, config: StoreConfig, format: OutputFormat) -> CliR
         eprintln!(
             "timber audit: the chain of {} entries verified; checkpoint {} now signs it and the migration entry ({} entries); keep the note above outside the database",
             done.verified.entries, c.id, c.size
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timber audit rotate-signing-key`: hands the signing over from AUDIT_SIGNING_KEY_OLD to
+/// AUDIT_SIGNING_KEY; prints the checkpoint both signed (exit 0), or refuses (exit 2).
+pub fn rotate_signing_key(ctx: &Context, config: StoreConfig, format: OutputFormat) -> CliResult {
+    ctx.require(&[PolicyAction::Checkpoint])?;
+    let new = signer(ctx)?;
+    let sourced = ctx.settings.audit_signing_key_old.as_ref().ok_or_else(|| {
+        CliError::msg(
+            "AUDIT_SIGNING_KEY_OLD is not set: it is the key in force (the one that signed the \
+             checkpoints so far); AUDIT_SIGNING_KEY is the new one",
+        )
+    })?;
+    let old = NoteSigner::from_text(sourced.value.expose().trim()).map_err(|e| {
+        CliError::msg(format!(
+            "AUDIT_SIGNING_KEY_OLD from {} is not a signing key: {e}",
+            sourced.source
+        ))
+    })?;
+    let ring = ctx.keyring()?;
+    let actor = super::rotate::actor(ctx);
+    let done = block_on(async {
+        let store = Store::connect(config).await?;
+        let result = async {
+            let log = AuditLog::open(&store, &ring).await?;
+            checkpoint::rotate_signing_key(&store, &log, &old, &new, &actor).await
+        }
+        .await;
+        store.close().await;
+        result.map_err(|e| CliError::msg(format!("cannot hand the signing key over: {e}")))
+    })?;
+    let c = &done.checkpoint;
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({
+                "entry": done.entry,
+                "old": old.verifier().fingerprint(),
+                "new": new.verifier().fingerprint(),
+                "checkpoint": {"id": c.id, "size": c.size, "note": c.note},
+            })
+        )
+        .map_err(io)?;
+    } else {
+        write!(out, "{}", c.note).map_err(io)?;
+        eprintln!(
+            "timber audit: signing handed over from {} to {} (entry {}, checkpoint {} signed by both); give auditors AUDIT_PUBLIC_KEY={} and drop AUDIT_SIGNING_KEY_OLD",
+            old.verifier().fingerprint(),
+            new.verifier().fingerprint(),
+            done.entry,
+            c.id,
+            new.verifier().to_text()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use super::args::GlobalArgs;
 use super::{CliError, CliResult, Context, block_on};
+use crate::audit::genesis::{self, Genesis};
+use crate::audit::{AuditError, AuditLog};
 use crate::config::PolicyAction;
+use crate::crypto::KeyRing;
+use crate::crypto::signed_note::NoteSigner;
 use crate::store::{InitItem, ObjectKind, Store, StoreConfig, StoreError, TlsMode};
 
 impl From<StoreError> for CliError {
@@ -33,13 +37,41 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         eprintln!("timber init: REQUIRE_SSL does not apply to a local SQLite file");
     }
     let url = config.shown_url();
-    let report = block_on(async {
+    // The genesis needs the audit key (from MASTER_ENCRYPTION_KEY); a signing key, when
+    // set, signs a first checkpoint over it. A key that does not parse is refused before
+    // anything is created.
+    let ring = ctx.keyring();
+    let signer = super::audit_signed::optional_signer(&ctx)?;
+    let actor = super::rotate::actor(&ctx);
+    let (report, genesis) = block_on(async {
         let store = Store::connect(config).await?;
         let report = store.init(&models.models).await;
+        let genesis = match (&report, &ring) {
+            (Ok(_), Ok(ring)) => Some(begin_audit_log(&store, ring, signer.as_ref(), &actor).await),
+            (Ok(_), Err(e)) => {
+                eprintln!("timber init: audit log not begun: {e}");
+                None
+            }
+            (Err(_), _) => None,
+        };
         store.close().await;
-        report
+        Ok::<_, CliError>((report?, genesis))
     })?;
     print_report(&report).map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    match genesis {
+        Some(Ok(Genesis::Written { entry, checkpoint })) => {
+            let signed = checkpoint.map_or(String::new(), |c| {
+                format!(
+                    ", signed as checkpoint {} (`timber audit checkpoint` prints one to keep outside)",
+                    c.id
+                )
+            });
+            println!("created  audit genesis entry {entry}{signed}");
+        }
+        Some(Ok(Genesis::AlreadyBegun { .. })) => println!("exists   audit genesis"),
+        Some(Err(e)) => eprintln!("timber init: audit log not begun: {e}"),
+        None => {}
+    }
     let created = report.iter().filter(|i| i.created).count();
     let existed = report
         .iter()
@@ -47,6 +79,17 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         .count();
     eprintln!("timber init: {created} created, {existed} already existed ({url})");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Begins the audit log with its genesis entry, when MASTER_ENCRYPTION_KEY is set.
+async fn begin_audit_log(
+    store: &Store,
+    ring: &KeyRing,
+    signer: Option<&NoteSigner>,
+    actor: &str,
+) -> Result<Genesis, AuditError> {
+    let log = AuditLog::open(store, ring).await?;
+    genesis::begin(store, &log, signer, actor).await
 }
 
 fn print_report(report: &[InitItem]) -> std::io::Result<()> {

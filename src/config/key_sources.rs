@@ -37,12 +37,13 @@ use super::settings_error::ConfigError;
 pub const KEY_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The key variables that have `_FILE` and `_COMMAND` forms.
-pub(crate) const KEY_BASES: [&str; 5] = [
+pub(crate) const KEY_BASES: [&str; 6] = [
     "ENCRYPTION_KEY",
     "ENCRYPTION_KEY_OLD",
     "MASTER_ENCRYPTION_KEY",
     "MASTER_ENCRYPTION_KEY_OLD",
     "AUDIT_SIGNING_KEY",
+    "AUDIT_SIGNING_KEY_OLD",
 ];
 
 /// Refuses every key command set in an env file that was picked up implicitly (`./.env`),

@@ -155,6 +155,9 @@ pub struct Settings {
     /// The Ed25519 key that signs audit checkpoints (`AUDIT_SIGNING_KEY`, `_FILE`,
     /// `_COMMAND`), in the signed-note signer form `PRIVATE+KEY+name+hash+key`.
     pub audit_signing_key: Option<Sourced<SecretText>>,
+    /// The signing key before a handover (`AUDIT_SIGNING_KEY_OLD`, `_FILE`, `_COMMAND`):
+    /// read only by `timber audit rotate-signing-key`.
+    pub audit_signing_key_old: Option<Sourced<SecretText>>,
     /// The key checkpoints are verified with (`AUDIT_PUBLIC_KEY` or `_FILE`): public.
     pub audit_public_key: Option<Sourced<String>>,
     /// Read-only: `--read-only`, or `OAK_ENV=production` without `--write`.

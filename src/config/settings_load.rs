@@ -48,6 +48,9 @@ pub(crate) const KNOWN_VARS: &[&str] = &[
     "AUDIT_SIGNING_KEY",
     "AUDIT_SIGNING_KEY_FILE",
     "AUDIT_SIGNING_KEY_COMMAND",
+    "AUDIT_SIGNING_KEY_OLD",
+    "AUDIT_SIGNING_KEY_OLD_FILE",
+    "AUDIT_SIGNING_KEY_OLD_COMMAND",
     "AUDIT_PUBLIC_KEY",
     "AUDIT_PUBLIC_KEY_FILE",
 ];
@@ -122,6 +125,7 @@ pub(crate) fn build(
         theme: flag_or_var(flags.theme.clone(), "--theme", &layers, "TIMBER_THEME"),
         rotation_max_rows_per_second: max_rate(&layers)?,
         audit_signing_key: resolve_single(&layers, "AUDIT_SIGNING_KEY", cwd, timeout)?,
+        audit_signing_key_old: resolve_single(&layers, "AUDIT_SIGNING_KEY_OLD", cwd, timeout)?,
         audit_public_key: audit_public_key(&layers, cwd)?,
         read_only: flags.read_only || (production && !flags.write),
         secret_like_vars: secret_like_vars(&layers),

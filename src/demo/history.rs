@@ -35,6 +35,10 @@ pub async fn write_history(
     let log = AuditLog::open(store, ring)
         .await
         .map_err(|e| DemoError::Audit(e.to_string()))?;
+    // The genesis `timber init` writes, so the demo's log verifies like a real one.
+    crate::audit::genesis::begin(store, &log, None, "timber-demo")
+        .await
+        .map_err(|e| DemoError::Audit(e.to_string()))?;
     let model = models
         .find("SecureResearchSession")
         .ok_or_else(|| DemoError::Models("demo model SecureResearchSession is missing".into()))?;

@@ -60,7 +60,7 @@ pub struct AuditRange {
     pub newest_first: bool,
 }
 
-const ENTRY_COLUMNS: [&str; 10] = [
+pub(super) const ENTRY_COLUMNS: [&str; 10] = [
     "id",
     "created_at",
     "actor",

@@ -12,6 +12,7 @@
 // the files can be rearranged without touching a caller.
 mod audit_checkpoints;
 mod audit_log;
+mod audit_scan;
 mod audit_sql;
 mod backend;
 mod bulk;

@@ -75,8 +75,15 @@ fn untouched_chain_verifies_and_reports_its_head() {
     assert!(r.ok, "{r:?}");
     assert_eq!(r.entries, 10);
     assert_eq!(r.head.as_deref(), Some(rows[9].entry_hash.as_str()));
-    // An empty log with no head is fine too.
-    assert!(verify(&k, &[], None, None).ok);
+    // An empty log is never intact: `timber init` begins every log with a genesis entry,
+    // so a log with no entry (with or without its head) was wiped.
+    assert_broken(&verify(&k, &[], None, None), None, Damage::Wiped);
+    let fresh_head = head_for(&k, 0, &GENESIS);
+    assert_broken(
+        &verify(&k, &[], Some(&fresh_head), None),
+        None,
+        Damage::Wiped,
+    );
 }
 
 #[test]

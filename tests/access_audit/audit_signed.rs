@@ -2,10 +2,11 @@
 //! `timber audit checkpoint` signs the log's Merkle root; `timber audit --verify
 //! --public-key FILE` run with no data key and no master key in the environment (an
 //! auditor's laptop) passes on an untouched log and names each attack someone with database
-//! access (but not the signing key) can make: an altered entry, a forged entry with a
-//! valid-looking hash, a row below the chain's ids, a deleted entry, an edited checkpoint
-//! note, a checkpoint signed by another key, a wipe, and a rolled-back or forked history
-//! against a checkpoint kept outside.
+//! access (but not the signing key) can make, by name: an altered entry, a forged entry
+//! with a valid-looking hash and a row below the chain's ids (`inserted`), a deleted entry,
+//! swapped entries (`reordered`), a deletion whose links were rewritten to hide it, an
+//! edited checkpoint note, a checkpoint signed by another key, a wipe, and a rolled-back or
+//! forked history against a checkpoint kept outside.
 //! An inclusion proof is checked by an independent implementation (Python `hashlib` and
 //! `cryptography`).
 
@@ -155,18 +156,46 @@ async fn signed_log_is_verified_and_attacks_are_named(kind: Kind) {
                 format!("UPDATE {LOG} SET id = id + 100 WHERE id > 5"),
                 copy_of_3(6),
             ],
-            "altered",
+            "inserted",
         ),
         (
             "a row below the chain",
             zero_id_allowed(kind, copy_of_3(0)),
-            "altered",
+            "inserted",
         ),
-        ("a row with a negative id", vec![copy_of_3(-7)], "altered"),
+        ("a row with a negative id", vec![copy_of_3(-7)], "inserted"),
         (
             "a deleted entry",
             vec![format!("DELETE FROM {LOG} WHERE id = 4")],
+            "deleted",
+        ),
+        (
+            "the newest entry deleted",
+            vec![format!("DELETE FROM {LOG} WHERE id = 10")],
             "truncated_after_checkpoint",
+        ),
+        (
+            "two entries swapped",
+            vec![
+                format!("UPDATE {LOG} SET id = 1004 WHERE id = 4"),
+                format!("UPDATE {LOG} SET id = 4 WHERE id = 6"),
+                format!("UPDATE {LOG} SET id = 6 WHERE id = 1004"),
+            ],
+            "reordered",
+        ),
+        (
+            "an entry deleted, its links rewritten and a row added to keep the count",
+            vec![
+                format!("DELETE FROM {LOG} WHERE id = 5"),
+                format!(
+                    "UPDATE {LOG} SET prev_hash = (SELECT entry_hash FROM (SELECT entry_hash FROM {LOG} WHERE id = 4) AS four) WHERE id = 6"
+                ),
+                format!(
+                    "INSERT INTO {LOG} (id, created_at, actor, action, table_name, record_id, fields, detail, prev_hash, entry_hash) \
+                     SELECT 11, created_at, actor, action, table_name, record_id, fields, detail, entry_hash, prev_hash FROM {LOG} WHERE id = 10"
+                ),
+            ],
+            "altered",
         ),
         (
             "a checkpoint note edited (its size lowered, its signature kept)",

@@ -291,9 +291,27 @@ async fn a_master_key_rotation_keeps_the_log_verifiable(kind: Kind) {
         .await
         .unwrap();
     assert!(report.ok, "{kind:?}: {report:?}");
-    // ...and after entries appended under the new key.
+    // ...and after entries appended under the new key. Opening the log with both keys
+    // writes the handover first: an entry of its own, hashed under the new key and sealed
+    // by the old one.
     let log = AuditLog::open(&store, &rotated).await.unwrap();
-    for i in 11..=13 {
+    let handover = timber::audit::lookup::entry(&store, 11)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(handover.content.action, "audit.master_key");
+    assert!(
+        handover
+            .content
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("old_key_seal"),
+        "{handover:?}"
+    );
+    // Opening again does not hand over twice.
+    drop(AuditLog::open(&store, &rotated).await.unwrap());
+    for i in 12..=14 {
         let id = log
             .record(
                 "ana",
@@ -311,7 +329,7 @@ async fn a_master_key_rotation_keeps_the_log_verifiable(kind: Kind) {
         .await
         .unwrap();
     assert!(report.ok, "{kind:?}: {report:?}");
-    assert_eq!(report.entries, 13);
+    assert_eq!(report.entries, 14);
     // Without the old key the old entries cannot be checked: named, not passed.
     let without = verify(&store, &new_key, None).await.unwrap();
     assert!(!without.ok, "{kind:?}: {without:?}");
@@ -320,12 +338,12 @@ async fn a_master_key_rotation_keeps_the_log_verifiable(kind: Kind) {
     let entries = timber::audit::query::list(&store, &Default::default(), None, 100)
         .await
         .unwrap();
-    let last = entries.iter().find(|e| e.id == 13).unwrap();
+    let last = entries.iter().find(|e| e.id == 14).unwrap();
     let prev = timber::audit::from_hex(&last.entry_hash).unwrap();
     let forged = seal(
         &old_key,
         &prev,
-        14,
+        15,
         EntryContent {
             actor: "mallory".into(),
             ..last.content.clone()
@@ -335,8 +353,8 @@ async fn a_master_key_rotation_keeps_the_log_verifiable(kind: Kind) {
         &db,
         &[format!(
             "INSERT INTO {LOG} (id, created_at, actor, action, table_name, record_id, fields, \
-             detail, prev_hash, entry_hash) SELECT 14, created_at, 'mallory', action, \
-             table_name, record_id, fields, detail, '{}', '{}' FROM {LOG} WHERE id = 13",
+             detail, prev_hash, entry_hash) SELECT 15, created_at, 'mallory', action, \
+             table_name, record_id, fields, detail, '{}', '{}' FROM {LOG} WHERE id = 14",
             forged.prev_hash, forged.entry_hash
         )],
     )
@@ -345,7 +363,49 @@ async fn a_master_key_rotation_keeps_the_log_verifiable(kind: Kind) {
         .await
         .unwrap();
     assert!(!report.ok, "{kind:?}: {report:?}");
-    assert_eq!(report.first_broken, Some(14), "{kind:?}: {report:?}");
+    assert_eq!(report.first_broken, Some(15), "{kind:?}: {report:?}");
+    store.close().await;
+    db.drop_all().await;
+
+    // An insider holding only the NEW master key re-hashes the history from entry 6 on
+    // (here: rewriting who revealed), and re-seals the head: every hash and link checks
+    // out under the new key, but the move to it carries no seal of the old key.
+    let Some((db, store, _log)) = ten_entries(kind).await else {
+        return;
+    };
+    let entries = timber::audit::query::list(&store, &Default::default(), None, 100)
+        .await
+        .unwrap();
+    let mut prev =
+        timber::audit::from_hex(&entries.iter().find(|e| e.id == 5).unwrap().entry_hash).unwrap();
+    let mut statements = Vec::new();
+    for id in 6..=10 {
+        let original = entries.iter().find(|e| e.id == id).unwrap();
+        let rewritten = seal(
+            &new_key,
+            &prev,
+            id,
+            EntryContent {
+                actor: "nobody".into(),
+                ..original.content.clone()
+            },
+        );
+        statements.push(format!(
+            "UPDATE {LOG} SET actor = 'nobody', prev_hash = '{}', entry_hash = '{}' WHERE id = {id}",
+            rewritten.prev_hash, rewritten.entry_hash
+        ));
+        prev = timber::audit::from_hex(&rewritten.entry_hash).unwrap();
+    }
+    let head = timber::audit::head_for(&new_key, 10, &prev);
+    statements.push(format!(
+        "UPDATE timber_audit_head SET entry_hash = '{}', mac = '{}'",
+        head.last_hash, head.head_mac
+    ));
+    tamper(&db, &statements).await;
+    let report = timber::audit::query::verify_rotated(&store, &new_key, Some(&old_key), None)
+        .await
+        .unwrap();
+    assert_damage(kind, &report, Some(6), Damage::UnsealedKeySwitch);
     store.close().await;
     db.drop_all().await;
 }

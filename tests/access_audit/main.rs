@@ -17,6 +17,7 @@ mod access_browse_cli;
 mod access_canary_no_leak;
 mod audit_chain;
 mod audit_cli;
+mod audit_history;
 mod audit_reveal;
 mod audit_signed;
 mod audit_tamper;

@@ -29,6 +29,7 @@ const CONFINED_CRATES: &[(&str, &str)] = &[
     ("ratatui_textarea", "tui"),
     ("crossterm", "tui"),
     ("sqlx", "store"),
+    ("rusqlite", "store"),
     // Audit signing keys are handled in `crypto` only (issue 15).
     ("ed25519_dalek", "crypto"),
 ];

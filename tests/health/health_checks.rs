@@ -283,7 +283,7 @@ async fn planted_problems_are_found(kind: Kind) {
     assert_eq!(of(&r, "audit.coverage").len(), 1, "Account is audited");
 
     let chain = at(&r, "audit.chain", None, None);
-    expect(chain, Fail, Some(3), &["2"]);
+    expect(chain, Fail, Some(4), &["2"]); // the genesis and three entries
     assert_eq!(chain.evidence.to_json()["damage"], "altered");
     let jobs = of(&r, "rotation.stalled");
     assert_eq!(jobs.len(), 2, "{}", dump(&r));

@@ -100,6 +100,18 @@ pub async fn seed(store: &Store) {
         .await
         .expect("init creates the tables");
     let ring = ring();
+    // As `timber init` does: the audit log begins with its genesis entry.
+    let log = timber::audit::AuditLog::open(store, &ring)
+        .await
+        .expect("audit log opens");
+    timber::audit::genesis::begin(store, &log, None, "seed")
+        .await
+        .expect("genesis");
+    // At a fixed time, so screens that show it are the same on every run (snapshots are
+    // taken on SQLite).
+    if store.config().url.expose().starts_with("sqlite:") {
+        fix_times(store).await;
+    }
     let customers: Vec<_> = (1..=CUSTOMERS).map(customer).collect();
     let customer_model = models.find("Customer").unwrap();
     store
@@ -248,4 +260,62 @@ pub fn buffer_text(backend: &TestBackend) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Gives entry n the time 2026-11-29 10:0n:00, re-encrypts value details with a fixed IV
+/// and time, and re-seals the chain and the head with the audit key.
+pub async fn fix_times(store: &Store) {
+    use sqlx::Connection;
+    let ring = ring();
+    let key = ring.audit_key().unwrap();
+    // Recorded values are under the audit data key derived from the master.
+    let values = ring.audit_data_key().unwrap();
+    let mut all = timber::audit::query::list(store, &Default::default(), None, 100)
+        .await
+        .unwrap();
+    all.reverse();
+    let base = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(store.config().url.expose())
+        .await
+        .unwrap();
+    let mut prev = timber::audit::GENESIS;
+    let mut last = None;
+    for (n, entry) in all.into_iter().enumerate() {
+        let mut content = entry.content.clone();
+        content.created_at = base + chrono::Duration::minutes(n as i64 + 1);
+        if let Some(token) = content
+            .detail
+            .as_deref()
+            .filter(|d| d.starts_with("gAAAAA"))
+        {
+            let plain = values.decrypt(token).unwrap();
+            content.detail = Some(values.encrypt_at(&plain, 1_795_000_000, [7u8; 16]));
+        }
+        let sealed = timber::audit::seal(&key, &prev, entry.id, content);
+        sqlx::query(
+            "UPDATE timber_audit_log SET created_at = ?, detail = ?, prev_hash = ?, \
+             entry_hash = ? WHERE id = ?",
+        )
+        .bind(sealed.content.created_at)
+        .bind(sealed.content.detail.clone())
+        .bind(&sealed.prev_hash)
+        .bind(&sealed.entry_hash)
+        .bind(entry.id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        prev = timber::audit::from_hex(&sealed.entry_hash).unwrap();
+        last = Some(entry.id);
+    }
+    let head = timber::audit::head_for(&key, last.unwrap(), &prev);
+    sqlx::query("UPDATE timber_audit_head SET entry_id = ?, entry_hash = ?, mac = ?")
+        .bind(head.last_id)
+        .bind(&head.last_hash)
+        .bind(&head.head_mac)
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }

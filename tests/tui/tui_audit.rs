@@ -141,7 +141,7 @@ async fn the_filter_is_applied_in_sql_and_finds_entries_older_than_the_page() {
         "{text}"
     );
     assert!(!text.contains("bob"), "{text}");
-    assert_eq!(selected_id(&app), Some(1));
+    assert_eq!(selected_id(&app), Some(2), "entry 1 is the seed's genesis");
 
     // The tail keeps the filter: a new matching entry shows, another actor's does not.
     let log = AuditLog::open(&other, &ring()).await.unwrap();
@@ -177,9 +177,10 @@ async fn the_filter_is_applied_in_sql_and_finds_entries_older_than_the_page() {
         .iter()
         .map(|l| l.id)
         .collect();
-    // "case 7" matches case 7 and case 70..79 (bob's reveals 8 and 71..80, ids + 1).
+    // "case 7" matches case 7 and case 70..79 (bob's reveals 8 and 71..80; ids + 2: the
+    // genesis and carol's entry come first).
     assert_eq!(ids.len(), 11, "{ids:?}");
-    assert!(ids.contains(&9) && ids.contains(&72), "{ids:?}");
+    assert!(ids.contains(&10) && ids.contains(&73), "{ids:?}");
     press(&mut app, &[key(crossterm::event::KeyCode::Esc)]).await;
     let text = screen(&app);
     assert!(!text.contains("filter:"), "{text}");
@@ -315,7 +316,7 @@ async fn verify_on_a_tampered_chain_selects_the_first_broken_entry() {
     let (other, _log) = write_entries(&config, 250).await;
     let mut app = started(config.clone(), "security_admin", 160, 48).await;
     press(&mut app, &[ch('3')]).await;
-    assert!(screen(&app).contains("✓ chain intact, 251 entries"));
+    assert!(screen(&app).contains("✓ chain intact, 252 entries")); // the genesis, carol, 250
 
     // Entry 5 is far below the loaded page (the newest 200).
     tamper(
@@ -335,7 +336,7 @@ async fn verify_on_a_tampered_chain_selects_the_first_broken_entry() {
     assert!(text.contains("around a broken link"), "{text}");
     // g follows the newest again.
     press(&mut app, &[ch('g')]).await;
-    assert_eq!(selected_id(&app), Some(251));
+    assert_eq!(selected_id(&app), Some(252));
     other.close().await;
 }
 

@@ -48,12 +48,13 @@ async fn the_audit_screen_shows_its_checkpoint_signs_one_and_names_a_rewrite() {
     }
     let signer = NoteSigner::generate("console-test").unwrap();
 
-    // Three entries and no checkpoint: one is due, and the console writes it by itself.
+    // The genesis and three entries, no checkpoint: one is due, and the console writes it by
+    // itself.
     let mut viewer = console(config.clone(), "viewer", &signer).await;
     press(&mut viewer, &[ch('3')]).await;
     let shown = screen(&viewer);
     assert!(
-        shown.contains("verified to checkpoint 1 (3 entries"),
+        shown.contains("verified to checkpoint 1 (4 entries"),
         "{shown}"
     );
     assert_eq!(other.audit_checkpoints().await.unwrap().len(), 1);

@@ -9,7 +9,6 @@ use crate::tui_support;
 
 use crossterm::event::KeyCode;
 use timber::audit::{Action, AuditLog, Detail, NewEntry, query};
-use timber::audit::{GENESIS, from_hex, head_for, seal};
 use timber::store::{Store, StoreConfig};
 use tui_support::*;
 
@@ -62,64 +61,6 @@ async fn entries(config: &StoreConfig) {
     let report = query::verify(&store, log.key(), None).await.unwrap();
     assert!(report.ok, "re-sealed chain verifies: {report:?}");
     store.close().await;
-}
-
-/// Gives entry n the time 2026-11-29 10:0n:00, re-encrypts value details with a fixed IV
-/// and time, and re-seals the chain and the head with the audit key.
-async fn fix_times(store: &Store) {
-    use sqlx::Connection;
-    let ring = ring();
-    let key = ring.audit_key().unwrap();
-    // Recorded values are under the audit data key derived from the master.
-    let values = ring.audit_data_key().unwrap();
-    let mut all = query::list(store, &Default::default(), None, 100)
-        .await
-        .unwrap();
-    all.reverse();
-    let base = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
-        .unwrap()
-        .and_hms_opt(10, 0, 0)
-        .unwrap();
-    let mut conn = sqlx::SqliteConnection::connect(store.config().url.expose())
-        .await
-        .unwrap();
-    let mut prev = GENESIS;
-    let mut last = None;
-    for (n, entry) in all.into_iter().enumerate() {
-        let mut content = entry.content.clone();
-        content.created_at = base + chrono::Duration::minutes(n as i64 + 1);
-        if let Some(token) = content
-            .detail
-            .as_deref()
-            .filter(|d| d.starts_with("gAAAAA"))
-        {
-            let plain = values.decrypt(token).unwrap();
-            content.detail = Some(values.encrypt_at(&plain, 1_795_000_000, [7u8; 16]));
-        }
-        let sealed = seal(&key, &prev, entry.id, content);
-        sqlx::query(
-            "UPDATE timber_audit_log SET created_at = ?, detail = ?, prev_hash = ?, \
-             entry_hash = ? WHERE id = ?",
-        )
-        .bind(sealed.content.created_at)
-        .bind(sealed.content.detail.clone())
-        .bind(&sealed.prev_hash)
-        .bind(&sealed.entry_hash)
-        .bind(entry.id)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        prev = from_hex(&sealed.entry_hash).unwrap();
-        last = Some(entry.id);
-    }
-    let head = head_for(&key, last.unwrap(), &prev);
-    sqlx::query("UPDATE timber_audit_head SET entry_id = ?, entry_hash = ?, mac = ?")
-        .bind(head.last_id)
-        .bind(&head.last_hash)
-        .bind(&head.head_mac)
-        .execute(&mut conn)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

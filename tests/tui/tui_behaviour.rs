@@ -5,7 +5,6 @@
 use crate::tui_support;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use timber::audit::{AuditFilter, query};
 use timber::store::Store;
 use timber::tui::screens::ScreenId;
 use timber::tui::{App, Event, Keymap};
@@ -108,9 +107,7 @@ async fn a_reveal_needs_a_reason_is_audited_and_masks_itself_again() {
     assert!(shown.contains("masks again in 30 s"), "{shown}");
 
     let store = Store::connect(config).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10)
-        .await
-        .unwrap();
+    let entries = entries_since_seed(&store).await;
     let reveal = entries
         .iter()
         .find(|e| e.content.action == "reveal")
@@ -148,9 +145,7 @@ async fn a_role_that_may_not_reveal_is_told_so_and_nothing_is_audited() {
     );
     let url = format!("sqlite://{}", dir.path().join("app.db").display());
     let store = Store::connect_url(&url).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10)
-        .await
-        .unwrap();
+    let entries = entries_since_seed(&store).await;
     assert!(entries.is_empty(), "{entries:?}");
 }
 
@@ -189,9 +184,7 @@ async fn search_by_blind_index_needs_hash_is_audited_and_never_echoes_the_value(
     assert_eq!(ids(&app)[0], 1, "esc returns to browsing");
 
     let store = Store::connect(config).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10)
-        .await
-        .unwrap();
+    let entries = entries_since_seed(&store).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     let search = &entries[0];
     assert_eq!(search.content.action, "search");
@@ -236,9 +229,7 @@ async fn own_rows_on_a_page_are_revealed_under_one_entry_listing_them() {
             .all(|r| !matches!(r.cell("email"), Some(timber::access::Cell::Revealed(_))))
     );
     let store = Store::connect(config).await.unwrap();
-    let entries = query::list(&store, &AuditFilter::default(), None, 10)
-        .await
-        .unwrap();
+    let entries = entries_since_seed(&store).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     let entry = &entries[0];
     assert_eq!(entry.content.action, "reveal");
@@ -516,4 +507,15 @@ async fn a_read_only_session_shows_its_badge_and_still_allows_audited_reveals() 
         shown.contains("◉ zqxmail1@example.com"),
         "the audit connection is separate:\n{shown}"
     );
+}
+
+/// The audit entries written since the seed, newest first (the seed's genesis entry, which
+/// `timber init` writes, left out).
+async fn entries_since_seed(store: &Store) -> Vec<timber::audit::AuditEntry> {
+    timber::audit::query::list(store, &timber::audit::AuditFilter::default(), None, 10)
+        .await
+        .expect("audit log lists")
+        .into_iter()
+        .filter(|e| e.content.action != timber::audit::genesis::GENESIS_ACTION)
+        .collect()
 }

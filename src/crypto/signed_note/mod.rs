@@ -65,6 +65,24 @@ pub fn sign(body: &str, signer: &NoteSigner) -> Result<String, NoteError> {
     ))
 }
 
+/// The text of `note` (up to the last blank line, final newline included), signatures
+/// not checked: for reading what a note claims before knowing which key to check it with.
+pub fn body(note: &str) -> Result<&str, NoteError> {
+    check_characters(note)?;
+    let split = note.rfind("\n\n").ok_or(NoteError::MissingSignatures)?;
+    Ok(&note[..split + 1])
+}
+
+/// Adds `signer`'s signature to a signed note (a cosignature: the same text signed by a
+/// second key, as when the audit signing key is handed over). The note must be well formed.
+pub fn cosign(note: &str, signer: &NoteSigner) -> Result<String, NoteError> {
+    let text = body(note)?;
+    let signed = sign(text, signer)?;
+    // `signed` is the text, a blank line and the new signature line.
+    let line = &signed[text.len() + 1..];
+    Ok(format!("{note}{line}"))
+}
+
 /// C2SP signed-note §Signatures: opens `note` with the known `verifiers`.
 ///
 /// Signatures by unknown keys (name or key hash not among `verifiers`) are ignored, as the

@@ -77,6 +77,11 @@ pub async fn setup(db: &TestDb, yaml: &str, with_old_key: bool) -> Setup {
     let store = db.store().await;
     let account = models.find("Account").unwrap();
     store.init(std::slice::from_ref(account)).await.unwrap();
+    // As `timber init` does: the audit log begins with its genesis entry.
+    let log = timber::audit::AuditLog::open(&store, &ring).await.unwrap();
+    timber::audit::genesis::begin(&store, &log, None, "test")
+        .await
+        .unwrap();
     let rows: Vec<Vec<(String, Value)>> = (1..=12)
         .map(|n| {
             vec![

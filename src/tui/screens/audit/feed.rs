@@ -10,7 +10,6 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::Msg;
 use crate::access::Access;
 use crate::audit::checkpoint::{write_checkpoint, write_if_due};
-use crate::audit::public_verify::verify_public;
 use crate::audit::{AuditEntry, AuditFilter, AuditLog, lookup, query};
 use crate::config::ModelSet;
 use crate::crypto::KeyRing;
@@ -98,39 +97,48 @@ async fn audit_view(
     let entries = query::list(store, &AuditFilter::default(), None, RECENT_ENTRIES)
         .await
         .map_err(|e| e.to_string())?;
-    let chain = match ring.audit_key() {
-        None => ChainStatus::Unchecked(
+    // One reading of the log feeds both verifiers (the keyed chain and the signed
+    // checkpoints): at a million entries the reading is what costs.
+    let key = ring.audit_key();
+    let old = ring.audit_key_old();
+    let both = query::verify_log(
+        store,
+        key.as_ref().map(|k| (k, old.as_ref())),
+        None,
+        signed_key.map(|k| (k, None)),
+    )
+    .await;
+    let (chain_report, public_report) = match both {
+        Ok(both) => (Ok(both.chain), Ok(both.public)),
+        Err(e) => (Err(e.to_string()), Err(e.to_string())),
+    };
+    let chain = match chain_report {
+        Ok(None) => ChainStatus::Unchecked(
             "MASTER_ENCRYPTION_KEY is not set; the chain cannot be verified".into(),
         ),
-        Some(key) => {
-            match query::verify_rotated(store, &key, ring.audit_key_old().as_ref(), None).await {
-                Ok(report) if report.ok => ChainStatus::Intact {
-                    entries: report.entries,
-                },
-                Ok(report) => ChainStatus::Broken {
-                    first_broken: report.first_broken,
-                    reason: report.reason.unwrap_or_else(|| "chain broken".into()),
-                },
-                Err(e) => ChainStatus::Unchecked(e.to_string()),
+        Ok(Some(report)) if report.ok => ChainStatus::Intact {
+            entries: report.entries,
+        },
+        Ok(Some(report)) => ChainStatus::Broken {
+            first_broken: report.first_broken,
+            reason: report.reason.unwrap_or_else(|| "chain broken".into()),
+        },
+        Err(e) => ChainStatus::Unchecked(e),
+    };
+    let signed = match (signed_key, public_report) {
+        (None, _) | (_, Ok(None)) => SignedStatus::NoKey,
+        (Some(key), Ok(Some(report))) if report.ok => {
+            let to = report.verified_to.clone();
+            SignedStatus::Verified {
+                checkpoint: to.as_ref().and_then(|t| t.checkpoint),
+                size: to.as_ref().map_or(0, |t| t.size),
+                at: to.and_then(|t| t.at),
+                key: key.fingerprint(),
+                uncovered: report.uncovered,
             }
         }
-    };
-    let signed = match signed_key {
-        None => SignedStatus::NoKey,
-        Some(key) => match verify_public(store, key, None).await {
-            Ok(report) if report.ok => {
-                let to = report.verified_to.clone();
-                SignedStatus::Verified {
-                    checkpoint: to.as_ref().and_then(|t| t.checkpoint),
-                    size: to.as_ref().map_or(0, |t| t.size),
-                    at: to.and_then(|t| t.at),
-                    key: key.fingerprint(),
-                    uncovered: report.uncovered,
-                }
-            }
-            Ok(report) => SignedStatus::Failed(report.reason.unwrap_or_default()),
-            Err(e) => SignedStatus::Failed(e.to_string()),
-        },
+        (Some(_), Ok(Some(report))) => SignedStatus::Failed(report.reason.unwrap_or_default()),
+        (Some(_), Err(e)) => SignedStatus::Failed(e),
     };
     Ok(AuditView {
         per_minute: per_minute(&entries, now.naive_utc()),
