@@ -81,6 +81,11 @@ impl App {
                 self.state.screen = ScreenId::Audit;
                 self.screen_action(action);
             }
+            // `:census` from any screen opens it on the Keys screen (`c` there toggles it).
+            Action::Census if self.state.screen != ScreenId::Keys => {
+                self.state.screen = ScreenId::Keys;
+                self.state.keys.show_census = true;
+            }
             Action::NextTab => {
                 self.state.screen = ScreenId::from_index(self.state.screen.index() + 1)
             }

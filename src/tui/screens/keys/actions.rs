@@ -27,6 +27,8 @@ impl KeysState {
             Action::Rotate => return self.open_rotation_wizard(ctx),
             Action::PauseJob => return self.pause_or_resume_job(ctx),
             Action::CancelJob => return self.cancel_job(ctx),
+            Action::Census => self.show_census = !self.show_census,
+            Action::Back if self.show_census => self.show_census = false,
             Action::Back => return Effect::ClearMessage,
             _ => {}
         }

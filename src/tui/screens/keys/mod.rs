@@ -3,14 +3,17 @@
 //! Key facts come from the loaded ring (no I/O); jobs arrive from a background task.
 //! j/k move in the focused list (the jobs, or the key ring, where `X` retires a key);
 //! h/l move the focus between them. `R` opens the rotation wizard, `X` the retirement
-//! dialog; `p` and `x` pause, resume or cancel the selected job.
+//! dialog; `p` and `x` pause, resume or cancel the selected job; `c` (`:census`) shows
+//! which key encrypts what in place of the jobs.
 //!
 //! - this file: the state and its messages; `jobs.rs`: the jobs and their live counters;
 //! - `actions.rs`: keys and applying messages; `rotation.rs`: the wizard and the jobs'
 //!   controls; `retire.rs`: the retirement dialog; `loaders.rs`: the background work;
-//! - `view.rs`, `jobs_view.rs`, `rotation_view.rs`, `retire_view.rs`: drawing.
+//! - `view.rs`, `jobs_view.rs`, `census_view.rs`, `rotation_view.rs`, `retire_view.rs`:
+//!   drawing.
 
 mod actions;
+pub mod census_view;
 pub mod jobs;
 pub mod jobs_view;
 pub mod loaders;
@@ -102,6 +105,8 @@ pub struct KeysState {
     pub ring_focus: bool,
     /// A poll of the jobs table is out (ticks do not pile up polls).
     pub polling_jobs: bool,
+    /// The lower pane shows the census (`c`, `:census`) instead of the jobs.
+    pub show_census: bool,
 }
 
 impl KeysState {
@@ -162,6 +167,7 @@ impl KeysState {
             key_cursor: 0,
             ring_focus: false,
             polling_jobs: false,
+            show_census: false,
         }
     }
 

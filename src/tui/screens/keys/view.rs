@@ -7,15 +7,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
 use super::KeysState;
+use crate::health::CensusColumn;
 use crate::store::KeyStatus;
-use crate::tui::context::{Disabled, Ui};
+use crate::tui::context::{Disabled, Loadable, Ui};
 use crate::tui::keymap::Action;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit;
 use crate::tui::widgets::job_gauge;
 use crate::tui::widgets::{block, tile};
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, ui: &Ui) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    state: &KeysState,
+    census: &Loadable<Vec<CensusColumn>>,
+    ui: &Ui,
+) {
     let theme = ui.theme;
     let key_rows = state.keys.len() as u16 + 3;
     let schedule_rows = state.schedule.len().max(1) as u16 + 3;
@@ -27,7 +34,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &KeysState, ui: &Ui) {
     .areas(area);
     draw_keys(frame, keys_area, state, theme, ring_title(state, ui));
     draw_schedule(frame, schedule_area, state, theme);
-    super::jobs_view::draw_jobs(frame, jobs_area, state, theme, jobs_title(ui));
+    if state.show_census {
+        super::census_view::draw(frame, jobs_area, state, census, theme);
+    } else {
+        super::jobs_view::draw_jobs(frame, jobs_area, state, theme, jobs_title(ui));
+    }
 }
 
 fn draw_keys(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme, title: String) {

@@ -72,14 +72,3 @@ pub async fn census(store: Store, settings: Arc<Settings>, models: Arc<ModelSet>
     let result = take_census(&store, &models, &keys, &ScanOptions::default()).await;
     Msg::Census(result.map(|c| c.columns).map_err(|e| e.to_string()))
 }
-
-/// Census columns as the coverage tile reads them.
-pub fn coverage(column: &CensusColumn) -> f64 {
-    let filled = column.rows.saturating_sub(column.null);
-    let encrypted: u64 = column.by_key.iter().map(|(_, n)| n).sum();
-    if filled == 0 {
-        1.0
-    } else {
-        encrypted as f64 / filled as f64
-    }
-}

@@ -6,12 +6,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Sparkline, Table};
 
-use super::{OverviewState, coverage};
+use super::OverviewState;
 use crate::health::CensusColumn;
 use crate::tui::context::Loadable;
 use crate::tui::screens::audit::{AuditView, chain_line};
 use crate::tui::screens::health::HealthView;
-use crate::tui::screens::keys::{self, KeysState};
+use crate::tui::screens::keys::{self, KeysState, census_view};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::truncate;
 use crate::tui::widgets::{block, fit, tile};
@@ -36,7 +36,7 @@ pub fn draw(
         Constraint::Ratio(1, 3),
     ])
     .areas(bottom);
-    draw_coverage(frame, coverage_area, &overview.census, theme);
+    draw_coverage(frame, coverage_area, &overview.census, keys, theme);
     draw_keys(frame, keys_area, keys, theme);
     draw_health(frame, health_area, health, theme);
     draw_audit(frame, audit_area, audit, theme);
@@ -47,6 +47,7 @@ fn draw_coverage(
     frame: &mut Frame,
     area: Rect,
     census: &Loadable<Vec<CensusColumn>>,
+    keys: &KeysState,
     theme: &Theme,
 ) {
     let Some((inner, columns)) = tile(
@@ -67,7 +68,21 @@ fn draw_coverage(
         );
         return;
     }
-    let (rows_width, field_width, keys_width) = coverage_widths(columns, inner.width);
+    // A configured key that matches no stored token (a wrong ENCRYPTION_KEY, above all)
+    // is said first; `c` on the Keys screen shows the counts per key.
+    let warning = census_view::warning(&census_view::unused_keys(&keys.keys, columns));
+    let [warn_area, inner] = Layout::vertical([
+        Constraint::Length(warning.is_some() as u16),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    if let Some((text, fail)) = warning {
+        frame.render_widget(
+            Paragraph::new(text).style(if fail { theme.fail } else { theme.warn }),
+            warn_area,
+        );
+    }
+    let (rows_width, field_width, keys_width) = coverage_widths(columns, keys, inner.width);
     let rows = columns.iter().map(|c| {
         let (glyph, style) = if c.unknown_key + c.malformed > 0 {
             ("✗", theme.fail)
@@ -80,9 +95,9 @@ fn draw_coverage(
             Span::styled(glyph, style),
             Span::raw(fit::field(&c.model, &c.column, field_width)),
             Span::raw(c.rows.to_string()),
-            Span::styled(format!("{:.0}%", coverage(c) * 100.0), style),
+            Span::styled(format!("{}%", census_view::encrypted_percent(c)), style),
             Span::styled(
-                fit::cut_end(&issues(c), keys_width),
+                fit::cut_end(&issues(c, keys), keys_width),
                 if problems(c) == 0 { theme.muted } else { style },
             ),
         ])
@@ -195,11 +210,20 @@ fn draw_audit(frame: &mut Frame, area: Rect, audit: &Loadable<AuditView>, theme:
     frame.render_widget(Paragraph::new(lines), recent);
 }
 
-/// A column's keys (`2 keys`), or the counts that need attention.
-fn issues(c: &CensusColumn) -> String {
-    let keys = c.by_key.len();
+/// A column's keys by id (`primary old_1`), or the counts that need attention.
+fn issues(c: &CensusColumn, keys: &KeysState) -> String {
     if problems(c) == 0 {
-        format!("{keys} key{}", if keys == 1 { "" } else { "s" })
+        c.by_key
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(label, _)| {
+                keys.keys
+                    .iter()
+                    .find(|k| &k.fingerprint == label)
+                    .map_or_else(|| label.clone(), |k| k.id.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
         // Only the counts that are not zero: short enough for a narrow column.
         [
@@ -216,7 +240,11 @@ fn issues(c: &CensusColumn) -> String {
 }
 
 /// The widths of the rows, field and keys columns in `width` cells.
-fn coverage_widths(columns: &[CensusColumn], width: u16) -> (usize, usize, usize) {
+fn coverage_widths(
+    columns: &[CensusColumn],
+    keys: &KeysState,
+    width: u16,
+) -> (usize, usize, usize) {
     // The field takes the width it needs first (a Fill split cut `SecureResearchSession.…`
     // to `SecureResearchSessi` while `1 key` had room to spare), then the keys column; a
     // field still too long loses the end of its model name, not its column.
@@ -236,7 +264,7 @@ fn coverage_widths(columns: &[CensusColumn], width: u16) -> (usize, usize, usize
             .max(5),
         columns
             .iter()
-            .map(|c| fit::width(&issues(c)))
+            .map(|c| fit::width(&issues(c, keys)))
             .max()
             .unwrap_or(0)
             .max(4),
