@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 use super::args::{GlobalArgs, InfoArgs, OutputFormat};
 use super::{CliError, CliResult, Context};
 use crate::config::Sourced;
-use crate::config::{ModelDef, Policy, load_policy};
+use crate::config::{ModelDef, Policy, load_policy_setting};
 
 pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
@@ -57,7 +57,7 @@ pub fn build_report(ctx: &Context) -> Result<Json, CliError> {
     let models = ctx.models()?;
     let ring = ctx.keyring()?;
     let policy = match &s.policy {
-        Some(p) => load_policy(&p.value).map_err(|e| CliError::msg(e.to_string()))?,
+        Some(p) => load_policy_setting(p).map_err(|e| CliError::msg(e.to_string()))?,
         None => Policy::builtin(),
     };
     let role = s

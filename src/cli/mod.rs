@@ -80,7 +80,7 @@ fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Keygen(args)) => keygen::run(&args),
         Some(Command::Info(args)) => info::run(&cli.global, &args),
-        Some(Command::Init) => init::run(&cli.global),
+        Some(Command::Init(args)) => init::run(&cli.global, &args),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
         Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),
