@@ -13,6 +13,7 @@ mod cli_browse;
 mod cli_browse_servers;
 mod cli_info;
 mod cli_onboarding;
+mod cli_pipes;
 mod demo_generate;
 mod e2e_console;
 mod e2e_console_rotation;
