@@ -14,6 +14,8 @@ fn main() -> ExitCode {
     let cli = timber::cli::Cli::parse();
     match timber::cli::run(cli) {
         Ok(code) => code,
+        // `timber jobs | head`: the reader closed the pipe and has what it wanted.
+        Err(timber::cli::CliError::ClosedPipe) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("timber: {err}");
             ExitCode::from(2)

@@ -30,7 +30,7 @@ use super::mask::{HashKeySource, MaskHasher, mask_text};
 use super::reveal::RevealGrant;
 use super::rules::RoleRules;
 use crate::config::Settings;
-use crate::config::{ColumnDef, Level, ModelDef, Policy, load_policy};
+use crate::config::{ColumnDef, Level, ModelDef, Policy, load_policy_setting};
 use crate::crypto::KeyRing;
 use crate::store::{Cell as StoredCell, Record};
 use crate::value::Value;
@@ -237,7 +237,7 @@ impl Access {
 /// The policy a command runs under: `--policy` / `TIMBER_POLICY`, else the built-in policy.
 pub fn policy_from_settings(settings: &Settings) -> Result<Policy, AccessError> {
     match &settings.policy {
-        Some(path) => load_policy(&path.value).map_err(|e| AccessError::Policy(e.to_string())),
+        Some(path) => load_policy_setting(path).map_err(|e| AccessError::Policy(e.to_string())),
         None => Ok(Policy::builtin()),
     }
 }

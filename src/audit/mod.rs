@@ -48,7 +48,10 @@ pub enum AuditError {
          a key derived from it"
     )]
     NoPrimaryKey,
-    #[error("the audit log's tables do not exist in {url}; run `timber init` to create them")]
+    /// Worded as every command words a missing system table (`timber jobs` included).
+    #[error(
+        "open audit log on `timber_audit_log` failed: the system table is missing in {url} (run `timber init`)"
+    )]
     NotInitialized { url: String },
     #[error("--expect-head must be 64 hex digits (the `head` an earlier verify printed)")]
     BadExpectedHead,
@@ -66,6 +69,7 @@ pub enum AuditError {
         "audit entry {0} is after the newest checkpoint; write one with `timber audit checkpoint`"
     )]
     NotCheckpointed(i64),
-    #[error("audit log: {0}")]
+    /// The store's own line already names the audit table and what failed on it.
+    #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -89,7 +89,7 @@ pub enum Command {
     /// Show config sources, backend, models, key fingerprints and role (never a key)
     Info(InfoArgs),
     /// Create the model and system tables (idempotent; says what it created)
-    Init,
+    Init(InitArgs),
     /// Print records of one model, decrypted (JSON lines, CSV or a table)
     Browse(BrowseArgs),
     /// Write a seeded demo database with planted problems and open the console on it
@@ -115,7 +115,7 @@ impl Command {
             Command::Console => "console",
             Command::Keygen(_) => "keygen",
             Command::Info(_) => "info",
-            Command::Init => "init",
+            Command::Init(_) => "init",
             Command::Browse(_) => "browse",
             Command::Demo(_) => "demo",
             Command::Rotate(_) => "rotate",
@@ -147,6 +147,13 @@ pub struct HealthArgs {
     pub sample: Option<u64>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// List the tables and indexes init would create, and create nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -141,11 +141,7 @@ async fn list_then_follow(store: &Store, filter: &AuditFilter, args: &AuditArgs)
 }
 
 fn pipe_closed(e: io::Error) -> CliResult {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(CliError::msg(format!("writing to stdout: {e}")))
-    }
+    Err(CliError::stdout(e))
 }
 
 fn print_entries<'a>(

@@ -59,8 +59,7 @@ pub fn run(ctx: &Context, config: StoreConfig, id: i64, args: &AuditArgs) -> Cli
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(CliError::msg(format!("writing to stdout: {e}"))),
+        Err(e) => Err(CliError::stdout(e)),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::crypto::signed_note::{NoteSigner, NoteVerifier};
 use crate::store::{Store, StoreConfig};
 
 fn io(e: std::io::Error) -> CliError {
-    CliError::msg(format!("writing to stdout: {e}"))
+    CliError::stdout(e)
 }
 
 /// `timber audit checkpoint`.

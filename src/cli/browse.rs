@@ -140,9 +140,8 @@ pub fn run(global: &GlobalArgs, args: &BrowseArgs) -> CliResult {
         .collect();
     match write_rows(args.format, &header, &rows) {
         Ok(()) => {}
-        // `timber browse ... | head` closing the pipe is not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(CliError::msg(format!("writing to stdout: {e}"))),
+        // `timber browse ... | head` closing the pipe is not an error (`CliError::ClosedPipe`).
+        Err(e) => return Err(CliError::stdout(e)),
     }
     eprintln!(
         "timber browse: {} record(s) of {} ({}) from {url}",

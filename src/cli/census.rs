@@ -54,6 +54,6 @@ pub fn run(global: &GlobalArgs, args: &CensusArgs) -> CliResult {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+        .map_err(CliError::stdout)?;
     Ok(ExitCode::SUCCESS)
 }

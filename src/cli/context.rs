@@ -23,7 +23,7 @@ impl Context {
 
     /// The models of every configured model directory, validated.
     pub fn models(&self) -> Result<ModelSet, CliError> {
-        crate::config::load_models(&self.settings.models_dirs.value)
+        crate::config::load_models_setting(&self.settings.models_dirs)
             .map_err(|e| CliError::msg(e.to_string()))
     }
 

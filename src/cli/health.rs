@@ -33,13 +33,36 @@ pub fn run(global: &GlobalArgs, args: &HealthArgs) -> CliResult {
     end_progress();
     let text = match args.format {
         OutputFormat::Json => format!("{}\n", report.to_json()),
-        OutputFormat::Text => health_text(&report),
+        OutputFormat::Text => health_text(&report, output_width()),
     };
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `timber health | head`: the reader stopped early, the verdict still stands.
+        Ok(()) => {}
+        Err(e) => match CliError::stdout(e) {
+            CliError::ClosedPipe => {}
+            other => return Err(other),
+        },
+    }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// How wide text output may be: `COLUMNS` when set to a number, else the terminal's width
+/// when stdout is one, else 100 (a pipe or a file).
+pub(crate) fn output_width() -> usize {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return columns;
+    }
+    if std::io::stdout().is_terminal()
+        && let Some(columns) = crate::tui::terminal_columns()
+    {
+        return usize::from(columns);
+    }
+    100
 }
 
 /// A progress line on stderr, redrawn at most ten times a second, when stderr is a

@@ -2,6 +2,7 @@
 //! encrypted fields, and the key ring as fingerprints. Reads files only; never connects
 //! and never prints a key or a DSN password.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use serde_json::{Value as Json, json};
@@ -9,7 +10,7 @@ use serde_json::{Value as Json, json};
 use super::args::{GlobalArgs, InfoArgs, OutputFormat};
 use super::{CliError, CliResult, Context};
 use crate::config::Sourced;
-use crate::config::{ModelDef, Policy, load_policy};
+use crate::config::{ModelDef, Policy, load_policy_setting};
 
 pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
@@ -18,13 +19,17 @@ pub fn run(global: &GlobalArgs, args: &InfoArgs) -> CliResult {
     crate::store::StoreConfig::from_settings(&ctx.settings)
         .map_err(|e| CliError::msg(e.to_string()))?;
     let report = build_report(&ctx)?;
-    match args.format {
-        OutputFormat::Json => println!(
-            "{}",
+    let text = match args.format {
+        OutputFormat::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        OutputFormat::Text => print!("{}", render_text(&report)),
-    }
+        OutputFormat::Text => render_text(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(CliError::stdout)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -52,7 +57,7 @@ pub fn build_report(ctx: &Context) -> Result<Json, CliError> {
     let models = ctx.models()?;
     let ring = ctx.keyring()?;
     let policy = match &s.policy {
-        Some(p) => load_policy(&p.value).map_err(|e| CliError::msg(e.to_string()))?,
+        Some(p) => load_policy_setting(p).map_err(|e| CliError::msg(e.to_string()))?,
         None => Policy::builtin(),
     };
     let role = s

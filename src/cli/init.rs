@@ -2,11 +2,15 @@
 //! missing, and prints, one line each, what it created and what already existed. Running it
 //! again changes nothing. A SQLite database file is created if needed; REQUIRE_SSL does not
 //! apply to a local SQLite file, which is said on stderr rather than refused.
+//!
+//! `timber init --dry-run` lists what init would create (`would create table ...`) and
+//! creates nothing: its session is read-only, a missing SQLite file is not created (the plan
+//! is made against an empty database), and it needs no `init` grant, since it only looks.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::args::GlobalArgs;
+use super::args::{GlobalArgs, InitArgs};
 use super::{CliError, CliResult, Context, block_on};
 use crate::audit::genesis::{self, Genesis};
 use crate::audit::{AuditError, AuditLog};
@@ -21,8 +25,11 @@ impl From<StoreError> for CliError {
     }
 }
 
-pub fn run(global: &GlobalArgs) -> CliResult {
+pub fn run(global: &GlobalArgs, args: &InitArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
+    if args.dry_run {
+        return dry_run(&ctx);
+    }
     ctx.require(&[PolicyAction::Init])?;
     let models = ctx.models()?;
     let mut config = StoreConfig::from_settings(&ctx.settings)?;
@@ -57,7 +64,7 @@ pub fn run(global: &GlobalArgs) -> CliResult {
         store.close().await;
         Ok::<_, CliError>((report?, genesis))
     })?;
-    print_report(&report).map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    print_report(&report, false).map_err(CliError::stdout)?;
     match genesis {
         Some(Ok(Genesis::Written { entry, checkpoint })) => {
             let signed = checkpoint.map_or(String::new(), |c| {
@@ -92,18 +99,59 @@ async fn begin_audit_log(
     genesis::begin(store, &log, signer, actor).await
 }
 
-fn print_report(report: &[InitItem]) -> std::io::Result<()> {
+/// `--dry-run`: the same lookups as init on a read-only session, nothing created.
+fn dry_run(ctx: &Context) -> CliResult {
+    let models = ctx.models()?;
+    let mut config = StoreConfig::from_settings(&ctx.settings)?;
+    let url = config.shown_url();
+    let missing_file = config.missing_sqlite_file();
+    if let Some(path) = &missing_file {
+        // Nothing to look at, and opening it would create it: plan against an empty database.
+        eprintln!(
+            "timber init --dry-run: {} does not exist yet; init would create it",
+            path.display()
+        );
+        config = StoreConfig::from_url("sqlite::memory:")?;
+    }
+    config.read_only = true;
+    let report = block_on(async {
+        let store = Store::connect(config).await?;
+        let report = store.init_plan(&models.models).await;
+        store.close().await;
+        report
+    })?;
+    print_report(&report, true).map_err(CliError::stdout)?;
+    let create = report.iter().filter(|i| i.created).count();
+    let existing = report
+        .iter()
+        .filter(|i| !i.created && i.kind != ObjectKind::Skipped)
+        .count();
+    eprintln!(
+        "timber init --dry-run: would create {create}, {existing} already exist ({url}); nothing was changed"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(report: &[InitItem], dry_run: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for item in report {
-        let status = if item.created { "created" } else { "exists" };
+        let status = match (item.created, dry_run) {
+            (true, false) => "created",
+            (true, true) => "would create",
+            (false, _) => "exists",
+        };
+        let width = if dry_run { 12 } else { 8 };
         match item.kind {
-            ObjectKind::Table => writeln!(out, "{status:<8} table  {}", item.name)?,
-            ObjectKind::Index => {
-                writeln!(out, "{status:<8} index  {} on {}", item.name, item.table)?
-            }
+            ObjectKind::Table => writeln!(out, "{status:<width$} table  {}", item.name)?,
+            ObjectKind::Index => writeln!(
+                out,
+                "{status:<width$} index  {} on {}",
+                item.name, item.table
+            )?,
             ObjectKind::Skipped => writeln!(
                 out,
-                "skipped  {}: {}",
+                "{:<width$} {}: {}",
+                "skipped",
                 item.table,
                 item.note.as_deref().unwrap_or_default()
             )?,

@@ -24,8 +24,7 @@ pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
             let jobs = store.rotation_jobs(args.limit).await?;
             let clear =
                 args.watch && args.format == OutputFormat::Text && std::io::stdout().is_terminal();
-            print_jobs(&jobs, args.format, clear)
-                .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+            print_jobs(&jobs, args.format, clear).map_err(CliError::stdout)?;
             if !args.watch {
                 break;
             }

@@ -26,6 +26,6 @@ pub fn run(args: &KeygenArgs) -> CliResult {
         let text = key.to_base64();
         writeln!(out, "{}", text.as_str())
     };
-    written.map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+    written.map_err(CliError::stdout)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &KeysArgs) -> CliResult {
     let ring = ctx.keyring()?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
     let failed = |e: crate::rotation::RotationError| CliError::msg(e.to_string());
-    let io = |e: std::io::Error| CliError::msg(format!("writing to stdout: {e}"));
+    let io = CliError::stdout;
     match &args.action {
         KeysAction::List { format } => {
             let keys = block_on(async {

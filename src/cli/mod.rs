@@ -36,11 +36,25 @@ pub enum CliError {
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Message(String),
+    /// Stdout was closed by its reader (`timber jobs | head`): the reader has what it wanted,
+    /// so this is not an error and nothing is printed (`main` exits 0).
+    #[error("stdout was closed by its reader")]
+    ClosedPipe,
 }
 
 impl CliError {
     pub fn msg(text: impl Into<String>) -> Self {
         CliError::Message(text.into())
+    }
+
+    /// A failed write to stdout: [`CliError::ClosedPipe`] when the reader closed the pipe
+    /// (`timber audit | head`), else one line naming the cause.
+    pub fn stdout(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::ClosedPipe
+        } else {
+            CliError::Message(format!("writing to stdout: {err}"))
+        }
     }
 }
 
@@ -56,6 +70,7 @@ pub fn run(cli: Cli) -> CliResult {
     let result = dispatch(cli);
     match &result {
         Ok(_) => tracing::info!(command, "command finished"),
+        Err(CliError::ClosedPipe) => tracing::info!(command, "command finished (stdout closed)"),
         Err(err) => tracing::error!(command, error = %err, "command failed"),
     }
     result
@@ -65,7 +80,7 @@ fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Keygen(args)) => keygen::run(&args),
         Some(Command::Info(args)) => info::run(&cli.global, &args),
-        Some(Command::Init) => init::run(&cli.global),
+        Some(Command::Init(args)) => init::run(&cli.global, &args),
         Some(Command::Browse(args)) => browse::run(&cli.global, &args),
         Some(Command::Demo(args)) => demo::run(&cli.global, &args),
         Some(Command::Rotate(args)) => rotate::run(&cli.global, &args),

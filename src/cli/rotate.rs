@@ -62,8 +62,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
                 );
             }
             store.close().await;
-            print_plans(&plans, max_rate, args.format)
-                .map_err(|e| CliError::msg(format!("writing to stdout: {e}")))?;
+            print_plans(&plans, max_rate, args.format).map_err(CliError::stdout)?;
             Ok(ExitCode::SUCCESS)
         });
     }

@@ -24,10 +24,13 @@ pub use model::{
     Classification, ColumnDef, ColumnType, EncryptionSettings, GdprSettings, IndexDef, Mixin,
     ModelDef, ModelSet,
 };
-pub use model_loader::{ModelError, load_model_file, load_models, parse_models};
-pub use policy::{Level, Policy, PolicyAction, PolicyError, RolePolicy, load_policy, parse_policy};
+pub use model_loader::{
+    ModelError, load_model_file, load_models, load_models_setting, parse_models,
+};
+pub use policy::{Level, Policy, PolicyAction, PolicyError, RolePolicy};
+pub use policy::{load_policy, load_policy_setting, parse_policy};
 pub use settings::{ConfigError, Flags, Settings, Source};
-pub use settings::{DatabaseUrl, SecretText, Sourced, is_key_variable};
+pub use settings::{DatabaseUrl, SecretText, Sourced, is_key_variable, setting_origin};
 pub use url_redact::{is_credential_key, percent_decode_lossy, redact_url};
 pub use yaml_locate::YamlIssue;
 pub use yaml_value::from_str;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::model::{ModelDef, ModelSet};
 use super::model_parse::read_models;
 use super::model_validate::finish;
+use super::settings::{Source, Sourced};
 use super::yaml_locate::{YamlIssue, YamlPath, locate};
 
 /// Why models could not be loaded.
@@ -23,6 +24,15 @@ pub enum ModelError {
     MissingDir(PathBuf),
     #[error("model directory {} is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// A configured model directory that is missing or not a directory, with where the
+    /// setting came from (`the default; set TIMBER_MODELS or --models`, `TIMBER_MODELS from
+    /// ./.env`, `--models`).
+    #[error("model directory {} ({origin}) {problem}", path.display())]
+    Setting {
+        path: PathBuf,
+        origin: String,
+        problem: &'static str,
+    },
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -100,6 +110,32 @@ pub fn load_models(dirs: &[PathBuf]) -> Result<ModelSet, ModelError> {
         .flat_map(|(_, _, models)| models)
         .collect();
     Ok(ModelSet { models, files })
+}
+
+/// Loads the models of the configured directories (`--models`, `TIMBER_MODELS`, or the
+/// default `./data/models`); a directory that is missing or not a directory is named with
+/// where the setting came from, so the operator knows what to change.
+pub fn load_models_setting(setting: &Sourced<Vec<PathBuf>>) -> Result<ModelSet, ModelError> {
+    load_models(&setting.value).map_err(|err| {
+        let origin = || match &setting.source {
+            Source::Default => "the default; set TIMBER_MODELS or --models".to_string(),
+            Source::Flag(name) => (*name).to_string(),
+            other => format!("TIMBER_MODELS {}", other.phrase()),
+        };
+        match err {
+            ModelError::MissingDir(path) => ModelError::Setting {
+                path,
+                origin: origin(),
+                problem: "does not exist",
+            },
+            ModelError::NotADirectory(path) => ModelError::Setting {
+                path,
+                origin: origin(),
+                problem: "is not a directory",
+            },
+            other => other,
+        }
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, ModelError> {

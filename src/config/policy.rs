@@ -26,6 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::settings::{Sourced, setting_origin};
 use super::yaml_locate::{PathError, YamlIssue};
 use super::yaml_node::{Node, Owned, Read, is_identifier};
 
@@ -162,6 +163,14 @@ pub enum PolicyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The configured policy file cannot be read: `setting` says how it was configured
+    /// (`TIMBER_POLICY=policy.yaml from ./.env`, `--policy p.yaml`).
+    #[error("{setting}: cannot read policy file {}: {source}", path.display())]
+    Setting {
+        setting: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A problem inside the file, with its position.
     #[error("{0}")]
     Yaml(YamlIssue),
@@ -185,6 +194,25 @@ pub fn load_policy(path: &Path) -> Result<Policy, PolicyError> {
         source,
     })?;
     parse_policy(&text, path)
+}
+
+/// Reads the configured policy file (`--policy` or `TIMBER_POLICY`); a file that cannot be
+/// read is named with where the setting came from
+/// (`TIMBER_POLICY=policy.yaml from ./.env: cannot read policy file policy.yaml: ...`).
+pub fn load_policy_setting(setting: &Sourced<PathBuf>) -> Result<Policy, PolicyError> {
+    load_policy(&setting.value).map_err(|err| match err {
+        PolicyError::Read { path, source } => PolicyError::Setting {
+            setting: setting_origin(
+                "TIMBER_POLICY",
+                "--policy",
+                &setting.value.display().to_string(),
+                &setting.source,
+            ),
+            path,
+            source,
+        },
+        other => other,
+    })
 }
 
 /// Validates policy text; `path` is used in messages and recorded as the policy's source.

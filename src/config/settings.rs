@@ -45,6 +45,44 @@ impl fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// Where a value came from, as a phrase after the setting in a message: `from ./.env`
+    /// (an env file, relative to the working directory when under it), `from the
+    /// environment`, `from --policy`, `(the default)`.
+    pub fn phrase(&self) -> String {
+        match self {
+            Source::Default => "(the default)".to_string(),
+            Source::Flag(name) => format!("from {name}"),
+            Source::Env(_) => "from the environment".to_string(),
+            Source::EnvFile { path, .. } => format!("from {}", dotted_path(path)),
+            Source::KeyFile(path) => format!("from file {}", dotted_path(path)),
+            Source::KeyCommand(var) => format!("from the command in {var}"),
+        }
+    }
+}
+
+/// `./.env` for a file in the working directory, `dir/f` as `./dir/f`, else absolute.
+fn dotted_path(path: &Path) -> String {
+    let shown = super::shown_path(path);
+    if Path::new(&shown).is_relative() {
+        format!("./{shown}")
+    } else {
+        shown
+    }
+}
+
+/// A setting as an operator wrote it, with where it came from, to start an error about it:
+/// `TIMBER_POLICY=policy.yaml from ./.env`, `TIMBER_POLICY=p.yaml from the environment`,
+/// `--policy p.yaml`, or `TIMBER_MODELS=./data/models (the default; set TIMBER_MODELS or
+/// --models)`. Only for values that are not secret (paths, names).
+pub fn setting_origin(var: &str, flag: &str, value: &str, source: &Source) -> String {
+    match source {
+        Source::Flag(name) => format!("{name} {value}"),
+        Source::Default => format!("{var}={value} (the default; set {var} or {flag})"),
+        other => format!("{var}={value} {}", other.phrase()),
+    }
+}
+
 /// A value with its provenance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sourced<T> {

@@ -124,6 +124,9 @@ pub enum ConfigError {
 
     #[error("{var}: {reason}")]
     AuditPublicKey { var: String, reason: String },
+
+    #[error("{setting}: no such file (a certificate or key file for TLS to the database)")]
+    TlsFileMissing { setting: String },
 }
 
 impl ConfigError {

@@ -102,11 +102,9 @@ pub(crate) fn build(
         key_rotation_date: rotation_date(&layers)?,
         oak_env,
         require_ssl: boolean(&layers, "REQUIRE_SSL", false)?,
-        ssl_cert_path: layers.get("SSL_CERT_PATH").map(|v| PathBuf::from(v.value)),
-        ssl_key_path: layers.get("SSL_KEY_PATH").map(|v| PathBuf::from(v.value)),
-        ssl_root_cert_path: layers
-            .get("SSL_ROOT_CERT_PATH")
-            .map(|v| PathBuf::from(v.value)),
+        ssl_cert_path: tls_file(&layers, "SSL_CERT_PATH", cwd)?,
+        ssl_key_path: tls_file(&layers, "SSL_KEY_PATH", cwd)?,
+        ssl_root_cert_path: tls_file(&layers, "SSL_ROOT_CERT_PATH", cwd)?,
         enable_audit_log: boolean(&layers, "ENABLE_AUDIT_LOG", true)?,
         enable_access_control: boolean(&layers, "ENABLE_ACCESS_CONTROL", true)?,
         models_dirs: models_dirs(flags, &layers)?,
@@ -313,6 +311,22 @@ fn secret_like_vars(layers: &Layers<'_>) -> Vec<(String, Sourced<SecretText>)> {
         }
     }
     found.into_iter().collect()
+}
+
+/// A TLS file setting (`SSL_ROOT_CERT_PATH`, ...), kept as written; a file that does not
+/// exist is refused here, naming the setting and where it came from, rather than reaching
+/// the driver (whose message is only "not found").
+fn tls_file(layers: &Layers<'_>, var: &str, cwd: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(v) = layers.get(var) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(&v.value);
+    if !cwd.join(&path).is_file() {
+        return Err(ConfigError::TlsFileMissing {
+            setting: format!("{var}={} {}", v.value, v.source.phrase()),
+        });
+    }
+    Ok(Some(path))
 }
 
 /// Reads a rate as written in a setting or flag: a whole number of rows per second, 0 for

@@ -7,12 +7,10 @@ use chrono::NaiveDateTime;
 use super::report::{Evidence, Finding, Severity};
 use crate::config::{Classification, Mixin, ModelDef, Settings};
 use crate::crypto::{KeyRing, inspect};
+use crate::rotation::{JobState, heartbeat_age, worker_alive_at};
 use crate::store::AUDIT_LOG;
 use crate::store::{JobRow, JobStatus};
 use crate::store::{Store, TlsCheck};
-
-/// A running job whose heartbeat is older than this is stalled.
-pub const STALLED_AFTER_SECS: i64 = 120;
 
 /// audit.enabled: ENABLE_AUDIT_LOG is on and the audit table exists.
 pub fn audit_enabled(settings: &Settings, table_exists: bool) -> Finding {
@@ -214,31 +212,43 @@ pub fn tls(settings: &Settings, store: &Store, uses_tls: Option<bool>) -> Findin
     }
 }
 
-/// rotation.stalled: running jobs without a recent heartbeat, failed jobs, and finished
-/// jobs that left values unrotated.
+/// rotation.stalled: active jobs whose worker is gone, failed jobs, and finished jobs that
+/// left values unrotated. Whether a worker is gone is decided by `rotation::JobState`, the
+/// same judgement `timber jobs` and the console show (`running (worker gone)`): a heartbeat
+/// older than a minute, or, on this host, a worker process that no longer exists.
 pub fn rotation(jobs: &[JobRow], now: NaiveDateTime) -> Vec<Finding> {
     let id = "rotation.stalled";
     let mut out = Vec::new();
     for job in jobs {
+        let alive = worker_alive_at(job, now);
         let ev = || {
             let mut e = Evidence::none()
                 .count(job.rows_failed.max(0) as u64)
                 .with("job", job.id);
             e.table = Some(job.table_name.clone());
+            if job.status.is_active() {
+                e = e
+                    .with("worker_alive", alive)
+                    .with("heartbeat_age_seconds", heartbeat_age(job, now));
+                if let Some(worker) = &job.worker {
+                    e = e.with("worker", worker.clone());
+                }
+            }
             e
         };
         let status = job.status;
-        let beat = job.heartbeat_at.or(Some(job.updated_at));
-        // A worker should be heartbeating an active job.
-        if status.is_active() {
-            let quiet = beat.map(|b| (now - b).num_seconds());
-            if quiet.is_none_or(|s| s > STALLED_AFTER_SECS) {
-                let since =
-                    quiet.map_or("never".to_string(), |s| format!("{} minutes ago", s / 60));
-                out.push(Finding::warn(id, format!("rotation job {} on `{}` is {status} but its last heartbeat was {since}", job.id, job.table_name))
-                    .evidence(ev())
-                    .remedy(format!("If its worker is gone, `timber rotate --resume {}` continues from its cursor", job.id)));
-            }
+        if let JobState::Interrupted(_) = JobState::at(job, now) {
+            let quiet = heartbeat_age(job, now);
+            let since = if quiet < 60 {
+                format!("{quiet} s ago")
+            } else {
+                format!("{} minutes ago", quiet / 60)
+            };
+            out.push(Finding::warn(id, format!("rotation job {} on `{}` is {status} but its worker is gone (last heartbeat {since})", job.id, job.table_name))
+                .evidence(ev())
+                .remedy(format!("`timber rotate --resume {}` continues it from its cursor (`timber jobs` shows it as {status} (worker gone))", job.id)));
+        } else if status.is_active() {
+            // Its worker is alive: progressing, nothing to say.
         } else if status == JobStatus::Failed {
             out.push(
                 Finding::warn(

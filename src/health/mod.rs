@@ -29,7 +29,9 @@ pub use classify::{Classifier, Depth};
 pub use keyconfig::KeyConfig;
 pub use render::{census_text, health_text};
 pub use report::{CHECK_IDS, family};
-pub use report::{Evidence, Finding, HealthReport, Selection, Severity, UnknownCheck};
+pub use report::{
+    Evidence, Finding, FindingGroup, HealthReport, Selection, Severity, UnknownCheck,
+};
 pub use run::PhaseHook;
 pub use run::{HealthError, HealthOptions, run_health};
 pub use scan::table_job;

@@ -1,21 +1,27 @@
-//! Text reports for people: readable at a glance, grouped by family, one line per finding
-//! with counts right-aligned in their own column. `--format json` uses `to_json` instead.
+//! Text reports for people: worst first, one header line per finding (or group of
+//! findings of one check), the evidence on its own indented lines, wrapped to the width
+//! given (the terminal's). `--format json` uses `to_json` instead.
 //!
 //! ```text
 //! timber health: FAIL  (sqlite://timber.db, 4 models, 2000 rows read)
 //!
-//! KEY
-//!   ok    key.primary          primary fp:1a2b3c4d5e6f from env ENCRYPTION_KEY is a valid Fernet key
-//!   WARN  key.weak             primary fp:1a2b… from ENCRYPTION_KEY is a demo key …
-//!         fix: Replace ENCRYPTION_KEY with a new key …
-//! DATA
-//!   FAIL  data.plaintext       UserProfile.phone             3  3 values are stored in clear …  [ids: a, b, c]
+//! FAIL  data.plaintext         UserProfile.phone      3
+//!       3 values are stored in clear …
+//!       ids: a, b, c
+//!       fix: `timber rotate --model UserProfile --encrypt-plaintext`
+//!
+//! WARN  data.old_key ×2
+//!       UserProfile.email    312  312 values are still under old_1 …
+//!       UserProfile.phone     40  40 values are still under old_1 …
+//!       fix: `timber rotate --all` …
+//!
+//! ok    key.primary                                   primary fp:1a2b3c4d5e6f … is valid
 //! ```
 
 use std::fmt::Write;
 
 use super::census::Census;
-use super::report::{Finding, HealthReport, Severity, family};
+use super::report::{Finding, FindingGroup, HealthReport, Severity};
 use crate::plural::count;
 
 fn badge(severity: Severity) -> &'static str {
@@ -26,9 +32,50 @@ fn badge(severity: Severity) -> &'static str {
     }
 }
 
-/// The health report as text. `ok` findings are listed too (one line each), so the report
-/// shows what was checked, not only what failed.
-pub fn health_text(report: &HealthReport) -> String {
+/// Where evidence lines start: under the check id.
+const INDENT: usize = 6;
+/// The narrowest width the report is laid out for; below it lines simply run longer.
+const MIN_WIDTH: usize = 40;
+
+/// `text` broken at spaces into lines of at most `width` characters: the first line starts
+/// with `first`, the others with `rest` (a word longer than a line is kept whole).
+fn wrap(text: &str, first: &str, rest: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, rest.to_string()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// `place` cut to `width` characters (with `…`), padded to it.
+fn fit(place: &str, width: usize) -> String {
+    let chars = place.chars().count();
+    if chars <= width {
+        return format!("{place:width$}");
+    }
+    let cut: String = place.chars().take(width.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// The health report as text, `width` columns wide (the terminal's; at least 40 are
+/// used). Findings come worst first (fail, warn, ok), repeats of one check grouped
+/// (`data.old_key ×10`, one line per place, the first ids of a failure under it); each
+/// warning and failure has its finding, record ids and fix on indented lines of their own. `ok` findings are listed too, one
+/// line each, so the report shows what was checked, not only what failed.
+pub fn health_text(report: &HealthReport, width: usize) -> String {
+    let width = width.max(MIN_WIDTH);
     let mut out = String::new();
     let facts = &report.facts;
     let sample = facts.sample.map_or(String::new(), |n| {
@@ -42,41 +89,16 @@ pub fn health_text(report: &HealthReport) -> String {
         count(facts.models as u64, "model"),
         count(facts.rows_scanned, "row"),
     );
-    let id_width = report
-        .findings
-        .iter()
-        .map(|f| f.id.len())
-        .max()
-        .unwrap_or(0);
-    let place_width = report
-        .findings
-        .iter()
-        .map(|f| f.evidence.place().chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40);
-    let count_width = report
-        .findings
-        .iter()
-        .filter_map(|f| f.evidence.count)
-        .map(|c| c.to_string().len())
-        .max()
-        .unwrap_or(1);
-    let mut current = "";
-    for finding in &report.findings {
-        let fam = family(finding.id);
-        if fam != current {
-            let _ = writeln!(out, "\n{}", fam.to_uppercase());
-            current = fam;
+    let groups = report.grouped();
+    let layout = Layout::of(&groups, width);
+    let mut previous = None;
+    for group in &groups {
+        // A blank line before each warning or failure, and before the first `ok`.
+        if group.severity != Severity::Ok || previous != Some(Severity::Ok) {
+            out.push('\n');
         }
-        let _ = writeln!(
-            out,
-            "{}",
-            finding_line(finding, id_width, place_width, count_width)
-        );
-        if finding.severity != Severity::Ok && !finding.remedy.is_empty() {
-            let _ = writeln!(out, "  {:4}  {:id_width$}  fix: {}", "", "", finding.remedy);
-        }
+        previous = Some(group.severity);
+        layout.group(&mut out, group);
     }
     let counts = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     let _ = writeln!(
@@ -89,21 +111,197 @@ pub fn health_text(report: &HealthReport) -> String {
     out
 }
 
-fn finding_line(f: &Finding, id_width: usize, place_width: usize, count_width: usize) -> String {
-    let place: String = f.evidence.place().chars().take(place_width).collect();
-    let count = f.evidence.count.map_or(String::new(), |c| c.to_string());
-    let mut line = format!(
-        "  {}  {:id_width$}  {:place_width$}  {:>count_width$}  {}",
-        badge(f.severity),
-        f.id,
-        place,
-        count,
-        f.finding
-    );
-    if !f.evidence.record_ids.is_empty() {
-        let _ = write!(line, "  [ids: {}]", f.evidence.record_ids.join(", "));
+/// Record ids a grouped finding lists in text (the JSON lists up to ten).
+const GROUP_IDS: usize = 3;
+
+/// Column widths shared by every line of a report.
+struct Layout {
+    width: usize,
+    /// The check id (with `×N`) column.
+    id: usize,
+    /// The place column (`model.column`) of single findings' header lines.
+    place: usize,
+    /// The count column of single findings' header lines.
+    count: usize,
+}
+
+/// The widest of `items`, at most `cap`.
+fn widest<'f>(
+    items: impl Iterator<Item = &'f Finding>,
+    measure: impl Fn(&Finding) -> usize,
+) -> usize {
+    items.map(measure).max().unwrap_or(0)
+}
+
+fn count_width(f: &Finding) -> usize {
+    f.evidence.count.map_or(0, |c| c.to_string().len())
+}
+
+fn place_width(f: &Finding) -> usize {
+    f.evidence.place().chars().count()
+}
+
+impl Layout {
+    fn of(groups: &[FindingGroup<'_>], width: usize) -> Layout {
+        let id = groups
+            .iter()
+            .map(|g| g.label().chars().count())
+            .max()
+            .unwrap_or(0);
+        let singles = || {
+            groups
+                .iter()
+                .filter(|g| g.findings.len() == 1 && g.severity != Severity::Ok)
+                .flat_map(|g| g.findings.iter().copied())
+        };
+        let count = widest(singles(), count_width);
+        // The place takes what the header line leaves, at most 40 and at least 12.
+        let room = width.saturating_sub(INDENT + id + 2 + 2 + count);
+        let longest = widest(singles(), place_width);
+        let place = longest.min(40).min(room).max(12.min(longest));
+        Layout {
+            width,
+            id,
+            place,
+            count,
+        }
     }
-    line.trim_end().to_string()
+
+    fn group(&self, out: &mut String, group: &FindingGroup<'_>) {
+        let head = format!(
+            "{}  {:w$}",
+            badge(group.severity),
+            group.label(),
+            w = self.id
+        );
+        let evidence = " ".repeat(INDENT);
+        if group.severity == Severity::Ok {
+            // One line each (wrapped under the finding): what was checked and found fine.
+            let hang = " ".repeat(INDENT + self.id + 2);
+            for (n, finding) in group.findings.iter().enumerate() {
+                let place = finding.evidence.place();
+                let text = if place.is_empty() {
+                    finding.finding.clone()
+                } else {
+                    format!("{place}: {}", finding.finding)
+                };
+                let first = if n == 0 {
+                    format!("{head}  ")
+                } else {
+                    hang.clone()
+                };
+                self.lines(out, &text, &first, &hang);
+            }
+            return;
+        }
+        if let [finding] = group.findings.as_slice() {
+            let place = fit(&finding.evidence.place(), self.place);
+            let n = finding
+                .evidence
+                .count
+                .map_or(String::new(), |c| c.to_string());
+            let head = format!("{head}  {place}  {n:>w$}", w = self.count);
+            let _ = writeln!(out, "{}", head.trim_end());
+            self.lines(out, &finding.finding, &evidence, &evidence);
+            self.ids(out, &finding.evidence.record_ids, &evidence);
+            self.fixes(out, std::iter::once(*finding), &evidence);
+            return;
+        }
+        let _ = writeln!(out, "{}", head.trim_end());
+        // One line per place: place, count, finding; the group's own column widths.
+        let members = || group.findings.iter().copied();
+        let place_w = widest(members(), place_width)
+            .min(40)
+            .min(self.width * 2 / 5);
+        let count_w = widest(members(), count_width);
+        for finding in members() {
+            let mut first = evidence.clone();
+            if place_w > 0 {
+                first.push_str(&fit(&finding.evidence.place(), place_w));
+                first.push_str("  ");
+            }
+            if count_w > 0 {
+                let n = finding
+                    .evidence
+                    .count
+                    .map_or(String::new(), |c| c.to_string());
+                first.push_str(&format!("{n:>count_w$}  "));
+            }
+            // Continuation lines go under the finding when that leaves room, else deeper
+            // than the place so they still read as belonging to it.
+            let hang = first.chars().count();
+            let rest = if self.width.saturating_sub(hang) >= 30 {
+                " ".repeat(hang)
+            } else {
+                " ".repeat(INDENT + 2)
+            };
+            self.lines(out, &finding.finding, &first, &rest);
+            // A group's warnings are about volume (values under an old key): their ids are
+            // in the JSON. A failure's first ids say where to look.
+            let ids = &finding.evidence.record_ids;
+            if !ids.is_empty() && group.severity == Severity::Fail {
+                let mut shown = ids
+                    .iter()
+                    .take(GROUP_IDS)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if ids.len() > GROUP_IDS {
+                    shown.push_str(&format!(" (+{} in --format json)", ids.len() - GROUP_IDS));
+                }
+                let deeper = " ".repeat(INDENT + 2);
+                self.lines(
+                    out,
+                    &shown,
+                    &format!("{deeper}ids: "),
+                    &format!("{deeper}     "),
+                );
+            }
+        }
+        self.fixes(out, members(), &evidence);
+    }
+
+    /// A finding's record ids on their own indented lines.
+    fn ids(&self, out: &mut String, ids: &[String], indent: &str) {
+        if !ids.is_empty() {
+            let ids = ids.join(", ");
+            self.lines(
+                out,
+                &ids,
+                &format!("{indent}ids: "),
+                &format!("{indent}     "),
+            );
+        }
+    }
+
+    /// Each distinct remedy of the findings once, in order.
+    fn fixes<'f>(
+        &self,
+        out: &mut String,
+        findings: impl Iterator<Item = &'f Finding>,
+        indent: &str,
+    ) {
+        let mut seen: Vec<&str> = Vec::new();
+        for finding in findings {
+            let remedy = finding.remedy.as_str();
+            if remedy.is_empty() || seen.contains(&remedy) {
+                continue;
+            }
+            seen.push(remedy);
+            self.lines(
+                out,
+                remedy,
+                &format!("{indent}fix: "),
+                &format!("{indent}     "),
+            );
+        }
+    }
+
+    fn lines(&self, out: &mut String, text: &str, first: &str, rest: &str) {
+        for line in wrap(text, first, rest, self.width) {
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
 }
 
 /// The census as text: the keys, then one line per column with counts aligned.

@@ -279,12 +279,58 @@ impl HealthReport {
         self.findings.sort_by_key(|f| rank(f.id));
     }
 
+    /// The findings worst first (fail, warn, ok; check order within a severity), with
+    /// consecutive findings of one check and severity grouped (`data.old_key ×10`): what a
+    /// reader scans, and the order the text report prints.
+    pub fn grouped(&self) -> Vec<FindingGroup<'_>> {
+        let rank = |id: &str| {
+            CHECK_IDS
+                .iter()
+                .position(|c| *c == id)
+                .unwrap_or(usize::MAX)
+        };
+        let mut sorted: Vec<&Finding> = self.findings.iter().collect();
+        sorted.sort_by_key(|f| (std::cmp::Reverse(f.severity), rank(f.id)));
+        let mut groups: Vec<FindingGroup<'_>> = Vec::new();
+        for finding in sorted {
+            match groups.last_mut() {
+                Some(g) if g.id == finding.id && g.severity == finding.severity => {
+                    g.findings.push(finding)
+                }
+                _ => groups.push(FindingGroup {
+                    id: finding.id,
+                    severity: finding.severity,
+                    findings: vec![finding],
+                }),
+            }
+        }
+        groups
+    }
+
     /// `{"status", "checks": [...]}` (DESIGN §12).
     pub fn to_json(&self) -> Json {
         json!({
             "status": self.status().as_str(),
             "checks": self.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// Findings of one check at one severity, as [`HealthReport::grouped`] lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingGroup<'a> {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub findings: Vec<&'a Finding>,
+}
+
+impl FindingGroup<'_> {
+    /// `data.old_key`, or `data.old_key ×10` for a group of ten.
+    pub fn label(&self) -> String {
+        match self.findings.len() {
+            1 => self.id.to_string(),
+            n => format!("{} ×{n}", self.id),
+        }
     }
 }
 
@@ -378,6 +424,35 @@ mod tests {
         assert!(
             err.contains("`key.agee`") && err.contains("key.age"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn grouped_puts_the_worst_first_and_groups_repeats_of_one_check() {
+        let place = |m: &str| Evidence::at(m, m, Some("c"));
+        let report = HealthReport {
+            findings: vec![
+                Finding::ok("key.primary", "fine"),
+                Finding::warn("data.old_key", "old").evidence(place("A")),
+                Finding::fail("data.plaintext", "clear"),
+                Finding::warn("data.old_key", "old").evidence(place("B")),
+                Finding::ok("data.old_key", "none").evidence(place("C")),
+            ],
+            facts: RunFacts::default(),
+        };
+        let groups: Vec<(String, Severity)> = report
+            .grouped()
+            .iter()
+            .map(|g| (g.label(), g.severity))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("data.plaintext".to_string(), Severity::Fail),
+                ("data.old_key ×2".to_string(), Severity::Warn),
+                ("key.primary".to_string(), Severity::Ok),
+                ("data.old_key".to_string(), Severity::Ok),
+            ]
         );
     }
 

@@ -83,7 +83,12 @@ pub fn heartbeat_age(job: &JobRow, now: NaiveDateTime) -> i64 {
 
 /// Whether the job's worker may still be running it.
 pub fn worker_alive(job: &JobRow) -> bool {
-    let now = Utc::now().naive_utc();
+    worker_alive_at(job, Utc::now().naive_utc())
+}
+
+/// [`worker_alive`] judged at `now` (UTC): the heartbeat's age against `now`, then, on this
+/// host, the process table. `timber jobs`, the console and `timber health` all decide here.
+pub fn worker_alive_at(job: &JobRow, now: NaiveDateTime) -> bool {
     if heartbeat_age(job, now) > STALE_AFTER_SECONDS {
         return false;
     }
@@ -119,7 +124,12 @@ impl JobState {
     /// The job's state now (the liveness check reads the clock and, on this host, the
     /// process table).
     pub fn of(job: &JobRow) -> JobState {
-        if job.status.is_active() && !worker_alive(job) {
+        JobState::at(job, Utc::now().naive_utc())
+    }
+
+    /// The job's state at `now` (UTC), as [`JobState::of`] judges it.
+    pub fn at(job: &JobRow, now: NaiveDateTime) -> JobState {
+        if job.status.is_active() && !worker_alive_at(job, now) {
             JobState::Interrupted(job.status)
         } else {
             JobState::Recorded(job.status)

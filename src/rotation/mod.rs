@@ -35,7 +35,7 @@ mod split;
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
 pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
-pub use job::{heartbeat_age, worker_alive};
+pub use job::{heartbeat_age, worker_alive, worker_alive_at};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use retire::{key_usage_with_progress, retirable};

@@ -102,7 +102,7 @@ impl Store {
             .backend
             .fetch(&sql, &[], &wires)
             .await
-            .map_err(|e| StoreError::query("read checkpoints", AUDIT_CHECKPOINTS, e))?;
+            .map_err(|e| self.system_error("read checkpoints", AUDIT_CHECKPOINTS, e))?;
         Ok(rows
             .into_iter()
             .map(|r| {

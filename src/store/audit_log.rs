@@ -281,7 +281,7 @@ impl Store {
                 &[Wire::Int, Wire::Text, Wire::Text, Wire::DateTime],
             )
             .await
-            .map_err(|e| StoreError::query("read head", AUDIT_HEAD, e))?;
+            .map_err(|e| self.system_error("read head", AUDIT_HEAD, e))?;
         Ok(rows.into_iter().next().and_then(head_from))
     }
 
@@ -337,7 +337,7 @@ impl Store {
             .backend
             .fetch(&sql, binds, &ENTRY_WIRES)
             .await
-            .map_err(|e| StoreError::query(what, AUDIT_LOG, e))?;
+            .map_err(|e| self.system_error(what, AUDIT_LOG, e))?;
         Ok(rows.into_iter().filter_map(entry_from).collect())
     }
 }

@@ -170,7 +170,7 @@ impl Store {
         let audit = self.config.open_audit().await?;
         let result = audit.execute(&sql, &binds).await;
         audit.close().await;
-        result.map_err(|e| StoreError::query("create head", AUDIT_HEAD, e))?;
+        result.map_err(|e| self.system_error("create head", AUDIT_HEAD, e))?;
         Ok(())
     }
 
@@ -181,7 +181,7 @@ impl Store {
             .backend
             .fetch(&sql, &[], &[Wire::Int])
             .await
-            .map_err(|e| StoreError::query("count audit log", AUDIT_LOG, e))?;
+            .map_err(|e| self.system_error("count audit log", AUDIT_LOG, e))?;
         match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
             Some(SqlValue::Int(n)) => Ok(n),
             _ => Ok(0),

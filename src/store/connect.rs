@@ -34,6 +34,9 @@ pub struct StoreConfig {
     pub ssl_root_cert_path: Option<PathBuf>,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Where the URL came from, for connection errors (`DATABASE_URL from ./.env`); `None`
+    /// for a URL a program gave (tests, the demo).
+    pub url_origin: Option<String>,
     /// SQLite only: create the database file when it does not exist (`timber init`).
     pub create_if_missing: bool,
     /// SQLite only: how long a statement waits for another process's lock before it fails
@@ -71,6 +74,7 @@ impl StoreConfig {
             ssl_root_cert_path: None,
             max_connections: if dialect == Dialect::Sqlite { 4 } else { 8 },
             acquire_timeout: Duration::from_secs(10),
+            url_origin: None,
             create_if_missing: false,
             busy_timeout: Duration::from_secs(10),
             max_page_count: None,
@@ -79,7 +83,15 @@ impl StoreConfig {
 
     /// The config the settings ask for (DATABASE_URL, REQUIRE_SSL, SSL_*, read-only).
     pub fn from_settings(settings: &Settings) -> Result<StoreConfig, StoreError> {
-        let mut config = StoreConfig::from_url(settings.database_url.value.expose())?;
+        let origin = url_origin(&settings.database_url.source);
+        let mut config =
+            StoreConfig::from_url(settings.database_url.value.expose()).map_err(|inner| {
+                StoreError::FromSetting {
+                    inner: Box::new(inner),
+                    origin: origin.clone(),
+                }
+            })?;
+        config.url_origin = Some(origin);
         config.read_only = settings.read_only;
         config.require_ssl = settings.require_ssl;
         config.ssl_cert_path = settings.ssl_cert_path.clone();
@@ -122,6 +134,18 @@ impl StoreConfig {
     }
 
     async fn open(&self, read_only: bool, max: u32) -> Result<Arc<dyn Backend>, StoreError> {
+        self.open_driver(read_only, max)
+            .await
+            .map_err(|inner| match &self.url_origin {
+                Some(origin) => StoreError::FromSetting {
+                    inner: Box::new(inner),
+                    origin: origin.clone(),
+                },
+                None => inner,
+            })
+    }
+
+    async fn open_driver(&self, read_only: bool, max: u32) -> Result<Arc<dyn Backend>, StoreError> {
         let opened: Result<Arc<dyn Backend>, sqlx::Error> = match self.dialect {
             Dialect::Sqlite => {
                 self.check_sqlite_file()?;
@@ -142,6 +166,12 @@ impl StoreConfig {
         })
     }
 
+    /// The SQLite database file this config names, when it does not exist (`timber init
+    /// --dry-run` plans against an empty database then, creating no file).
+    pub fn missing_sqlite_file(&self) -> Option<PathBuf> {
+        sqlite::file_path(self.url.expose()).filter(|path| !path.exists())
+    }
+
     /// A missing SQLite file is a typo far more often than a wish for an empty database; only
     /// `timber init` creates one.
     fn check_sqlite_file(&self) -> Result<(), StoreError> {
@@ -158,6 +188,16 @@ impl StoreConfig {
                 path.display()
             ),
         })
+    }
+}
+
+/// Where a database URL came from, as the end of a connection error says it.
+fn url_origin(source: &crate::config::Source) -> String {
+    use crate::config::Source;
+    match source {
+        Source::Default => "the default DATABASE_URL (set DATABASE_URL or --database-url)".into(),
+        Source::Flag(name) => format!("from {name}"),
+        other => format!("DATABASE_URL {}", other.phrase()),
     }
 }
 

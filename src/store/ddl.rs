@@ -47,25 +47,42 @@ pub(crate) struct TablePlan {
 impl Store {
     /// Creates what is missing of the models' tables and the system tables; reports each.
     pub async fn init(&self, models: &[ModelDef]) -> Result<Vec<InitItem>, StoreError> {
+        self.init_objects(models, true).await
+    }
+
+    /// What [`Store::init`] would do, changing nothing (`timber init --dry-run`): every
+    /// object is looked up, and `created` says it would be created. Works on a read-only
+    /// session.
+    pub async fn init_plan(&self, models: &[ModelDef]) -> Result<Vec<InitItem>, StoreError> {
+        self.init_objects(models, false).await
+    }
+
+    async fn init_objects(
+        &self,
+        models: &[ModelDef],
+        apply: bool,
+    ) -> Result<Vec<InitItem>, StoreError> {
         let dialect = self.dialect();
         let mut plans: Vec<TablePlan> = models.iter().map(|m| model_plan(dialect, m)).collect();
         plans.extend(system_tables(dialect));
         let mut report = Vec::new();
         for plan in plans {
-            let existed = self.table_exists(&plan.table).await?;
-            if !existed {
+            let table_existed = self.table_exists(&plan.table).await?;
+            if !table_existed && apply {
                 self.execute_ddl(&plan.create, &plan.table).await?;
             }
             report.push(InitItem {
                 kind: ObjectKind::Table,
                 name: plan.table.clone(),
                 table: plan.table.clone(),
-                created: !existed,
+                created: !table_existed,
                 note: None,
             });
             for (name, create) in &plan.indexes {
-                let existed = self.index_exists(&plan.table, name).await?;
-                if !existed {
+                // A table that does not exist yet has no index either.
+                let existed =
+                    (table_existed || apply) && self.index_exists(&plan.table, name).await?;
+                if !existed && apply {
                     self.execute_ddl(create, &plan.table).await?;
                 }
                 report.push(InitItem {

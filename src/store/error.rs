@@ -18,6 +18,14 @@ pub enum StoreError {
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
 
+    /// A URL that was refused or could not connect, with where the setting came from
+    /// (`the URL is DATABASE_URL from ./.env`), so the operator knows what to change.
+    #[error("{inner}; the URL is {origin}")]
+    FromSetting {
+        inner: Box<StoreError>,
+        origin: String,
+    },
+
     #[error("REQUIRE_SSL=true but the connection to {url} is not TLS: {reason}")]
     TlsRequired { url: String, reason: String },
 

@@ -156,6 +156,22 @@ impl Store {
         self.dialect().quote(ident)
     }
 
+    /// A failure on a system table (`timber_audit_log`, `timber_rotation_jobs`, ...): a
+    /// missing table is one line saying to run `timber init`, the same for every command.
+    pub(crate) fn system_error(&self, what: &str, table: &str, err: sqlx::Error) -> StoreError {
+        if is_missing_table(&err) {
+            return StoreError::Query {
+                what: what.to_string(),
+                table: table.to_string(),
+                reason: format!(
+                    "the system table is missing in {} (run `timber init`)",
+                    self.url_redacted()
+                ),
+            };
+        }
+        StoreError::query(what, table, err)
+    }
+
     /// A read failure on a model's table: a missing table is named as such.
     fn read_error(&self, what: &str, model: &ModelDef, err: sqlx::Error) -> StoreError {
         if is_missing_table(&err) {

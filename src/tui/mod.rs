@@ -37,3 +37,9 @@ pub use setup::Setup;
 // which tests and benchmarks name.
 pub use app::{commands, state, tasks, terminal};
 pub use theme::{Theme, ThemeSet};
+
+/// The terminal's width in columns, for CLI text output laid out to fit (`timber health`);
+/// `None` when there is no terminal to ask. Here because only this module may use crossterm.
+pub fn terminal_columns() -> Option<u16> {
+    crossterm::terminal::size().ok().map(|(columns, _)| columns)
+}

@@ -8,5 +8,6 @@ mod config_support;
 mod config_model_errors;
 mod config_models;
 mod config_policy;
+mod config_setting_origins;
 mod config_settings;
 mod config_settings_keys;

@@ -12,6 +12,8 @@ mod tmux_support;
 mod cli_browse;
 mod cli_browse_servers;
 mod cli_info;
+mod cli_onboarding;
+mod cli_pipes;
 mod demo_generate;
 mod e2e_console;
 mod e2e_console_rotation;

@@ -1,5 +1,5 @@
 //! The `timber health` and `timber census` commands as an operator runs them: exit codes
-//! 0 / 1 / 2, text grouped by family with aligned counts, the JSON shapes of DESIGN §12,
+//! 0 / 1 / 2, text worst first with aligned counts, repeats grouped and wrapped to the width, the JSON shapes of DESIGN §12,
 //! `--only` (ids and families; an unknown id is one clear error), `--sample` saying so in
 //! the evidence, and `census --model`.
 
@@ -70,11 +70,17 @@ async fn exit_codes_formats_only_and_sample() {
     assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
     let out = text(&clean.stdout);
     assert!(out.starts_with("timber health: OK"), "{out}");
-    let families: Vec<&str> = out
+    // All ok: one line each, in check order.
+    let checks: Vec<&str> = out
         .lines()
-        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+        .filter(|l| l.starts_with("ok "))
+        .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
-    assert_eq!(&families[1..4], ["KEY", "DATA", "CONN"], "{out}");
+    assert_eq!(
+        checks,
+        ["key.primary", "data.plaintext", "conn.tls"],
+        "{out}"
+    );
     assert!(out.contains("0 fail, 0 warn, 3 ok"), "{out}");
 
     // One value under the old key: a warning, exit 1.
@@ -118,13 +124,25 @@ async fn exit_codes_formats_only_and_sample() {
     let fail = timber_cli(d, &["health", "--only", "data"], &vars);
     assert_eq!(fail.status.code(), Some(2));
     let out = text(&fail.stdout);
-    let line = out.lines().find(|l| l.contains("data.plaintext")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("data.plaintext"))
+        .unwrap();
+    let line = lines[at];
     assert!(
-        line.contains("FAIL") && line.contains("Ledger.iban") && line.contains("[ids: l4]"),
+        line.starts_with("FAIL") && line.contains("Ledger.iban"),
         "{line}"
     );
+    // The evidence on its own indented lines under the header.
+    assert!(
+        lines[at + 1].starts_with("      ") && lines[at + 1].contains("clear"),
+        "{out}"
+    );
+    assert_eq!(lines[at + 2], "      ids: l4", "{out}");
     let old_line = out.lines().find(|l| l.contains("data.old_key")).unwrap();
-    let col = |l: &str| l.find(" 1  ").unwrap();
+    assert!(old_line.starts_with("WARN"), "{out}");
+    let col = |l: &str| l.trim_end().len();
     assert_eq!(col(line), col(old_line), "counts aligned:\n{out}");
     assert!(
         out.contains("fix: `timber rotate --model Ledger --encrypt-plaintext`"),
@@ -336,4 +354,116 @@ async fn conn_tls_says_verified_encrypted_or_refuses() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("certificate not trusted"), "{err}");
     assert!(err.contains("SSL_ROOT_CERT_PATH"), "{err}");
+}
+
+/// The text report reads worst first (fail, warn, ok), groups the findings of one check
+/// (`data.old_key ×2`, one line per place), puts the evidence on indented lines of its own
+/// and fits the width it is given (COLUMNS); the JSON keeps every finding and its fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_is_worst_first_grouped_and_wrapped_to_the_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let (models, store, vars) = sqlite_world(dir.path(), MODELS).await;
+    let settings = settings(&vars, dir.path());
+    let ring = KeyRing::from_settings(&settings).unwrap();
+    let ledger = models.find("Ledger").unwrap();
+    let rows: Vec<Vec<(String, Value)>> = (1..=4)
+        .map(|n| {
+            vec![
+                ("id".into(), Value::Text(format!("l{n}"))),
+                ("iban".into(), Value::Text(format!("DE{n:020}"))),
+                ("memo".into(), Value::Text(format!("memo {n}"))),
+            ]
+        })
+        .collect();
+    store.insert_many(ledger, &ring, &rows, None).await.unwrap();
+    let old = ring.key(&KeyId::Old(1)).unwrap();
+    // Old-key values in two columns (a warning each: one group), plaintext in a third row.
+    set_stored(
+        &store,
+        &models,
+        "Ledger",
+        "l1",
+        "iban",
+        &old.encrypt(b"DE1"),
+    )
+    .await;
+    set_stored(&store, &models, "Ledger", "l2", "memo", &old.encrypt(b"m")).await;
+    set_stored(&store, &models, "Ledger", "l3", "memo", "written in clear").await;
+    let d = dir.path();
+    let run = |columns: &str| {
+        let mut with = vars.clone();
+        with.push(("COLUMNS", columns.to_string()));
+        let out = timber_cli(d, &["health", "--only", "key,data"], &with);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+
+    let narrow = run("60");
+    let badges: Vec<&str> = narrow
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            ["FAIL", "WARN", "ok "]
+                .into_iter()
+                .find(|b| l.starts_with(b))
+        })
+        .collect();
+    let first_warn = badges.iter().position(|b| *b == "WARN").unwrap();
+    let first_ok = badges.iter().position(|b| *b == "ok ").unwrap();
+    assert!(
+        badges[0] == "FAIL"
+            && badges[first_warn..first_ok].iter().all(|b| *b == "WARN")
+            && badges[first_ok..].iter().all(|b| *b == "ok "),
+        "fail, then warn, then ok:\n{narrow}"
+    );
+    let lines: Vec<&str> = narrow.lines().collect();
+    let group = lines
+        .iter()
+        .position(|l| l.starts_with("WARN  data.old_key ×2"))
+        .unwrap_or_else(|| panic!("the two old-key findings are one group:\n{narrow}"));
+    assert!(
+        lines[group + 1].starts_with("      Ledger.iban")
+            && lines[group + 1..]
+                .iter()
+                .any(|l| l.starts_with("      Ledger.memo")),
+        "one indented line per place:\n{narrow}"
+    );
+    for line in narrow.lines().skip(1) {
+        assert!(
+            line.chars().count() <= 60,
+            "wider than COLUMNS=60: {line:?}\n{narrow}"
+        );
+    }
+    let fix = lines
+        .iter()
+        .position(|l| l.starts_with("      fix: `timber rotate --model Ledger"))
+        .unwrap_or_else(|| panic!("the fix on its own line:\n{narrow}"));
+    assert!(
+        lines[fix + 1].starts_with("           "),
+        "a long fix continues under its text:\n{narrow}"
+    );
+
+    let wide = run("200");
+    assert!(
+        wide.lines().count() < narrow.lines().count(),
+        "a wider terminal needs fewer lines:\n{wide}"
+    );
+    assert!(wide.lines().any(|l| l.chars().count() > 60), "{wide}");
+
+    // The JSON is unchanged in shape: every finding, in check order, with its fields.
+    let mut with = vars.clone();
+    with.push(("COLUMNS", "60".to_string()));
+    let json = json_of(&timber_cli(
+        d,
+        &["health", "--only", "data.old_key", "--format", "json"],
+        &with,
+    ));
+    let checks = json["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{json}");
+    for check in checks {
+        assert_eq!(check["id"], "data.old_key");
+        for key in ["severity", "title", "finding", "evidence", "remedy"] {
+            assert!(check.get(key).is_some(), "missing {key}: {check}");
+        }
+    }
 }

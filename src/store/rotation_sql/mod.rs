@@ -212,20 +212,6 @@ pub(super) fn opt_time(v: Option<NaiveDateTime>) -> SqlValue {
 }
 
 impl Store {
-    pub(super) fn system_error(&self, what: &str, table: &str, err: sqlx::Error) -> StoreError {
-        if super::error::is_missing_table(&err) {
-            return StoreError::Query {
-                what: what.to_string(),
-                table: table.to_string(),
-                reason: format!(
-                    "the system table is missing in {} (run `timber init`)",
-                    self.url_redacted()
-                ),
-            };
-        }
-        StoreError::query(what, table, err)
-    }
-
     pub(super) fn refuse_system_write(&self, what: &str, table: &str) -> Result<(), StoreError> {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly {
