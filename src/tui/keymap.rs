@@ -76,6 +76,7 @@ actions! {
     Export = "export", "health: write the JSON report to a file", ["e"];
     Verify = "verify", "audit: verify the hash chain, jump to the first broken entry", ["V"];
     Checkpoint = "checkpoint", "audit: sign a checkpoint of the log", ["C"];
+    Messages = "messages", "the message history, newest first", ["M"];
 }
 
 impl Action {

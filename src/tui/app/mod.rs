@@ -9,6 +9,7 @@ pub mod commands;
 mod effects;
 mod events;
 pub mod help;
+pub mod messages;
 mod palette;
 mod popups;
 mod results;
@@ -58,7 +59,7 @@ impl App {
             now.date_naive(),
         );
         let status = status_at_start(&setup, &access);
-        let state = State {
+        let mut state = State {
             screen: ScreenId::Overview,
             size: (80, 24),
             now,
@@ -80,8 +81,13 @@ impl App {
             warnings: setup.warnings.clone(),
             reveal_timeout_seconds: access.reveal_timeout_seconds(),
             grants: access.grants().clone(),
+            history: Vec::new(),
             quit: false,
         };
+        // The first problem found at start is the first message (all are in help).
+        if let Some(warning) = setup.warnings.first() {
+            state.notice(format!("! {warning} (see ? help)"));
+        }
         let services = Services {
             store: None,
             ring: setup.ring.clone(),
@@ -184,7 +190,7 @@ pub(super) fn ctx<'a>(services: &'a Services, state: &State) -> Ctx<'a> {
     }
 }
 
-/// The status bar before the database answers (the first warning, if any, as the notice).
+/// The status bar before the database answers.
 fn status_at_start(setup: &Setup, access: &Access) -> Status {
     Status {
         database: setup.database_label(),
@@ -194,9 +200,7 @@ fn status_at_start(setup: &Setup, access: &Access) -> Status {
         read_only: setup.store_config.read_only,
         connection: Connection::Connecting,
         last_error: None,
-        message: setup
-            .warnings
-            .first()
-            .map(|w| format!("! {w} (see ? help)")),
+        message: None,
+        message_at: None,
     }
 }

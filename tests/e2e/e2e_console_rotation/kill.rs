@@ -215,7 +215,7 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     tmux.keys(&["p"]);
     // The notice comes with the last event; the jobs list follows at its next poll.
     let done = tmux.wait_until("the taken-over job finishing", |s| {
-        s.contains("rotation: done") && s.contains("#1 user_profiles completed")
+        s.contains("completed job 1 (UserProfile") && s.contains("#1 user_profiles completed")
     });
     assert!(done.contains(&format!("{rows}/{rows}")), "{done}");
     quit_and_check_terminal(&tmux, &before_2, &after);
@@ -312,7 +312,7 @@ fn the_pause_key_pauses_a_running_job_part_way_and_resumes_it() {
 
     tmux.keys(&["p"]);
     let done = tmux.wait_until("the resumed job finishing", |s| {
-        s.contains("rotation: done") && s.contains("#1 user_profiles completed")
+        s.contains("completed job 1 (UserProfile") && s.contains("#1 user_profiles completed")
     });
     assert!(done.contains(&format!("{KILL_ROWS}/{KILL_ROWS}")), "{done}");
     quit_and_check_terminal(&tmux, &before, &after);

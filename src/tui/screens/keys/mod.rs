@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 
 use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
-use crate::rotation::{KeyListing, ModelPlan, RotationEvent};
+use crate::rotation::{JobRequest, JobSummary, KeyListing, ModelPlan, RotationEvent};
 use crate::store::KeyStatus;
 use crate::tui::context::Loadable;
 
@@ -56,8 +56,20 @@ pub enum Msg {
     Plan(Result<Vec<ModelPlan>, String>),
     /// Progress of a rotation this console runs (many per job).
     Rotation(RotationEvent),
-    /// A rotation run of this console ended; one line per model or job that did not run.
-    RotationFinished { errors: Vec<String> },
+    /// A rotation run of this console ended: how each job it ran ended (completed, paused,
+    /// cancelled), and one line per model or job that did not run.
+    RotationFinished {
+        jobs: Vec<JobSummary>,
+        errors: Vec<String>,
+    },
+    /// The answer to a pause or cancel asked of job `id` through the jobs table: `Ok(true)`
+    /// when the request was recorded (the job's worker honours it after its batch),
+    /// `Ok(false)` when the job was no longer running.
+    JobRequested {
+        id: i64,
+        request: JobRequest,
+        result: Result<bool, String>,
+    },
     /// The key-retirement dialog's census progress, plan and result.
     Retire(RetireUpdate),
 }
@@ -102,6 +114,9 @@ pub struct KeysState {
     pub ring_focus: bool,
     /// A poll of the jobs table is out (ticks do not pile up polls).
     pub polling_jobs: bool,
+    /// Pauses and cancels asked of jobs other processes run, until the jobs table shows
+    /// what became of them (then the message row says so, naming the job).
+    pub requests: Vec<(i64, JobRequest)>,
 }
 
 impl KeysState {
@@ -162,6 +177,7 @@ impl KeysState {
             key_cursor: 0,
             ring_focus: false,
             polling_jobs: false,
+            requests: Vec::new(),
         }
     }
 
