@@ -306,3 +306,4 @@ fn a_read_only_console_refuses_to_start_a_rotation() {
 
 /// The kill-and-resume flow, the longest, in a file of its own.
 mod kill;
+mod signals;

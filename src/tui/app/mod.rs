@@ -13,6 +13,7 @@ pub mod messages;
 mod palette;
 mod popups;
 mod results;
+mod shutdown;
 pub mod state;
 pub mod status_bar;
 pub mod tasks;
@@ -45,6 +46,8 @@ pub struct App {
     pub(super) services: Services,
     /// Set when the console must stop because of a bug (a task panicked).
     pub(super) fatal: Option<String>,
+    /// What became of the rotation jobs running when the console stopped.
+    pub(super) stopped_jobs: Vec<String>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             tasks: TaskRunner::default(),
             services,
             fatal: None,
+            stopped_jobs: Vec::new(),
         })
     }
 

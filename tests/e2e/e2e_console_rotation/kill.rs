@@ -86,7 +86,7 @@ fn jobs(demo: &Path, home: &Path) -> Vec<Json> {
 }
 
 /// Rows handled so far while the screen lists the UserProfile job as running.
-fn running_progress(screen: &str) -> Option<u64> {
+pub(super) fn running_progress(screen: &str) -> Option<u64> {
     let line = screen
         .lines()
         .find(|l| l.contains("user_profiles running"))?;
@@ -109,7 +109,7 @@ fn selected_scope(screen: &str) -> Option<String> {
 /// A demo of [`KILL_ROWS`] rows per main model, mid-rotation to a new primary key, its
 /// rotations limited to [`KILL_RATE`] rows per second (the rate a job starts with is kept
 /// when it is taken over or resumed).
-fn big_demo(home: &Path, demo: &Path) {
+pub(super) fn big_demo(home: &Path, demo: &Path) {
     let (dir, rows) = (demo.to_str().unwrap(), KILL_ROWS.to_string());
     let args = ["demo", "--dir", dir, "--rows", &rows, "--no-console"];
     stdout_of(&timber(home, home, &args), "timber demo");
@@ -121,7 +121,7 @@ fn big_demo(home: &Path, demo: &Path) {
 }
 
 /// From the Keys screen: the wizard scoped to UserProfile, its plan, the confirmation.
-fn start_user_profile_rotation(tmux: &Tmux) {
+pub(super) fn start_user_profile_rotation(tmux: &Tmux) {
     tmux.keys(&["4"]);
     tmux.wait_for("R rotate", "the Keys screen");
     tmux.keys(&["R"]);
