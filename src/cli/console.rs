@@ -2,7 +2,7 @@
 //! configuration (files only), then opens the terminal and runs the console. Every
 //! configuration problem is reported as one line before the terminal is touched.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use super::{CliError, CliResult, Context, GlobalArgs};
 use crate::access::{Access, MaskHasher};
 use crate::config::Source;
 use crate::store::StoreConfig;
-use crate::tui::terminal::{self, TerminalGuard};
+use crate::tui::terminal::{self, Stop, TerminalGuard};
 use crate::tui::{App, Clock, Keymap, Setup, ThemeSet, theme};
 
 /// Runs the console with these global flags until the operator quits.
@@ -40,15 +40,31 @@ pub fn run_with(context: Context) -> CliResult {
         let mut guard = TerminalGuard::enter().map_err(|e| format!("opening the terminal: {e}"))?;
         let result = terminal::run(&mut app, &mut guard).await;
         drop(guard);
-        result.map_err(|e| format!("terminal: {e}"))?;
-        match app.fatal_error() {
-            Some(message) => Err(message.to_string()),
-            None => Ok(()),
+        // What became of the rotation jobs that were running (paused after their batch):
+        // written whatever ended the console; ignored when the terminal is gone (SIGHUP).
+        let mut err = std::io::stderr();
+        for line in app.stop_report() {
+            let _ = writeln!(err, "timber: {line}");
+        }
+        let stop = result.map_err(|e| format!("terminal: {e}"))?;
+        if let Some(message) = app.fatal_error() {
+            return Err(message.to_string());
+        }
+        match stop {
+            Stop::Signal(signal) => {
+                let _ = writeln!(
+                    err,
+                    "timber: console stopped by {}; the terminal was restored",
+                    signal.name()
+                );
+                Ok(ExitCode::from(signal.exit_code()))
+            }
+            Stop::Quit | Stop::InputClosed => Ok(ExitCode::SUCCESS),
         }
     });
     // A census or health scan may still be running: do not make the operator wait for it.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    outcome.map(|()| ExitCode::SUCCESS).map_err(CliError::msg)
+    outcome.map_err(CliError::msg)
 }
 
 /// Builds the console's setup from loaded settings: models, keys, policy and role, store

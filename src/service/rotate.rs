@@ -7,7 +7,7 @@ use crate::access::ActionRefused;
 use crate::audit::AuditLog;
 use crate::config::ModelDef;
 use crate::crypto::KeyRing;
-use crate::rotation::{JobSummary, RotationEvent, RunOptions, Runner};
+use crate::rotation::{JobStatus, JobSummary, RotationEvent, RunOptions, Runner};
 use crate::store::Store;
 
 /// What to rotate, and how.
@@ -76,10 +76,25 @@ pub async fn rotate_many(
         }
     }
     for model in &request.selected {
+        // A job paused or cancelled (by `p`, `x`, another process, or a console stopping
+        // on a signal) ends the run: the operator asked the rotation to stop, not to move
+        // on to the next model.
+        if outcome
+            .jobs
+            .last()
+            .is_some_and(|j| stopped_on_request(j.status))
+        {
+            break;
+        }
         match runner.start(model, &request.options).await {
             Ok(summary) => outcome.jobs.push(summary),
             Err(e) => outcome.errors.push(format!("{}: {e}", model.name)),
         }
     }
     outcome
+}
+
+/// The job stopped because it was asked to (paused or cancelled), not because it ended.
+fn stopped_on_request(status: JobStatus) -> bool {
+    matches!(status, JobStatus::Paused | JobStatus::Cancelled)
 }

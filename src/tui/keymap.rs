@@ -77,6 +77,7 @@ actions! {
     Verify = "verify", "audit: verify the hash chain, jump to the first broken entry", ["V"];
     Checkpoint = "checkpoint", "audit: sign a checkpoint of the log", ["C"];
     Census = "census", "keys: which key encrypts what, per column (the census)", ["c"];
+    Messages = "messages", "the message history, newest first", ["M"];
 }
 
 impl Action {

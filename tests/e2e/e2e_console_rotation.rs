@@ -191,7 +191,7 @@ fn rotating_all_models_from_the_keys_screen_clears_the_old_key_finding() {
     tmux.keys(&["Enter"]);
     // The notice comes with the last event; the jobs list follows at its next poll.
     let done = tmux.wait_until("the rotation finishing", |s| {
-        s.contains("rotation: done") && s.contains("user_profiles completed")
+        s.contains("completed job") && s.contains("user_profiles completed")
     });
     assert!(done.contains("120/120"), "the gauges are full:\n{done}");
 
@@ -306,3 +306,4 @@ fn a_read_only_console_refuses_to_start_a_rotation() {
 
 /// The kill-and-resume flow, the longest, in a file of its own.
 mod kill;
+mod signals;

@@ -62,7 +62,7 @@ async fn rotate_all(app: &mut App) {
     press(app, &[key(KeyCode::Enter)]).await;
     type_text(app, "all");
     press(app, &[key(KeyCode::Enter)]).await;
-    assert!(screen(app).contains("rotation: done"), "{}", screen(app));
+    assert!(screen(app).contains("completed job"), "{}", screen(app));
 }
 
 async fn retired_in_registry(store: &Store) -> Vec<String> {

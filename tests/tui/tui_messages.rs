@@ -112,3 +112,150 @@ async fn a_bad_audit_filter_shows_its_whole_error_at_80x24() {
     let error = input.error.clone().expect("an error");
     assert!(flat(&text).contains(&flat(&error)), "{error}\n{text}");
 }
+
+/// The Data screen's hints stay on their own row while a message is shown (`:role viewer`
+/// used to replace them with ` role viewer`).
+#[tokio::test]
+async fn hints_stay_while_a_message_is_shown() {
+    let (_dir, mut app) = console(false).await;
+    press(&mut app, &[ch('2'), key(KeyCode::Enter), ch(':')]).await;
+    type_text(&mut app, "role viewer");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    let rows: Vec<&str> = text.lines().collect();
+    let (message, hints) = (rows[rows.len() - 3], rows[rows.len() - 2]);
+    assert!(message.contains("role viewer"), "{text}");
+    assert!(
+        hints.contains("/ filter") && hints.contains("q quit"),
+        "{text}"
+    );
+}
+
+/// A notice goes after five seconds of the console's clock and an error after ten (read at
+/// the tick; no test sleeps); the hints never go; `:messages` lists them all, newest first.
+#[tokio::test]
+async fn messages_expire_by_the_clock_and_are_kept_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let clock = clock();
+    let mut app = timber::tui::App::new(setup(config, "security_admin", clock.clone())).unwrap();
+    app.handle_event(Event::Resize(80, 24));
+    app.start();
+    app.settle().await;
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "theme light");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains(" theme light"), "{}", screen(&app));
+
+    clock.advance(chrono::Duration::seconds(4));
+    press(&mut app, &[Event::Tick]).await;
+    assert!(screen(&app).contains(" theme light"), "4 s: still shown");
+    clock.advance(chrono::Duration::seconds(1));
+    press(&mut app, &[Event::Tick]).await;
+    let text = screen(&app);
+    assert!(!text.contains(" theme light"), "5 s: expired\n{text}");
+    assert!(text.contains("q quit"), "the hints stay\n{text}");
+
+    // An error lasts longer.
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "model Nope");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains("no model named `Nope`"));
+    clock.advance(chrono::Duration::seconds(9));
+    press(&mut app, &[Event::Tick]).await;
+    assert!(
+        screen(&app).contains("no model named `Nope`"),
+        "9 s: still shown"
+    );
+    clock.advance(chrono::Duration::seconds(1));
+    press(&mut app, &[Event::Tick]).await;
+    assert!(
+        !screen(&app).contains("no model named `Nope`"),
+        "10 s: expired"
+    );
+
+    // The history, newest first, with the clock's times and the error marked.
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "messages");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    let error = text
+        .lines()
+        .position(|l| l.contains("12:00:05 ✗ no model named `Nope`"))
+        .unwrap_or_else(|| panic!("the error in the history:\n{text}"));
+    let notice = text
+        .lines()
+        .position(|l| l.contains("12:00:00   theme light"))
+        .unwrap_or_else(|| panic!("the notice in the history:\n{text}"));
+    assert!(error < notice, "newest first:\n{text}");
+    insta::assert_snapshot!("messages_history_80x24", text);
+    press(&mut app, &[key(KeyCode::Esc)]).await;
+    assert!(matches!(app.state.popup, timber::tui::state::Popup::None));
+    // Its key opens it too.
+    press(&mut app, &[ch('M')]).await;
+    assert!(
+        screen(&app).contains("Messages, newest first"),
+        "{}",
+        screen(&app)
+    );
+}
+
+/// Pause and cancel on the Keys screen report what happened to which job: the request,
+/// then (from the jobs table, where another process's worker records it) `cancelled job 2`
+/// or `paused job 1`; never the stale `rotation: done` of another job. A job that had
+/// stopped already says so.
+#[tokio::test]
+async fn job_actions_report_what_happened_to_which_job() {
+    let (_dir, mut app) = console(false).await;
+    let store = app.store().expect("connected").clone();
+    // Two jobs run by a worker on another host (alive as far as this console can tell).
+    let worker = "elsewhere.example:4242";
+    for table in ["tickets", "customers"] {
+        store
+            .rotation_create_job(table, r#"["email"]"#, "primary", 60, worker, "{}")
+            .await
+            .unwrap();
+    }
+    // The Keys screen polls the jobs table at its ticks.
+    press(&mut app, &[ch('4'), Event::Tick]).await;
+    let text = screen(&app);
+    assert!(text.contains("#2 customers running"), "{text}");
+
+    // The newest job (2) is selected: cancel it.
+    press(&mut app, &[ch('x')]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains("cancelling job 2 after its current batch"),
+        "{text}"
+    );
+    store
+        .rotation_finish_job(2, worker, timber::rotation::JobStatus::Cancelled, None)
+        .await
+        .unwrap();
+    press(&mut app, &[Event::Tick]).await;
+    let text = screen(&app);
+    assert!(text.contains("cancelled job 2 (customers)"), "{text}");
+    assert!(
+        !text.contains("rotation: done") && !text.contains("job 1"),
+        "{text}"
+    );
+
+    // Job 1: pause it.
+    press(&mut app, &[ch('j'), ch('p')]).await;
+    assert!(screen(&app).contains("pausing job 1 after its current batch"));
+    store
+        .rotation_finish_job(1, worker, timber::rotation::JobStatus::Paused, None)
+        .await
+        .unwrap();
+    press(&mut app, &[Event::Tick]).await;
+    let text = screen(&app);
+    assert!(text.contains("paused job 1 (tickets)"), "{text}");
+
+    // Job 2 again: it had stopped, and the message says so.
+    press(&mut app, &[ch('k'), ch('x')]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains("job 2 was not cancelled: it is no longer running (it is cancelled)"),
+        "{text}"
+    );
+}

@@ -83,7 +83,10 @@ async fn rotating_all_models_from_the_keys_screen_leaves_nothing_under_the_old_k
     type_text(&mut app, "all");
     press(&mut app, &[key(KeyCode::Enter)]).await;
     let done = screen(&app);
-    assert!(done.contains("rotation: done"), "{done}");
+    assert!(
+        done.contains("completed job 1 (Customer, 60/60 rows)"),
+        "{done}"
+    );
     assert!(done.contains("completed"), "{done}");
     assert!(done.contains(&format!("{CUSTOMERS}/{CUSTOMERS}")), "{done}");
 

@@ -27,10 +27,7 @@ impl App {
             Effect::ClosePopup => self.state.popup = Popup::None,
             Effect::Notice(text) => self.state.notice(text),
             Effect::Error(text) => self.state.error(text),
-            Effect::ClearMessage => {
-                self.state.status.last_error = None;
-                self.state.status.message = None;
-            }
+            Effect::ClearMessage => self.state.clear_message(),
             Effect::Switch(screen) => self.state.screen = screen,
             Effect::Refresh(Refresh::All) => self.load_all(),
             Effect::Refresh(Refresh::AuditFeed) => {

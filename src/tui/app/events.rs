@@ -27,6 +27,7 @@ impl App {
 
     fn tick(&mut self) {
         self.state.now = self.setup.clock.now();
+        self.state.expire_message();
         let ctx = ctx(&self.services, &self.state);
         let data = self.state.data.tick(&ctx);
         // The audit tail follows new entries (of any process) unless scrolled away.
@@ -70,6 +71,7 @@ impl App {
         match action {
             Action::Quit => self.state.quit = true,
             Action::Help => self.state.popup = Popup::Help { scroll: 0 },
+            Action::Messages => self.state.popup = Popup::Messages { scroll: 0 },
             Action::Palette => self.open_palette(),
             Action::Overview => self.state.screen = ScreenId::Overview,
             Action::Data => self.state.screen = ScreenId::Data,
@@ -157,7 +159,6 @@ impl App {
         }
         self.state.status.connection = Connection::Connecting;
         self.services.connection_error = None;
-        self.state.status.last_error = None;
         self.state.notice("connecting…");
         self.start();
     }

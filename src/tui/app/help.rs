@@ -78,7 +78,7 @@ fn popup_area(area: Rect) -> Rect {
 /// a greedy word wrap like the paragraph's, plus one row of slack.
 pub fn max_scroll(state: &State) -> u16 {
     let (w, h) = state.size;
-    let popup = popup_area(Rect::new(0, 0, w, h.saturating_sub(3)));
+    let popup = popup_area(Rect::new(0, 0, w, h.saturating_sub(4)));
     let (width, height) = (
         popup.width.saturating_sub(2).max(1) as usize,
         popup.height.saturating_sub(2) as usize,

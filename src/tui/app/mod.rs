@@ -9,9 +9,11 @@ pub mod commands;
 mod effects;
 mod events;
 pub mod help;
+pub mod messages;
 mod palette;
 mod popups;
 mod results;
+mod shutdown;
 pub mod state;
 pub mod status_bar;
 pub mod tasks;
@@ -44,6 +46,8 @@ pub struct App {
     pub(super) services: Services,
     /// Set when the console must stop because of a bug (a task panicked).
     pub(super) fatal: Option<String>,
+    /// What became of the rotation jobs running when the console stopped.
+    pub(super) stopped_jobs: Vec<String>,
 }
 
 impl App {
@@ -58,7 +62,7 @@ impl App {
             now.date_naive(),
         );
         let status = status_at_start(&setup, &access);
-        let state = State {
+        let mut state = State {
             screen: ScreenId::Overview,
             size: (80, 24),
             now,
@@ -80,8 +84,13 @@ impl App {
             warnings: setup.warnings.clone(),
             reveal_timeout_seconds: access.reveal_timeout_seconds(),
             grants: access.grants().clone(),
+            history: Vec::new(),
             quit: false,
         };
+        // The first problem found at start is the first message (all are in help).
+        if let Some(warning) = setup.warnings.first() {
+            state.notice(format!("! {warning} (see ? help)"));
+        }
         let services = Services {
             store: None,
             ring: setup.ring.clone(),
@@ -97,6 +106,7 @@ impl App {
             tasks: TaskRunner::default(),
             services,
             fatal: None,
+            stopped_jobs: Vec::new(),
         })
     }
 
@@ -184,7 +194,7 @@ pub(super) fn ctx<'a>(services: &'a Services, state: &State) -> Ctx<'a> {
     }
 }
 
-/// The status bar before the database answers (the first warning, if any, as the notice).
+/// The status bar before the database answers.
 fn status_at_start(setup: &Setup, access: &Access) -> Status {
     Status {
         database: setup.database_label(),
@@ -194,9 +204,7 @@ fn status_at_start(setup: &Setup, access: &Access) -> Status {
         read_only: setup.store_config.read_only,
         connection: Connection::Connecting,
         last_error: None,
-        message: setup
-            .warnings
-            .first()
-            .map(|w| format!("! {w} (see ? help)")),
+        message: None,
+        message_at: None,
     }
 }

@@ -36,8 +36,7 @@ impl App {
     fn run_command(&mut self, text: &str) {
         // A new command's outcome replaces the last one's: an error left from an earlier
         // command would otherwise hide this one's notice (or the hints) until esc.
-        self.state.status.last_error = None;
-        self.state.status.message = None;
+        self.state.clear_message();
         match commands::parse(text) {
             Ok(Command::Screen(screen)) => self.state.screen = screen,
             Ok(Command::Action(action)) => self.run_action(action),

@@ -29,6 +29,19 @@ impl App {
                 }
                 _ => {}
             },
+            Popup::Messages { scroll } => match action {
+                Some(Action::Down) => {
+                    let most = crate::tui::app::messages::max_scroll(&self.state);
+                    if let Popup::Messages { scroll } = &mut self.state.popup {
+                        *scroll = scroll.saturating_add(1).min(most);
+                    }
+                }
+                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                Some(Action::Back | Action::Messages | Action::Quit | Action::Open) => {
+                    self.state.popup = Popup::None
+                }
+                _ => {}
+            },
             Popup::Prompt(_) | Popup::Reveal(_) | Popup::Detail { .. } => {
                 self.with_data_popup(|data, popup, ctx| match popup {
                     Some(popup) => data.popup_key(popup, key, action, ctx),
@@ -67,9 +80,11 @@ impl App {
             }),
             // As before the split: text pasted over another popup goes to the Audit
             // screen's input when it is open.
-            Popup::None | Popup::Help { .. } | Popup::Detail { .. } | Popup::Rotate(_) => {
-                self.state.audit.paste(&one_line)
-            }
+            Popup::None
+            | Popup::Help { .. }
+            | Popup::Messages { .. }
+            | Popup::Detail { .. }
+            | Popup::Rotate(_) => self.state.audit.paste(&one_line),
         }
     }
 }

@@ -38,10 +38,29 @@ pub struct Status {
     pub user: String,
     pub read_only: bool,
     pub connection: Connection,
-    /// The last error, until the next message (error or notice) or until cleared by Esc.
+    /// The last error, until the next message (error or notice), until it expires
+    /// ([`ERROR_SECONDS`]) or until cleared by Esc.
     pub last_error: Option<String>,
-    /// A short notice (reveal done, theme changed); replaced by the next message.
+    /// A short notice (reveal done, theme changed); replaced by the next message, gone after
+    /// [`NOTICE_SECONDS`].
     pub message: Option<String>,
+    /// When the message shown (error or notice) was set, by the console's clock.
+    pub message_at: Option<DateTime<Utc>>,
+}
+
+/// Seconds a notice stays on the message row (by the console's clock, read at each tick).
+pub const NOTICE_SECONDS: i64 = 5;
+/// Seconds an error stays on the message row: longer, it usually asks for something.
+pub const ERROR_SECONDS: i64 = 10;
+/// Messages `:messages` keeps (the oldest are dropped first).
+pub const HISTORY: usize = 200;
+
+/// A message as the history (`:messages`) keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedMessage {
+    pub at: DateTime<Utc>,
+    pub error: bool,
+    pub text: String,
 }
 
 /// At most one overlay at a time.
@@ -61,6 +80,10 @@ pub enum Popup {
     Retire(keys::RetireState),
     /// The selected record of the data table, one field a line.
     Detail {
+        scroll: u16,
+    },
+    /// The message history (`:messages`), newest first.
+    Messages {
         scroll: u16,
     },
 }
@@ -127,6 +150,8 @@ pub struct State {
     pub reveal_timeout_seconds: u64,
     /// The actions the acting role is granted (what `disabled` shows and refuses).
     pub grants: crate::access::Grants,
+    /// Every message shown this session, oldest first (at most [`HISTORY`]).
+    pub history: Vec<LoggedMessage>,
     pub quit: bool,
 }
 
@@ -136,7 +161,7 @@ impl State {
     }
 
     /// Rows of data the table shows at the current size: the screen less the tab bar,
-    /// the message line, the status bar, the table's borders, header and footer.
+    /// the message row, the hint row, the status bar, the table's borders, header and footer.
     pub fn page_size(&self) -> usize {
         self.ui().page_size()
     }
@@ -155,17 +180,58 @@ impl State {
         }
     }
 
-    /// Sets the last error. The message line shows the newest message only: an old error
+    /// Sets the last error. The message row shows the newest message only: an old error
     /// kept on screen would hide every later notice (QA: a refused `x` hid "health checks
-    /// started"), so an error replaces the notice and a notice replaces the error.
+    /// started"), so an error replaces the notice and a notice replaces the error. Every
+    /// message is kept in the history `:messages` shows.
     pub fn error(&mut self, message: impl Into<String>) {
+        let text = message.into();
+        self.log(true, &text);
         self.status.message = None;
-        self.status.last_error = Some(message.into());
+        self.status.last_error = Some(text);
+        self.status.message_at = Some(self.now);
     }
 
     /// Sets the notice, replacing any earlier error (see [`State::error`]).
     pub fn notice(&mut self, message: impl Into<String>) {
+        let text = message.into();
+        self.log(false, &text);
         self.status.last_error = None;
-        self.status.message = Some(message.into());
+        self.status.message = Some(text);
+        self.status.message_at = Some(self.now);
+    }
+
+    /// Clears the message row (the history keeps what it showed).
+    pub fn clear_message(&mut self) {
+        self.status.last_error = None;
+        self.status.message = None;
+        self.status.message_at = None;
+    }
+
+    /// Clears the message row once its message is older than its time on screen
+    /// ([`NOTICE_SECONDS`], [`ERROR_SECONDS`]); the console calls it at every tick.
+    pub fn expire_message(&mut self) {
+        let Some(at) = self.status.message_at else {
+            return;
+        };
+        let seconds = if self.status.last_error.is_some() {
+            ERROR_SECONDS
+        } else {
+            NOTICE_SECONDS
+        };
+        if self.now - at >= chrono::Duration::seconds(seconds) {
+            self.clear_message();
+        }
+    }
+
+    fn log(&mut self, error: bool, text: &str) {
+        if self.history.len() >= HISTORY {
+            self.history.remove(0);
+        }
+        self.history.push(LoggedMessage {
+            at: self.now,
+            error,
+            text: text.to_string(),
+        });
     }
 }

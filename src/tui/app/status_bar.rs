@@ -1,6 +1,7 @@
 //! The status bar (database, environment, role, user, the read-only badge, the connection)
-//! and, above it, the message line: the last error, else the latest notice (wrapped onto
-//! up to three rows), else key hints for the current screen.
+//! and, above it, the key hints for the current screen (always shown, never replaced) and
+//! above those the message row: the last error, else the latest notice (wrapped onto up to
+//! three rows), empty once the message has expired (`:messages` keeps them all).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -71,7 +72,7 @@ fn message(state: &State) -> Option<Line<'static>> {
     }
 }
 
-/// Rows the message line needs at `width` columns (1 to [`MESSAGE_ROWS`]).
+/// Rows the message row needs at `width` columns (1 to [`MESSAGE_ROWS`]).
 pub fn message_rows(state: &State, width: u16) -> u16 {
     let rows = message(state).map_or(1, |line| {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
@@ -80,16 +81,17 @@ pub fn message_rows(state: &State, width: u16) -> u16 {
     rows.clamp(1, MESSAGE_ROWS) as u16
 }
 
-/// The line(s) above the status bar: the last error, else the latest notice, else hints.
+/// The message row(s) above the hints: the last error, else the latest notice, else empty.
 pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
-    let paragraph = match message(state) {
-        Some(line) => Paragraph::new(line).wrap(Wrap { trim: false }),
-        None => Paragraph::new(Line::styled(
-            format!(" {}", hints(state)),
-            state.theme.muted,
-        )),
-    };
-    frame.render_widget(paragraph, area);
+    if let Some(line) = message(state) {
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
+    }
+}
+
+/// The key hints of the current screen, on their own row above the status bar.
+pub fn draw_hints(frame: &mut Frame, area: Rect, state: &State) {
+    let line = Line::styled(format!(" {}", hints(state)), state.theme.muted);
+    frame.render_widget(line, area);
 }
 
 /// Key hints for the current screen, from the live keymap.

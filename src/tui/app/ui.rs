@@ -25,16 +25,18 @@ pub fn draw(frame: &mut Frame, state: &State) {
         return;
     }
     let message_rows = crate::tui::app::status_bar::message_rows(state, area.width);
-    let [tabs, body, message, status] = Layout::vertical([
+    let [tabs, body, message, hints, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(message_rows),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     frame.render_widget(tab_line(state), tabs);
     draw_screen(frame, body, state);
     crate::tui::app::status_bar::draw_message(frame, message, state);
+    crate::tui::app::status_bar::draw_hints(frame, hints, state);
     crate::tui::app::status_bar::draw(frame, status, state);
     draw_popup(frame, body, state);
 }
@@ -77,6 +79,7 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
         ),
         Popup::Rotate(wizard) => screens::keys::rotation_view::draw(frame, area, wizard, theme),
         Popup::Retire(dialog) => screens::keys::retire_view::draw(frame, area, dialog, theme),
+        Popup::Messages { scroll } => crate::tui::app::messages::draw(frame, area, state, *scroll),
         Popup::Detail { scroll } => {
             if let Some(table) = &state.data.table {
                 screens::data::record_view::draw(frame, area, table, theme, *scroll);

@@ -194,8 +194,8 @@ impl Ui<'_> {
     }
 }
 
-/// Rows of data the table shows at `size`: the screen less the tab bar, the message line,
-/// the status bar, the table's borders, header and footer.
+/// Rows of data the table shows at `size`: the screen less the tab bar, the message row,
+/// the hint row, the status bar, the table's borders, header and footer.
 pub fn page_size(size: (u16, u16)) -> usize {
-    size.1.saturating_sub(7).max(1) as usize
+    size.1.saturating_sub(8).max(1) as usize
 }

@@ -86,7 +86,7 @@ fn jobs(demo: &Path, home: &Path) -> Vec<Json> {
 }
 
 /// Rows handled so far while the screen lists the UserProfile job as running.
-fn running_progress(screen: &str) -> Option<u64> {
+pub(super) fn running_progress(screen: &str) -> Option<u64> {
     let line = screen
         .lines()
         .find(|l| l.contains("user_profiles running"))?;
@@ -109,7 +109,7 @@ fn selected_scope(screen: &str) -> Option<String> {
 /// A demo of [`KILL_ROWS`] rows per main model, mid-rotation to a new primary key, its
 /// rotations limited to [`KILL_RATE`] rows per second (the rate a job starts with is kept
 /// when it is taken over or resumed).
-fn big_demo(home: &Path, demo: &Path) {
+pub(super) fn big_demo(home: &Path, demo: &Path) {
     let (dir, rows) = (demo.to_str().unwrap(), KILL_ROWS.to_string());
     let args = ["demo", "--dir", dir, "--rows", &rows, "--no-console"];
     stdout_of(&timber(home, home, &args), "timber demo");
@@ -121,7 +121,7 @@ fn big_demo(home: &Path, demo: &Path) {
 }
 
 /// From the Keys screen: the wizard scoped to UserProfile, its plan, the confirmation.
-fn start_user_profile_rotation(tmux: &Tmux) {
+pub(super) fn start_user_profile_rotation(tmux: &Tmux) {
     tmux.keys(&["4"]);
     tmux.wait_for("R rotate", "the Keys screen");
     tmux.keys(&["R"]);
@@ -215,7 +215,7 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     tmux.keys(&["p"]);
     // The notice comes with the last event; the jobs list follows at its next poll.
     let done = tmux.wait_until("the taken-over job finishing", |s| {
-        s.contains("rotation: done") && s.contains("#1 user_profiles completed")
+        s.contains("completed job 1 (UserProfile") && s.contains("#1 user_profiles completed")
     });
     assert!(done.contains(&format!("{rows}/{rows}")), "{done}");
     quit_and_check_terminal(&tmux, &before_2, &after);
@@ -312,7 +312,7 @@ fn the_pause_key_pauses_a_running_job_part_way_and_resumes_it() {
 
     tmux.keys(&["p"]);
     let done = tmux.wait_until("the resumed job finishing", |s| {
-        s.contains("rotation: done") && s.contains("#1 user_profiles completed")
+        s.contains("completed job 1 (UserProfile") && s.contains("#1 user_profiles completed")
     });
     assert!(done.contains(&format!("{KILL_ROWS}/{KILL_ROWS}")), "{done}");
     quit_and_check_terminal(&tmux, &before, &after);

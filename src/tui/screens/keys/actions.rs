@@ -63,7 +63,7 @@ impl KeysState {
                 self.jobs = Loadable::from_result(result);
                 let len = self.jobs.ready().map_or(0, Vec::len);
                 self.job_cursor = self.job_cursor.min(len.saturating_sub(1));
-                Effect::None
+                self.answered_requests()
             }
             Msg::Registry(Ok(listing)) => {
                 self.apply_registry(listing);
@@ -82,7 +82,12 @@ impl KeysState {
                 self.apply_event(&event);
                 Effect::None
             }
-            Msg::RotationFinished { errors } => self.apply_rotation_finished(errors),
+            Msg::RotationFinished { jobs, errors } => self.apply_rotation_finished(jobs, errors),
+            Msg::JobRequested {
+                id,
+                request,
+                result,
+            } => self.apply_job_request(id, request, result),
             Msg::Retire(update) => {
                 let dialog = match popup {
                     Some(Popup::Retire(dialog)) => Some(dialog),

@@ -85,12 +85,15 @@ pub async fn plan(
 
 /// Asks job `id`'s worker (of any process) to pause or cancel after its current batch.
 pub async fn request_job(store: Store, id: i64, request: JobRequest) -> Msg {
-    let errors = match store.rotation_request(id, request).await {
-        Ok(true) => Vec::new(),
-        Ok(false) => vec![format!("job {id} is no longer running")],
-        Err(e) => vec![e.to_string()],
-    };
-    Msg::RotationFinished { errors }
+    let result = store
+        .rotation_request(id, request)
+        .await
+        .map_err(|e| e.to_string());
+    Msg::JobRequested {
+        id,
+        request,
+        result,
+    }
 }
 
 /// Rotate many models with progress: the console's adapter over `rotation::Runner`.
@@ -128,6 +131,7 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         Err(e) => {
             let error = RotationError::Audit(e).to_string();
             return Msg::RotationFinished {
+                jobs: Vec::new(),
                 errors: vec![error],
             };
         }
@@ -159,7 +163,10 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
     let outcome = rotate_many(&store, &ring, log, request, sender).await;
     let _ = forward.await;
     errors.extend(outcome.errors);
-    Msg::RotationFinished { errors }
+    Msg::RotationFinished {
+        jobs: outcome.jobs,
+        errors,
+    }
 }
 
 /// Refuse retirement while the key is in use: the census that gates it.

@@ -27,7 +27,7 @@ use chrono::NaiveDate;
 
 use crate::config::{Classification, ModelSet};
 use crate::crypto::KeyInfo;
-use crate::rotation::{KeyListing, ModelPlan, RotationEvent};
+use crate::rotation::{JobRequest, JobSummary, KeyListing, ModelPlan, RotationEvent};
 use crate::store::KeyStatus;
 use crate::tui::context::Loadable;
 
@@ -59,8 +59,20 @@ pub enum Msg {
     Plan(Result<Vec<ModelPlan>, String>),
     /// Progress of a rotation this console runs (many per job).
     Rotation(RotationEvent),
-    /// A rotation run of this console ended; one line per model or job that did not run.
-    RotationFinished { errors: Vec<String> },
+    /// A rotation run of this console ended: how each job it ran ended (completed, paused,
+    /// cancelled), and one line per model or job that did not run.
+    RotationFinished {
+        jobs: Vec<JobSummary>,
+        errors: Vec<String>,
+    },
+    /// The answer to a pause or cancel asked of job `id` through the jobs table: `Ok(true)`
+    /// when the request was recorded (the job's worker honours it after its batch),
+    /// `Ok(false)` when the job was no longer running.
+    JobRequested {
+        id: i64,
+        request: JobRequest,
+        result: Result<bool, String>,
+    },
     /// The key-retirement dialog's census progress, plan and result.
     Retire(RetireUpdate),
 }
@@ -107,6 +119,9 @@ pub struct KeysState {
     pub polling_jobs: bool,
     /// The lower pane shows the census (`c`, `:census`) instead of the jobs.
     pub show_census: bool,
+    /// Pauses and cancels asked of jobs other processes run, until the jobs table shows
+    /// what became of them (then the message row says so, naming the job).
+    pub requests: Vec<(i64, JobRequest)>,
 }
 
 impl KeysState {
@@ -168,6 +183,7 @@ impl KeysState {
             ring_focus: false,
             polling_jobs: false,
             show_census: false,
+            requests: Vec::new(),
         }
     }
 

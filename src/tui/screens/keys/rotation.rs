@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 use super::loaders::{self, RotationWork};
 use super::{Effect, KeysState, Popup};
 use crate::config::PolicyAction;
-use crate::rotation::{JobRequest, JobState, JobStatus, ModelPlan};
+use crate::rotation::{JobRequest, JobState, JobStatus, JobSummary, ModelPlan};
 use crate::tui::context::{Ctx, Loadable, Refresh, Task};
 
 /// Why a write action is disabled in a read-only session (short enough for the message line
@@ -165,10 +165,6 @@ impl KeysState {
         let Some((id, status)) = self.selected_job() else {
             return Effect::notice("no rotation job selected");
         };
-        let ours = self
-            .live
-            .iter()
-            .any(|l| l.job == id && l.status == JobStatus::Running);
         // An interrupted job's worker is gone: continuing it is a takeover.
         if matches!(status, JobState::Interrupted(_))
             && let Err(refused) = ctx.grants().check(PolicyAction::TakeoverJob)
@@ -176,10 +172,10 @@ impl KeysState {
             return Effect::error(refused.short());
         }
         match status {
-            JobState::Recorded(JobStatus::Running) if ours => {
-                self.request_job(id, JobRequest::Pause, ctx)
-            }
-            JobState::Recorded(JobStatus::Running | JobStatus::Paused | JobStatus::Failed)
+            // A running job pauses, this console's or another live process's: its worker
+            // reads the request in the jobs table after its batch.
+            JobState::Recorded(JobStatus::Running) => self.request_job(id, JobRequest::Pause, ctx),
+            JobState::Recorded(JobStatus::Paused | JobStatus::Failed)
             | JobState::Interrupted(_) => Effect::notice(format!("resuming job {id}…"))
                 .then(self.spawn_rotation(Vec::new(), Some(id), ctx)),
             other => Effect::notice(format!(
@@ -201,13 +197,96 @@ impl KeysState {
 
     fn request_job(&mut self, id: i64, request: JobRequest, ctx: &Ctx) -> Effect {
         let Some(store) = ctx.services.store.clone() else {
-            return Effect::None;
+            return Effect::error(ctx.services.not_connected());
         };
-        let status = request.status();
-        Effect::notice(format!("job {id}: {status} after the current batch")).then(Effect::spawn(
+        Effect::notice(format!(
+            "{} job {id} after its current batch…",
+            request_verb(request, true)
+        ))
+        .then(Effect::spawn(
             "job request",
             loaders::request_job(store, id, request),
         ))
+    }
+
+    /// The jobs table's answer to a pause or cancel of job `id`: recorded (its worker
+    /// honours it after its batch; what became of it is said when the job stops), or not,
+    /// because the job had stopped already.
+    pub(super) fn apply_job_request(
+        &mut self,
+        id: i64,
+        request: JobRequest,
+        result: Result<bool, String>,
+    ) -> Effect {
+        match result {
+            Ok(true) => {
+                // A job this console runs reports its end itself (`RotationFinished`).
+                let ours = self.live.iter().any(|l| l.job == id);
+                if !ours {
+                    self.requests.retain(|(j, _)| *j != id);
+                    self.requests.push((id, request));
+                }
+                Effect::None
+            }
+            Ok(false) => {
+                let now = self
+                    .jobs
+                    .ready()
+                    .and_then(|jobs| jobs.iter().find(|j| j.id == format!("#{id}")))
+                    .map(|j| format!(" (it is {})", j.status))
+                    .unwrap_or_default();
+                Effect::error(format!(
+                    "job {id} was not {}: it is no longer running{now}",
+                    request_verb(request, false)
+                ))
+            }
+            Err(e) => Effect::error(format!(
+                "job {id} could not be {}: {e}",
+                request_verb(request, false)
+            )),
+        }
+    }
+
+    /// After a poll of the jobs table: what became of the jobs other processes run that a
+    /// pause or cancel was asked of, once they stopped (`paused job 2`).
+    pub(super) fn answered_requests(&mut self) -> Effect {
+        let Some(jobs) = self.jobs.ready() else {
+            return Effect::None;
+        };
+        let mut said = Vec::new();
+        self.requests.retain(|(id, request)| {
+            let Some(job) = jobs.iter().find(|j| j.id == format!("#{id}")) else {
+                return true;
+            };
+            let status = job.status.status();
+            if status.is_active() && !matches!(job.status, JobState::Interrupted(_)) {
+                return true;
+            }
+            let wanted = match request {
+                JobRequest::Pause => JobStatus::Paused,
+                JobRequest::Cancel => JobStatus::Cancelled,
+            };
+            said.push(if job.status == JobState::Recorded(wanted) {
+                format!("{wanted} job {id} ({})", job.table)
+            } else {
+                let asked = match request {
+                    JobRequest::Pause => "pause",
+                    JobRequest::Cancel => "cancel",
+                };
+                format!(
+                    "job {id} ({}) is {}, not {} (asked to {asked})",
+                    job.table,
+                    job.status,
+                    request_verb(*request, false)
+                )
+            });
+            false
+        });
+        if said.is_empty() {
+            Effect::None
+        } else {
+            Effect::notice(said.join("; "))
+        }
     }
 
     fn spawn_plan(&mut self, names: Vec<String>, ctx: &Ctx) -> Effect {
@@ -262,13 +341,61 @@ impl KeysState {
         }
     }
 
-    pub(super) fn apply_rotation_finished(&mut self, errors: Vec<String>) -> Effect {
-        let message = if errors.is_empty() {
-            Effect::notice("rotation: done")
+    /// A rotation run of this console ended: the message row says how each of its jobs
+    /// ended, by number (`paused job 2 (Customer) at 30/60 rows`), and why any did not run.
+    pub(super) fn apply_rotation_finished(
+        &mut self,
+        jobs: Vec<JobSummary>,
+        errors: Vec<String>,
+    ) -> Effect {
+        for job in &jobs {
+            self.requests.retain(|(id, _)| *id != job.job);
+        }
+        let mut parts: Vec<String> = jobs.iter().map(job_outcome).collect();
+        if jobs.is_empty() && errors.is_empty() {
+            parts.push("rotation: no job ran".into());
+        }
+        let failed = jobs.iter().any(|j| j.status == JobStatus::Failed);
+        let message = if errors.is_empty() && !failed {
+            Effect::notice(parts.join("; "))
         } else {
-            Effect::error(format!("rotation: {}", errors.join("; ")))
+            parts.extend(errors.iter().map(|e| format!("rotation: {e}")));
+            Effect::error(parts.join("; "))
         };
         // Census, health and jobs all change with a rotation.
         message.then(Effect::Refresh(Refresh::All))
+    }
+}
+
+/// `pausing` or `paused` (or the cancel's words), for messages about a request.
+fn request_verb(request: JobRequest, going: bool) -> &'static str {
+    match (request, going) {
+        (JobRequest::Pause, true) => "pausing",
+        (JobRequest::Pause, false) => "paused",
+        (JobRequest::Cancel, true) => "cancelling",
+        (JobRequest::Cancel, false) => "cancelled",
+    }
+}
+
+/// How one job of this console's run ended, naming it: `completed job 1 (Customer, 60/60
+/// rows)`, `paused job 2 (Ticket) at 10/25 rows`.
+pub fn job_outcome(job: &JobSummary) -> String {
+    let handled = job.rows_done + job.rows_skipped + job.rows_failed;
+    let (id, model, total) = (job.job, &job.model, job.rows_total);
+    let failed = if job.rows_failed > 0 {
+        format!(", {} failed", job.rows_failed)
+    } else {
+        String::new()
+    };
+    match job.status {
+        JobStatus::Completed => {
+            format!("completed job {id} ({model}, {handled}/{total} rows{failed})")
+        }
+        JobStatus::Paused => {
+            format!("paused job {id} ({model}) at {handled}/{total} rows")
+        }
+        JobStatus::Cancelled => format!("cancelled job {id} ({model}) at {handled}/{total} rows"),
+        JobStatus::Failed => format!("job {id} ({model}) failed at {handled}/{total} rows"),
+        other => format!("job {id} ({model}) is {other} at {handled}/{total} rows"),
     }
 }
