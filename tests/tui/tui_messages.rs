@@ -221,8 +221,21 @@ async fn job_actions_report_what_happened_to_which_job() {
     let text = screen(&app);
     assert!(text.contains("#2 customers running"), "{text}");
 
-    // The newest job (2) is selected: cancel it.
+    // The newest job (2) is selected: cancel it (irreversible: it asks first, and a key
+    // other than enter keeps the job).
     press(&mut app, &[ch('x')]).await;
+    assert!(
+        screen(&app).contains("cancel job 2? it cannot be undone: enter confirms, esc keeps it"),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, &[key(KeyCode::Esc)]).await;
+    assert!(
+        screen(&app).contains("job 2 not cancelled"),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, &[ch('x'), key(KeyCode::Enter)]).await;
     let text = screen(&app);
     assert!(
         text.contains("cancelling job 2 after its current batch"),
@@ -252,7 +265,7 @@ async fn job_actions_report_what_happened_to_which_job() {
     assert!(text.contains("paused job 1 (tickets)"), "{text}");
 
     // Job 2 again: it had stopped, and the message says so.
-    press(&mut app, &[ch('k'), ch('x')]).await;
+    press(&mut app, &[ch('k'), ch('x'), key(KeyCode::Enter)]).await;
     let text = screen(&app);
     assert!(
         text.contains("job 2 was not cancelled: it is no longer running (it is cancelled)"),

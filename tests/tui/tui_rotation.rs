@@ -222,7 +222,16 @@ async fn a_job_of_a_killed_console_is_resumed_from_the_keys_screen() {
         "{}",
         screen(&app)
     );
+    // Taking over another worker's job asks first.
     press(&mut app, &[ch('p')]).await;
+    assert!(
+        screen(&app).contains(&format!(
+            "take over job {id} from its gone worker? enter confirms"
+        )),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, &[key(KeyCode::Enter)]).await;
     let text = screen(&app);
     assert!(
         text.contains(&format!("#{id} customers completed")),
@@ -357,4 +366,123 @@ async fn the_plan_shows_the_rate_limit() {
         summary.contains(&format!("ETA ~{} s", rows.div_ceil(2))),
         "{summary}"
     );
+}
+
+/// Issue 16 item 3: the plan scrolls (every model's every column can be read, even at the
+/// smallest size), counts plaintext and encrypts it only when asked (`e`, planned again),
+/// explains its columns, and an empty plan says so and starts no job.
+#[tokio::test]
+async fn the_plan_scrolls_offers_plaintext_and_an_empty_plan_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(config.url.expose())
+            .await
+            .unwrap();
+        sqlx::raw_sql("UPDATE customers SET notes = 'in the clear' WHERE id IN (1, 2)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    // The smallest size the console draws: the plan's five rows cannot all show.
+    let mut app = rotating_console(config.clone(), false, 60, 15).await;
+    press(&mut app, &[ch('4'), ch('R'), key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(
+        plan.contains("2/3 plan") && plan.contains("rows 1-"),
+        "{plan}"
+    );
+    let first_shown = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("Customer"))
+            .map(str::to_string)
+    };
+    let top = first_shown(&plan);
+    press(&mut app, &[ch('j'), ch('j')]).await;
+    let scrolled = screen(&app);
+    assert_ne!(
+        first_shown(&scrolled),
+        top,
+        "j scrolls the plan:\n{scrolled}"
+    );
+    assert!(scrolled.contains("rows 3-"), "{scrolled}");
+
+    // At a usual size: plaintext counted and left; `e` plans encrypting it too.
+    let mut app = rotating_console(config.clone(), false, 120, 40).await;
+    press(&mut app, &[ch('4'), ch('R'), key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(
+        plan.contains("plain: plaintext, left"),
+        "the legend: {plan}"
+    );
+    // The counts after the column's name: rotate, rehash, plain (or encrypt), current,
+    // failing.
+    let notes = |s: &str| {
+        let line = s
+            .lines()
+            .find(|l| l.contains("Customer") && l.contains("notes"))
+            .unwrap_or_else(|| panic!("{s}"));
+        line[line.find("notes").unwrap() + 5..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(notes(&plan)[2], "2", "{plan}");
+    let rows_to_write = |s: &str| -> u64 {
+        let line = s.lines().find(|l| l.contains("row(s) to write")).unwrap();
+        let start = line.find(|c: char| c.is_ascii_digit()).unwrap();
+        line[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = rows_to_write(&plan);
+    press(&mut app, &[ch('e')]).await;
+    let encrypting = screen(&app);
+    assert!(
+        encrypting.contains("encrypt: plaintext to encrypt"),
+        "{encrypting}"
+    );
+    assert_eq!(notes(&encrypting)[2], "2", "{encrypting}");
+    assert!(rows_to_write(&encrypting) >= before, "{encrypting}");
+    press(&mut app, &[key(KeyCode::Esc)]).await;
+
+    // Everything already under its target key: the plan says so and enter starts nothing.
+    let mut app = started(config.clone(), "security_admin", 120, 40).await;
+    press(&mut app, &[ch('4'), ch('R'), key(KeyCode::Enter)]).await;
+    let plan = screen(&app);
+    assert!(plan.contains("nothing to rotate"), "{plan}");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains("no job started"), "{}", screen(&app));
+    let store = timber::store::Store::connect(config).await.unwrap();
+    assert!(
+        store.rotation_jobs(10).await.unwrap().is_empty(),
+        "no job row"
+    );
+    store.close().await;
+}
+
+/// Issue 16 item 3: while "terminal too small" is all that shows, keys do nothing (a
+/// cancel or a screen change nobody can see), except quitting.
+#[tokio::test]
+async fn keys_are_ignored_while_the_terminal_is_too_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = started(config, "security_admin", 80, 24).await;
+    app.handle_event(timber::tui::Event::Resize(40, 10));
+    assert!(
+        screen(&app).contains("Terminal too small"),
+        "{}",
+        screen(&app)
+    );
+    press(&mut app, &[ch('4'), ch('R')]).await;
+    app.handle_event(timber::tui::Event::Resize(80, 24));
+    assert_eq!(app.state.screen, timber::tui::screens::ScreenId::Overview);
+    assert!(!screen(&app).contains("Rotate keys"), "{}", screen(&app));
+    app.handle_event(timber::tui::Event::Resize(40, 10));
+    press(&mut app, &[ch('q')]).await;
+    assert!(app.state.quit, "q still quits");
 }

@@ -50,6 +50,14 @@ impl App {
             self.state.quit = true;
             return;
         }
+        // While only "terminal too small" is drawn, a key would act on a screen nobody
+        // sees (a cancel, a reveal): only quitting is honoured.
+        if self.state.too_small() {
+            if self.state.keymap.action(&key) == Some(Action::Quit) {
+                self.state.quit = true;
+            }
+            return;
+        }
         if !matches!(self.state.popup, Popup::None) {
             self.popup_key(key);
             return;

@@ -14,6 +14,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::new().style(state.theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        // (`State::too_small` is the same test, from the last Resize, for input.)
         let text = format!(
             "Terminal too small: need at least {MIN_WIDTH}x{MIN_HEIGHT} (now {}x{})",
             area.width, area.height

@@ -95,6 +95,14 @@ impl Services {
             .as_ref()
             .map(|r| r.value)
     }
+
+    /// Where the rotation rate limit was set (`env ROTATION_MAX_ROWS_PER_SECOND`, a file).
+    pub fn max_rotation_rate_source(&self) -> Option<String> {
+        self.settings
+            .rotation_max_rows_per_second
+            .as_ref()
+            .map(|r| r.source.to_string())
+    }
 }
 
 /// What a screen's key handler and update read besides its own state.

@@ -213,6 +213,8 @@ fn a_rotation_survives_the_console_being_killed_and_is_resumed_from_the_console(
     tmux.keys(&["4"]);
     tmux.wait_for("#1 user_profiles interrupted", "the interrupted job");
     tmux.keys(&["p"]);
+    tmux.wait_for("take over job 1", "the takeover question");
+    tmux.keys(&["Enter"]);
     // The notice comes with the last event; the jobs list follows at its next poll.
     let done = tmux.wait_until("the taken-over job finishing", |s| {
         s.contains("completed job 1 (UserProfile") && s.contains("#1 user_profiles completed")

@@ -18,6 +18,16 @@ impl KeysState {
         if governed && let Some(refused) = ctx.not_granted(action) {
             return Effect::Error(refused);
         }
+        // A cancel or takeover asked first: `enter` carries it out, any other key drops it.
+        if let Some(pending) = self.pending.take() {
+            return match action {
+                Action::Open => self.confirmed(pending, ctx),
+                _ => Effect::notice(match pending {
+                    super::PendingJobAction::Cancel(id) => format!("job {id} not cancelled"),
+                    super::PendingJobAction::Takeover(id) => format!("job {id} not taken over"),
+                }),
+            };
+        }
         match action {
             Action::Refresh => return Effect::Refresh(Refresh::All),
             Action::Down => self.move_cursor(1),

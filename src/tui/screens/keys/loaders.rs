@@ -69,13 +69,14 @@ pub async fn plan(
     ring: Arc<KeyRing>,
     models: Arc<ModelSet>,
     names: Vec<String>,
+    encrypt_plaintext: bool,
 ) -> Msg {
     let mut plans = Vec::new();
     for name in names {
         let Some(model) = models.find(&name) else {
             continue;
         };
-        match plan_model(&store, &ring, model, false).await {
+        match plan_model(&store, &ring, model, encrypt_plaintext).await {
             Ok(plan) => plans.push(plan),
             Err(e) => return Msg::Plan(Err(e.to_string())),
         }
@@ -109,6 +110,8 @@ pub struct RotationWork {
     pub max_rate: Option<u64>,
     /// The role's `takeover_job` grant: the runner refuses a takeover without it.
     pub takeover: Result<(), ActionRefused>,
+    /// Plaintext values are encrypted too (the plan's `e`).
+    pub encrypt_plaintext: bool,
 }
 
 /// Runs (or resumes) jobs one model at a time through `service::rotate_many` (the use case
@@ -125,6 +128,7 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         progress,
         max_rate,
         takeover,
+        encrypt_plaintext,
     } = work;
     let log = match log.get_or_try_init(|| AuditLog::open(&store, &ring)).await {
         Ok(log) => log,
@@ -154,7 +158,10 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         models: &models.models,
         selected,
         resume,
-        options: RunOptions::default(),
+        options: RunOptions {
+            encrypt_plaintext,
+            ..RunOptions::default()
+        },
         actor: &actor,
         max_rate,
         rate_is_explicit: false,

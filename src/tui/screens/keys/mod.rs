@@ -77,6 +77,29 @@ pub enum Msg {
     Retire(RetireUpdate),
 }
 
+/// A job action that asks first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingJobAction {
+    /// `x`: cancelling cannot be undone (the job's remaining rows stay as they are).
+    Cancel(i64),
+    /// `p` on an interrupted job: this console takes over another worker's job.
+    Takeover(i64),
+}
+
+impl PendingJobAction {
+    /// The question, for the jobs' title and the message row.
+    pub fn question(self, open: &str, back: &str) -> String {
+        match self {
+            PendingJobAction::Cancel(id) => {
+                format!("cancel job {id}? it cannot be undone: {open} confirms, {back} keeps it")
+            }
+            PendingJobAction::Takeover(id) => format!(
+                "take over job {id} from its gone worker? {open} confirms, {back} leaves it"
+            ),
+        }
+    }
+}
+
 /// One key of the ring, as shown.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyRow {
@@ -119,6 +142,9 @@ pub struct KeysState {
     pub polling_jobs: bool,
     /// The lower pane shows the census (`c`, `:census`) instead of the jobs.
     pub show_census: bool,
+    /// A cancel (irreversible) or a takeover of another worker's job waiting for `enter`;
+    /// any other key drops it.
+    pub pending: Option<PendingJobAction>,
     /// Pauses and cancels asked of jobs other processes run, until the jobs table shows
     /// what became of them (then the message row says so, naming the job).
     pub requests: Vec<(i64, JobRequest)>,
@@ -183,6 +209,7 @@ impl KeysState {
             ring_focus: false,
             polling_jobs: false,
             show_census: false,
+            pending: None,
             requests: Vec::new(),
         }
     }

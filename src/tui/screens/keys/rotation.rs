@@ -46,6 +46,12 @@ pub struct WizardState {
     pub step: WizardStep,
     /// `ROTATION_MAX_ROWS_PER_SECOND`: the plan shows it and its ETA honours it.
     pub max_rate: Option<u64>,
+    /// Where the limit comes from (`env ROTATION_MAX_ROWS_PER_SECOND`, the demo's .env…).
+    pub max_rate_source: Option<String>,
+    /// `e` in the plan: plaintext values are encrypted too (`--encrypt-plaintext`).
+    pub encrypt_plaintext: bool,
+    /// The plan's first shown row (j/k, pgup/pgdn scroll it).
+    pub scroll: usize,
 }
 
 impl WizardState {
@@ -55,6 +61,9 @@ impl WizardState {
             scope: None,
             step: WizardStep::Scope { cursor: 0 },
             max_rate: None,
+            max_rate_source: None,
+            encrypt_plaintext: false,
+            scroll: 0,
         }
     }
 
@@ -70,6 +79,11 @@ impl WizardState {
             None => self.models.clone(),
         }
     }
+}
+
+/// Rows of the plan's table (one per model and column).
+pub fn plan_rows(plans: &[ModelPlan]) -> usize {
+    plans.iter().map(|p| p.columns.len()).sum()
 }
 
 /// Rows to write, batches and the ETA at the assumed rate, or at the rate limit when it is
@@ -95,6 +109,7 @@ impl KeysState {
             .collect();
         let mut wizard = WizardState::new(models);
         wizard.max_rate = ctx.services.max_rotation_rate();
+        wizard.max_rate_source = ctx.services.max_rotation_rate_source();
         Effect::Popup(Popup::Rotate(wizard))
     }
 
@@ -116,22 +131,61 @@ impl KeysState {
                     let chosen = cursor.checked_sub(1).and_then(|i| models.get(i).cloned());
                     wizard.scope = chosen;
                     wizard.step = WizardStep::Plan(Loadable::Loading);
-                    return self.spawn_plan(wizard.selected_models(), ctx);
+                    return self.spawn_plan(wizard.selected_models(), false, ctx);
                 }
                 _ => {}
             },
             WizardStep::Plan(plan) => {
-                if key.code == KeyCode::Enter
-                    && let Loadable::Ready(plans) = plan
-                {
-                    let mut input = TextArea::default();
-                    input.set_cursor_line_style(ratatui::style::Style::default());
-                    input.set_placeholder_text(word);
-                    wizard.step = WizardStep::Confirm {
-                        plans: std::mem::take(plans),
-                        input: Box::new(input),
-                        error: None,
-                    };
+                let rows = match plan {
+                    Loadable::Ready(plans) => plan_rows(plans),
+                    _ => 0,
+                };
+                match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        wizard.scroll = (wizard.scroll + 1).min(rows.saturating_sub(1))
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        wizard.scroll = wizard.scroll.saturating_sub(1)
+                    }
+                    KeyCode::PageDown => {
+                        wizard.scroll = (wizard.scroll + 8).min(rows.saturating_sub(1))
+                    }
+                    KeyCode::PageUp => wizard.scroll = wizard.scroll.saturating_sub(8),
+                    // Opt in (or out) to encrypting plaintext: the plan is made again.
+                    KeyCode::Char('e') if matches!(plan, Loadable::Ready(_)) => {
+                        wizard.encrypt_plaintext = !wizard.encrypt_plaintext;
+                        wizard.step = WizardStep::Plan(Loadable::Loading);
+                        return self.spawn_plan(
+                            wizard.selected_models(),
+                            wizard.encrypt_plaintext,
+                            ctx,
+                        );
+                    }
+                    KeyCode::Enter => {
+                        let Loadable::Ready(plans) = plan else {
+                            return Effect::None;
+                        };
+                        // An empty plan starts nothing: a job would only scan the table.
+                        if plan_totals(plans, None).0 == 0 {
+                            let current: u64 = plans
+                                .iter()
+                                .flat_map(|p| &p.columns)
+                                .map(|c| c.current)
+                                .sum();
+                            return Effect::ClosePopup.then(Effect::notice(format!(
+                                "nothing to rotate: {current} value(s) already under their target key; no job started"
+                            )));
+                        }
+                        let mut input = TextArea::default();
+                        input.set_cursor_line_style(ratatui::style::Style::default());
+                        input.set_placeholder_text(word);
+                        wizard.step = WizardStep::Confirm {
+                            plans: std::mem::take(plans),
+                            input: Box::new(input),
+                            error: None,
+                        };
+                    }
+                    _ => {}
                 }
             }
             WizardStep::Confirm { input, error, .. } => {
@@ -150,7 +204,8 @@ impl KeysState {
                     Some(model) => vec![model],
                     None => models,
                 };
-                return Effect::ClosePopup.then(self.spawn_rotation(names, None, ctx));
+                let encrypt = wizard.encrypt_plaintext;
+                return Effect::ClosePopup.then(self.spawn_rotation(names, None, encrypt, ctx));
             }
         }
         Effect::None
@@ -175,9 +230,12 @@ impl KeysState {
             // A running job pauses, this console's or another live process's: its worker
             // reads the request in the jobs table after its batch.
             JobState::Recorded(JobStatus::Running) => self.request_job(id, JobRequest::Pause, ctx),
-            JobState::Recorded(JobStatus::Paused | JobStatus::Failed)
-            | JobState::Interrupted(_) => Effect::notice(format!("resuming job {id}…"))
-                .then(self.spawn_rotation(Vec::new(), Some(id), ctx)),
+            // Taking over another worker's job asks first.
+            JobState::Interrupted(_) => self.ask(super::PendingJobAction::Takeover(id)),
+            JobState::Recorded(JobStatus::Paused | JobStatus::Failed) => Effect::notice(format!(
+                "resuming job {id}…"
+            ))
+            .then(self.spawn_rotation(Vec::new(), Some(id), false, ctx)),
             other => Effect::notice(format!(
                 "job {id} is {other}; only running, paused, interrupted or failed jobs change"
             )),
@@ -190,8 +248,25 @@ impl KeysState {
             return Effect::error(READ_ONLY_REASON);
         }
         match self.selected_job() {
-            Some((id, _)) => self.request_job(id, JobRequest::Cancel, ctx),
+            Some((id, _)) => self.ask(super::PendingJobAction::Cancel(id)),
             None => Effect::notice("no rotation job selected"),
+        }
+    }
+
+    /// Holds `pending` until the next key, saying what `enter` will do.
+    fn ask(&mut self, pending: super::PendingJobAction) -> Effect {
+        self.pending = Some(pending);
+        Effect::notice(pending.question("enter", "esc"))
+    }
+
+    /// `enter` after a question: the cancel or the takeover, as asked.
+    pub(super) fn confirmed(&mut self, pending: super::PendingJobAction, ctx: &Ctx) -> Effect {
+        match pending {
+            super::PendingJobAction::Cancel(id) => self.request_job(id, JobRequest::Cancel, ctx),
+            super::PendingJobAction::Takeover(id) => Effect::notice(format!(
+                "taking over job {id}…"
+            ))
+            .then(self.spawn_rotation(Vec::new(), Some(id), false, ctx)),
         }
     }
 
@@ -289,16 +364,28 @@ impl KeysState {
         }
     }
 
-    fn spawn_plan(&mut self, names: Vec<String>, ctx: &Ctx) -> Effect {
+    fn spawn_plan(&mut self, names: Vec<String>, encrypt_plaintext: bool, ctx: &Ctx) -> Effect {
         let s = ctx.services;
         let Some(store) = s.store.clone() else {
             return Effect::error("not connected: the plan needs the database");
         };
-        let work = loaders::plan(store, s.ring.clone(), s.models.clone(), names);
+        let work = loaders::plan(
+            store,
+            s.ring.clone(),
+            s.models.clone(),
+            names,
+            encrypt_plaintext,
+        );
         Effect::spawn("rotation plan", work)
     }
 
-    fn spawn_rotation(&mut self, names: Vec<String>, resume: Option<i64>, ctx: &Ctx) -> Effect {
+    fn spawn_rotation(
+        &mut self,
+        names: Vec<String>,
+        resume: Option<i64>,
+        encrypt_plaintext: bool,
+        ctx: &Ctx,
+    ) -> Effect {
         if let Err(refused) = ctx.grants().check(PolicyAction::Rotate) {
             return Effect::error(refused.short());
         }
@@ -323,6 +410,7 @@ impl KeysState {
                 progress,
                 max_rate,
                 takeover,
+                encrypt_plaintext,
             })
         });
         Effect::notice(format!("rotation started{limit}; progress below")).then(Effect::Spawn(task))

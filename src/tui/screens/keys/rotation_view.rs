@@ -17,7 +17,13 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{block, centered};
 
 pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) {
-    let popup = centered(area, 76, area.height.saturating_sub(2).min(20));
+    // As tall as the screen allows: every row of the plan is a model's column the operator
+    // wants to see (what does not fit scrolls).
+    let popup = centered(
+        area,
+        area.width.saturating_sub(4).min(100),
+        area.height.saturating_sub(2),
+    );
     frame.render_widget(Clear, popup);
     let title = match wizard.step {
         WizardStep::Scope { .. } => " Rotate keys · 1/3 scope ",
@@ -31,8 +37,16 @@ pub fn draw(frame: &mut Frame, area: Rect, wizard: &WizardState, theme: &Theme) 
     let hint = match &wizard.step {
         WizardStep::Scope { cursor } => draw_scope(frame, body, wizard, *cursor, theme),
         WizardStep::Plan(Loadable::Ready(plans)) => {
-            draw_plan(frame, body, plans, wizard.max_rate, theme);
-            Line::styled("enter continues · esc cancels", theme.muted)
+            draw_plan(frame, body, wizard, plans, theme);
+            let toggle = if wizard.encrypt_plaintext {
+                "e leaves plaintext"
+            } else {
+                "e encrypts plaintext too"
+            };
+            Line::styled(
+                format!("enter continues · j/k scroll · {toggle} · esc cancels"),
+                theme.muted,
+            )
         }
         WizardStep::Plan(Loadable::Failed(e)) => {
             let text = Paragraph::new(format!("✗ plan failed: {e}"))
@@ -97,7 +111,7 @@ fn draw_confirm(
         Constraint::Length(1),
     ])
     .areas(body);
-    draw_plan(frame, plan, plans, wizard.max_rate, theme);
+    draw_plan(frame, plan, wizard, plans, theme);
     let ask = format!(
         "Type `{}` to start the rotation (it writes to the database):",
         wizard.confirm_word()
@@ -110,57 +124,126 @@ fn draw_confirm(
     }
 }
 
+/// The plan: a summary line, a table scrolled by j/k (every model's every column, never
+/// cut off), and a legend of what each count means.
 fn draw_plan(
     frame: &mut Frame,
     area: Rect,
+    wizard: &WizardState,
     plans: &[ModelPlan],
-    max_rate: Option<u64>,
     theme: &Theme,
 ) {
-    let (rows, batches, eta) = plan_totals(plans, max_rate);
-    let [summary, table_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    // The limit shares the summary line: the popup is at most 20 rows and every row of the
-    // table below is a model's column the operator wants to see.
-    let limit = max_rate.map_or(String::new(), |r| format!(" · limited to {r} rows/s"));
-    let text = format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s{limit}");
-    frame.render_widget(Line::styled(text, theme.accent), summary);
+    let (rows, batches, eta) = plan_totals(plans, wizard.max_rate);
+    let [summary, table_area, legend] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    let limit = match (wizard.max_rate, &wizard.max_rate_source) {
+        (Some(r), Some(from)) => format!(" · limited to {r} rows/s ({from})"),
+        (Some(r), None) => format!(" · limited to {r} rows/s"),
+        _ => String::new(),
+    };
+    let (text, style) = if rows == 0 {
+        (
+            "✓ nothing to rotate: every value is under its target key; enter closes, no job starts"
+                .to_string(),
+            theme.ok,
+        )
+    } else {
+        (
+            format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s{limit}"),
+            theme.accent,
+        )
+    };
+    frame.render_widget(Line::styled(text, style), summary);
+    let plain_header = if wizard.encrypt_plaintext {
+        "encrypt"
+    } else {
+        "plain"
+    };
     let mut lines = Vec::new();
     for plan in plans {
         for c in &plan.columns {
             let failing: u64 = c.failing.values().sum();
+            let plain = if wizard.encrypt_plaintext {
+                c.to_encrypt
+            } else {
+                c.plaintext
+            };
             lines.push(Row::new(vec![
                 plan.model.clone(),
                 c.column.clone(),
                 c.to_rotate.to_string(),
                 c.to_rehash.to_string(),
+                plain.to_string(),
                 c.current.to_string(),
                 failing.to_string(),
             ]));
         }
     }
-    // The model column fits the longest model name when the columns' names leave room (a
-    // fixed 14 showed `ResearchSessio`); never narrower than 14.
+    let total = lines.len();
+    // The header takes a row; what does not fit scrolls (j/k), and the title says where.
+    let visible = (table_area.height as usize).saturating_sub(1).max(1);
+    let first = wizard.scroll.min(total.saturating_sub(visible));
+    let shown: Vec<Row> = lines.into_iter().skip(first).take(visible).collect();
     let longest = |names: &mut dyn Iterator<Item = &String>| {
         names.map(|n| n.chars().count()).max().unwrap_or(0) as u16
     };
     let model_names = longest(&mut plans.iter().map(|p| &p.model));
     let column_names = longest(&mut plans.iter().flat_map(|p| &p.columns).map(|c| &c.column));
-    let room = area.width.saturating_sub(9 + 8 + 8 + 8 + 5);
-    let model_width = model_names.min(room.saturating_sub(column_names)).max(14);
+    // The numbers take 6-7 cells each and six gaps; the model's name gets what the
+    // longest column name leaves (never under 10).
+    let room = area.width.saturating_sub(6 + 6 + 7 + 7 + 7 + 6);
+    let model_width = model_names.min(room.saturating_sub(column_names)).max(10);
+    // Where the view is, first in the legend so that even the smallest popup shows it.
+    let more = if total > visible {
+        format!(
+            "rows {}-{} of {total} ↕ j/k · ",
+            first + 1,
+            (first + visible).min(total)
+        )
+    } else {
+        String::new()
+    };
     let table = Table::new(
-        lines,
+        shown,
         [
             Constraint::Length(model_width),
             Constraint::Fill(1),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
         ],
     )
     .header(
-        Row::new(["model", "column", "rotate", "rehash", "current", "failing"]).style(theme.header),
+        Row::new([
+            "model".to_string(),
+            "column".to_string(),
+            "rotate".into(),
+            "rehash".into(),
+            plain_header.into(),
+            "current".into(),
+            "failing".into(),
+        ])
+        .style(theme.header),
     );
     frame.render_widget(table, table_area);
+    let plaintext = if wizard.encrypt_plaintext {
+        "encrypt: plaintext to encrypt"
+    } else {
+        "plain: plaintext, left"
+    };
+    let legend_text = format!(
+        "{more}rotate: under another key · rehash: blind index redone · {plaintext} · current: done · failing: unreadable, left"
+    );
+    frame.render_widget(
+        Paragraph::new(legend_text)
+            .style(theme.muted)
+            .wrap(Wrap { trim: true }),
+        legend,
+    );
 }

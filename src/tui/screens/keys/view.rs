@@ -37,7 +37,12 @@ pub fn draw(
     if state.show_census {
         super::census_view::draw(frame, jobs_area, state, census, theme);
     } else {
-        super::jobs_view::draw_jobs(frame, jobs_area, state, theme, jobs_title(ui));
+        // A question waiting for `enter` heads the jobs, where the operator looks.
+        let title = match state.pending {
+            Some(pending) => format!(" {} ", pending.question("enter", "esc")),
+            None => jobs_title(ui),
+        };
+        super::jobs_view::draw_jobs(frame, jobs_area, state, theme, title);
     }
 }
 
