@@ -173,12 +173,29 @@ pub struct DemoArgs {
     /// Seed for the generated values (same seed, same data)
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Replace an existing demo database in --dir
+    /// Replace an existing demo database in --dir (or the demo's tables in --schema)
     #[arg(long)]
     pub force: bool,
     /// Only write the demo; do not open the console
     #[arg(long)]
     pub no_console: bool,
+    /// A PostgreSQL or MySQL/MariaDB server to write the demo to (into --schema) instead of
+    /// DIR/timber.db
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// With --database-url: the PostgreSQL schema or MySQL/MariaDB database to create and
+    /// fill (default timber_demo); one holding tables is refused unless --force
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    // The global flags the demo refuses (it writes and opens its own models, policy and
+    // .env), declared here hidden under the same ids: clap then does not copy the global
+    // ones into `timber demo --help`, and `timber demo --models x` still reaches the refusal.
+    #[arg(long, hide = true, value_name = "F")]
+    pub env_file: Option<PathBuf>,
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub models: Vec<PathBuf>,
+    #[arg(long, hide = true, value_name = "F")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,8 +7,11 @@ use super::data::{DemoData, Row};
 use super::history::write_history;
 use super::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use super::plant::{Planted, plant_problems};
-use crate::config::{ModelDef, ModelSet, load_models};
+use crate::config::{DatabaseUrl, ModelDef, ModelSet, load_models, parse_models};
 use crate::crypto::{KeyError, KeyRing};
+use crate::store::{
+    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
+};
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::value::Value;
 
@@ -54,6 +57,37 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error("demo audit history: {0}")]
     Audit(String),
+    /// The schema or database named for a server demo holds tables already.
+    #[error(
+        "{place} already holds {}; pass --force to {}, or name another with --schema",
+        tables_text(.tables),
+        if *.only_demo { "replace the demo in it" } else { "write the demo beside them (only the demo's own tables are replaced; the others are left alone)" }
+    )]
+    NamespaceInUse {
+        place: String,
+        tables: Vec<String>,
+        only_demo: bool,
+    },
+}
+
+/// `3 tables (a, b, c)`, naming at most five.
+fn tables_text(tables: &[String]) -> String {
+    let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+    let more = if tables.len() > 5 { ", …" } else { "" };
+    format!(
+        "{} ({}{more})",
+        crate::plural::count(tables.len() as u64, "table"),
+        shown.join(", ")
+    )
+}
+
+/// A database server to write the demo to (`timber demo --database-url`): the server as
+/// the operator named it, and the schema (PostgreSQL) or database (MySQL/MariaDB) the demo
+/// creates there and fills.
+#[derive(Clone, Debug)]
+pub struct DemoServer {
+    pub config: StoreConfig,
+    pub schema: String,
 }
 
 #[derive(Clone, Debug)]
@@ -68,7 +102,11 @@ pub struct DemoOptions {
 #[derive(Clone, Debug)]
 pub struct DemoSummary {
     pub dir: PathBuf,
-    pub database: PathBuf,
+    /// Where the data went, as shown to people: the SQLite file, or the server's schema or
+    /// database with the URL's credentials redacted.
+    pub database: String,
+    /// The URL the demo's `.env` names, as a console started in `dir` opens it.
+    pub url: DatabaseUrl,
     pub rows: Vec<(String, u64)>,
     pub planted: Vec<Planted>,
     /// Entries of the seeded audit history (updates, reveals, a health run).
@@ -82,13 +120,17 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     }
 }
 
-/// The `.env` the demo writes. The keys are published in timber's source: demo only.
-pub fn env_file_text() -> String {
+/// The URL of the demo's SQLite file, from the demo directory.
+const SQLITE_URL: &str = "sqlite://timber.db";
+
+/// The `.env` the demo writes, with `url` as its database. The keys are published in
+/// timber's source: demo only.
+fn env_file_text_for(url: &str) -> String {
     format!(
         "# timber demo settings.\n\
          # DEMO KEYS: published in timber's source code; they protect nothing.\n\
          # Never use them for real data (`timber health` flags them as key.weak).\n\
-         DATABASE_URL=sqlite://timber.db\n\
+         DATABASE_URL={url}\n\
          ENCRYPTION_KEY={DEMO_PRIMARY_KEY}\n\
          ENCRYPTION_KEY_OLD={DEMO_OLD_KEY}\n\
          MASTER_ENCRYPTION_KEY={DEMO_MASTER_KEY}\n\
@@ -100,8 +142,8 @@ pub fn env_file_text() -> String {
     )
 }
 
-/// Writes the config files and returns the loaded demo models.
-fn write_files(dir: &Path) -> Result<ModelSet, DemoError> {
+/// Writes the config files (`url` as the `.env`'s database) and returns the loaded models.
+fn write_files(dir: &Path, url: &str) -> Result<ModelSet, DemoError> {
     let models_dir = dir.join("models");
     std::fs::create_dir_all(&models_dir).map_err(io_err(&models_dir))?;
     for (name, text) in MODEL_FILES {
@@ -111,7 +153,7 @@ fn write_files(dir: &Path) -> Result<ModelSet, DemoError> {
     let policy = dir.join("policy.yaml");
     std::fs::write(&policy, POLICY).map_err(io_err(&policy))?;
     let env = dir.join(".env");
-    std::fs::write(&env, env_file_text()).map_err(io_err(&env))?;
+    std::fs::write(&env, env_file_text_for(url)).map_err(io_err(&env))?;
     // Owner-only whatever the umask or an earlier file's mode (`--force` rewrites in place):
     // it holds keys, and timber refuses a group- or world-writable env file.
     #[cfg(unix)]
@@ -194,7 +236,7 @@ async fn seed_model(
     Ok(written)
 }
 
-/// Builds the whole demo directory.
+/// Builds the whole demo directory, with its data in `dir/timber.db`.
 pub async fn generate(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let dir = &options.dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -208,24 +250,107 @@ pub async fn generate(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
             std::fs::remove_file(&path).map_err(io_err(&path))?;
         }
     }
-    let models = write_files(dir)?;
-    let rings = demo_rings()?;
+    let models = write_files(dir, SQLITE_URL)?;
     let mut config = StoreConfig::from_url(&format!("sqlite://{}", database.display()))?;
     config.create_if_missing = true;
     let store = Store::connect(config).await?;
+    let mut summary = fill(&store, &models, options).await?;
+    summary.database = database.display().to_string();
+    summary.url = DatabaseUrl::new(SQLITE_URL);
+    Ok(summary)
+}
+
+/// Builds the demo directory with its data on a database server: in `server.schema`, a
+/// PostgreSQL schema or MySQL/MariaDB database it creates. One that already holds tables is
+/// refused unless `options.force`; then only the demo's own tables are replaced (dropped and
+/// written again), and any other table is left alone. The directory's `.env` names the URL
+/// inside the schema, so `timber` there (and the demo's console) opens the demo's tables.
+pub async fn generate_on_server(
+    options: &DemoOptions,
+    server: &DemoServer,
+) -> Result<DemoSummary, DemoError> {
+    let schema = &server.schema;
+    let inside = server
+        .config
+        .in_namespace(schema)
+        .ok_or_else(|| DemoError::Models("a server demo needs a PostgreSQL or MySQL URL".into()))?;
+    let place = format!(
+        "{} `{schema}` on {}",
+        match server.config.dialect {
+            crate::store::Dialect::Postgres => "schema",
+            _ => "database",
+        },
+        server.config.shown_url()
+    );
+    // Everything is checked before anything is written, here or in the directory.
+    let owned = demo_tables()?;
+    let admin = Store::connect(server.config.clone()).await?;
+    let existing = admin.namespace_tables(schema).await?;
+    if !existing.is_empty() && !options.force {
+        admin.close().await;
+        return Err(DemoError::NamespaceInUse {
+            place,
+            only_demo: existing.iter().all(|t| owned.contains(t)),
+            tables: existing,
+        });
+    }
+    admin.create_namespace(schema).await?;
+    admin.close().await;
+    let store = Store::connect(inside.clone()).await?;
+    store.drop_tables(&owned).await?;
+
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let models = write_files(dir, inside.url.expose())?;
+    let mut summary = fill(&store, &models, options).await?;
+    summary.database = place;
+    summary.url = inside.url.clone();
+    Ok(summary)
+}
+
+/// Every table the demo writes: its models' tables and the system tables.
+fn demo_tables() -> Result<Vec<String>, DemoError> {
+    let mut tables = Vec::new();
+    for (name, text) in MODEL_FILES {
+        let models =
+            parse_models(text, Path::new(name)).map_err(|e| DemoError::Models(e.to_string()))?;
+        tables.extend(models.into_iter().map(|m| m.table_name));
+    }
+    for table in [
+        AUDIT_LOG,
+        AUDIT_HEAD,
+        AUDIT_CHECKPOINTS,
+        KEYS,
+        ROTATION_JOBS,
+        ROTATION_FAILURES,
+    ] {
+        tables.push(table.to_string());
+    }
+    Ok(tables)
+}
+
+/// Creates the tables, seeds every model, plants the problems and writes the audit
+/// history; closes the store.
+async fn fill(
+    store: &Store,
+    models: &ModelSet,
+    options: &DemoOptions,
+) -> Result<DemoSummary, DemoError> {
+    let rings = demo_rings()?;
     store.init(&models.models).await?;
     let mut data = DemoData::new(options.seed);
     let mut rows = Vec::new();
     for model in &models.models {
-        let written = seed_model(&store, model, &rings, &mut data, options.rows).await?;
+        let written = seed_model(store, model, &rings, &mut data, options.rows).await?;
         rows.push((model.name.clone(), written));
     }
-    let planted = plant_problems(&store, &models, &rings.0).await?;
-    let audit_entries = write_history(&store, &models, &rings.0).await?;
+    let planted = plant_problems(store, models, &rings.0).await?;
+    let audit_entries = write_history(store, models, &rings.0).await?;
     store.close().await;
     Ok(DemoSummary {
-        dir: dir.clone(),
-        database,
+        dir: options.dir.clone(),
+        database: String::new(),
+        url: DatabaseUrl::new(SQLITE_URL),
         rows,
         planted,
         audit_entries,

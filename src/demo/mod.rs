@@ -7,6 +7,6 @@ mod history;
 mod keys;
 mod plant;
 
-pub use generate::{DemoError, DemoOptions, DemoSummary, generate};
+pub use generate::{DemoError, DemoOptions, DemoServer, DemoSummary, generate, generate_on_server};
 pub use keys::{DEMO_KEYS, DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 pub use plant::Planted;

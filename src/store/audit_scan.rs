@@ -50,10 +50,18 @@ impl Store {
                 sink(entry);
             }
         }
+        // A missing table says to run `timber init`, as every other system-table read does.
         let failed = |reason: String| StoreError::Query {
             what: "read audit log".into(),
             table: AUDIT_LOG.into(),
-            reason,
+            reason: if reason.contains("no such table") {
+                format!(
+                    "the system table is missing in {} (run `timber init`)",
+                    self.url_redacted()
+                )
+            } else {
+                reason
+            },
         };
         reader
             .await

@@ -24,6 +24,7 @@ mod dialect;
 mod error;
 mod introspect;
 mod mysql;
+mod namespace;
 mod postgres;
 mod raw;
 mod records;
@@ -50,6 +51,7 @@ pub use ddl::{InitItem, ObjectKind};
 pub use dialect::{Dialect, fernet_token_len};
 pub use error::StoreError;
 pub use introspect::{ColumnInfo, IndexInfo};
+pub use namespace::valid_namespace;
 pub use raw::{CasOutcome, CasUpdate, RawRow};
 pub use records::{Cursor, Page, PageRequest, Record};
 pub use rotation_sql::{

@@ -239,27 +239,166 @@ fn demo_command_without_console_prints_the_summary() {
     assert!(out.stdout.is_empty(), "narration goes to stderr");
 }
 
-/// The demo writes its own database, models and policy: a flag naming others is refused
-/// before anything is written (it was ignored while writing, then obeyed by the console).
+/// The demo writes its own models, policy and `.env`: a flag naming others is refused
+/// before anything is written (it was ignored while writing, then obeyed by the console),
+/// before or after `demo`; `--database-url` takes a server only, and one that cannot be
+/// reached writes nothing either.
 #[test]
-fn demo_refuses_a_database_url_models_or_policy_of_its_own() {
+fn demo_refuses_models_policy_or_env_file_of_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    for (flag, value) in [
-        ("--database-url", "postgres://nobody@127.0.0.1:1/prod"),
-        ("--models", "elsewhere"),
-        ("--policy", "elsewhere.yaml"),
-    ] {
+    let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_timber"))
-            .args([flag, value, "demo", "--no-console", "--rows", "40", "--dir"])
+            .current_dir(tmp.path())
+            .args(args)
+            .args(["--no-console", "--rows", "40", "--dir"])
             .arg(&dir)
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
-        assert!(stderr.contains(&format!("{flag} is not used")), "{stderr}");
-        assert!(!dir.exists(), "{flag}: nothing is written");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (flag, value) in [
+        ("--models", "elsewhere"),
+        ("--policy", "elsewhere.yaml"),
+        ("--env-file", "elsewhere.env"),
+    ] {
+        for args in [[flag, value, "demo"], ["demo", flag, value]] {
+            let (code, stderr) = run(&args);
+            assert_eq!(code, Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(&format!("{flag} is not used")), "{stderr}");
+            assert!(!dir.exists(), "{args:?}: nothing is written");
+        }
     }
+    let (code, stderr) = run(&["demo", "--database-url", "sqlite://other.db"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is for a PostgreSQL or MySQL/MariaDB server"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&[
+        "--database-url",
+        "postgres://nobody:pw@127.0.0.1:1/prod",
+        "demo",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to postgres://nobody:***@127.0.0.1:1/prod"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(":pw@"), "{stderr}");
+    assert!(!dir.exists(), "an unreachable server: nothing is written");
+    let (code, stderr) = run(&["demo", "--schema", "x"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--schema names the schema"), "{stderr}");
+}
+
+/// `timber demo --help` lists the flags the demo takes, and none it refuses.
+#[test]
+fn demo_help_lists_only_the_flags_the_demo_accepts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for refused in ["--env-file", "--models", "--policy"] {
+        assert!(!help.contains(refused), "{refused} listed:\n{help}");
+    }
+    for accepted in [
+        "--dir",
+        "--rows",
+        "--seed",
+        "--force",
+        "--no-console",
+        "--database-url",
+        "--schema",
+        "--role",
+    ] {
+        assert!(help.contains(accepted), "{accepted} missing:\n{help}");
+    }
+    assert!(
+        help.contains("A PostgreSQL or MySQL/MariaDB server to write the demo to"),
+        "the demo says what its --database-url is:\n{help}"
+    );
+}
+
+/// Exported settings outrank any env file: the demo says which it set aside before
+/// anything else (here with --no-console), and the commands it suggests carry
+/// `--env-file .env` and, for an exported DATABASE_URL, the demo's own `--database-url`, so
+/// pasting one never reaches the exported database. Keys, which no flag can cover, are
+/// named to unset.
+#[test]
+fn demo_names_exported_settings_first_and_its_suggestions_avoid_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let decoy = tmp.path().join("demo/elsewhere.db");
+    let decoy_url = format!("sqlite://{}", decoy.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(tmp.path())
+        .env("DATABASE_URL", &decoy_url)
+        .env("ENCRYPTION_KEY", "not-a-key")
+        .args(["demo", "--no-console", "--rows", "40", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().next().unwrap().starts_with(
+            "timber demo: ignoring exported DATABASE_URL, ENCRYPTION_KEY for the demo"
+        ),
+        "the notice comes first:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "your shell exports ENCRYPTION_KEY, which outranks any env file: `unset ENCRYPTION_KEY`"
+        ),
+        "{stderr}"
+    );
+    let suggestion = stderr
+        .lines()
+        .find(|l| l.starts_with("try:"))
+        .expect("suggested commands");
+    let command = suggestion
+        .trim_start_matches("try:")
+        .trim()
+        .split_once("&& ")
+        .expect("cd DIR && timber ...")
+        .1;
+    assert!(
+        command.starts_with("timber --env-file .env --database-url sqlite://timber.db "),
+        "{command}"
+    );
+    // Pasted in a shell that still exports DATABASE_URL (the key unset as advised), the
+    // suggestion reads the demo's database: its planted problems, and no decoy file.
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    std::fs::write(&decoy, "").unwrap();
+    let health = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .current_dir(&dir)
+        .env_clear()
+        .env("DATABASE_URL", &decoy_url)
+        .args(&args)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&health.stdout);
+    assert_eq!(health.status.code(), Some(2), "{report}");
+    assert!(
+        report
+            .lines()
+            .next()
+            .unwrap()
+            .contains("(sqlite://timber.db, 5 models"),
+        "{report}"
+    );
+    assert!(report.contains("data.plaintext"), "{report}");
+    assert_eq!(
+        std::fs::metadata(&decoy).unwrap().len(),
+        0,
+        "the exported database was not touched"
+    );
 }
 
 /// Exported key variables outrank a `.env`, so they used to replace the demo's keys in the

@@ -199,9 +199,15 @@ fn the_demo_console_uses_the_demo_keys_whatever_keys_are_exported() {
     );
     tmux.keys(&["q"]);
     wait_for_file(&after);
-    let shell = tmux.wait_until("the note after quitting", |s| s.contains("for the demo"));
-    assert!(
-        shell.contains("ignoring exported ENCRYPTION_KEY, MASTER_ENCRYPTION_KEY for the demo"),
-        "{shell}"
-    );
+    // The note was printed before the demo was written and the console opened (it is in
+    // the shell's scrollback above the summary, not after quitting).
+    let history = tmux.run(&["capture-pane", "-t", "e2e", "-p", "-J", "-S", "-"]);
+    let shell = String::from_utf8_lossy(&history.stdout);
+    let note = shell
+        .find("ignoring exported ENCRYPTION_KEY, MASTER_ENCRYPTION_KEY for the demo")
+        .unwrap_or_else(|| panic!("the note: {shell}"));
+    let summary = shell
+        .find("wrote ")
+        .unwrap_or_else(|| panic!("the summary: {shell}"));
+    assert!(note < summary, "the note comes first: {shell}");
 }

@@ -15,5 +15,6 @@ mod cli_info;
 mod cli_onboarding;
 mod cli_pipes;
 mod demo_generate;
+mod demo_servers;
 mod e2e_console;
 mod e2e_console_rotation;
