@@ -39,7 +39,14 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         .map(|live| match live {
             Some(l) => {
                 let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
-                format!(" {:.0} r/s eta {eta} ≠{}", l.rate, l.conflicts)
+                // Conflicts (rows the application wrote meanwhile, left for it) are named
+                // only when there are some; `≠0` said nothing to anyone.
+                let conflicts = match l.conflicts {
+                    0 => String::new(),
+                    1 => " · 1 conflict".into(),
+                    n => format!(" · {n} conflicts"),
+                };
+                format!(" {:.0} rows/s · eta {eta}{conflicts}", l.rate)
             }
             None => String::new(),
         })
@@ -47,7 +54,7 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
     // Columns as wide as their text: a fixed 30-column label cut the status (`completed`
     // showed as `complet`) while the counters' column stood mostly empty.
     let width = |s: &str| s.chars().count() as u16;
-    let extra_width = details.iter().map(|d| width(d)).max().unwrap_or(0).min(30);
+    let extra_width = details.iter().map(|d| width(d)).max().unwrap_or(0).min(40);
     let widest = rows
         .iter()
         .map(|j| 2 + width(&format!("{} {} {}", j.id, j.table, j.status)))
