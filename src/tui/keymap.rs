@@ -66,7 +66,8 @@ actions! {
     Open = "open", "open the model / show the record / the audit entry's detail", ["enter"];
     Reveal = "reveal", "reveal the selected cell / the audit entry's values (audited)", ["r"];
     Search = "search", "search a blind-indexed field", ["s"];
-    Filter = "filter", "filter: a plain column (data); actor= action= model= since= until= text= (audit)", ["/"];
+    Filter = "filter", "filter as you type (data: a word, field=value; audit: actor= …)", ["/"];
+    Sort = "sort", "data: sort by the selected column (asc, desc, off)", ["o"];
     Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
     Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
     PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
@@ -247,6 +248,16 @@ impl Keymap {
             .filter(|(_, a)| **a == action)
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// One key of `action` for a short title: the first without a modifier (`pgdn` rather
+    /// than `ctrl-f`), else the first; `unbound` when it has none.
+    pub fn short_label(&self, action: Action) -> String {
+        let keys = self.keys_for(action);
+        keys.iter()
+            .find(|k| !k.ctrl && !k.alt)
+            .or(keys.first())
+            .map_or_else(|| "unbound".to_string(), |k| k.to_string())
     }
 
     /// `"r"` or `"k/up"`: the keys of an action as shown in help and hints.

@@ -18,6 +18,7 @@ mod tui_audit_snapshots;
 mod tui_backends;
 mod tui_behaviour;
 mod tui_canary;
+mod tui_filters;
 mod tui_health;
 mod tui_health_progress;
 mod tui_help_palette;

@@ -28,8 +28,9 @@ impl App {
     fn tick(&mut self) {
         self.state.now = self.setup.clock.now();
         self.state.expire_message();
+        // Reveals time out; the `/` filter runs what was typed since the last tick.
+        self.with_data_popup(|data, popup, ctx| data.tick(popup, ctx));
         let ctx = ctx(&self.services, &self.state);
-        let data = self.state.data.tick(&ctx);
         // The audit tail follows new entries (of any process) unless scrolled away.
         let on_audit = self.state.screen == ScreenId::Audit;
         let audit = self.state.audit.tick(on_audit, &ctx);
@@ -39,7 +40,6 @@ impl App {
         } else {
             Effect::None
         };
-        self.run_data(data);
         self.run_audit(audit);
         self.run_keys(jobs);
     }
@@ -70,7 +70,7 @@ impl App {
     pub(super) fn run_action(&mut self, action: Action) {
         match action {
             Action::Quit => self.state.quit = true,
-            Action::Help => self.state.popup = Popup::Help { scroll: 0 },
+            Action::Help => self.state.popup = Popup::Help(Default::default()),
             Action::Messages => self.state.popup = Popup::Messages { scroll: 0 },
             Action::Palette => self.open_palette(),
             Action::Overview => self.state.screen = ScreenId::Overview,

@@ -59,7 +59,7 @@ pub fn max_scroll(state: &State) -> u16 {
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let popup = popup_area(area);
     frame.render_widget(Clear, popup);
-    let k = |action| state.keymap.label(action);
+    let k = |action| state.keymap.short_label(action);
     let title = format!(
         " Messages, newest first ({} closes, {}/{} scroll) ",
         k(Action::Back),

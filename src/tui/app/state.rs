@@ -68,9 +68,7 @@ pub struct LoggedMessage {
 pub enum Popup {
     #[default]
     None,
-    Help {
-        scroll: u16,
-    },
+    Help(crate::tui::app::help::HelpState),
     Palette(PaletteState),
     Prompt(PromptState),
     Reveal(RevealState),

@@ -90,16 +90,20 @@ pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
 
 /// The key hints of the current screen, on their own row above the status bar.
 pub fn draw_hints(frame: &mut Frame, area: Rect, state: &State) {
-    let line = Line::styled(format!(" {}", hints(state)), state.theme.muted);
+    let line = Line::styled(
+        format!(" {}", hints(state, area.width as usize)),
+        state.theme.muted,
+    );
     frame.render_widget(line, area);
 }
 
-/// Key hints for the current screen, from the live keymap.
-fn hints(state: &State) -> String {
+/// Key hints for the current screen, from the live keymap, as many as fit in `width`
+/// (the last, quit, always; help lists every key).
+fn hints(state: &State, width: usize) -> String {
     use crate::tui::keymap::Action;
     use crate::tui::screens::{self, ScreenId};
     let ui = state.ui();
-    let k = |action| state.keymap.label(action);
+    let k = |action| state.keymap.short_label(action);
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
     parts.extend(match state.screen {
         ScreenId::Data => screens::data::view::hints(&state.data, &ui),
@@ -108,5 +112,12 @@ fn hints(state: &State) -> String {
         ScreenId::Overview | ScreenId::Health => vec![format!("{} refresh", k(Action::Refresh))],
     });
     parts.push(format!("{} quit", k(Action::Quit)));
+    let fits = |parts: &[String]| {
+        let text = parts.join("  ");
+        ratatui::text::Span::raw(text.as_str()).width() < width
+    };
+    while parts.len() > 2 && !fits(&parts) {
+        parts.remove(parts.len() - 2);
+    }
     parts.join("  ")
 }

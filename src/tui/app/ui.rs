@@ -65,7 +65,7 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     match &state.popup {
         Popup::None => {}
-        Popup::Help { scroll } => crate::tui::app::help::draw(frame, area, state, *scroll),
+        Popup::Help(help) => crate::tui::app::help::draw(frame, area, state, help),
         Popup::Palette(palette) => widgets::palette::draw(frame, area, palette, theme),
         Popup::Prompt(prompt) => screens::data::prompt_view::draw(frame, area, prompt, theme),
         Popup::Reveal(dialog) => screens::data::reveal_view::draw(

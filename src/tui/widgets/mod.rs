@@ -4,6 +4,7 @@
 
 pub mod fit;
 pub mod job_gauge;
+pub mod line_input;
 pub mod masked_cell;
 pub mod palette;
 

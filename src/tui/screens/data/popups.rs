@@ -5,19 +5,30 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::loaders::CellRef;
-use super::table::MatchKind;
+use super::table::{MatchKind, Matches};
 use super::{DataState, Effect};
 use crate::tui::context::Ctx;
 use crate::tui::keymap::Action;
+use crate::tui::widgets::line_input;
 
 /// The one-line input of a search (`s`) or filter (`/`).
 #[derive(Debug)]
 pub struct PromptState {
     pub kind: MatchKind,
     pub input: TextArea<'static>,
-    /// Fields this prompt accepts (`field=value`; the value alone when there is one field).
+    /// Fields `field=value` takes (a search: the value alone when there is one field).
     pub fields: Vec<String>,
     pub error: Option<String>,
+    /// A remark under the input (a search through a blind index waits for enter).
+    pub note: Option<String>,
+    /// Opened holding the current filter: the first character typed replaces it.
+    pub prefilled: bool,
+    /// Changed since the last tick (the filter runs at the next one).
+    pub dirty: bool,
+    /// The table was narrowed while typing (esc then puts it back as it was).
+    pub applied: bool,
+    /// The table's filter and sort when the prompt opened.
+    pub before: Option<Matches>,
 }
 
 /// The reveal dialog: which cell, and the reason the policy asks for.
@@ -69,10 +80,13 @@ impl DataState {
                 _ => Effect::None,
             },
             Popup::Prompt(prompt) => match key.code {
-                KeyCode::Esc => Effect::ClosePopup,
+                KeyCode::Esc => self.cancel_prompt(prompt, ctx),
                 KeyCode::Enter => self.submit_prompt(prompt, ctx),
                 _ => {
-                    prompt.input.input(key);
+                    if line_input::edit(&mut prompt.input, &mut prompt.prefilled, key) {
+                        prompt.dirty = true;
+                        prompt.error = None;
+                    }
                     Effect::None
                 }
             },
@@ -80,7 +94,7 @@ impl DataState {
                 KeyCode::Esc => Effect::ClosePopup,
                 KeyCode::Enter => self.submit_reveal(dialog, ctx),
                 _ => {
-                    dialog.reason.input(key);
+                    line_input::edit(&mut dialog.reason, &mut false, key);
                     Effect::None
                 }
             },
@@ -91,7 +105,12 @@ impl DataState {
     pub fn popup_paste(popup: &mut Popup, text: &str) {
         match popup {
             Popup::Prompt(p) => {
+                if p.prefilled {
+                    p.input = line_input::with_text("");
+                    p.prefilled = false;
+                }
                 p.input.insert_str(text);
+                p.dirty = true;
             }
             Popup::Reveal(d) => {
                 d.reason.insert_str(text);
