@@ -78,6 +78,9 @@ actions! {
     Verify = "verify", "audit: verify the hash chain, jump to the first broken entry", ["V"];
     Checkpoint = "checkpoint", "audit: sign a checkpoint of the log", ["C"];
     Messages = "messages", "the message history, newest first", ["M"];
+    Copy = "copy", "copy the selected cell: a plain or revealed value (audited)", ["y"];
+    CopyId = "copy-id", "copy the selected row's id", ["Y"];
+    Dump = "dump", "write the screen, as shown, to a text file", ["ctrl-s"];
 }
 
 impl Action {

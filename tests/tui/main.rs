@@ -27,6 +27,7 @@ mod tui_keys_retire;
 mod tui_messages;
 mod tui_narrow_columns;
 mod tui_quit;
+mod tui_record;
 mod tui_rotation;
 mod tui_snapshots;
 mod tui_theme;

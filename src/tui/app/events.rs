@@ -50,6 +50,11 @@ impl App {
             self.state.quit = true;
             return;
         }
+        // ctrl-s writes the screen whatever has the keys (a popup, an input).
+        if self.state.keymap.action(&key) == Some(Action::Dump) {
+            self.dump_screen();
+            return;
+        }
         if !matches!(self.state.popup, Popup::None) {
             self.popup_key(key);
             return;
@@ -72,6 +77,7 @@ impl App {
             Action::Quit => self.state.quit = true,
             Action::Help => self.state.popup = Popup::Help(Default::default()),
             Action::Messages => self.state.popup = Popup::Messages { scroll: 0 },
+            Action::Dump => self.dump_screen(),
             Action::Palette => self.open_palette(),
             Action::Overview => self.state.screen = ScreenId::Overview,
             Action::Data => self.state.screen = ScreenId::Data,

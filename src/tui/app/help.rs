@@ -76,7 +76,24 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
     )));
     lines.push(Line::raw(""));
     lines.push(Line::styled("Palette (:)", theme.header));
-    lines.push(Line::raw(crate::tui::app::commands::summary()));
+    // Packed by whole commands, so none is cut across two rows.
+    let width = inner_width(state).max(20) as usize;
+    let mut row = String::new();
+    for command in crate::tui::app::commands::summary().split(" :") {
+        let command = if command.starts_with(':') {
+            command.to_string()
+        } else {
+            format!(":{command}")
+        };
+        if !row.is_empty() && row.chars().count() + 1 + command.chars().count() > width {
+            lines.push(Line::raw(std::mem::take(&mut row)));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(&command);
+    }
+    lines.push(Line::raw(row));
     if !state.warnings.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Problems found at start", theme.warn));
@@ -127,19 +144,20 @@ fn text_rows(state: &State, help: &HelpState) -> usize {
 }
 
 /// How far `j` may scroll: until the last line is at the bottom (unbounded, `j` scrolled the
-/// help away into a blank box and `k` had to climb back as many times). Rows are counted by
-/// a greedy word wrap like the paragraph's, plus one row of slack.
+/// help away into a blank box and `k` had to climb back as many times). Rows are counted as
+/// the paragraph draws them.
 pub fn max_scroll(state: &State, help: &HelpState) -> u16 {
-    let (w, h) = state.size;
-    let popup = popup_area(Rect::new(0, 0, w, h.saturating_sub(4)));
-    let width = popup.width.saturating_sub(2).max(1) as usize;
-    let rows: usize = shown_lines(state, help)
-        .iter()
-        .map(|line| crate::tui::widgets::wrapped_rows(&text_of(line), width))
-        .sum();
-    (rows + 1)
-        .saturating_sub(text_rows(state, help))
+    let rows = crate::tui::widgets::rendered_rows(&shown_lines(state, help), inner_width(state));
+    rows.saturating_sub(text_rows(state, help))
         .min(u16::MAX as usize) as u16
+}
+
+/// The columns inside the popup at the current size.
+fn inner_width(state: &State) -> u16 {
+    let (w, h) = state.size;
+    popup_area(Rect::new(0, 0, w, h.saturating_sub(4)))
+        .width
+        .saturating_sub(2)
 }
 
 /// What a key does to the open help: `Some(true)` when it closes it.

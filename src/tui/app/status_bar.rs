@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::tui::app::state::{Connection, State};
+use crate::tui::app::state::{Connection, Popup, State};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
@@ -104,6 +104,39 @@ fn hints(state: &State, width: usize) -> String {
     use crate::tui::screens::{self, ScreenId};
     let ui = state.ui();
     let k = |action| state.keymap.short_label(action);
+    // An open popup takes the keys: the row names its own.
+    let popup = match &state.popup {
+        Popup::None => None,
+        Popup::Detail { .. } => Some(screens::data::record_view::keys(&ui)),
+        Popup::Help(_) => Some(vec![
+            format!("{} search", k(Action::Filter)),
+            format!("{}/{} scroll", k(Action::Down), k(Action::Up)),
+            format!("{}/{} page", k(Action::PageDown), k(Action::PageUp)),
+            format!("{} closes", k(Action::Back)),
+        ]),
+        Popup::Messages { .. } => Some(vec![
+            format!("{}/{} scroll", k(Action::Down), k(Action::Up)),
+            format!("{} closes", k(Action::Back)),
+        ]),
+        Popup::Palette(_) => Some(vec![
+            "tab completes".to_string(),
+            "enter runs".to_string(),
+            "esc cancels".to_string(),
+        ]),
+        Popup::Prompt(_) | Popup::Reveal(_) => Some(vec![
+            "enter confirms".to_string(),
+            "esc cancels".to_string(),
+            "ctrl-u/ctrl-w erase".to_string(),
+            "ctrl-a/ctrl-e start/end".to_string(),
+        ]),
+        Popup::Rotate(_) | Popup::Retire(_) => Some(vec![
+            "enter continues".to_string(),
+            "esc cancels".to_string(),
+        ]),
+    };
+    if let Some(keys) = popup {
+        return keys.join("  ");
+    }
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
     parts.extend(match state.screen {
         ScreenId::Data => screens::data::view::hints(&state.data, &ui),

@@ -78,9 +78,9 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
         Popup::Rotate(wizard) => screens::keys::rotation_view::draw(frame, area, wizard, theme),
         Popup::Retire(dialog) => screens::keys::retire_view::draw(frame, area, dialog, theme),
         Popup::Messages { scroll } => crate::tui::app::messages::draw(frame, area, state, *scroll),
-        Popup::Detail { scroll } => {
+        Popup::Detail { field } => {
             if let Some(table) = &state.data.table {
-                screens::data::record_view::draw(frame, area, table, theme, *scroll);
+                screens::data::record_view::draw(frame, area, table, &state.ui(), *field);
             }
         }
     }

@@ -40,8 +40,11 @@ impl DataState {
             Intent::Message(text) => Effect::Notice(text),
             Intent::OpenTable(model) => self.open_table(&model, ctx),
             Intent::LoadPage(request) => self.load_page(request, ctx),
-            Intent::OpenDetail => Effect::Popup(Popup::Detail { scroll: 0 }),
-            Intent::Reveal(cell) => self.ask_reveal(cell, ctx),
+            Intent::OpenDetail => {
+                let field = self.table.as_ref().map_or(0, |t| t.col);
+                Effect::Popup(Popup::Detail { field })
+            }
+            Intent::Reveal(cell) => self.ask_reveal(cell, None, ctx),
             Intent::Prompt(kind) => self.open_prompt(kind, ctx),
             Intent::CloseMatches => {
                 let request = self.table.as_ref().map(|t| t.request.clone());
@@ -56,6 +59,8 @@ impl DataState {
                 self.show(matches.unwrap_or_default(), ctx)
             }
             Intent::Sort(column) => self.sort_by(&column, None, ctx),
+            Intent::Copy => self.copy_selected(ctx),
+            Intent::CopyId => self.copy_id(ctx),
         }
     }
 
@@ -422,7 +427,23 @@ impl DataState {
         opened.then(self.show(matches, ctx))
     }
 
-    fn ask_reveal(&mut self, cell: CellRef, ctx: &Ctx) -> Effect {
+    /// `r` in the record popup: the reveal of its selected field (the reason dialog, when
+    /// the role must give one, comes back to the record when it closes).
+    pub(super) fn reveal_field(&mut self, field: usize, ctx: &Ctx) -> Effect {
+        if let Some(refused) = ctx.not_granted(Action::Reveal) {
+            return Effect::Error(refused);
+        }
+        let Some(table) = &self.table else {
+            return Effect::None;
+        };
+        match table.reveal_intent(field) {
+            Intent::Reveal(cell) => self.ask_reveal(cell, Some(field), ctx),
+            Intent::Message(text) => Effect::Notice(text),
+            _ => Effect::None,
+        }
+    }
+
+    fn ask_reveal(&mut self, cell: CellRef, from_record: Option<usize>, ctx: &Ctx) -> Effect {
         if ctx.services.access.require_reason() {
             let mut reason = TextArea::default();
             reason.set_placeholder_text("reason (e.g. ticket number and purpose)");
@@ -432,6 +453,7 @@ impl DataState {
                 reason,
                 error: None,
                 busy: false,
+                from_record,
             }))
         } else {
             self.spawn_reveal(cell, None, ctx)

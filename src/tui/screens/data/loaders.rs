@@ -264,3 +264,30 @@ pub async fn reveal(
     .await;
     Msg::Revealed { cell, result }
 }
+
+/// The audit entry of a revealed value's copy (`reveal`, scope `copy`), written before the
+/// value reaches the clipboard; the answer carries the text back.
+#[allow(clippy::too_many_arguments)]
+pub async fn copy(
+    store: Store,
+    ring: Arc<KeyRing>,
+    access: Arc<Access>,
+    log: SharedLog,
+    model: ModelDef,
+    cell: CellRef,
+    own_row: bool,
+    text: String,
+) -> Msg {
+    let result = async {
+        let log = log
+            .get_or_try_init(|| AuditLog::open(&store, &ring))
+            .await
+            .map_err(|e| format!("its audit entry could not be written ({e})"))?;
+        access
+            .audit_copy(log, &model, &cell.id, &cell.column, own_row)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    Msg::Copied { cell, text, result }
+}

@@ -11,6 +11,7 @@
 
 mod actions;
 pub mod columns;
+mod copy;
 mod filter;
 pub mod loaders;
 mod popups;
@@ -60,6 +61,12 @@ pub enum Msg {
     Revealed {
         cell: CellRef,
         result: Result<Cell, String>,
+    },
+    /// A revealed value's copy was audited (or refused): the clipboard gets `text` then.
+    Copied {
+        cell: CellRef,
+        text: String,
+        result: Result<(), String>,
     },
 }
 

@@ -39,6 +39,8 @@ pub struct RevealState {
     pub error: Option<String>,
     /// True while the audited reveal runs.
     pub busy: bool,
+    /// Opened from the record popup on this field: it comes back when the dialog closes.
+    pub from_record: Option<usize>,
 }
 
 /// This screen's popups.
@@ -46,9 +48,10 @@ pub struct RevealState {
 pub enum Popup {
     Prompt(PromptState),
     Reveal(RevealState),
-    /// The selected record of the table, one field a line.
+    /// The selected record of the table, one field a line, `field` (an index into the
+    /// table's columns) selected: `r` reveals it, `y` copies it.
     Detail {
-        scroll: u16,
+        field: usize,
     },
 }
 
@@ -62,23 +65,23 @@ impl DataState {
         ctx: &Ctx,
     ) -> Effect {
         match popup {
-            Popup::Detail { .. } if action == Some(Action::Reveal) => {
-                Effect::ClosePopup.then(self.act(Action::Reveal, ctx))
+            Popup::Detail { field } => {
+                let fields = self.table.as_ref().map_or(0, |t| t.columns.len());
+                match action {
+                    Some(Action::Down) => *field = (*field + 1).min(fields.saturating_sub(1)),
+                    Some(Action::Up) => *field = field.saturating_sub(1),
+                    Some(Action::Top | Action::PageUp) => *field = 0,
+                    Some(Action::Bottom | Action::PageDown) => *field = fields.saturating_sub(1),
+                    Some(Action::Reveal) => return self.reveal_field(*field, ctx),
+                    Some(Action::Copy) => return self.copy_field(*field, ctx),
+                    Some(Action::CopyId) => return self.copy_id(ctx),
+                    Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
+                        return Effect::ClosePopup;
+                    }
+                    _ => {}
+                }
+                Effect::None
             }
-            Popup::Detail { scroll } => match action {
-                Some(Action::Down) => {
-                    *scroll = scroll.saturating_add(1);
-                    Effect::None
-                }
-                Some(Action::Up) => {
-                    *scroll = scroll.saturating_sub(1);
-                    Effect::None
-                }
-                Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
-                    Effect::ClosePopup
-                }
-                _ => Effect::None,
-            },
             Popup::Prompt(prompt) => match key.code {
                 KeyCode::Esc => self.cancel_prompt(prompt, ctx),
                 KeyCode::Enter => self.submit_prompt(prompt, ctx),
@@ -91,7 +94,10 @@ impl DataState {
                 }
             },
             Popup::Reveal(dialog) => match key.code {
-                KeyCode::Esc => Effect::ClosePopup,
+                KeyCode::Esc => match dialog.from_record {
+                    Some(field) => Effect::Popup(Popup::Detail { field }),
+                    None => Effect::ClosePopup,
+                },
                 KeyCode::Enter => self.submit_reveal(dialog, ctx),
                 _ => {
                     line_input::edit(&mut dialog.reason, &mut false, key);

@@ -153,6 +153,9 @@ pub enum Intent {
     Sort(String),
     /// Refresh while filtered or sorted: the same query again.
     RerunMatches,
+    /// `y`: the selected cell to the clipboard; `Y`: the row's id.
+    Copy,
+    CopyId,
 }
 
 impl TableView {
@@ -314,6 +317,8 @@ impl TableView {
             Action::Reveal => return self.reveal_effect(),
             Action::Search => return Intent::Prompt(MatchKind::Search),
             Action::Filter => return Intent::Prompt(MatchKind::Filter),
+            Action::Copy => return Intent::Copy,
+            Action::CopyId => return Intent::CopyId,
             Action::Sort => {
                 if let Some(column) = self.columns.get(self.col) {
                     return Intent::Sort(column.name.clone());
@@ -334,7 +339,15 @@ impl TableView {
     }
 
     fn reveal_effect(&self) -> Intent {
-        let Some((row, column, cell)) = self.selected_cell() else {
+        self.reveal_intent(self.col)
+    }
+
+    /// What `r` on column `field` of the selected row asks for: the reveal, or why not.
+    pub fn reveal_intent(&self, field: usize) -> Intent {
+        let (Some(row), Some(column)) = (self.rows.get(self.row), self.columns.get(field)) else {
+            return Intent::Message("no cell selected".into());
+        };
+        let Some(cell) = self.cell(row, column) else {
             return Intent::Message("no cell selected".into());
         };
         match cell {

@@ -29,6 +29,7 @@ impl DataState {
                 result,
             } => self.apply_matches(generation, &model, result),
             Msg::Revealed { cell, result } => self.apply_reveal(cell, result, popup, ctx),
+            Msg::Copied { cell, text, result } => self.apply_copy(cell, text, result),
         }
     }
 
@@ -99,10 +100,11 @@ impl DataState {
         };
         match result {
             Ok(value) => {
-                let close = if dialog.is_some() {
-                    Effect::ClosePopup
-                } else {
-                    Effect::None
+                // The dialog closes; opened from the record, the record comes back.
+                let close = match dialog.map(|d| d.from_record) {
+                    Some(Some(field)) => Effect::Popup(Popup::Detail { field }),
+                    Some(None) => Effect::ClosePopup,
+                    None => Effect::None,
                 };
                 let seconds = ctx.reveal_timeout_seconds;
                 let expires_at = ctx.now + Duration::seconds(seconds as i64);

@@ -271,6 +271,7 @@ pub fn hints(data: &DataState, ui: &Ui) -> Vec<String> {
     parts.push(format!("{} search", k(Action::Search)));
     parts.push(format!("{} filter", k(Action::Filter)));
     parts.push(format!("{} sort", k(Action::Sort)));
+    parts.push(format!("{} copy", k(Action::Copy)));
     parts.push(format!("{} record", k(Action::Open)));
     parts.push(format!("{} back", k(Action::Back)));
     parts
