@@ -36,7 +36,8 @@ macro_rules! actions {
                 match self { $(Action::$variant => $help,)* }
             }
 
-            fn default_keys(self) -> &'static [&'static str] {
+            /// The keys bound to the action when the keymap file does not name it.
+            pub fn default_keys(self) -> &'static [&'static str] {
                 match self { $(Action::$variant => &[$($key),*],)* }
             }
         }
@@ -230,11 +231,19 @@ impl Keymap {
             }
         }
         let ctrl_c = KeySpec::parse("ctrl-c").expect("ctrl-c parses");
-        if by_key.get(&ctrl_c) != Some(&Action::Quit) {
-            warnings.push(format!(
-                "{where_}: ctrl-c always quits; its other binding is ignored"
-            ));
-            by_key.insert(ctrl_c, Action::Quit);
+        match by_key.get(&ctrl_c) {
+            Some(Action::Quit) => {}
+            Some(other) => {
+                warnings.push(format!(
+                    "{where_}: ctrl-c always quits; its binding to `{}` is ignored",
+                    other.name()
+                ));
+                by_key.insert(ctrl_c, Action::Quit);
+            }
+            // `quit` remapped without it: ctrl-c still quits, nothing to say.
+            None => {
+                by_key.insert(ctrl_c, Action::Quit);
+            }
         }
         Keymap { by_key, warnings }
     }
