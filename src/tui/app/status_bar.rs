@@ -142,7 +142,8 @@ fn hints(state: &State, width: usize) -> String {
         ScreenId::Data => screens::data::view::hints(&state.data, &ui),
         ScreenId::Audit => screens::audit::hints(&state.audit, &ui),
         ScreenId::Keys => screens::keys::view::hints(&ui),
-        ScreenId::Overview | ScreenId::Health => vec![format!("{} refresh", k(Action::Refresh))],
+        ScreenId::Health => screens::health::view::hints(&ui),
+        ScreenId::Overview => vec![format!("{} refresh", k(Action::Refresh))],
     });
     parts.push(format!("{} quit", k(Action::Quit)));
     let fits = |parts: &[String]| {

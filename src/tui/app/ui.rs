@@ -57,7 +57,7 @@ fn draw_screen(frame: &mut Frame, area: Rect, state: &State) {
         ScreenId::Data => screens::data::view::draw(frame, area, &state.data, &ui),
         ScreenId::Audit => screens::audit::view::draw(frame, area, &state.audit, &ui),
         ScreenId::Keys => screens::keys::view::draw(frame, area, &state.keys, &ui),
-        ScreenId::Health => screens::health::view::draw(frame, area, &state.health, theme),
+        ScreenId::Health => screens::health::view::draw(frame, area, &state.health, &ui),
     }
 }
 
