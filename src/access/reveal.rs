@@ -11,7 +11,9 @@
 //!   one console page. The entry's plain detail records the row count, the filter (field
 //!   names and paging, never a searched value), the SHA-256 of the revealed ids and the ids
 //!   themselves up to [`MAX_LOGGED_IDS`] (see [`ids_digest`]);
-//! - an audit entry's values (`audit_reveal`).
+//! - an audit entry's values (`audit_reveal`);
+//! - and, after a reveal, a copy of the value out of the console ([`Access::audit_copy`]):
+//!   a `reveal` entry with scope `copy` naming the record and field.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -206,6 +208,59 @@ impl Access {
             row.cell(field).cloned().unwrap_or(Cell::Hidden),
             Some(grant),
         ))
+    }
+
+    /// Records that the value of `field` of record `record_id`, already revealed on the
+    /// operator's screen, was copied out of it (the console's `y`, to the clipboard): ONE
+    /// `reveal` entry with scope `copy` (table, record id, field, role; never the value), so
+    /// a copy is as visible in the log as the reveal it follows. A plain field needs no
+    /// entry. Refused (and nothing may be copied) when the role may not reveal the field
+    /// and it is not the operator's own row, or when the entry cannot be written.
+    pub async fn audit_copy(
+        &self,
+        log: &AuditLog,
+        model: &ModelDef,
+        record_id: &Value,
+        field: &str,
+        own_row: bool,
+    ) -> Result<(), RevealError> {
+        let column = model
+            .column(field)
+            .ok_or_else(|| RevealError::UnknownField {
+                model: model.name.clone(),
+                field: field.to_string(),
+            })?;
+        let decision = self.decide(model, column);
+        if decision == Decision::Plain {
+            return Ok(());
+        }
+        if !own_row {
+            if decision != Decision::Secret(Level::Reveal) {
+                let level = match decision {
+                    Decision::Secret(l) => l.as_str(),
+                    Decision::Plain => "plain",
+                };
+                return Err(RevealError::NotAllowed {
+                    role: self.identity().role.clone(),
+                    model: model.name.clone(),
+                    field: field.to_string(),
+                    level,
+                });
+            }
+            self.grants().check(PolicyAction::Reveal)?;
+        }
+        let record_id = owner_text(record_id).unwrap_or_default();
+        let mut facts = self.base_facts("copy", None);
+        log.record(
+            &self.identity().user,
+            Action::Reveal,
+            Some(&model.table_name),
+            Some(&record_id),
+            &[field.to_string()],
+            Some(facts.take()),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Reveals rows with ONE audit entry: for an export (`request.export`) the role's

@@ -90,6 +90,17 @@ impl Dialect {
         }
     }
 
+    /// A plain column as text, for a substring match (`LIKE`): numbers, dates and JSON in
+    /// their text form; text columns as they are.
+    pub fn as_text_expr(self, column: &ColumnDef) -> String {
+        let quoted = self.quote(&column.name);
+        match (self, &column.ty) {
+            (_, ColumnType::String(_) | ColumnType::Text) => quoted,
+            (Dialect::Mysql, _) => format!("CAST({quoted} AS CHAR)"),
+            _ => format!("CAST({quoted} AS TEXT)"),
+        }
+    }
+
     /// The text form of a stored column, for comparing a stored token exactly (compare-and-set).
     /// A JSON column has no `=` in PostgreSQL and compares as JSON in MySQL; as text it
     /// compares byte for byte.

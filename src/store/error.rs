@@ -88,6 +88,13 @@ pub enum StoreError {
         reason: String,
     },
 
+    #[error("cannot sort {model} by `{field}`: {reason}")]
+    NotSortable {
+        model: String,
+        field: String,
+        reason: String,
+    },
+
     #[error("{model}.{field}: cannot encrypt: {reason}")]
     Encrypt {
         model: String,

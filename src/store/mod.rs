@@ -59,6 +59,7 @@ pub use rotation_sql::{
     RotationRow, RotationTx,
 };
 pub use schema::RowEstimate;
+pub use search::{Contains, Order, RowQuery};
 pub use system_tables::{
     AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
 };

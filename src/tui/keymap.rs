@@ -36,7 +36,8 @@ macro_rules! actions {
                 match self { $(Action::$variant => $help,)* }
             }
 
-            fn default_keys(self) -> &'static [&'static str] {
+            /// The keys bound to the action when the keymap file does not name it.
+            pub fn default_keys(self) -> &'static [&'static str] {
                 match self { $(Action::$variant => &[$($key),*],)* }
             }
         }
@@ -66,7 +67,8 @@ actions! {
     Open = "open", "open the model / show the record / the audit entry's detail", ["enter"];
     Reveal = "reveal", "reveal the selected cell / the audit entry's values (audited)", ["r"];
     Search = "search", "search a blind-indexed field", ["s"];
-    Filter = "filter", "filter: a plain column (data); actor= action= model= since= until= text= (audit)", ["/"];
+    Filter = "filter", "filter as you type (data: a word, field=value; audit: actor= …)", ["/"];
+    Sort = "sort", "data: sort by the selected column (asc, desc, off)", ["o"];
     Refresh = "refresh", "reload this screen", ["ctrl-r", "f5"];
     Rotate = "rotate", "start a key rotation (keys screen)", ["R"];
     PauseJob = "pause-job", "pause or resume the selected rotation job", ["p"];
@@ -78,6 +80,9 @@ actions! {
     Checkpoint = "checkpoint", "audit: sign a checkpoint of the log", ["C"];
     Census = "census", "keys: which key encrypts what, per column (the census)", ["c"];
     Messages = "messages", "the message history, newest first", ["M"];
+    Copy = "copy", "copy the selected cell: a plain or revealed value (audited)", ["y"];
+    CopyId = "copy-id", "copy the selected row's id", ["Y"];
+    Dump = "dump", "write the screen, as shown, to a text file", ["ctrl-s"];
 }
 
 impl Action {
@@ -227,11 +232,19 @@ impl Keymap {
             }
         }
         let ctrl_c = KeySpec::parse("ctrl-c").expect("ctrl-c parses");
-        if by_key.get(&ctrl_c) != Some(&Action::Quit) {
-            warnings.push(format!(
-                "{where_}: ctrl-c always quits; its other binding is ignored"
-            ));
-            by_key.insert(ctrl_c, Action::Quit);
+        match by_key.get(&ctrl_c) {
+            Some(Action::Quit) => {}
+            Some(other) => {
+                warnings.push(format!(
+                    "{where_}: ctrl-c always quits; its binding to `{}` is ignored",
+                    other.name()
+                ));
+                by_key.insert(ctrl_c, Action::Quit);
+            }
+            // `quit` remapped without it: ctrl-c still quits, nothing to say.
+            None => {
+                by_key.insert(ctrl_c, Action::Quit);
+            }
         }
         Keymap { by_key, warnings }
     }
@@ -248,6 +261,16 @@ impl Keymap {
             .filter(|(_, a)| **a == action)
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    /// One key of `action` for a short title: the first without a modifier (`pgdn` rather
+    /// than `ctrl-f`), else the first; `unbound` when it has none.
+    pub fn short_label(&self, action: Action) -> String {
+        let keys = self.keys_for(action);
+        keys.iter()
+            .find(|k| !k.ctrl && !k.alt)
+            .or(keys.first())
+            .map_or_else(|| "unbound".to_string(), |k| k.to_string())
     }
 
     /// `"r"` or `"k/up"`: the keys of an action as shown in help and hints.

@@ -18,6 +18,7 @@ mod test_db_store;
 mod fault_sqlite;
 mod store_keys;
 mod store_page_plans;
+mod store_query_rows;
 mod store_sessions;
 mod store_story;
 mod store_values;

@@ -1,6 +1,7 @@
 //! The Health screen on a real SQLite database whose values are under an old key: findings
-//! grouped by family with evidence, the severity filter, the JSON export to a file, and the
-//! jump from a finding to the Data screen at the record its evidence names.
+//! worst first with KEY first within a severity, a place column, repeats of a check grouped
+//! (`data.old_key ×5`, expanded with enter), the severity filter, the JSON export to a file,
+//! and the jump from a finding to the Data screen at the record its evidence names.
 
 use crate::tui_support;
 
@@ -46,8 +47,15 @@ async fn findings_filter_by_severity_and_show_evidence() {
     let mut app = console(dir.path()).await;
     select(&mut app, "data.old_key").await;
     let text = screen(&app);
-    assert!(text.contains("evidence: Customer."), "{text}");
-    assert!(text.contains("DATA"), "{text}");
+    assert!(
+        text.contains("evidence: 5 findings: Customer.email, Customer.ssn, Customer.notes, Customer.balance, Ticket.body"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("▸ data.old_key ×5") && l.contains("Customer.email +4")),
+        "{text}"
+    );
 
     press(&mut app, &[ch('v')]).await; // fail only
     let fails = screen(&app);
@@ -78,7 +86,12 @@ async fn enter_on_a_finding_opens_the_record_its_evidence_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = console(dir.path()).await;
     select(&mut app, "data.old_key").await;
+    // The group expands, then its first member opens.
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert_eq!(app.state.screen, timber::tui::context::ScreenId::Health);
+    press(&mut app, &[ch('j')]).await;
     let finding = app.state.health.selected_finding().unwrap().clone();
+    assert_eq!(finding.id, "data.old_key");
     let record = finding
         .record_id
         .clone()
@@ -92,4 +105,55 @@ async fn enter_on_a_finding_opens_the_record_its_evidence_names() {
     let table = app.state.data.table.as_ref().expect("a table is open");
     assert_eq!(table.model, finding.model.unwrap());
     assert_eq!(table.rows.len(), 1, "{text}");
+}
+
+/// At 80x24 the failures come first, KEY failures first among them, so none is below the
+/// fold; each row names its place; a group expands and collapses with enter.
+#[tokio::test]
+async fn key_failures_lead_at_80x24_and_repeats_expand() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = console(dir.path()).await;
+    app.handle_event(Event::Resize(80, 24));
+    press(&mut app, &[]).await;
+    let text = screen(&app);
+    let rows: Vec<&str> = text.lines().skip(3).take(12).collect();
+    let sorted = app.state.health.sorted();
+    let fails = sorted.iter().filter(|f| f.severity == "fail").count();
+    assert!(fails > 0, "{text}");
+    assert!(
+        rows.iter().take(fails).all(|l| l.contains("✗ fail")),
+        "the failures are the first rows:\n{text}"
+    );
+    let severities: Vec<&str> = sorted.iter().map(|f| f.severity.as_str()).collect();
+    let mut worst_first = severities.clone();
+    worst_first.sort_by_key(|s| ["fail", "warn", "ok"].iter().position(|x| x == s));
+    assert_eq!(severities, worst_first);
+    let key_fails = sorted
+        .iter()
+        .take_while(|f| f.severity == "fail" && f.family == "key")
+        .count();
+    assert_eq!(
+        key_fails,
+        sorted
+            .iter()
+            .filter(|f| f.severity == "fail" && f.family == "key")
+            .count(),
+        "KEY failures lead the failures"
+    );
+    assert!(rows[0].contains("✗ fail key."), "{text}");
+
+    select(&mut app, "data.old_key").await;
+    let before = app.state.health.rows().len();
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    assert_eq!(app.state.health.rows().len(), before + 5);
+    assert!(text.contains("▾ data.old_key ×5"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("└ data.old_key") && l.contains("Ticket.body")),
+        "{text}"
+    );
+    insta::assert_snapshot!("health_grouped_80x24", text);
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert_eq!(app.state.health.rows().len(), before, "collapsed again");
 }

@@ -16,12 +16,12 @@ async fn help_lists_every_palette_command_including_verify() {
         app.handle_event(ch('j'));
     }
     let text = screen(&app);
-    // The section wraps in the popup: its rows from `:overview` on, joined.
+    // The section is packed onto rows by whole commands: its rows from `:overview` on.
     let start = text
         .lines()
         .position(|l| l.contains(":overview"))
         .unwrap_or_else(|| panic!("the palette line shows:\n{text}"));
-    let line: String = text.lines().skip(start).take(3).collect();
+    let line: String = text.lines().skip(start).take(5).collect();
     for command in [
         ":verify",
         ":refresh",

@@ -76,7 +76,7 @@ async fn an_unknown_role_lists_every_role_at_80x24() {
 async fn a_bad_data_filter_shows_its_whole_error_at_80x24() {
     let (_dir, mut app) = console(false).await;
     press(&mut app, &[ch('2'), key(KeyCode::Enter), ch('/')]).await;
-    type_text(&mut app, "email=x");
+    type_text(&mut app, "nosuch=x");
     press(&mut app, &[key(KeyCode::Enter)]).await;
     let text = screen(&app);
     let timber::tui::state::Popup::Prompt(prompt) = &app.state.popup else {

@@ -1,5 +1,5 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
-//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:quit`.
+//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`, `:quit`.
 
 use crate::tui::context::ScreenId;
 use crate::tui::keymap::Action;
@@ -12,6 +12,11 @@ pub enum Command {
     Theme(String),
     Role(String),
     Model(String),
+    /// `:sort COLUMN [desc]` (or `:sort off`) on the Data screen's table.
+    Sort {
+        column: String,
+        descending: Option<bool>,
+    },
 }
 
 /// Parses what was typed after `:`; the error says what is accepted.
@@ -32,6 +37,22 @@ pub fn parse(text: &str) -> Result<Command, String> {
         "role" => Ok(Command::Role(arg.to_string())),
         "model" if arg.is_empty() => Err(needs_arg("model name")),
         "model" => Ok(Command::Model(arg.to_string())),
+        "sort" if arg.is_empty() => Err(needs_arg("column (and `desc`), or `off`")),
+        "sort" => {
+            let mut words = arg.split_whitespace();
+            let column = words.next().unwrap_or_default().to_string();
+            let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None => Some(false),
+                Some("desc" | "descending") => Some(true),
+                Some("asc" | "ascending") => Some(false),
+                Some(other) => {
+                    return Err(format!(
+                        "`:sort {column} {other}`: the order is `asc` or `desc`"
+                    ));
+                }
+            };
+            Ok(Command::Sort { column, descending })
+        }
         "q" | "quit" => Ok(Command::Action(Action::Quit)),
         _ => {
             if let Some(screen) = ScreenId::parse(&word) {
@@ -57,7 +78,12 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
             .filter(|a| {
                 !matches!(
                     a,
-                    Action::Overview | Action::Data | Action::Audit | Action::Keys | Action::Health
+                    Action::Overview
+                        | Action::Data
+                        | Action::Audit
+                        | Action::Keys
+                        | Action::Health
+                        | Action::Sort
                 )
             })
             .map(|a| a.name().to_string()),
@@ -92,6 +118,8 @@ pub fn summary() -> String {
         Action::Bottom,
         Action::Help,
         Action::Quit,
+        // `:sort COLUMN [desc]` below says how to sort from the palette.
+        Action::Sort,
     ];
     let mut out: Vec<String> = ScreenId::ALL
         .iter()
@@ -103,7 +131,16 @@ pub fn summary() -> String {
             .filter(|a| !moves.contains(a))
             .map(|a| format!(":{}", a.name())),
     );
-    out.extend([":model NAME", ":theme NAME", ":role NAME", ":quit"].map(String::from));
+    out.extend(
+        [
+            ":model NAME",
+            ":sort COLUMN [desc]",
+            ":theme NAME",
+            ":role NAME",
+            ":quit",
+        ]
+        .map(String::from),
+    );
     out.join(" ")
 }
 
@@ -135,6 +172,14 @@ mod tests {
         assert_eq!(parse("3"), Ok(Command::Screen(ScreenId::Audit)));
         assert_eq!(parse("theme  light "), Ok(Command::Theme("light".into())));
         assert_eq!(parse("q"), Ok(Command::Action(Action::Quit)));
+        assert_eq!(
+            parse("sort tier desc"),
+            Ok(Command::Sort {
+                column: "tier".into(),
+                descending: Some(true)
+            })
+        );
+        assert!(parse("sort tier sideways").unwrap_err().contains("asc"));
         assert!(parse("role").unwrap_err().contains("role name"));
         assert!(
             parse("frobnicate")

@@ -29,6 +29,9 @@ impl App {
             Effect::Error(text) => self.state.error(text),
             Effect::ClearMessage => self.state.clear_message(),
             Effect::Switch(screen) => self.state.screen = screen,
+            Effect::Clipboard(text) => self
+                .terminal_out
+                .extend(crate::tui::app::terminal::osc52(&text)),
             Effect::Refresh(Refresh::All) => self.load_all(),
             Effect::Refresh(Refresh::AuditFeed) => {
                 let ctx = ctx(&self.services, &self.state);

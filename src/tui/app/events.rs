@@ -28,8 +28,9 @@ impl App {
     fn tick(&mut self) {
         self.state.now = self.setup.clock.now();
         self.state.expire_message();
+        // Reveals time out; the `/` filter runs what was typed since the last tick.
+        self.with_data_popup(|data, popup, ctx| data.tick(popup, ctx));
         let ctx = ctx(&self.services, &self.state);
-        let data = self.state.data.tick(&ctx);
         // The audit tail follows new entries (of any process) unless scrolled away.
         let on_audit = self.state.screen == ScreenId::Audit;
         let audit = self.state.audit.tick(on_audit, &ctx);
@@ -39,7 +40,6 @@ impl App {
         } else {
             Effect::None
         };
-        self.run_data(data);
         self.run_audit(audit);
         self.run_keys(jobs);
     }
@@ -48,6 +48,11 @@ impl App {
         // ctrl-c always quits, even inside a text input.
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             self.state.quit = true;
+            return;
+        }
+        // ctrl-s writes the screen whatever has the keys (a popup, an input).
+        if self.state.keymap.action(&key) == Some(Action::Dump) {
+            self.dump_screen();
             return;
         }
         // While only "terminal too small" is drawn, a key would act on a screen nobody
@@ -78,8 +83,9 @@ impl App {
     pub(super) fn run_action(&mut self, action: Action) {
         match action {
             Action::Quit => self.state.quit = true,
-            Action::Help => self.state.popup = Popup::Help { scroll: 0 },
+            Action::Help => self.state.popup = Popup::Help(Default::default()),
             Action::Messages => self.state.popup = Popup::Messages { scroll: 0 },
+            Action::Dump => self.dump_screen(),
             Action::Palette => self.open_palette(),
             Action::Overview => self.state.screen = ScreenId::Overview,
             Action::Data => self.state.screen = ScreenId::Data,

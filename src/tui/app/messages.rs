@@ -43,23 +43,15 @@ fn popup_area(area: Rect) -> Rect {
 pub fn max_scroll(state: &State) -> u16 {
     let (w, h) = state.size;
     let popup = popup_area(Rect::new(0, 0, w, h.saturating_sub(4)));
-    let width = popup.width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines(state)
-        .iter()
-        .map(|line| {
-            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-            crate::tui::widgets::wrapped_rows(&text, width)
-        })
-        .sum();
-    (rows + 1)
-        .saturating_sub(popup.height.saturating_sub(2) as usize)
+    let rows = crate::tui::widgets::rendered_rows(&lines(state), popup.width.saturating_sub(2));
+    rows.saturating_sub(popup.height.saturating_sub(2) as usize)
         .min(u16::MAX as usize) as u16
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let popup = popup_area(area);
     frame.render_widget(Clear, popup);
-    let k = |action| state.keymap.label(action);
+    let k = |action| state.keymap.short_label(action);
     let title = format!(
         " Messages, newest first ({} closes, {}/{} scroll) ",
         k(Action::Back),

@@ -6,6 +6,7 @@
 //! on a `TestBackend`.
 
 pub mod commands;
+mod dump;
 mod effects;
 mod events;
 pub mod help;
@@ -48,6 +49,8 @@ pub struct App {
     pub(super) fatal: Option<String>,
     /// What became of the rotation jobs running when the console stopped.
     pub(super) stopped_jobs: Vec<String>,
+    /// Bytes for the terminal itself, written after the next frame (an OSC 52 copy).
+    pub(super) terminal_out: Vec<u8>,
 }
 
 impl App {
@@ -85,6 +88,7 @@ impl App {
             reveal_timeout_seconds: access.reveal_timeout_seconds(),
             grants: access.grants().clone(),
             history: Vec::new(),
+            dump_dir: std::path::PathBuf::new(),
             quit: false,
         };
         // The first problem found at start is the first message (all are in help).
@@ -107,6 +111,7 @@ impl App {
             services,
             fatal: None,
             stopped_jobs: Vec::new(),
+            terminal_out: Vec::new(),
         })
     }
 
@@ -179,6 +184,12 @@ impl App {
 
     pub fn handle_event(&mut self, event: crate::tui::event::Event) {
         self.on_event(event);
+    }
+
+    /// What the console asked to write to the terminal itself since the last call (an OSC
+    /// 52 clipboard copy); the event loop writes it after each frame.
+    pub fn take_terminal_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.terminal_out)
     }
 }
 

@@ -51,8 +51,31 @@ impl App {
             Ok(Command::Model(name)) => match self.setup.models.find(&name).map(|m| m.name.clone())
             {
                 Some(model) => self.open_table(&model),
-                None => self.state.error(format!("no model named `{name}`")),
+                None => {
+                    let names: Vec<&str> = self
+                        .setup
+                        .models
+                        .models
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .collect();
+                    self.state.error(format!(
+                        "no model named `{name}`; models: {}",
+                        names.join(", ")
+                    ))
+                }
             },
+            Ok(Command::Sort { column, descending }) => {
+                self.state.screen = crate::tui::context::ScreenId::Data;
+                let descending = if column.eq_ignore_ascii_case("off") {
+                    None
+                } else {
+                    descending
+                };
+                let ctx = ctx(&self.services, &self.state);
+                let effect = self.state.data.sort_by(&column, descending, &ctx);
+                self.run_data(effect);
+            }
             Err(e) => self.state.error(e),
         }
     }
@@ -109,7 +132,7 @@ impl App {
                 self.run_command(&text);
             }
             _ => {
-                palette.input.input(key);
+                crate::tui::widgets::line_input::edit(&mut palette.input, &mut false, key);
                 let typed = palette.input.lines().join("");
                 let candidates = self.palette_candidates();
                 if let Popup::Palette(palette) = &mut self.state.popup {

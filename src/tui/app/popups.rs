@@ -16,19 +16,15 @@ impl App {
         match &mut self.state.popup {
             Popup::None => {}
             Popup::Palette(_) => self.palette_key(key),
-            Popup::Help { scroll } => match action {
-                Some(Action::Down) => {
-                    let most = crate::tui::app::help::max_scroll(&self.state);
-                    if let Popup::Help { scroll } = &mut self.state.popup {
-                        *scroll = scroll.saturating_add(1).min(most);
-                    }
+            Popup::Help(_) => {
+                let Popup::Help(mut help) = std::mem::take(&mut self.state.popup) else {
+                    return;
+                };
+                let close = crate::tui::app::help::key(&self.state, &mut help, key, action);
+                if !close {
+                    self.state.popup = Popup::Help(help);
                 }
-                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-                Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
-                    self.state.popup = Popup::None
-                }
-                _ => {}
-            },
+            }
             Popup::Messages { scroll } => match action {
                 Some(Action::Down) => {
                     let most = crate::tui::app::messages::max_scroll(&self.state);
@@ -37,6 +33,19 @@ impl App {
                     }
                 }
                 Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+                Some(Action::Top) => *scroll = 0,
+                Some(Action::PageDown | Action::Bottom) => {
+                    let most = crate::tui::app::messages::max_scroll(&self.state);
+                    let by = if action == Some(Action::Bottom) {
+                        most
+                    } else {
+                        10
+                    };
+                    if let Popup::Messages { scroll } = &mut self.state.popup {
+                        *scroll = scroll.saturating_add(by).min(most);
+                    }
+                }
                 Some(Action::Back | Action::Messages | Action::Quit | Action::Open) => {
                     self.state.popup = Popup::None
                 }
@@ -66,6 +75,12 @@ impl App {
             Popup::Palette(p) => {
                 p.input.insert_str(&one_line);
             }
+            Popup::Help(help) if help.input.is_some() => {
+                if let Some(input) = &mut help.input {
+                    input.insert_str(&one_line);
+                    help.query = input.lines().join("");
+                }
+            }
             Popup::Prompt(_) | Popup::Reveal(_) => self.with_data_popup(|_, popup, _| {
                 if let Some(popup) = popup {
                     DataState::popup_paste(popup, &one_line);
@@ -81,7 +96,7 @@ impl App {
             // As before the split: text pasted over another popup goes to the Audit
             // screen's input when it is open.
             Popup::None
-            | Popup::Help { .. }
+            | Popup::Help(_)
             | Popup::Messages { .. }
             | Popup::Detail { .. }
             | Popup::Rotate(_) => self.state.audit.paste(&one_line),

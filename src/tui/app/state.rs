@@ -68,9 +68,7 @@ pub struct LoggedMessage {
 pub enum Popup {
     #[default]
     None,
-    Help {
-        scroll: u16,
-    },
+    Help(crate::tui::app::help::HelpState),
     Palette(PaletteState),
     Prompt(PromptState),
     Reveal(RevealState),
@@ -78,9 +76,9 @@ pub enum Popup {
     Rotate(keys::WizardState),
     /// Key retirement: census, plan or refusal, type-the-id confirmation (Keys screen).
     Retire(keys::RetireState),
-    /// The selected record of the data table, one field a line.
+    /// The selected record of the data table, one field a line, `field` selected.
     Detail {
-        scroll: u16,
+        field: usize,
     },
     /// The message history (`:messages`), newest first.
     Messages {
@@ -93,7 +91,7 @@ impl From<data::Popup> for Popup {
         match popup {
             data::Popup::Prompt(p) => Popup::Prompt(p),
             data::Popup::Reveal(r) => Popup::Reveal(r),
-            data::Popup::Detail { scroll } => Popup::Detail { scroll },
+            data::Popup::Detail { field } => Popup::Detail { field },
         }
     }
 }
@@ -113,7 +111,7 @@ impl Popup {
         match self {
             Popup::Prompt(p) => (Some(data::Popup::Prompt(p)), Popup::None),
             Popup::Reveal(r) => (Some(data::Popup::Reveal(r)), Popup::None),
-            Popup::Detail { scroll } => (Some(data::Popup::Detail { scroll }), Popup::None),
+            Popup::Detail { field } => (Some(data::Popup::Detail { field }), Popup::None),
             other => (None, other),
         }
     }
@@ -152,6 +150,8 @@ pub struct State {
     pub grants: crate::access::Grants,
     /// Every message shown this session, oldest first (at most [`HISTORY`]).
     pub history: Vec<LoggedMessage>,
+    /// Where `ctrl-s` writes the screen (empty: the working directory).
+    pub dump_dir: std::path::PathBuf,
     pub quit: bool,
 }
 

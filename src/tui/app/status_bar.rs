@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::tui::app::state::{Connection, State};
+use crate::tui::app::state::{Connection, Popup, State};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
@@ -90,23 +90,68 @@ pub fn draw_message(frame: &mut Frame, area: Rect, state: &State) {
 
 /// The key hints of the current screen, on their own row above the status bar.
 pub fn draw_hints(frame: &mut Frame, area: Rect, state: &State) {
-    let line = Line::styled(format!(" {}", hints(state)), state.theme.muted);
+    let line = Line::styled(
+        format!(" {}", hints(state, area.width as usize)),
+        state.theme.muted,
+    );
     frame.render_widget(line, area);
 }
 
-/// Key hints for the current screen, from the live keymap.
-fn hints(state: &State) -> String {
+/// Key hints for the current screen, from the live keymap, as many as fit in `width`
+/// (the last, quit, always; help lists every key).
+fn hints(state: &State, width: usize) -> String {
     use crate::tui::keymap::Action;
     use crate::tui::screens::{self, ScreenId};
     let ui = state.ui();
-    let k = |action| state.keymap.label(action);
+    let k = |action| state.keymap.short_label(action);
+    // An open popup takes the keys: the row names its own.
+    let popup = match &state.popup {
+        Popup::None => None,
+        Popup::Detail { .. } => Some(screens::data::record_view::keys(&ui)),
+        Popup::Help(_) => Some(vec![
+            format!("{} search", k(Action::Filter)),
+            format!("{}/{} scroll", k(Action::Down), k(Action::Up)),
+            format!("{}/{} page", k(Action::PageDown), k(Action::PageUp)),
+            format!("{} closes", k(Action::Back)),
+        ]),
+        Popup::Messages { .. } => Some(vec![
+            format!("{}/{} scroll", k(Action::Down), k(Action::Up)),
+            format!("{} closes", k(Action::Back)),
+        ]),
+        Popup::Palette(_) => Some(vec![
+            "tab completes".to_string(),
+            "enter runs".to_string(),
+            "esc cancels".to_string(),
+        ]),
+        Popup::Prompt(_) | Popup::Reveal(_) => Some(vec![
+            "enter confirms".to_string(),
+            "esc cancels".to_string(),
+            "ctrl-u/ctrl-w erase".to_string(),
+            "ctrl-a/ctrl-e start/end".to_string(),
+        ]),
+        Popup::Rotate(_) | Popup::Retire(_) => Some(vec![
+            "enter continues".to_string(),
+            "esc cancels".to_string(),
+        ]),
+    };
+    if let Some(keys) = popup {
+        return keys.join("  ");
+    }
     let mut parts = vec![format!("{} palette", k(Action::Palette))];
     parts.extend(match state.screen {
         ScreenId::Data => screens::data::view::hints(&state.data, &ui),
         ScreenId::Audit => screens::audit::hints(&state.audit, &ui),
         ScreenId::Keys => screens::keys::view::hints(&ui),
-        ScreenId::Overview | ScreenId::Health => vec![format!("{} refresh", k(Action::Refresh))],
+        ScreenId::Health => screens::health::view::hints(&ui),
+        ScreenId::Overview => vec![format!("{} refresh", k(Action::Refresh))],
     });
     parts.push(format!("{} quit", k(Action::Quit)));
+    let fits = |parts: &[String]| {
+        let text = parts.join("  ");
+        ratatui::text::Span::raw(text.as_str()).width() < width
+    };
+    while parts.len() > 2 && !fits(&parts) {
+        parts.remove(parts.len() - 2);
+    }
     parts.join("  ")
 }

@@ -232,8 +232,28 @@ pub async fn run(app: &mut App, guard: &mut TerminalGuard) -> std::io::Result<St
     ended
 }
 
-/// Draws a frame.
+/// Draws a frame, then writes what the console asked to send the terminal itself.
 fn draw(app: &mut App, guard: &mut TerminalGuard) -> std::io::Result<()> {
     guard.terminal.draw(|frame| app.draw(frame))?;
-    Ok(())
+    write_output(app, guard.terminal.backend_mut())
+}
+
+/// Writes (and flushes) what the console asked to send the terminal itself (an OSC 52
+/// clipboard copy) to `out`: the real terminal's backend here, a byte buffer in tests.
+pub fn write_output(app: &mut App, out: &mut impl Write) -> std::io::Result<()> {
+    let bytes = app.take_terminal_output();
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    out.write_all(&bytes)?;
+    out.flush()
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text`: `ESC ] 52 ; c ; base64 BEL`. The
+/// terminal emulator does the copy, so it works over SSH and inside tmux (with its
+/// `set-clipboard` on); a terminal without OSC 52 ignores it.
+pub fn osc52(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{encoded}\x07").into_bytes()
 }

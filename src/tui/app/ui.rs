@@ -60,7 +60,7 @@ fn draw_screen(frame: &mut Frame, area: Rect, state: &State) {
         ScreenId::Keys => {
             screens::keys::view::draw(frame, area, &state.keys, &state.overview.census, &ui)
         }
-        ScreenId::Health => screens::health::view::draw(frame, area, &state.health, theme),
+        ScreenId::Health => screens::health::view::draw(frame, area, &state.health, &ui),
     }
 }
 
@@ -68,7 +68,7 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.theme;
     match &state.popup {
         Popup::None => {}
-        Popup::Help { scroll } => crate::tui::app::help::draw(frame, area, state, *scroll),
+        Popup::Help(help) => crate::tui::app::help::draw(frame, area, state, help),
         Popup::Palette(palette) => widgets::palette::draw(frame, area, palette, theme),
         Popup::Prompt(prompt) => screens::data::prompt_view::draw(frame, area, prompt, theme),
         Popup::Reveal(dialog) => screens::data::reveal_view::draw(
@@ -81,9 +81,9 @@ fn draw_popup(frame: &mut Frame, area: Rect, state: &State) {
         Popup::Rotate(wizard) => screens::keys::rotation_view::draw(frame, area, wizard, theme),
         Popup::Retire(dialog) => screens::keys::retire_view::draw(frame, area, dialog, theme),
         Popup::Messages { scroll } => crate::tui::app::messages::draw(frame, area, state, *scroll),
-        Popup::Detail { scroll } => {
+        Popup::Detail { field } => {
             if let Some(table) = &state.data.table {
-                screens::data::record_view::draw(frame, area, table, theme, *scroll);
+                screens::data::record_view::draw(frame, area, table, &state.ui(), *field);
             }
         }
     }

@@ -97,6 +97,9 @@ pub enum Effect<M, P> {
     ClearMessage,
     Switch(ScreenId),
     Refresh(Refresh),
+    /// Put this text on the operator's clipboard (OSC 52: the terminal does it, so it works
+    /// over SSH too).
+    Clipboard(String),
     /// The Data screen at a model's table, on the record `record` names when given.
     OpenModel {
         model: String,
@@ -145,6 +148,7 @@ impl<M: Send + 'static, P> Effect<M, P> {
             Effect::ClearMessage => Effect::ClearMessage,
             Effect::Switch(s) => Effect::Switch(s),
             Effect::Refresh(r) => Effect::Refresh(r),
+            Effect::Clipboard(t) => Effect::Clipboard(t),
             Effect::OpenModel { model, record } => Effect::OpenModel { model, record },
             Effect::Quit => Effect::Quit,
             Effect::Batch(all) => {

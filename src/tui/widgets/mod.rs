@@ -4,6 +4,7 @@
 
 pub mod fit;
 pub mod job_gauge;
+pub mod line_input;
 pub mod masked_cell;
 pub mod palette;
 
@@ -94,4 +95,25 @@ pub fn wrapped_rows(text: &str, width: usize) -> usize {
         }
     }
     rows
+}
+
+/// Rows `lines` take when a `Paragraph` wraps them (`trim: false`) at `width` columns:
+/// drawn into a scratch buffer and counted, so a scroll limit matches what is drawn exactly
+/// (a word-count estimate was off by a row or two for indented or long-word lines).
+pub fn rendered_rows(lines: &[Line], width: u16) -> usize {
+    use ratatui::buffer::Buffer;
+    use ratatui::widgets::{Widget, Wrap};
+    let width = width.max(1);
+    // At most every character on its own row, plus one per line.
+    let most: usize = lines.iter().map(|l| l.width() + 1).sum::<usize>().max(1);
+    let height = most.min(u16::MAX as usize) as u16;
+    let area = Rect::new(0, 0, width, height);
+    let mut buffer = Buffer::empty(area);
+    Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .render(area, &mut buffer);
+    let used = (0..height)
+        .rev()
+        .find(|&y| (0..width).any(|x| buffer[(x, y)].symbol() != " "));
+    used.map_or(0, |y| y as usize + 1)
 }

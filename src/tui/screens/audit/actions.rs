@@ -138,6 +138,7 @@ impl AuditState {
     }
 
     pub(super) fn open_input(&mut self, kind: InputKind) {
+        let prefilled = matches!((&self.filter, kind), (Some(_), InputKind::Filter));
         let mut text = match (&self.filter, kind) {
             (Some(f), InputKind::Filter) => TextArea::new(vec![f.text.clone()]),
             _ => TextArea::default(),
@@ -154,6 +155,7 @@ impl AuditState {
             text,
             error: None,
             busy: false,
+            prefilled,
         });
     }
 
@@ -178,7 +180,7 @@ impl AuditState {
                 };
             }
             _ => {
-                input.text.input(key);
+                crate::tui::widgets::line_input::edit(&mut input.text, &mut input.prefilled, key);
             }
         }
         Effect::None

@@ -66,6 +66,8 @@ pub struct AuditInput {
     pub error: Option<String>,
     /// The audited reveal is running.
     pub busy: bool,
+    /// Opened holding the current filter: the first character typed replaces it.
+    pub prefilled: bool,
 }
 
 /// Answers of this screen's background work.

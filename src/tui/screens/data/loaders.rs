@@ -1,16 +1,18 @@
-//! The Data screen's background work: row estimates, a page, a search or filter, a reveal.
+//! The Data screen's background work: row estimates, a page, a filter, search or sort, a
+//! reveal.
 //! Each fetches through `store`, masks through `access` (so plaintext a role may not see
 //! never reaches the screen) and answers with the screen's own [`Msg`]; errors become
 //! one-line messages.
 
 use std::sync::Arc;
 
-use super::Msg;
-use crate::access::{Access, RevealGrant, RowsRequest, SearchAudit, ViewRow};
+use super::table::{Matches, Narrow};
+use super::{MatchedRows, Msg};
+use crate::access::{Access, Decision, RevealGrant, RowsRequest, SearchAudit, ViewRow};
 use crate::audit::AuditLog;
 use crate::config::{ModelDef, ModelSet};
 use crate::crypto::KeyRing;
-use crate::store::{PageRequest, Record, Store};
+use crate::store::{Contains, Order, PageRequest, Record, RowQuery, Store};
 use crate::tui::context::SharedLog;
 use crate::value::Value;
 
@@ -126,29 +128,75 @@ async fn owner_grant(
     }
 }
 
-/// Exact matches on `field` (blind index for an encrypted field, `=` for a plain one). A
-/// search by a secret field is checked against the role and audited (field, match count;
-/// never the value) before any match is shown.
-#[allow(clippy::too_many_arguments)]
+/// The rows a filter, search or sort asks for, narrowed and ordered by the database (at
+/// most [`MATCH_LIMIT`]): a bare term in any column the role sees plain, `field=value` (a
+/// blind-index search for a secret field, checked against the role and audited with the
+/// field and match count, never the value, before any match is shown), the order of a
+/// plain column (refused on a secret one: its order would tell what the mask hides).
 pub async fn matches(
     store: Store,
     ring: Arc<KeyRing>,
     access: Arc<Access>,
     log: SharedLog,
     model: ModelDef,
-    field: String,
-    value: Value,
+    wanted: Matches,
     generation: u64,
 ) -> Msg {
     let result = async {
-        let audit = access
-            .authorize_search(&model, &field)
-            .map_err(|e| e.to_string())?;
-        let records = store
-            .find(&model, &ring, &field, &value, MATCH_LIMIT)
+        let mut query = RowQuery {
+            limit: MATCH_LIMIT,
+            ..RowQuery::default()
+        };
+        let mut audited = None;
+        let mut find = Vec::new();
+        match &wanted.narrow {
+            Some(Narrow::Text(term)) => {
+                let columns = model
+                    .columns
+                    .iter()
+                    .filter(|c| !c.encrypted && access.decide(&model, c) == Decision::Plain)
+                    .map(|c| c.name.clone())
+                    .collect();
+                query.contains = Some(Contains {
+                    columns,
+                    term: term.clone(),
+                });
+                find.push("text".to_string());
+            }
+            Some(Narrow::Equals { field, value, .. }) => {
+                let audit = access
+                    .authorize_search(&model, field)
+                    .map_err(|e| e.to_string())?;
+                if audit == SearchAudit::Required {
+                    audited = Some(field.clone());
+                }
+                query.equals = Some((field.clone(), value.clone()));
+                find.push(field.clone());
+            }
+            None => {}
+        }
+        if let Some(sort) = &wanted.sort {
+            let plain = model
+                .column(&sort.column)
+                .is_some_and(|c| access.decide(&model, c) == Decision::Plain);
+            if !plain {
+                return Err(format!(
+                    "cannot sort {} by `{}`: it is not a plain column for role {}",
+                    model.name,
+                    sort.column,
+                    access.identity().role
+                ));
+            }
+            query.order = Some(Order {
+                column: sort.column.clone(),
+                descending: sort.descending,
+            });
+        }
+        let (records, more) = store
+            .query_rows(&model, &ring, &query)
             .await
             .map_err(|e| e.to_string())?;
-        if audit == SearchAudit::Required {
+        if let Some(field) = audited {
             let log = log
                 .get_or_try_init(|| AuditLog::open(&store, &ring))
                 .await
@@ -167,7 +215,8 @@ pub async fn matches(
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let filter = serde_json::json!({ "find": [field.clone()], "limit": MATCH_LIMIT });
+        let sort = wanted.sort.as_ref().map(|s| s.column.clone());
+        let filter = serde_json::json!({ "find": find, "sort": sort, "limit": MATCH_LIMIT });
         let (grant, note) = owner_grant(
             &store, &ring, &access, &log, &model, &records, "search", filter,
         )
@@ -176,7 +225,7 @@ pub async fn matches(
             .iter()
             .map(|r| access.mask_row(&model, r, grant.as_ref()))
             .collect();
-        Ok((rows, note))
+        Ok(MatchedRows { rows, note, more })
     }
     .await;
     Msg::Matches {
@@ -214,4 +263,31 @@ pub async fn reveal(
     }
     .await;
     Msg::Revealed { cell, result }
+}
+
+/// The audit entry of a revealed value's copy (`reveal`, scope `copy`), written before the
+/// value reaches the clipboard; the answer carries the text back.
+#[allow(clippy::too_many_arguments)]
+pub async fn copy(
+    store: Store,
+    ring: Arc<KeyRing>,
+    access: Arc<Access>,
+    log: SharedLog,
+    model: ModelDef,
+    cell: CellRef,
+    own_row: bool,
+    text: String,
+) -> Msg {
+    let result = async {
+        let log = log
+            .get_or_try_init(|| AuditLog::open(&store, &ring))
+            .await
+            .map_err(|e| format!("its audit entry could not be written ({e})"))?;
+        access
+            .audit_copy(log, &model, &cell.id, &cell.column, own_row)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    Msg::Copied { cell, text, result }
 }

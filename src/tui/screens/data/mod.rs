@@ -1,14 +1,18 @@
 //! Screen 2, Data: the model list, then one model's table with keyset paging, sideways
-//! scrolling, search (blind index), filter (plain column), the record popup and timed,
+//! scrolling, a live filter (a word in any plain column, or `field=value`), search (blind
+//! index), sort (a plain column), all done in the database, the record popup and timed,
 //! audited reveals.
 //!
 //! - `table.rs`, `columns.rs`: the state and which columns fit;
-//! - `actions.rs`: keys and actions to effects; `popups.rs`: its popups and their keys;
+//! - `actions.rs`: keys and actions to effects; `filter.rs`: reading a filter, what may be
+//!   matched and sorted; `popups.rs`: its popups and their keys;
 //! - `update.rs`: applying its messages; `loaders.rs`: its background work;
 //! - `view.rs`, `record_view.rs`, `prompt_view.rs`, `reveal_view.rs`: drawing.
 
 mod actions;
 pub mod columns;
+mod copy;
+mod filter;
 pub mod loaders;
 mod popups;
 pub mod prompt_view;
@@ -23,7 +27,9 @@ use crate::store::RowEstimate;
 
 pub use loaders::{CellRef, MATCH_LIMIT, PageView};
 pub use popups::{Popup, PromptState, RevealState};
-pub use table::{ColumnInfo, Intent, MatchKind, Matches, ModelEntry, Reveal, TableView};
+pub use table::{
+    ColumnInfo, Intent, MatchKind, Matches, ModelEntry, Narrow, Reveal, Sort, TableView,
+};
 
 /// What this screen asks the root to do.
 pub type Effect = crate::tui::context::Effect<Msg, Popup>;
@@ -45,17 +51,33 @@ pub enum Msg {
         generation: u64,
         result: Result<PageView, String>,
     },
-    /// Matches of a search (blind index) or filter (plain column), masked; with a note
-    /// when the operator's own rows among them are shown masked.
+    /// The rows of a filter, search or sort, masked; with a note when the operator's own
+    /// rows among them are shown masked.
     Matches {
         generation: u64,
         model: String,
-        result: Result<(Vec<ViewRow>, Option<String>), String>,
+        result: Result<MatchedRows, String>,
     },
     Revealed {
         cell: CellRef,
         result: Result<Cell, String>,
     },
+    /// A revealed value's copy was audited (or refused): the clipboard gets `text` then.
+    Copied {
+        cell: CellRef,
+        text: String,
+        result: Result<(), String>,
+    },
+}
+
+/// The rows a filter, search or sort fetched.
+#[derive(Debug)]
+pub struct MatchedRows {
+    pub rows: Vec<ViewRow>,
+    /// Why the operator's own rows are shown masked, if they are.
+    pub note: Option<String>,
+    /// More rows match than [`MATCH_LIMIT`].
+    pub more: bool,
 }
 
 impl DataState {

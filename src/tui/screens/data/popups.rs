@@ -5,19 +5,30 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::loaders::CellRef;
-use super::table::MatchKind;
+use super::table::{MatchKind, Matches};
 use super::{DataState, Effect};
 use crate::tui::context::Ctx;
 use crate::tui::keymap::Action;
+use crate::tui::widgets::line_input;
 
 /// The one-line input of a search (`s`) or filter (`/`).
 #[derive(Debug)]
 pub struct PromptState {
     pub kind: MatchKind,
     pub input: TextArea<'static>,
-    /// Fields this prompt accepts (`field=value`; the value alone when there is one field).
+    /// Fields `field=value` takes (a search: the value alone when there is one field).
     pub fields: Vec<String>,
     pub error: Option<String>,
+    /// A remark under the input (a search through a blind index waits for enter).
+    pub note: Option<String>,
+    /// Opened holding the current filter: the first character typed replaces it.
+    pub prefilled: bool,
+    /// Changed since the last tick (the filter runs at the next one).
+    pub dirty: bool,
+    /// The table was narrowed while typing (esc then puts it back as it was).
+    pub applied: bool,
+    /// The table's filter and sort when the prompt opened.
+    pub before: Option<Matches>,
 }
 
 /// The reveal dialog: which cell, and the reason the policy asks for.
@@ -28,6 +39,8 @@ pub struct RevealState {
     pub error: Option<String>,
     /// True while the audited reveal runs.
     pub busy: bool,
+    /// Opened from the record popup on this field: it comes back when the dialog closes.
+    pub from_record: Option<usize>,
 }
 
 /// This screen's popups.
@@ -35,9 +48,10 @@ pub struct RevealState {
 pub enum Popup {
     Prompt(PromptState),
     Reveal(RevealState),
-    /// The selected record of the table, one field a line.
+    /// The selected record of the table, one field a line, `field` (an index into the
+    /// table's columns) selected: `r` reveals it, `y` copies it.
     Detail {
-        scroll: u16,
+        field: usize,
     },
 }
 
@@ -51,36 +65,42 @@ impl DataState {
         ctx: &Ctx,
     ) -> Effect {
         match popup {
-            Popup::Detail { .. } if action == Some(Action::Reveal) => {
-                Effect::ClosePopup.then(self.act(Action::Reveal, ctx))
+            Popup::Detail { field } => {
+                let fields = self.table.as_ref().map_or(0, |t| t.columns.len());
+                match action {
+                    Some(Action::Down) => *field = (*field + 1).min(fields.saturating_sub(1)),
+                    Some(Action::Up) => *field = field.saturating_sub(1),
+                    Some(Action::Top | Action::PageUp) => *field = 0,
+                    Some(Action::Bottom | Action::PageDown) => *field = fields.saturating_sub(1),
+                    Some(Action::Reveal) => return self.reveal_field(*field, ctx),
+                    Some(Action::Copy) => return self.copy_field(*field, ctx),
+                    Some(Action::CopyId) => return self.copy_id(ctx),
+                    Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
+                        return Effect::ClosePopup;
+                    }
+                    _ => {}
+                }
+                Effect::None
             }
-            Popup::Detail { scroll } => match action {
-                Some(Action::Down) => {
-                    *scroll = scroll.saturating_add(1);
-                    Effect::None
-                }
-                Some(Action::Up) => {
-                    *scroll = scroll.saturating_sub(1);
-                    Effect::None
-                }
-                Some(Action::Back | Action::Help | Action::Quit | Action::Open) => {
-                    Effect::ClosePopup
-                }
-                _ => Effect::None,
-            },
             Popup::Prompt(prompt) => match key.code {
-                KeyCode::Esc => Effect::ClosePopup,
+                KeyCode::Esc => self.cancel_prompt(prompt, ctx),
                 KeyCode::Enter => self.submit_prompt(prompt, ctx),
                 _ => {
-                    prompt.input.input(key);
+                    if line_input::edit(&mut prompt.input, &mut prompt.prefilled, key) {
+                        prompt.dirty = true;
+                        prompt.error = None;
+                    }
                     Effect::None
                 }
             },
             Popup::Reveal(dialog) => match key.code {
-                KeyCode::Esc => Effect::ClosePopup,
+                KeyCode::Esc => match dialog.from_record {
+                    Some(field) => Effect::Popup(Popup::Detail { field }),
+                    None => Effect::ClosePopup,
+                },
                 KeyCode::Enter => self.submit_reveal(dialog, ctx),
                 _ => {
-                    dialog.reason.input(key);
+                    line_input::edit(&mut dialog.reason, &mut false, key);
                     Effect::None
                 }
             },
@@ -91,7 +111,12 @@ impl DataState {
     pub fn popup_paste(popup: &mut Popup, text: &str) {
         match popup {
             Popup::Prompt(p) => {
+                if p.prefilled {
+                    p.input = line_input::with_text("");
+                    p.prefilled = false;
+                }
                 p.input.insert_str(text);
+                p.dirty = true;
             }
             Popup::Reveal(d) => {
                 d.reason.insert_str(text);

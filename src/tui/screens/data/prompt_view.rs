@@ -1,5 +1,5 @@
-//! Drawing of the one-line prompt for search (`s`, blind index) and filter (`/`, plain
-//! column). The typed value of a search is masked on screen: it is a secret's plaintext.
+//! Drawing of the one-line prompt for search (`s`, blind index) and filter (`/`, as you
+//! type). The typed value of a search is masked on screen: it is a secret's plaintext.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,7 +13,11 @@ use crate::tui::widgets::{block, centered};
 
 pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) {
     // The box grows to fit its error: a fixed height cut the list of fields a filter takes.
-    let error_text = prompt.error.as_ref().map(|e| format!("✗ {e}"));
+    let error_text = prompt
+        .error
+        .as_ref()
+        .map(|e| format!("✗ {e}"))
+        .or_else(|| prompt.note.clone());
     let inner_width = 70u16.min(area.width).saturating_sub(2).max(1) as usize;
     let error_rows = error_text.as_deref().map_or(0, |e| {
         crate::tui::widgets::wrapped_rows(e, inner_width) as u16
@@ -22,7 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
     frame.render_widget(Clear, popup);
     let title = match prompt.kind {
         MatchKind::Search => " Search a blind-indexed field (exact match) ",
-        MatchKind::Filter => " Filter on a plain column (exact match) ",
+        MatchKind::Filter => " Filter (narrows as you type) ",
     };
     let outer = block(title, theme, true);
     let inner = outer.inner(popup);
@@ -34,10 +38,14 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
     ])
     .areas(inner);
     let fields = prompt.fields.join(", ");
-    let text = if prompt.fields.len() == 1 {
-        format!("value of {fields}; enter searches, esc cancels")
-    } else {
-        format!("field=value, fields: {fields}")
+    let text = match prompt.kind {
+        MatchKind::Search if prompt.fields.len() == 1 => {
+            format!("value of {fields}; enter searches, esc cancels")
+        }
+        MatchKind::Search => format!("field=value, fields: {fields}"),
+        MatchKind::Filter => {
+            format!("a word: any plain column (any case); or field=value, fields: {fields}")
+        }
     };
     frame.render_widget(
         Paragraph::new(text)
@@ -47,8 +55,13 @@ pub fn draw(frame: &mut Frame, area: Rect, prompt: &PromptState, theme: &Theme) 
     );
     frame.render_widget(&prompt.input, input);
     if let Some(e) = error_text {
+        let style = if prompt.error.is_some() {
+            theme.error
+        } else {
+            theme.muted
+        };
         frame.render_widget(
-            Paragraph::new(Line::styled(e, theme.error)).wrap(Wrap { trim: true }),
+            Paragraph::new(Line::styled(e, style)).wrap(Wrap { trim: true }),
             error,
         );
     }

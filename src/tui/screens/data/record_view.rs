@@ -1,20 +1,23 @@
 //! Drawing of the record popup: every visible field of the selected row, one per line,
-//! masked exactly as in the table (a live reveal shows as revealed).
+//! masked exactly as in the table (a live reveal shows as revealed), with its own field
+//! cursor; its title names the keys that act on the selected field, from the live keymap.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::table::TableView;
-use crate::tui::theme::Theme;
+use crate::tui::context::Ui;
+use crate::tui::keymap::Action;
 use crate::tui::widgets::masked_cell;
-use crate::tui::widgets::{block, centered};
+use crate::tui::widgets::{block, centered, fit};
 
-pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, theme: &Theme, scroll: u16) {
+pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, ui: &Ui, field: usize) {
     let Some(row) = table.rows.get(table.row) else {
         return;
     };
+    let theme = ui.theme;
     let popup = centered(
         area,
         area.width.saturating_sub(6).min(100),
@@ -27,17 +30,27 @@ pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, theme: &Theme, scr
         .map(|c| c.name.chars().count())
         .max()
         .unwrap_or(4);
+    let value_width = (popup.width as usize).saturating_sub(name_width + 6).max(4);
     let lines: Vec<Line> = table
         .columns
         .iter()
-        .map(|column| {
+        .enumerate()
+        .map(|(i, column)| {
             let (text, kind) = match table.cell(row, column) {
                 Some(cell) => masked_cell::render(cell, column.secret),
                 None => (String::new(), masked_cell::CellKind::Null),
             };
+            let selected = i == field;
+            let mut value = masked_cell::style(kind, theme);
+            let mut name = theme.header;
+            if selected {
+                value = value.patch(theme.selection);
+                name = name.patch(theme.selection);
+            }
             Line::from(vec![
-                Span::styled(format!("{:>name_width$}  ", column.name), theme.header),
-                Span::styled(text, masked_cell::style(kind, theme)),
+                Span::styled(if selected { "▶ " } else { "  " }, theme.accent),
+                Span::styled(format!("{:>name_width$}  ", column.name), name),
+                Span::styled(fit::truncate(&text, value_width), value),
             ])
         })
         .collect();
@@ -45,13 +58,23 @@ pub fn draw(frame: &mut Frame, area: Rect, table: &TableView, theme: &Theme, scr
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
-    let title = format!(
-        " {} {id} (esc closes, r reveals the selected column) ",
-        table.model
-    );
+    let title = format!(" {} {id} · {} ", table.model, keys(ui).join(" · "));
+    // The selected field stays in view.
+    let rows = popup.height.saturating_sub(2) as usize;
+    let scroll = field.saturating_sub(rows.saturating_sub(1)) as u16;
     let widget = Paragraph::new(lines)
         .block(block(title, theme, true))
-        .wrap(Wrap { trim: false })
         .scroll((scroll, 0));
     frame.render_widget(widget, popup);
+}
+
+/// The record popup's keys, as its title and the hint row name them (the live keymap's).
+pub fn keys(ui: &Ui) -> Vec<String> {
+    let k = |action| ui.keymap.short_label(action);
+    let mut keys = vec![format!("{}/{} field", k(Action::Down), k(Action::Up))];
+    keys.extend(ui.reveal_hint());
+    keys.push(format!("{} copy", k(Action::Copy)));
+    keys.push(format!("{} copy id", k(Action::CopyId)));
+    keys.push(format!("{} closes", k(Action::Back)));
+    keys
 }

@@ -37,19 +37,76 @@ pub struct ColumnInfo {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatchKind {
-    /// `s`: exact match through a blind index.
+    /// `s`: exact match through a blind index (the typed value is not echoed).
     Search,
-    /// `/`: exact match on a plain column.
+    /// `/`: a live filter (a bare term in any plain column, or `field=value`).
     Filter,
 }
 
-/// The rows of a search or filter, held masked; paged on screen.
-#[derive(Clone, Debug)]
+/// What narrows the table's rows; the database does the narrowing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Narrow {
+    /// A bare term: a case-insensitive substring of any plain column the role sees.
+    Text(String),
+    /// `field=value`: `=` on a plain column, the blind index of an encrypted one.
+    Equals {
+        field: String,
+        value: crate::value::Value,
+        /// A secret field (through its blind index, or a plain column the role sees
+        /// masked): audited as a search, its value never shown, run on enter only.
+        secret: bool,
+        /// What the title shows.
+        label: String,
+    },
+}
+
+impl Narrow {
+    /// How the title names it.
+    pub fn label(&self) -> String {
+        match self {
+            Narrow::Text(term) => format!("filter \"{term}\""),
+            Narrow::Equals {
+                secret: true,
+                label,
+                ..
+            } => format!("search {label}"),
+            Narrow::Equals { label, .. } => format!("filter {label}"),
+        }
+    }
+}
+
+/// The order of a sorted table: a plain column, in the database.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sort {
+    pub column: String,
+    pub descending: bool,
+}
+
+/// The rows of a filter, a search and/or a sort, fetched at once (at most
+/// [`super::MATCH_LIMIT`]) and paged on screen.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Matches {
-    pub kind: MatchKind,
-    pub field: String,
-    /// What the title shows (a searched secret's value is not echoed).
-    pub label: String,
+    pub narrow: Option<Narrow>,
+    pub sort: Option<Sort>,
+    /// The filter as typed at `/` (what the prompt opens with next time).
+    pub typed: Option<String>,
+    /// More rows match than were fetched.
+    pub more: bool,
+}
+
+impl Matches {
+    /// What the title says: `filter "gold" · sort tier ↓`.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(narrow) = &self.narrow {
+            parts.push(narrow.label());
+        }
+        if let Some(sort) = &self.sort {
+            let arrow = if sort.descending { "↓" } else { "↑" };
+            parts.push(format!("sort {} {arrow}", sort.column));
+        }
+        parts.join(" · ")
+    }
 }
 
 /// A revealed cell and when it masks itself again.
@@ -92,6 +149,13 @@ pub enum Intent {
     Reveal(CellRef),
     Prompt(MatchKind),
     CloseMatches,
+    /// `o` on a column: sort by it (again: descending, then unsorted).
+    Sort(String),
+    /// Refresh while filtered or sorted: the same query again.
+    RerunMatches,
+    /// `y`: the selected cell to the clipboard; `Y`: the row's id.
+    Copy,
+    CopyId,
 }
 
 impl TableView {
@@ -148,13 +212,16 @@ impl TableView {
         };
     }
 
-    pub fn apply_matches(&mut self, rows: Vec<ViewRow>) {
+    pub fn apply_matches(&mut self, rows: Vec<ViewRow>, more: bool) {
         self.loading = false;
         self.error = None;
         self.more_after = false;
         self.more_before = false;
         self.rows = rows;
         self.row = 0;
+        if let Some(matches) = &mut self.matches {
+            matches.more = more;
+        }
     }
 
     pub fn fail(&mut self, message: String) {
@@ -250,12 +317,20 @@ impl TableView {
             Action::Reveal => return self.reveal_effect(),
             Action::Search => return Intent::Prompt(MatchKind::Search),
             Action::Filter => return Intent::Prompt(MatchKind::Filter),
+            Action::Copy => return Intent::Copy,
+            Action::CopyId => return Intent::CopyId,
+            Action::Sort => {
+                if let Some(column) = self.columns.get(self.col) {
+                    return Intent::Sort(column.name.clone());
+                }
+            }
             Action::Refresh if browsing => {
                 return Intent::LoadPage(PageRequest {
                     limit,
                     ..self.request.clone()
                 });
             }
+            Action::Refresh => return Intent::RerunMatches,
             Action::Back if !browsing => return Intent::CloseMatches,
             _ => {}
         }
@@ -264,7 +339,15 @@ impl TableView {
     }
 
     fn reveal_effect(&self) -> Intent {
-        let Some((row, column, cell)) = self.selected_cell() else {
+        self.reveal_intent(self.col)
+    }
+
+    /// What `r` on column `field` of the selected row asks for: the reveal, or why not.
+    pub fn reveal_intent(&self, field: usize) -> Intent {
+        let (Some(row), Some(column)) = (self.rows.get(self.row), self.columns.get(field)) else {
+            return Intent::Message("no cell selected".into());
+        };
+        let Some(cell) = self.cell(row, column) else {
             return Intent::Message("no cell selected".into());
         };
         match cell {

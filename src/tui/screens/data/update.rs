@@ -6,8 +6,8 @@ use chrono::Duration;
 use super::loaders::CellRef;
 use super::popups::Popup;
 use super::table::Reveal;
-use super::{DataState, Effect, Msg};
-use crate::access::{Cell, ViewRow};
+use super::{DataState, Effect, MatchedRows, Msg};
+use crate::access::Cell;
 use crate::tui::context::{Ctx, Refresh};
 
 impl DataState {
@@ -29,6 +29,7 @@ impl DataState {
                 result,
             } => self.apply_matches(generation, &model, result),
             Msg::Revealed { cell, result } => self.apply_reveal(cell, result, popup, ctx),
+            Msg::Copied { cell, text, result } => self.apply_copy(cell, text, result),
         }
     }
 
@@ -60,11 +61,13 @@ impl DataState {
         effect
     }
 
+    /// The rows of a filter, search or sort (the footer counts them; a stale answer, to
+    /// text typed since, is dropped).
     fn apply_matches(
         &mut self,
         generation: u64,
         model: &str,
-        result: Result<(Vec<ViewRow>, Option<String>), String>,
+        result: Result<MatchedRows, String>,
     ) -> Effect {
         let Some(table) = &mut self.table else {
             return Effect::None;
@@ -73,14 +76,9 @@ impl DataState {
             return Effect::None;
         }
         match result {
-            Ok((rows, note)) => {
-                let n = rows.len();
-                table.apply_matches(rows);
-                let mut text = format!("{n} match{}", if n == 1 { "" } else { "es" });
-                if let Some(note) = note {
-                    text = format!("{text}; {note}");
-                }
-                Effect::Notice(text)
+            Ok(matched) => {
+                table.apply_matches(matched.rows, matched.more);
+                matched.note.map_or(Effect::None, Effect::Notice)
             }
             Err(message) => {
                 table.fail(message.clone());
@@ -102,10 +100,11 @@ impl DataState {
         };
         match result {
             Ok(value) => {
-                let close = if dialog.is_some() {
-                    Effect::ClosePopup
-                } else {
-                    Effect::None
+                // The dialog closes; opened from the record, the record comes back.
+                let close = match dialog.map(|d| d.from_record) {
+                    Some(Some(field)) => Effect::Popup(Popup::Detail { field }),
+                    Some(None) => Effect::ClosePopup,
+                    None => Effect::None,
                 };
                 let seconds = ctx.reveal_timeout_seconds;
                 let expires_at = ctx.now + Duration::seconds(seconds as i64);

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Table, TableState, Wra
 
 use super::DataState;
 use super::columns::{self as data_columns, CHROME};
-use super::table::{MatchKind, TableView};
+use super::table::TableView;
 use crate::store::Cursor;
 use crate::tui::context::Ui;
 use crate::tui::theme::Theme;
@@ -82,14 +82,12 @@ fn draw_table(frame: &mut Frame, area: Rect, table: &TableView, ui: &Ui) {
     let theme = ui.theme;
     let title = match &table.matches {
         None => format!(" {} ", table.model),
-        Some(m) => {
-            let kind = if m.kind == MatchKind::Search {
-                "search"
-            } else {
-                "filter"
-            };
-            format!(" {} · {kind} {} · esc clears ", table.model, m.label)
-        }
+        Some(m) => format!(
+            " {} · {} · {} clears ",
+            table.model,
+            m.label(),
+            ui.keymap.label(crate::tui::keymap::Action::Back)
+        ),
     };
     let outer = block(title, theme, true);
     let inner = outer.inner(area);
@@ -174,11 +172,24 @@ fn footer_line<'a>(table: &TableView, ui: &Ui) -> Line<'a> {
     let theme = ui.theme;
     let page = ui.page_size();
     let position = match &table.matches {
-        Some(_) => {
+        Some(m) => {
             let start = table.window_start(page);
             let end = (start + page).min(table.rows.len());
+            let what = if m.narrow.is_some() {
+                "matches"
+            } else {
+                "rows"
+            };
+            let first = if m.more {
+                format!(
+                    " (the first {}; narrow it to see the rest)",
+                    super::MATCH_LIMIT
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{}-{} of {} matches",
+                "{}-{} of {} {what}{first}",
                 (start + 1).min(end),
                 end,
                 table.rows.len()
@@ -252,13 +263,15 @@ pub fn group_digits(n: u64) -> String {
 /// Key hints for the message line, from the live keymap.
 pub fn hints(data: &DataState, ui: &Ui) -> Vec<String> {
     use crate::tui::keymap::Action;
-    let k = |action| ui.keymap.label(action);
+    let k = |action| ui.keymap.short_label(action);
     if data.table.is_none() {
         return vec![format!("{} open", k(Action::Open))];
     }
     let mut parts: Vec<String> = ui.reveal_hint().into_iter().collect();
     parts.push(format!("{} search", k(Action::Search)));
     parts.push(format!("{} filter", k(Action::Filter)));
+    parts.push(format!("{} sort", k(Action::Sort)));
+    parts.push(format!("{} copy", k(Action::Copy)));
     parts.push(format!("{} record", k(Action::Open)));
     parts.push(format!("{} back", k(Action::Back)));
     parts

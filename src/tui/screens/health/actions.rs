@@ -82,7 +82,7 @@ impl HealthState {
     fn finish(&mut self, result: Result<HealthView, String>, ctx: &Ctx) -> Effect {
         let rerun = self.run.take().is_some_and(|r| r.rerun);
         self.view = Loadable::from_result(result);
-        let len = self.sorted().len();
+        let len = self.rows().len();
         self.selected = self.selected.min(len.saturating_sub(1));
         if rerun {
             return self.load(ctx);
@@ -107,8 +107,21 @@ impl HealthState {
         }
     }
 
-    /// `enter`: the Data screen at the finding's model, on its first named record.
+    /// `enter`: a group of repeats expands or collapses; a finding opens the Data screen at
+    /// its model, on its first named record.
     fn open_finding(&mut self) -> Effect {
+        let group = match self.rows().get(self.selected) {
+            Some(super::HealthRow::Group { findings, .. }) => {
+                findings.first().map(|f| (f.id.clone(), f.severity.clone()))
+            }
+            _ => None,
+        };
+        if let Some(key) = group {
+            if !self.expanded.remove(&key) {
+                self.expanded.insert(key);
+            }
+            return Effect::None;
+        }
         let Some(finding) = self.selected_finding() else {
             return Effect::None;
         };

@@ -32,6 +32,7 @@ pub async fn run(
                     finding: f.finding.clone(),
                     remedy: f.remedy.clone(),
                     family: crate::health::family(f.id).to_string(),
+                    place: f.evidence.place(),
                     evidence: evidence_line(&f.evidence),
                     model: f.evidence.model.clone(),
                     record_id: f.evidence.record_ids.first().cloned(),

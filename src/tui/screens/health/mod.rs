@@ -37,8 +37,11 @@ pub struct Finding {
     pub title: String,
     pub finding: String,
     pub remedy: String,
-    /// `KEYS`, `DATA`, `SCHEMA`, `OPS`: findings are grouped by it.
+    /// The check's family (`key`, `data`, `schema`, ...): KEY findings come first within a
+    /// severity.
     pub family: String,
+    /// Where: `Customer.email` (model.column), a model, a table; empty when nowhere.
+    pub place: String,
     /// Where and how much (`Customer.email · 12 · ids 3, 9`); never a value.
     pub evidence: String,
     /// The model and first record the evidence names (the jump to the Data screen).
@@ -65,6 +68,7 @@ impl HealthView {
 #[derive(Clone, Debug, Default)]
 pub struct HealthState {
     pub view: Loadable<HealthView>,
+    /// The selected row of [`HealthState::rows`].
     pub selected: usize,
     /// Only findings of this severity (`v` cycles fail, warn, ok, all).
     pub severity: Option<&'static str>,
@@ -72,22 +76,96 @@ pub struct HealthState {
     pub export_dir: std::path::PathBuf,
     /// The run in progress, if one is (a second one is refused meanwhile).
     pub run: Option<HealthRun>,
+    /// Groups of repeated findings (check id, severity) shown expanded.
+    pub expanded: std::collections::BTreeSet<(String, String)>,
+}
+
+/// One row of the findings list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HealthRow<'a> {
+    /// A finding alone, or (`member`) one of an expanded group's.
+    Finding { finding: &'a Finding, member: bool },
+    /// Several findings of one check at one severity (`data.old_key ×10`): `enter` expands
+    /// and collapses it.
+    Group {
+        findings: Vec<&'a Finding>,
+        expanded: bool,
+    },
+}
+
+impl<'a> HealthRow<'a> {
+    /// The finding the detail pane describes: the row's, or a group's first.
+    pub fn finding(&self) -> Option<&'a Finding> {
+        match self {
+            HealthRow::Finding { finding, .. } => Some(finding),
+            HealthRow::Group { findings, .. } => findings.first().copied(),
+        }
+    }
 }
 
 impl HealthState {
-    /// Findings grouped by family, worst first within a family, in check order within a
-    /// severity; only the chosen severity when filtered.
+    /// Findings worst first (fail, warn, ok), KEY findings first within a severity, then
+    /// the other families, the findings of one check together, in check order; only the
+    /// chosen severity when filtered. At 80x24 a KEY failure is on the first rows.
     pub fn sorted(&self) -> Vec<&Finding> {
-        let mut all: Vec<&Finding> = self
+        let all: Vec<&Finding> = self
             .view
             .ready()
             .map(|v| v.findings.iter().collect())
             .unwrap_or_default();
-        all.retain(|f| self.severity.is_none_or(|s| f.severity == s));
-        all.sort_by(|a, b| {
-            (a.family.as_str(), rank(&a.severity)).cmp(&(b.family.as_str(), rank(&b.severity)))
-        });
-        all
+        let first_of = |id: &str| all.iter().position(|f| f.id == id).unwrap_or(0);
+        let mut keyed: Vec<(u8, u8, usize, usize, &Finding)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.severity.is_none_or(|s| f.severity == s))
+            .map(|(i, f)| {
+                (
+                    rank(&f.severity),
+                    family_rank(&f.family),
+                    first_of(&f.id),
+                    i,
+                    *f,
+                )
+            })
+            .collect();
+        keyed.sort_by_key(|(a, b, c, d, _)| (*a, *b, *c, *d));
+        keyed.into_iter().map(|(.., f)| f).collect()
+    }
+
+    /// The list's rows: repeats of a check at one severity as one group row (its members
+    /// under it when expanded), every other finding on its own row.
+    pub fn rows(&self) -> Vec<HealthRow<'_>> {
+        let sorted = self.sorted();
+        let mut rows = Vec::new();
+        let mut i = 0;
+        while i < sorted.len() {
+            let f = sorted[i];
+            let run = sorted[i..]
+                .iter()
+                .take_while(|g| g.id == f.id && g.severity == f.severity)
+                .count();
+            if run == 1 {
+                rows.push(HealthRow::Finding {
+                    finding: f,
+                    member: false,
+                });
+            } else {
+                let expanded = self.expanded.contains(&(f.id.clone(), f.severity.clone()));
+                let members = sorted[i..i + run].to_vec();
+                rows.push(HealthRow::Group {
+                    findings: members.clone(),
+                    expanded,
+                });
+                if expanded {
+                    rows.extend(members.into_iter().map(|finding| HealthRow::Finding {
+                        finding,
+                        member: true,
+                    }));
+                }
+            }
+            i += run;
+        }
+        rows
     }
 
     /// The next severity filter: all, fail, warn, ok, all...
@@ -101,12 +179,13 @@ impl HealthState {
         self.selected = 0;
     }
 
+    /// The finding of the selected row (a group's first).
     pub fn selected_finding(&self) -> Option<&Finding> {
-        self.sorted().get(self.selected).copied()
+        self.rows().get(self.selected).and_then(HealthRow::finding)
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let len = self.sorted().len();
+        let len = self.rows().len();
         self.selected = self
             .selected
             .saturating_add_signed(delta)
@@ -119,5 +198,19 @@ fn rank(severity: &str) -> u8 {
         "fail" => 0,
         "warn" => 1,
         _ => 2,
+    }
+}
+
+/// Families in the order an on-call engineer reads them: keys, then the data they protect.
+fn family_rank(family: &str) -> u8 {
+    match family.to_ascii_lowercase().as_str() {
+        "key" => 0,
+        "data" => 1,
+        "schema" => 2,
+        "audit" => 3,
+        "rotation" => 4,
+        "conn" => 5,
+        "env" => 6,
+        _ => 7,
     }
 }

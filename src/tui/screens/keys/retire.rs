@@ -181,7 +181,7 @@ impl KeysState {
         match &mut dialog.step {
             RetireStep::Confirm { input, error } => {
                 if key.code != KeyCode::Enter {
-                    input.input(key);
+                    crate::tui::widgets::line_input::edit(input, &mut false, key);
                     return Effect::None;
                 }
                 let typed = input.lines().join("").trim().to_string();

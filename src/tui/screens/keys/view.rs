@@ -246,14 +246,19 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, keys: &KeysState, theme: &Theme)
 /// reason (a read-only session; writes the role is not granted, together).
 pub fn hints(ui: &Ui) -> Vec<String> {
     let k = |action| ui.keymap.label(action);
+    // The census reads only: offered in every session, first.
+    let census = format!("{} census", k(Action::Census));
     if ui.read_only {
-        return vec![format!(
-            "read-only session: {}, {}, {}, {} disabled",
-            k(Action::Rotate),
-            k(Action::RetireKey),
-            k(Action::PauseJob),
-            k(Action::CancelJob)
-        )];
+        return vec![
+            census,
+            format!(
+                "read-only session: {}, {}, {}, {} disabled",
+                k(Action::Rotate),
+                k(Action::RetireKey),
+                k(Action::PauseJob),
+                k(Action::CancelJob)
+            ),
+        ];
     }
     let writes = [
         (Action::Rotate, "rotate"),
@@ -261,7 +266,7 @@ pub fn hints(ui: &Ui) -> Vec<String> {
         (Action::PauseJob, "pause"),
         (Action::CancelJob, "cancel"),
     ];
-    let mut parts = Vec::new();
+    let mut parts = vec![census];
     for (action, what) in writes {
         if ui.disabled(action).is_none() {
             parts.push(format!("{} {what}", k(action)));
