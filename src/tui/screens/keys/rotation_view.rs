@@ -134,15 +134,17 @@ fn draw_plan(
     theme: &Theme,
 ) {
     let (rows, batches, eta) = plan_totals(plans, wizard.max_rate);
+    let limited = wizard.max_rate.is_some() && rows > 0;
     let [summary, table_area, legend] = Layout::vertical([
-        Constraint::Length(1),
+        // The totals, then the limit and where it was set on a line of its own.
+        Constraint::Length(1 + limited as u16),
         Constraint::Fill(1),
         Constraint::Length(2),
     ])
     .areas(area);
     let limit = match (wizard.max_rate, &wizard.max_rate_source) {
-        (Some(r), Some(from)) => format!(" · limited to {r} rows/s ({from})"),
-        (Some(r), None) => format!(" · limited to {r} rows/s"),
+        (Some(r), Some(from)) => format!("\nlimited to {r} rows/s ({from})"),
+        (Some(r), None) => format!("\nlimited to {r} rows/s"),
         _ => String::new(),
     };
     let (text, style) = if rows == 0 {
@@ -152,12 +154,17 @@ fn draw_plan(
             theme.ok,
         )
     } else {
+        // The job reads every row and its gauge counts rows read: say both, so the plan's
+        // number and the gauge's are not taken for the same unit.
+        let read: u64 = plans.iter().map(|p| p.rows_total).sum();
         (
-            format!("{rows} row(s) to write in ~{batches} batch(es), ETA ~{eta} s{limit}"),
+            format!(
+                "{rows} row(s) to write of {read} read, ~{batches} batch(es), ETA ~{eta} s{limit}"
+            ),
             theme.accent,
         )
     };
-    frame.render_widget(Line::styled(text, style), summary);
+    frame.render_widget(Paragraph::new(text).style(style), summary);
     let plain_header = if wizard.encrypt_plaintext {
         "encrypt"
     } else {
