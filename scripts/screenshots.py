@@ -310,7 +310,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="timber-shots-") as tmp:
-        demo = os.path.join(tmp, "demo")
+        demo = os.path.join(tmp, "timber-demo")
         # A clean environment: an exported DATABASE_URL, key or theme must not change the pictures.
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
