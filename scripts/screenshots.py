@@ -246,25 +246,24 @@ class Tmux:
     def text(self, text):
         self.run("send-keys", "-t", "shots", "-l", text)
 
-    def screen(self, escapes=False):
-        args = ["capture-pane", "-t", "shots", "-p"] + (["-e"] if escapes else [])
-        return self.run(*args).stdout
+    def screen(self):
+        """What the pane shows, with its SGR escapes (colours, bold, ...)."""
+        return self.run("capture-pane", "-t", "shots", "-p", "-e").stdout
 
     def wait(self, what, ready):
-        """Waits until `ready(screen)` holds and no panel is loading; returns the ANSI capture."""
+        """Waits until `ready(text)` holds, no panel is loading, and two captures 0.3 s apart
+        are equal (the console draws asynchronously); returns that capture, ANSI escapes
+        included."""
         deadline = time.monotonic() + WAIT
         while True:
-            screen = self.screen()
-            if ready(screen) and not LOADING.search(screen):
-                # Let the frame settle (the console draws asynchronously): two equal captures.
+            ansi = self.screen()
+            text = CSI.sub("", ansi)
+            if ready(text) and not LOADING.search(text):
                 time.sleep(0.3)
-                again = self.screen()
-                if again == screen or not ready(again):
-                    if ready(again) and not LOADING.search(again):
-                        return self.screen(escapes=True)
-                screen = again
+                if self.screen() == ansi:
+                    return ansi
             if time.monotonic() > deadline:
-                sys.exit("screenshots: %s never appeared; the screen:\n%s" % (what, screen))
+                sys.exit("screenshots: %s never appeared (or never settled); the screen:\n%s" % (what, text))
             time.sleep(0.1)
 
     def kill(self):
