@@ -18,3 +18,4 @@ mod demo_generate;
 mod demo_servers;
 mod e2e_console;
 mod e2e_console_rotation;
+mod screenshots;
