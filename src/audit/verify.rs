@@ -459,7 +459,7 @@ impl<'k> ChainVerifier<'k> {
             (None, None) => Some((
                 None,
                 Damage::Wiped,
-                "the log holds no entry and no head: `timber init` begins every log with a genesis entry, so it was wiped (or never initialized by this version: `timber audit migrate` starts it)".to_string(),
+                "the log holds no entry and no head: `timber init` begins every log with a genesis entry, so it was wiped (or it was created by a version before the genesis and never written to: `timber init` begins such a log)".to_string(),
             )),
             (None, Some((id, _))) => Some((
                 None,
@@ -474,7 +474,7 @@ impl<'k> ChainVerifier<'k> {
             (Some((0, head_hash, true)), None) if head_hash == GENESIS => Some((
                 None,
                 Damage::Wiped,
-                "the log holds no entry: `timber init` begins every log with a genesis entry, so it was wiped (or never initialized by this version: `timber audit migrate` starts it)".to_string(),
+                "the log holds no entry: `timber init` begins every log with a genesis entry, so it was wiped (or it was created by a version before the genesis and never written to: `timber init` begins such a log)".to_string(),
             )),
             (Some((head_id, _, true)), None) => Some((
                 Some(head_id),

@@ -366,3 +366,46 @@ async fn the_sqlite_scan_reads_exactly_what_the_page_reader_reads() {
     );
     store.close().await;
 }
+
+/// A log an older version created and never wrote to (tables and a genesis head, no entry)
+/// verifies as `wiped`, whose remedy `timber init` then applies: it begins that log.
+#[tokio::test]
+async fn init_begins_a_log_an_older_version_created_and_never_wrote() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    store.init(&[]).await.unwrap();
+    drop(
+        timber::audit::AuditLog::open(&store, &crate::fixture_ring::ring())
+            .await
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/models_ok/app.yaml"
+        ),
+        dir.path().join("models/app.yaml"),
+    )
+    .unwrap();
+    let (code, report) = keyed_verify(dir.path(), &db);
+    assert_eq!(code, Some(2), "{report}");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`timber init` begins such a log"),
+        "{report}"
+    );
+    let init = timber(dir.path(), &db, &[], &["init"]);
+    assert!(
+        text(&init.stdout).contains("created  audit genesis entry 1"),
+        "{}",
+        text(&init.stdout)
+    );
+    let (code, report) = keyed_verify(dir.path(), &db);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["entries"], 1);
+    store.close().await;
+}
