@@ -51,17 +51,15 @@ impl Store {
             }
         }
         // A missing table says to run `timber init`, as every other system-table read does.
-        let failed = |reason: String| StoreError::Query {
-            what: "read audit log".into(),
-            table: AUDIT_LOG.into(),
-            reason: if reason.contains("no such table") {
-                format!(
-                    "the system table is missing in {} (run `timber init`)",
-                    self.url_redacted()
-                )
-            } else {
-                reason
-            },
+        let failed = |reason: String| {
+            if reason.contains("no such table") {
+                return self.missing_system_table("read audit log", AUDIT_LOG);
+            }
+            StoreError::Query {
+                what: "read audit log".into(),
+                table: AUDIT_LOG.into(),
+                reason,
+            }
         };
         reader
             .await

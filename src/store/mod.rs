@@ -163,16 +163,21 @@ impl Store {
     /// missing table is one line saying to run `timber init`, the same for every command.
     pub(crate) fn system_error(&self, what: &str, table: &str, err: sqlx::Error) -> StoreError {
         if is_missing_table(&err) {
-            return StoreError::Query {
-                what: what.to_string(),
-                table: table.to_string(),
-                reason: format!(
-                    "the system table is missing in {} (run `timber init`)",
-                    self.url_redacted()
-                ),
-            };
+            return self.missing_system_table(what, table);
         }
         StoreError::query(what, table, err)
+    }
+
+    /// The one line every command gives for a system table that does not exist.
+    pub(crate) fn missing_system_table(&self, what: &str, table: &str) -> StoreError {
+        StoreError::Query {
+            what: what.to_string(),
+            table: table.to_string(),
+            reason: format!(
+                "the system table is missing in {} (run `timber init`)",
+                self.url_redacted()
+            ),
+        }
     }
 
     /// A read failure on a model's table: a missing table is named as such.
