@@ -121,6 +121,8 @@ async fn storm(role: &str, seed: u64, events: usize, masked: bool) {
     let mut app: App = started(config, role, 100, 30).await;
     // A random `e` on the Health screen exports the report: keep it out of the work tree.
     app.state.health.export_dir = dir.path().to_path_buf();
+    // And a random ctrl-s dumps the screen: the same.
+    app.state.dump_dir = dir.path().to_path_buf();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut recent: Vec<String> = Vec::new();
     // What the storm reached, so a storm stuck on one screen fails instead of passing.
