@@ -220,28 +220,37 @@ async fn seed_model(
     rows: usize,
 ) -> Result<u64, DemoError> {
     let users = (rows / 10).max(10);
-    let (mut current, mut old) = (Vec::new(), Vec::new());
+    // Streamed: rows are written 5 000 at a time as they are made, so memory stays flat
+    // however many rows a presenter asks for (`--rows 1000000`, issue 17).
+    let (mut current, mut old) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+    let mut written = 0;
     for n in 0..rows_for(&model.name, rows) {
         let row = owned(generate_row(data, &model.name, n, users));
-        if !model.encryption.per_user && data.chance(15) {
-            old.push(row);
+        let (bucket, ring) = if !model.encryption.per_user && data.chance(15) {
+            (&mut old, &rings.1)
         } else {
-            current.push(row);
+            (&mut current, &rings.0)
+        };
+        bucket.push(row);
+        if bucket.len() == CHUNK {
+            written += store
+                .insert_many(model, ring, bucket, Some("demo-loader"))
+                .await?;
+            bucket.clear();
         }
     }
-    let mut written = 0;
-    for chunk in current.chunks(5_000) {
-        written += store
-            .insert_many(model, &rings.0, chunk, Some("demo-loader"))
-            .await?;
-    }
-    for chunk in old.chunks(5_000) {
-        written += store
-            .insert_many(model, &rings.1, chunk, Some("demo-loader"))
-            .await?;
+    for (bucket, ring) in [(&current, &rings.0), (&old, &rings.1)] {
+        if !bucket.is_empty() {
+            written += store
+                .insert_many(model, ring, bucket, Some("demo-loader"))
+                .await?;
+        }
     }
     Ok(written)
 }
+
+/// Rows per insert (and at most twice this many rows in memory).
+const CHUNK: usize = 5_000;
 
 /// Builds the whole demo directory, with its data in `dir/timber.db`.
 pub async fn generate(options: &DemoOptions) -> Result<DemoSummary, DemoError> {

@@ -1,6 +1,7 @@
-//! Streaming scans: rows are read in primary-key order by keyset pages (never OFFSET, never
-//! the whole table in memory), and each page is split across the worker pool while the
-//! next page is being read. Reading is async (sqlx); classification is CPU-bound (an HMAC
+//! Streaming scans: rows are read in primary-key order (on a SQLite file by one streamed
+//! statement, `Store::raw_stream`; elsewhere by keyset pages: never OFFSET, never the whole
+//! table in memory), and each batch is split across the worker pool while the next one is
+//! being read. Reading is async (sqlx); classification is CPU-bound (an HMAC
 //! per candidate key), so it runs on `spawn_blocking` threads, one chunk per core.
 
 use std::collections::{HashMap, HashSet};
@@ -153,7 +154,8 @@ impl DuplicateTracker {
     }
 }
 
-/// Scans one table: pages in key order, chunks classified in parallel, stats merged.
+/// Scans one table: rows in key order (one streamed statement on a SQLite file, keyset
+/// pages elsewhere), chunks classified in parallel, stats merged.
 pub async fn scan_table(
     store: &Store,
     model: &ModelDef,
@@ -166,68 +168,120 @@ pub async fn scan_table(
         Some(n) => n,
         None => store.estimate_rows(model).await.map_or(0, |e| e.rows),
     };
-    let fetch: Vec<&str> = job.fetch.iter().map(String::as_str).collect();
-    let workers = options.workers.max(1);
-    let mut columns = vec![ColumnStats::default(); job.columns.len()];
-    let mut pending: JoinSet<ChunkStats> = JoinSet::new();
-    let mut after: Option<Value> = None;
-    let mut rows_read: u64 = 0;
+    let names = job.fetch.clone();
+    let fetch: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut scan = Classify {
+        job,
+        classifier,
+        workers: options.workers.max(1),
+        columns: Vec::new(),
+        pending: JoinSet::new(),
+        rows_read: 0,
+    };
+    scan.columns = vec![ColumnStats::default(); scan.job.columns.len()];
     let mut sampled = false;
-    loop {
-        let mut limit = options.page_rows.max(1);
-        if let Some(n) = options.sample {
-            let left = n.saturating_sub(rows_read);
-            if left == 0 {
-                // A sample ends early only if the table has more rows.
-                sampled = !store
-                    .raw_page(model, &fetch, after.as_ref(), 1)
-                    .await?
-                    .is_empty();
+    // One more row than the sample, to tell whether the table has more.
+    if let Some(mut stream) = store.raw_stream(model, &fetch, options.sample.map(|n| n + 1))? {
+        while let Some(page) = stream.next().await {
+            let mut page = page?;
+            if let Some(n) = options.sample {
+                let left = usize::try_from(n.saturating_sub(scan.rows_read)).unwrap_or(usize::MAX);
+                if page.len() > left {
+                    page.truncate(left);
+                    sampled = true;
+                }
+            }
+            scan.feed(page, &mut duplicates).await?;
+            report(options, model, scan.rows_read, expected);
+        }
+    } else {
+        let mut after: Option<Value> = None;
+        loop {
+            let mut limit = options.page_rows.max(1);
+            if let Some(n) = options.sample {
+                let left = n.saturating_sub(scan.rows_read);
+                if left == 0 {
+                    // A sample ends early only if the table has more rows.
+                    sampled = !store
+                        .raw_page(model, &fetch, after.as_ref(), 1)
+                        .await?
+                        .is_empty();
+                    break;
+                }
+                limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
+            }
+            let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
+            let full = page.len() as u32 == limit;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            scan.feed(page, &mut duplicates).await?;
+            report(options, model, scan.rows_read, expected);
+            if !full {
                 break;
             }
-            limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
-        }
-        let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
-        let full = page.len() as u32 == limit;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
-        let page = Arc::new(page);
-        if let Some(owner_at) = job.owner_at {
-            derive_owner_keys(&classifier, &page, owner_at, workers).await?;
-        }
-        let chunk_len = page.len().div_ceil(workers);
-        for (i, start) in (0..page.len()).step_by(chunk_len).enumerate() {
-            let (page, job, classifier) = (page.clone(), job.clone(), classifier.clone());
-            let end = (start + chunk_len).min(page.len());
-            let position = rows_read + (i * chunk_len) as u64;
-            pending.spawn_blocking(move || classifier.chunk(&job, &page[start..end], position));
-        }
-        rows_read += page.len() as u64;
-        // Keep at most two pages in flight: reading overlaps classification, memory stays
-        // bounded.
-        while pending.len() > 2 * workers {
-            absorb(&mut pending, &mut columns, &mut duplicates).await?;
-        }
-        if let Some(progress) = &options.progress {
-            progress(&Progress {
-                model: model.name.clone(),
-                rows_done: rows_read,
-                rows_expected: expected.max(rows_read),
-            });
-        }
-        if !full {
-            break;
         }
     }
-    while !pending.is_empty() {
-        absorb(&mut pending, &mut columns, &mut duplicates).await?;
+    while !scan.pending.is_empty() {
+        absorb(&mut scan.pending, &mut scan.columns, &mut duplicates).await?;
     }
     Ok(TableScan {
-        job,
-        columns,
-        rows: rows_read,
+        job: scan.job,
+        columns: scan.columns,
+        rows: scan.rows_read,
         sampled,
     })
+}
+
+fn report(options: &ScanOptions, model: &ModelDef, rows_done: u64, expected: u64) {
+    if let Some(progress) = &options.progress {
+        progress(&Progress {
+            model: model.name.clone(),
+            rows_done,
+            rows_expected: expected.max(rows_done),
+        });
+    }
+}
+
+/// A table's classification in progress: pages split across the workers, at most two
+/// pages in flight.
+struct Classify {
+    job: Arc<TableJob>,
+    classifier: Arc<Classifier>,
+    workers: usize,
+    columns: Vec<ColumnStats>,
+    pending: JoinSet<ChunkStats>,
+    rows_read: u64,
+}
+
+impl Classify {
+    async fn feed(
+        &mut self,
+        page: Vec<RawRow>,
+        duplicates: &mut Option<&mut DuplicateTracker>,
+    ) -> Result<(), StoreError> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let page = Arc::new(page);
+        if let Some(owner_at) = self.job.owner_at {
+            derive_owner_keys(&self.classifier, &page, owner_at, self.workers).await?;
+        }
+        let chunk_len = page.len().div_ceil(self.workers);
+        for (i, start) in (0..page.len()).step_by(chunk_len).enumerate() {
+            let (page, job, classifier) = (page.clone(), self.job.clone(), self.classifier.clone());
+            let end = (start + chunk_len).min(page.len());
+            let position = self.rows_read + (i * chunk_len) as u64;
+            self.pending
+                .spawn_blocking(move || classifier.chunk(&job, &page[start..end], position));
+        }
+        self.rows_read += page.len() as u64;
+        // Keep at most two pages in flight: reading overlaps classification, memory stays
+        // bounded.
+        while self.pending.len() > 2 * self.workers {
+            absorb(&mut self.pending, &mut self.columns, duplicates).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Derives the per-user keys of a page's owners before classifying it, each owner once,

@@ -69,7 +69,7 @@ impl Store {
     }
 
     /// The SQLite file this store reads, when it is one (not in memory, not a server).
-    fn sqlite_file(&self) -> Option<PathBuf> {
+    pub(super) fn sqlite_file(&self) -> Option<PathBuf> {
         let url = self.config.url.expose();
         if !url.starts_with("sqlite:") {
             return None;

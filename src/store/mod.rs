@@ -27,6 +27,7 @@ mod mysql;
 mod namespace;
 mod postgres;
 mod raw;
+mod raw_scan;
 mod records;
 mod rotation_sql;
 mod schema;
@@ -53,6 +54,7 @@ pub use error::StoreError;
 pub use introspect::{ColumnInfo, IndexInfo};
 pub use namespace::valid_namespace;
 pub use raw::{CasOutcome, CasUpdate, RawRow};
+pub use raw_scan::RawStream;
 pub use records::{Cursor, Page, PageRequest, Record};
 pub use rotation_sql::{
     ColumnCas, FailureRow, JobProgress, JobRequest, JobRow, JobStatus, KeyRow, KeyStatus,

@@ -246,3 +246,70 @@ async fn census_counts_every_kind_of_value_postgres() {
 async fn census_counts_every_kind_of_value_mysql() {
     census_counts_every_kind_of_value(Kind::Mysql).await;
 }
+
+/// The census and health read a SQLite file through `Store::raw_stream` (one statement on
+/// a read-only connection of its own, issue 17) and servers by keyset pages: both must
+/// give the scan the same rows in the same order, odd cells included (NULL, a number where
+/// a token belongs, bytes that are not UTF-8, a BLOB), or one database would be judged
+/// differently by its backend. A limit (`--sample`) stops both at the same row.
+#[tokio::test]
+async fn the_sqlite_stream_reads_exactly_what_the_page_reader_reads() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let models = models(dir.path(), MODELS);
+    let store = db.store().await;
+    store.init(&models.models).await.unwrap();
+    let mut inserts = vec![
+        "INSERT INTO cc_notes (id, body, meta) WITH RECURSIVE n(i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9000) \
+         SELECT printf('id-%05d', i), 'gAAAAAbody' || i, '\"gAAAAAmeta' || i || '\"' FROM n"
+            .to_string(),
+    ];
+    inserts.extend([
+        "INSERT INTO cc_notes (id, body, meta) VALUES ('odd-1', NULL, 42)".to_string(),
+        "INSERT INTO cc_notes (id, body, meta) VALUES ('odd-2', CAST(X'C328FF' AS TEXT), X'00FF')"
+            .to_string(),
+        "INSERT INTO cc_notes (id, body, meta) VALUES ('odd-3', 3.5, '')".to_string(),
+    ]);
+    for sql in inserts {
+        store_support::exec(Kind::Sqlite, &db.url, sql).await;
+    }
+    let note = models.find("Note").unwrap();
+    let columns = ["body", "meta"];
+    for limit in [None, Some(1), Some(4096), Some(8999), Some(20_000)] {
+        let mut stream = store
+            .raw_stream(note, &columns, limit)
+            .unwrap()
+            .expect("a SQLite file is streamed");
+        let mut streamed = Vec::new();
+        let mut batches = 0;
+        while let Some(batch) = stream.next().await {
+            streamed.extend(batch.unwrap());
+            batches += 1;
+        }
+        let page_limit = limit.map_or(u32::MAX, |n| n as u32);
+        let paged = store
+            .raw_page(note, &columns, None, page_limit)
+            .await
+            .unwrap();
+        assert_eq!(streamed, paged, "limit {limit:?}");
+        assert_eq!(
+            streamed.len(),
+            limit.map_or(9003, |n| (n as usize).min(9003)),
+            "limit {limit:?}"
+        );
+        if limit.is_none() {
+            assert!(batches > 1, "a whole table is handed over in batches");
+            let odd = streamed
+                .iter()
+                .find(|r| r.id == Value::Text("odd-2".into()))
+                .unwrap();
+            assert_eq!(
+                odd.not_text,
+                vec![0, 1],
+                "bytes that are not UTF-8 are not text"
+            );
+        }
+    }
+    store.close().await;
+}

@@ -34,7 +34,7 @@ pub fn unique_name() -> String {
     format!("timber_t_{hex}")
 }
 
-/// Runs one statement on a server test database (PostgreSQL or MySQL).
+/// Runs statements on a test database.
 pub async fn exec(kind: Kind, url: &str, sql: String) {
     let run = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()));
     let done = match kind {
@@ -50,7 +50,12 @@ pub async fn exec(kind: Kind, url: &str, sql: String) {
                 .expect("connect to MySQL");
             run.execute(&mut conn).await.map(|_| ())
         }
-        Kind::Sqlite => Ok(()),
+        Kind::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url)
+                .await
+                .expect("connect to SQLite");
+            run.execute(&mut conn).await.map(|_| ())
+        }
     };
     done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
