@@ -22,5 +22,8 @@ mod rotation_keys;
 mod rotation_kill;
 mod rotation_python;
 mod rotation_rate;
+mod rotation_rate_live;
+mod rotation_rerun;
+mod rotation_metrics;
 mod rotation_split;
 mod rotation_text_keys;

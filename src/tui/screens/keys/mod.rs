@@ -73,6 +73,13 @@ pub enum Msg {
         request: JobRequest,
         result: Result<bool, String>,
     },
+    /// The answer to `:rate N` on job `id`: the job as it was before (its table and old
+    /// rate), or why it was refused.
+    RateSet {
+        id: i64,
+        rate: Option<u64>,
+        result: Result<crate::store::JobRow, String>,
+    },
     /// The key-retirement dialog's census progress, plan and result.
     Retire(RetireUpdate),
 }
