@@ -96,8 +96,9 @@ fn two_model_dir(url: &str) -> tempfile::TempDir {
 }
 
 /// Starts `timber rotate ARGS --format json` and reads its events until `batches` batch
-/// events have arrived; returns the child (still running) and the first job's id.
-fn start_until(dir: &Path, args: &[&str], batches: usize) -> (Child, i64) {
+/// events have arrived; returns the child (still running) and the first job's `started`
+/// event.
+fn start_until(dir: &Path, args: &[&str], batches: usize) -> (Child, serde_json::Value) {
     let mut child = timber_cmd(dir, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -113,7 +114,7 @@ fn start_until(dir: &Path, args: &[&str], batches: usize) -> (Child, i64) {
             .expect("stdout line");
         let event: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
         match event["event"].as_str() {
-            Some("started") => job = job.or(event["job"].as_i64()),
+            Some("started") => job = job.or(Some(event)),
             Some("batch") => seen += 1,
             Some("done") => panic!("a job finished before the kill: {event}"),
             _ => {}
@@ -141,7 +142,12 @@ fn rerun_after_kill(kind: Kind) {
     let run = ["rotate", "--all", "--batch", "25"];
     let json_run = [&run[..], &["--format", "json"]].concat();
 
-    let (mut child, job) = start_until(dir.path(), &json_run, 3);
+    let (mut child, started) = start_until(dir.path(), &json_run, 3);
+    let job = started["job"].as_i64().expect("job id");
+    let (model_name, table) = (
+        started["model"].as_str().expect("model").to_string(),
+        started["table"].as_str().expect("table").to_string(),
+    );
     let pid = child.id();
     // `Child::kill` is SIGKILL on Unix: no destructor runs, the batch in flight rolls back.
     child.kill().expect("kill -9");
@@ -158,7 +164,7 @@ fn rerun_after_kill(kind: Kind) {
     // Adopting is a takeover: a role without `takeover_job` is refused, the job untouched.
     let refused = timber(
         dir.path(),
-        &["--role", "rotator", "rotate", "--model", "Secret"],
+        &["--role", "rotator", "rotate", "--model", &model_name],
     );
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(
@@ -179,7 +185,7 @@ fn rerun_after_kill(kind: Kind) {
     assert!(out.status.success(), "rerun failed: {err}");
     assert!(
         err.contains(&format!(
-            "resuming job {job} of `secrets` (worker {worker} gone, last heartbeat "
+            "resuming job {job} of `{table}` (worker {worker} gone, last heartbeat "
         )),
         "{err}"
     );
@@ -190,11 +196,12 @@ fn rerun_after_kill(kind: Kind) {
     assert_eq!(adopted["rows_done"], ROWS - ROWS / 10, "each row counted once");
     assert_eq!(adopted["rows_skipped"], ROWS / 10);
     assert_eq!(adopted["rows_failed"], 0);
-    let letters_job = listed
+    let other = if table == "letters" { "secrets" } else { "letters" };
+    let other_job = listed
         .iter()
-        .find(|j| j["table"] == "letters" && j["status"] == "completed")
-        .expect("the second model ran to completion too");
-    assert_eq!(letters_job["rows_done"], ROWS - ROWS / 10);
+        .find(|j| j["table"] == other && j["status"] == "completed")
+        .expect("the other model ran to completion too");
+    assert_eq!(other_job["rows_done"], ROWS - ROWS / 10);
     assert!(
         listed
             .iter()
@@ -227,7 +234,8 @@ fn a_job_whose_worker_is_alive_is_refused_naming_the_worker() {
     let slow = [
         "rotate", "--model", "Secret", "--max-rate", "20", "--format", "json",
     ];
-    let (mut child, job) = start_until(dir.path(), &slow, 1);
+    let (mut child, started) = start_until(dir.path(), &slow, 1);
+    let job = started["job"].as_i64().expect("job id");
     let out = timber(dir.path(), &["rotate", "--model", "Secret"]);
     let _ = child.kill();
     let _ = child.wait();
