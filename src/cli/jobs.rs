@@ -141,9 +141,7 @@ fn set(global: &GlobalArgs, job: i64, rate: Option<u64>, format: OutputFormat) -
     }
     let words = |r: Option<u64>| r.map_or("unlimited".to_string(), |r| format!("{r} rows/s"));
     let when = match JobState::of(&before) {
-        JobState::Recorded(status) if status.is_active() => {
-            "its worker runs at it within a second"
-        }
+        JobState::Recorded(status) if status.is_active() => "its worker runs at it within a second",
         _ => "it applies when the job is resumed",
     };
     writeln!(

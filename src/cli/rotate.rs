@@ -181,7 +181,9 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                     eprintln!();
                 }
                 match max_rate {
-                    Some(rate) => eprintln!("timber rotate: job {job} now limited to {rate} rows/s"),
+                    Some(rate) => {
+                        eprintln!("timber rotate: job {job} now limited to {rate} rows/s")
+                    }
                     None => eprintln!("timber rotate: job {job} no longer rate-limited"),
                 }
             }

@@ -99,7 +99,9 @@ pub async fn gather_audit(store: &Store) -> Result<Option<AuditFacts>, StoreErro
             })
             .await?;
         for entry in &page {
-            *reveals.entry(role_of(entry.row.detail.as_deref())).or_insert(0) += 1;
+            *reveals
+                .entry(role_of(entry.row.detail.as_deref()))
+                .or_insert(0) += 1;
         }
         match page.last() {
             Some(last) if page.len() == 1000 => before_id = Some(last.id),

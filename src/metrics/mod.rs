@@ -18,8 +18,7 @@ mod process;
 mod render;
 
 pub use gather::{
-    AuditFacts, CheckStatus, JobFacts, ScanFacts, Snapshot, gather_audit, gather_jobs,
-    gather_scans,
+    AuditFacts, CheckStatus, JobFacts, ScanFacts, Snapshot, gather_audit, gather_jobs, gather_scans,
 };
 pub use process::{observe, process_metrics};
 pub use render::{CONTENT_TYPE, render};

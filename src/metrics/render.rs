@@ -80,14 +80,12 @@ pub fn render(snapshot: &Snapshot) -> String {
     if let Some(audit) = &snapshot.audit {
         let entries = Counter::<u64>::default();
         entries.inc_by(audit.entries);
-        registry.register(
-            "timber_audit_entries",
-            "Entries in the audit log",
-            entries,
-        );
+        registry.register("timber_audit_entries", "Entries in the audit log", entries);
         let reveals = Family::<Labels, Counter>::default();
         for (role, n) in &audit.reveals {
-            reveals.get_or_create(&vec![("role", role.clone())]).inc_by(*n);
+            reveals
+                .get_or_create(&vec![("role", role.clone())])
+                .inc_by(*n);
         }
         registry.register(
             "timber_reveals",
@@ -154,10 +152,22 @@ mod tests {
             ..Snapshot::default()
         };
         let text = render(&snapshot);
-        assert!(text.contains("timber_rotation_rows_total{job=\"7\",status=\"done\"} 90\n"), "{text}");
-        assert!(text.contains("timber_rotation_rows_remaining{job=\"7\"} 99\n"), "{text}");
-        assert!(text.contains("timber_rotation_workers{job=\"7\"} 1\n"), "{text}");
-        assert!(text.contains("# TYPE timber_rotation_batch_seconds histogram"), "{text}");
+        assert!(
+            text.contains("timber_rotation_rows_total{job=\"7\",status=\"done\"} 90\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("timber_rotation_rows_remaining{job=\"7\"} 99\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("timber_rotation_workers{job=\"7\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE timber_rotation_batch_seconds histogram"),
+            "{text}"
+        );
         assert!(text.contains("timber_build_info{version="), "{text}");
     }
 }

@@ -46,7 +46,10 @@ pub enum RotationEvent {
     },
     /// The job's rate limit was changed while it ran (`timber jobs set`, the console); it
     /// runs at `max_rate` rows per second from now on (`None`: unlimited).
-    RateChanged { job: i64, max_rate: Option<u64> },
+    RateChanged {
+        job: i64,
+        max_rate: Option<u64>,
+    },
     /// After each committed batch; counters are the job's totals so far.
     Batch {
         job: i64,

@@ -253,11 +253,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Resumes the job `row` of `model` from its cursor (a takeover if its worker is gone).
-    async fn resume_row(
-        &self,
-        model: &ModelDef,
-        row: JobRow,
-    ) -> Result<JobSummary, RotationError> {
+    async fn resume_row(&self, model: &ModelDef, row: JobRow) -> Result<JobSummary, RotationError> {
         let id = row.id;
         match row.status {
             s if s.is_final() => {

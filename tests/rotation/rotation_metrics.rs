@@ -212,14 +212,15 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
             job = event["job"].as_i64();
         }
     }
-    let job = job.unwrap().to_string();
+    let job_id = job.unwrap();
+    let job = job_id.to_string();
 
     let (status, first) = get(port, "/metrics");
     assert_eq!(status, "HTTP/1.1 200 OK");
     let listed = jobs(dir.path());
     let (_, second) = get(port, "/metrics");
     let (first, second) = (parse(&first), parse(&second));
-    let row = listed.iter().find(|j| j["id"].to_string() == job).unwrap();
+    let row = listed.iter().find(|j| j["id"] == job_id).unwrap();
     for (status, field) in [("done", "rows_done"), ("skipped", "rows_skipped")] {
         let labels = [("job", job.as_str()), ("status", status)];
         let before = value(&first, "timber_rotation_rows_total", &labels).unwrap();
@@ -229,10 +230,16 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
             before <= jobs_says && jobs_says <= after,
             "{status}: scrape {before}, timber jobs {jobs_says}, scrape {after}"
         );
-        assert!(before > 0.0 || status == "skipped", "progress shows: {before}");
+        assert!(
+            before > 0.0 || status == "skipped",
+            "progress shows: {before}"
+        );
     }
     let running = [("job", job.as_str())];
-    assert_eq!(value(&first, "timber_rotation_workers", &running), Some(1.0));
+    assert_eq!(
+        value(&first, "timber_rotation_workers", &running),
+        Some(1.0)
+    );
     assert!(value(&first, "timber_rotation_rows_remaining", &running).unwrap() > 0.0);
     assert!(value(&second, "timber_rotation_batch_seconds_count", &[]).unwrap() >= 2.0);
     assert_eq!(
@@ -253,7 +260,7 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
     no_key_in(&stderr(&out));
     let once = parse(&text);
     let listed = jobs(dir.path());
-    let row = listed.iter().find(|j| j["id"].to_string() == job).unwrap();
+    let row = listed.iter().find(|j| j["id"] == job_id).unwrap();
     for (status, field) in [
         ("done", "rows_done"),
         ("skipped", "rows_skipped"),
@@ -266,7 +273,10 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
             "{status}"
         );
     }
-    assert_eq!(value(&once, "timber_rotation_rows_remaining", &running), Some(0.0));
+    assert_eq!(
+        value(&once, "timber_rotation_rows_remaining", &running),
+        Some(0.0)
+    );
     assert_eq!(value(&once, "timber_rotation_workers", &running), Some(0.0));
 
     // The census as `timber census` counts it, by fingerprint.
@@ -288,7 +298,10 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
             compared += 1;
         }
     }
-    assert!(compared >= 3, "every encrypted column has a count under the new key");
+    assert!(
+        compared >= 3,
+        "every encrypted column has a count under the new key"
+    );
     // Each health check's verdict as `timber health` gives it (its worst finding).
     let health = timber(dir.path(), &["health", "--format", "json"]);
     let health: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
@@ -299,13 +312,19 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
             "warn" => 1.0,
             _ => 2.0,
         };
-        let entry = worst.entry(check["id"].as_str().unwrap().into()).or_insert(0.0);
+        let entry = worst
+            .entry(check["id"].as_str().unwrap().into())
+            .or_insert(0.0);
         *entry = entry.max(level);
     }
     assert!(worst.contains_key("key.primary"));
     for (check, level) in &worst {
         assert_eq!(
-            value(&once, "timber_health_check_status", &[("check", check.as_str())]),
+            value(
+                &once,
+                "timber_health_check_status",
+                &[("check", check.as_str())]
+            ),
             Some(*level),
             "{check}"
         );

@@ -36,7 +36,13 @@ fn live_rate_change(kind: Kind) {
     let mut child = timber_cmd(
         dir.path(),
         &[
-            "rotate", "--model", "Secret", "--max-rate", "10", "--format", "json",
+            "rotate",
+            "--model",
+            "Secret",
+            "--max-rate",
+            "10",
+            "--format",
+            "json",
         ],
     )
     .stdout(Stdio::piped())

@@ -159,7 +159,10 @@ fn rerun_after_kill(kind: Kind) {
     assert_eq!(killed["status"], "running", "{killed}");
     assert_eq!(killed["worker_alive"], false, "{killed}");
     let worker = killed["worker"].as_str().expect("worker").to_string();
-    assert!(worker.ends_with(&format!(":{pid}")), "{worker} is the killed process");
+    assert!(
+        worker.ends_with(&format!(":{pid}")),
+        "{worker} is the killed process"
+    );
 
     // Adopting is a takeover: a role without `takeover_job` is refused, the job untouched.
     let refused = timber(
@@ -193,10 +196,18 @@ fn rerun_after_kill(kind: Kind) {
     let listed = jobs(dir.path());
     let adopted = listed.iter().find(|j| j["id"] == job).expect("listed");
     assert_eq!(adopted["status"], "completed", "{adopted}");
-    assert_eq!(adopted["rows_done"], ROWS - ROWS / 10, "each row counted once");
+    assert_eq!(
+        adopted["rows_done"],
+        ROWS - ROWS / 10,
+        "each row counted once"
+    );
     assert_eq!(adopted["rows_skipped"], ROWS / 10);
     assert_eq!(adopted["rows_failed"], 0);
-    let other = if table == "letters" { "secrets" } else { "letters" };
+    let other = if table == "letters" {
+        "secrets"
+    } else {
+        "letters"
+    };
     let other_job = listed
         .iter()
         .find(|j| j["table"] == other && j["status"] == "completed")
@@ -232,7 +243,13 @@ fn a_job_whose_worker_is_alive_is_refused_naming_the_worker() {
     rt.block_on(seed(&store, 200, 10));
     let dir = env_dir(&db.url);
     let slow = [
-        "rotate", "--model", "Secret", "--max-rate", "20", "--format", "json",
+        "rotate",
+        "--model",
+        "Secret",
+        "--max-rate",
+        "20",
+        "--format",
+        "json",
     ];
     let (mut child, started) = start_until(dir.path(), &slow, 1);
     let job = started["job"].as_i64().expect("job id");

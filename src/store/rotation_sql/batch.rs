@@ -214,9 +214,9 @@ fn options_keeping_max_rate(d: Dialect, param: &str) -> String {
             "CAST(jsonb_set(CAST({param} AS jsonb), '{{max_rate}}', \
              COALESCE(CAST({options} AS jsonb) -> 'max_rate', 'null'::jsonb)) AS text)"
         ),
-        Dialect::Mysql => format!(
-            "JSON_SET({param}, '$.max_rate', JSON_EXTRACT({options}, '$.max_rate'))"
-        ),
+        Dialect::Mysql => {
+            format!("JSON_SET({param}, '$.max_rate', JSON_EXTRACT({options}, '$.max_rate'))")
+        }
     }
 }
 

@@ -100,13 +100,12 @@ impl KeysState {
                 result,
             } => self.apply_job_request(id, request, result),
             Msg::RateSet { id, rate, result } => match result {
-                Ok(before) => {
-                    let words =
-                        |r: Option<u64>| r.map_or("unlimited".to_string(), |r| format!("{r} rows/s"));
-                    let was = crate::rotation::JobOptions::parse(before.options.as_deref()).max_rate;
+                Ok((table, was)) => {
+                    let words = |r: Option<u64>| {
+                        r.map_or("unlimited".to_string(), |r| format!("{r} rows/s"))
+                    };
                     Effect::notice(format!(
-                        "job {id} ({}): max rate {} (was {})",
-                        before.table_name,
+                        "job {id} ({table}): max rate {} (was {})",
                         words(rate),
                         words(was)
                     ))

@@ -102,6 +102,10 @@ pub async fn request_job(store: Store, id: i64, request: JobRequest) -> Msg {
 pub async fn set_rate(store: Store, id: i64, rate: Option<u64>) -> Msg {
     let result = crate::rotation::set_max_rate(&store, id, rate)
         .await
+        .map(|before| {
+            let was = crate::rotation::JobOptions::parse(before.options.as_deref()).max_rate;
+            (before.table_name, was)
+        })
         .map_err(|e| e.to_string());
     Msg::RateSet { id, rate, result }
 }
