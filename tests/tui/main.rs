@@ -24,6 +24,7 @@ mod tui_health;
 mod tui_health_progress;
 mod tui_help_palette;
 mod tui_job_gauge;
+mod tui_job_rate;
 mod tui_k9s_keys;
 mod tui_keys_retire;
 mod tui_messages;
