@@ -32,5 +32,6 @@ mod tui_narrow_columns;
 mod tui_quit;
 mod tui_record;
 mod tui_rotation;
+mod tui_rotation_rerun;
 mod tui_snapshots;
 mod tui_theme;
