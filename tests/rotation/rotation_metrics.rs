@@ -168,9 +168,20 @@ fn no_key_in(text: &str) {
 }
 
 #[test]
-fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
+fn sqlite_a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
+    scrape_during_rotation(Kind::Sqlite);
+}
+
+#[test]
+fn postgres_a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
+    scrape_during_rotation(Kind::Postgres);
+}
+
+fn scrape_during_rotation(kind: Kind) {
     let rt = runtime();
-    let db = rt.block_on(new_db(Kind::Sqlite)).expect("SQLite");
+    let Some(db) = rt.block_on(new_db(kind)) else {
+        return;
+    };
     let store = rt.block_on(db.store());
     rt.block_on(seed(&store, 300, 10));
     let dir = env_dir(&db.url);
@@ -330,4 +341,5 @@ fn a_scrape_during_a_rotation_parses_and_matches_timber_jobs() {
         );
     }
     rt.block_on(store.close());
+    rt.block_on(db.drop_all());
 }
