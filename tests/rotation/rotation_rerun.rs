@@ -3,7 +3,7 @@
 //! whose worker is gone, says so, and finishes every model; every value then decrypts
 //! under the new key alone to its original plaintext. A job whose worker is alive is
 //! refused naming that worker, and adopting needs the `takeover_job` grant like `--resume`.
-//! On SQLite and on PostgreSQL.
+//! On SQLite, PostgreSQL and MariaDB.
 
 use crate::rotation_support;
 use crate::store_support;
@@ -233,6 +233,11 @@ fn sqlite_rerunning_rotate_all_after_a_kill_adopts_the_job_and_finishes_every_mo
 #[test]
 fn postgres_rerunning_rotate_all_after_a_kill_adopts_the_job_and_finishes_every_model() {
     rerun_after_kill(Kind::Postgres);
+}
+
+#[test]
+fn mariadb_rerunning_rotate_all_after_a_kill_adopts_the_job_and_finishes_every_model() {
+    rerun_after_kill(Kind::Mysql);
 }
 
 #[test]
