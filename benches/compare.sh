@@ -11,11 +11,19 @@
 #        - Python Timber's documented method (SQLAlchemy, load all, decrypt, encrypt, commit);
 #      after ours and Python's, `timber census` and a sampled decryption prove every value is
 #      under the new key with its original plaintext (the census is timed as well).
-#   3. benches/baseline/report.py prints every number with its baseline and the ratios.
+#   3. Timber-shaped data (issue 17; benches/baseline/shape_bench.py): the schema of a real
+#      Python Timber application with the fixture's value sizes, SHAPE_ROWS user_profiles (and
+#      half as many research_sessions) on each of SHAPE_BACKENDS: the raw read of every
+#      encrypted column beside `timber census` and `timber health`, the census again through a
+#      proxy delaying PROXY_DELAY_MS each way (PostgreSQL), the raw rewrite of the same columns
+#      beside `timber rotate --all` and Python Timber's method, each rotation checked;
+#   4. benches/baseline/report.py and shape_report.py print every number with its baseline
+#      and the ratios.
 #
 # Usage: benches/compare.sh
 #   ROWS="20000 100000"   row counts (two, so peak memory can be compared across sizes)
-#   SKIP_CODEC=1 | SKIP_ROTATION=1 | SKIP_POSTGRES=1
+#   SKIP_CODEC=1 | SKIP_ROTATION=1 | SKIP_POSTGRES=1 | SKIP_SHAPE=1
+#   SHAPE_ROWS="30000 300000"  SHAPE_BACKENDS="sqlite postgres mysql"  PROXY_DELAY_MS=25
 #   TIMBER_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
 #   MEASURE="--warm-up-time 1 --measurement-time 3"   criterion flags
 #   NO_BUILD=1   use target/release/timber and the newest codec bench as built (no cargo)
@@ -33,6 +41,9 @@ OUT="$TARGET/compare/$(date +%Y%m%d-%H%M%S)"
 VENV="$TARGET/bench-venv"
 PY="$VENV/bin/python"
 ROWS="${ROWS:-20000 100000}"
+SHAPE_ROWS="${SHAPE_ROWS:-30000 300000}"
+SHAPE_BACKENDS="${SHAPE_BACKENDS:-sqlite postgres mysql}"
+PROXY_DELAY_MS="${PROXY_DELAY_MS:-25}"
 MEASURE="${MEASURE:---warm-up-time 1 --measurement-time 3}"
 PG_ADMIN="${TIMBER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 PG_SCHEMA=timber_bench_compare
@@ -54,7 +65,7 @@ say() { echo "compare: $*" >&2; }
     echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
 
-if ! "$PY" -c 'import sqlalchemy, psycopg2, cryptography' 2>/dev/null; then
+if ! "$PY" -c 'import sqlalchemy, psycopg2, pymysql, cryptography' 2>/dev/null; then
     say "installing Python Timber's stack into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q -r "$BASE/requirements.txt"
@@ -88,7 +99,7 @@ MASTER="$(key MASTER)"
 # The release binary with the bench keys and models. Run from $OUT (see below), so no stray
 # .env is read.
 TIMBER_ENV=(ENCRYPTION_KEY="$NEW" ENCRYPTION_KEY_OLD="$OLD" MASTER_ENCRYPTION_KEY="$MASTER"
-    TIMBER_MODELS="$BASE/models" TIMBER_USER=bench)
+    TIMBER_MODELS="$BASE/models" TIMBER_POLICY="$BASE/policy.yaml" TIMBER_USER=bench)
 # timber URL ARGS...: as a command word for /usr/bin/time too (no shell function there).
 timber_cmd() {
     local url="$1"
@@ -225,8 +236,32 @@ if [ -z "${SKIP_ROTATION:-}" ]; then
         fi
     done
 fi
+# --- 3. Timber-shaped data (issue 17): rotation, census, health beside the database's floor ---
+if [ -z "${SKIP_SHAPE:-}" ]; then
+    if [ -z "${NO_BUILD:-}" ] && [ -n "${SKIP_ROTATION:-}" ]; then
+        say "cargo build --release --bin timber"
+        cargo build --release --bin timber 2>"$OUT/build.err"
+    fi
+    cd "$OUT"
+    export TIMBER="$TARGET/release/timber"
+    for n in $SHAPE_ROWS; do
+        pristine="$TARGET/bench-data/shape_$n.db"
+        if [ ! -f "$pristine" ]; then
+            say "generating the Timber-shaped $n + $((n / 2)) rows under the old key (Python cryptography)"
+            rm -f "$pristine.tmp"
+            (cd "$BASE" && "$PY" shape_bench.py generate "$pristine.tmp" "$n")
+            mv "$pristine.tmp" "$pristine"
+        fi
+        for backend in $SHAPE_BACKENDS; do
+            say "Timber-shaped, $backend, $n rows"
+            (cd "$BASE" && "$PY" shape_bench.py round "$backend" "$n" "$pristine" "$OUT" \
+                --proxy-delay-ms "$PROXY_DELAY_MS") || say "shape round $backend $n failed (see above)"
+        done
+    done
+fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 
-# --- 3. the summary ------------------------------------------------------------------------------
+# --- 4. the summary ------------------------------------------------------------------------------
 "$PY" "$BASE/report.py" "$OUT" "$TARGET/criterion" | tee "$OUT/summary.md"
+"$PY" "$BASE/shape_report.py" "$OUT" | tee -a "$OUT/summary.md"
 say "results in $OUT"

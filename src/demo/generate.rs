@@ -120,6 +120,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     }
 }
 
+/// Rows per second the demo's rotations are held to (its `.env`): 2 000 rows per main model
+/// take a few seconds each, long enough to follow the gauges, short enough for a demo.
+pub const DEMO_ROTATION_RATE: u64 = 500;
+
 /// The URL of the demo's SQLite file, from the demo directory.
 const SQLITE_URL: &str = "sqlite://timber.db";
 
@@ -138,7 +142,10 @@ fn env_file_text_for(url: &str) -> String {
          OAK_ENV=demo\n\
          TIMBER_MODELS=models\n\
          TIMBER_POLICY=policy.yaml\n\
-         TIMBER_ROLE=support\n"
+         TIMBER_ROLE=support\n\
+         # Rotations of the demo are held to this many rows per second so that one can be\n\
+         # watched on the Keys screen (a few seconds per model); 0 lifts the limit.\n\
+         ROTATION_MAX_ROWS_PER_SECOND={DEMO_ROTATION_RATE}\n"
     )
 }
 

@@ -7,6 +7,9 @@ mod history;
 mod keys;
 mod plant;
 
-pub use generate::{DemoError, DemoOptions, DemoServer, DemoSummary, generate, generate_on_server};
+pub use generate::{
+    DEMO_ROTATION_RATE, DemoError, DemoOptions, DemoServer, DemoSummary, generate,
+    generate_on_server,
+};
 pub use keys::{DEMO_KEYS, DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 pub use plant::Planted;

@@ -185,7 +185,7 @@ impl Runner<'_> {
                 (live.row.rows_done + live.row.rows_skipped + live.row.rows_failed).max(0) as u64;
             let left = (live.row.rows_total.max(0) as u64).saturating_sub(handled);
             let (rate, eta_seconds) =
-                rate_and_eta(rows_this_run, started.elapsed().as_secs_f64(), left);
+                rate_and_eta(rows_this_run, pacer.paced_seconds(rows_this_run), left);
             self.events.send(RotationEvent::Batch {
                 job: live.row.id,
                 total: live.row.rows_total.max(0) as u64,

@@ -29,6 +29,8 @@ pub(crate) struct Pacer {
     started: Instant,
     /// Rows handled before `started` (at an earlier rate); they owe nothing at this one.
     rows_before: u64,
+    /// Paced seconds of the run before `started` (see [`Pacer::paced_seconds`]).
+    seconds_before: f64,
 }
 
 impl Pacer {
@@ -38,6 +40,7 @@ impl Pacer {
             rate: rate.filter(|r| *r > 0),
             started,
             rows_before: 0,
+            seconds_before: 0.0,
         }
     }
 
@@ -50,6 +53,7 @@ impl Pacer {
     /// before do not count against it, so slowing a job down does not stall it to pay for
     /// the rows it did at the faster rate.
     pub(crate) fn set_rate(&mut self, rate: Option<u64>, rows: u64) {
+        self.seconds_before = self.paced_seconds(rows);
         self.rate = rate.filter(|r| *r > 0);
         self.started = Instant::now();
         self.rows_before = rows;
@@ -72,6 +76,21 @@ impl Pacer {
         let rows = rows.saturating_sub(self.rows_before);
         let due = Duration::from_secs_f64(rows as f64 / rate as f64);
         due.saturating_sub(self.started.elapsed())
+    }
+
+    /// Seconds `rows` take in this run once the pacer has waited what it owes: the time
+    /// spent so far, or the rate's due time when that is later. The rate and ETA a limited
+    /// job reports are measured on this, so `limited to 40 rows/s` never sits beside the
+    /// `4000 rows/s` of a batch that was read and written in 10 ms and then waited.
+    /// A rate changed mid-run counts from its change (the seconds before are kept).
+    pub(crate) fn paced_seconds(&self, rows: u64) -> f64 {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let rows = rows.saturating_sub(self.rows_before);
+        self.seconds_before
+            + match self.rate {
+                Some(rate) => elapsed.max(rows as f64 / rate as f64),
+                None => elapsed,
+            }
     }
 
     /// Sleeps what [`Pacer::owed`] says, but at most `limit`, in short slices; returns
@@ -178,9 +197,22 @@ mod tests {
         pacer.set_rate(Some(10), 1000);
         let owed = pacer.owed(1010);
         assert!(owed <= Duration::from_secs(1) && owed > Duration::from_millis(500));
+        // Timed as 1 s for the first 1000 rows plus 1 s for the next 10.
+        let paced = pacer.paced_seconds(1010);
+        assert!((2.0..2.5).contains(&paced), "{paced}");
         pacer.set_rate(None, 1010);
         assert!(pacer.owed(1_000_000).is_zero());
         assert_eq!(pacer.rate(), None);
+    }
+
+    #[test]
+    fn a_limited_run_is_timed_as_if_it_had_waited_its_due() {
+        let start = Instant::now();
+        // 400 rows handled at once under a 40 rows/s limit take 10 s, not the microseconds
+        // spent so far; without a limit they take what they took.
+        let paced = Pacer::new(Some(40), start).paced_seconds(400);
+        assert!((10.0..11.0).contains(&paced), "{paced}");
+        assert!(Pacer::new(None, start).paced_seconds(400) < 1.0);
     }
 
     #[tokio::test]

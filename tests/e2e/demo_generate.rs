@@ -7,7 +7,7 @@ use std::process::Command;
 use timber::audit::AuditFilter;
 use timber::config::load_models;
 use timber::crypto::KeyRing;
-use timber::demo::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
+use timber::demo::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY, DEMO_ROTATION_RATE};
 use timber::demo::{DemoOptions, generate};
 use timber::store::JobRow;
 use timber::store::{Cell, PageRequest, Store};
@@ -237,6 +237,56 @@ fn demo_command_without_console_prints_the_summary() {
     assert!(stderr.contains("timber health"), "{stderr}");
     assert!(!stderr.contains(DEMO_PRIMARY_KEY) && !stderr.contains(DEMO_MASTER_KEY));
     assert!(out.stdout.is_empty(), "narration goes to stderr");
+}
+
+/// A demo rotation lasts long enough to watch: the demo's `.env` holds rotations to
+/// [`DEMO_ROTATION_RATE`] rows per second, and the plan says so before anything runs.
+#[test]
+fn the_demo_holds_its_rotations_to_a_rate_a_presenter_can_follow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .args(["demo", "--no-console", "--rows", "40", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+            .current_dir(&dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("ROTATION_MAX_ROWS_PER_SECOND")
+            .args([
+                "--env-file",
+                ".env",
+                "rotate",
+                "--all",
+                "--dry-run",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first: serde_json::Value =
+        serde_json::from_str(plan("json").lines().next().expect("a plan line per model")).unwrap();
+    assert_eq!(first["max_rate"], DEMO_ROTATION_RATE, "{first}");
+    let text = plan("text");
+    assert!(
+        text.contains(&format!("limited to {DEMO_ROTATION_RATE} rows/s")),
+        "{text}"
+    );
 }
 
 /// The demo writes its own models, policy and `.env`: a flag naming others is refused

@@ -118,6 +118,22 @@ fn a_limited_job_moves_in_batches_of_at_most_the_rate_and_is_seen_part_way() {
         sizes.iter().all(|s| *s <= RATE),
         "no batch exceeds one second of the rate: {sizes:?}"
     );
+    // The rate shown beside `limited to N rows/s` is the rate the job keeps, not the speed
+    // of a batch that then waited; the ETA follows from it.
+    for batch in events.iter().filter(|e| e["event"] == "batch") {
+        let rate = batch["rate"].as_f64().expect("a batch reports its rate");
+        assert!(
+            rate > 0.0 && rate <= RATE as f64 * 1.01,
+            "a job limited to {RATE} rows/s reported {rate} rows/s: {batch}"
+        );
+        let left = ROWS - handled(batch);
+        if let Some(eta) = batch["eta_seconds"].as_f64() {
+            assert!(
+                eta + 0.01 >= left as f64 / RATE as f64,
+                "{left} rows left at {RATE}/s cannot take {eta} s: {batch}"
+            );
+        }
+    }
     let (status, handled_then) = seen_part_way.expect("a batch event was seen");
     assert_eq!(
         status,

@@ -32,9 +32,10 @@ const ROWS_PER_STATEMENT: usize = 4000;
 impl RotationTx<'_> {
     /// The first attempt of a batch: the updates of every column (`updates[i]` for
     /// `targets[i]`, a column and its blind-index column); returns, per column, the ids whose
-    /// row did not hold `expected`. PostgreSQL writes all columns in one statement
-    /// (`cas_pg.rs`); SQLite and MySQL update in place, so one statement per column costs them
-    /// no second row write.
+    /// row did not hold `expected`. Every backend writes a row once with all its columns:
+    /// PostgreSQL in `cas_pg.rs`, SQLite and MySQL in `cas_rows.rs`. (SQLite rewrites the
+    /// whole record on any update, so one statement per column wrote each row once per
+    /// column.)
     pub async fn compare_and_set_columns(
         &mut self,
         targets: &[(&ColumnDef, Option<&ColumnDef>)],
@@ -43,14 +44,7 @@ impl RotationTx<'_> {
         if self.store.dialect() == Dialect::Postgres {
             return self.cas_columns_pg(targets, updates).await;
         }
-        let mut conflicts = Vec::with_capacity(targets.len());
-        for (&(column, hash_column), list) in targets.iter().zip(updates) {
-            conflicts.push(
-                self.compare_and_set_column(column, hash_column, list)
-                    .await?,
-            );
-        }
-        Ok(conflicts)
+        self.cas_columns_rows(targets, updates).await
     }
 
     /// Applies the updates of one column whose row still holds `expected`; returns the ids

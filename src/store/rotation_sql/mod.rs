@@ -14,6 +14,7 @@
 mod batch;
 mod cas;
 mod cas_pg;
+mod cas_rows;
 mod job_status;
 mod jobs;
 mod key_status;
