@@ -343,3 +343,31 @@ fn scrape_during_rotation(kind: Kind) {
     rt.block_on(store.close());
     rt.block_on(db.drop_all());
 }
+
+/// A metrics address that cannot be served (a port in use, not an address) is one line
+/// naming the flag, before anything is rotated.
+#[test]
+fn an_unusable_metrics_address_is_refused_before_any_work() {
+    let rt = runtime();
+    let db = rt.block_on(new_db(Kind::Sqlite)).expect("SQLite");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, 20, 10));
+    let dir = env_dir(&db.url);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for bad in [addr.as_str(), "not-an-address"] {
+        let out = timber(
+            dir.path(),
+            &["rotate", "--model", "Secret", "--metrics-addr", bad],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("--metrics-addr {bad}: cannot listen")),
+            "{err}"
+        );
+    }
+    assert!(jobs(dir.path()).is_empty(), "no job was started");
+    rt.block_on(store.close());
+}
