@@ -83,7 +83,7 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the console (the default)
-    Console,
+    Console(ConsoleArgs),
     /// Print one new Fernet key on stdout, nothing else
     Keygen(KeygenArgs),
     /// Show config sources, backend, models, key fingerprints and role (never a key)
@@ -106,13 +106,15 @@ pub enum Command {
     Census(CensusArgs),
     /// Run the health checks; exit 0 ok, 1 warnings, 2 failures
     Health(HealthArgs),
+    /// Print the Prometheus metrics once (for node_exporter's textfile collector)
+    Metrics(MetricsArgs),
 }
 
 impl Command {
     /// The subcommand's name as typed, for diagnostics.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Console => "console",
+            Command::Console(_) => "console",
             Command::Keygen(_) => "keygen",
             Command::Info(_) => "info",
             Command::Init(_) => "init",
@@ -124,9 +126,22 @@ impl Command {
             Command::Audit(_) => "audit",
             Command::Census(_) => "census",
             Command::Health(_) => "health",
+            Command::Metrics(_) => "metrics",
         }
     }
 }
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConsoleArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics while the console runs
+    /// (e.g. 127.0.0.1:9464)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+}
+
+/// `timber metrics`: no options; the global flags choose the database.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {}
 
 #[derive(Debug, Clone, Args)]
 pub struct CensusArgs {
@@ -385,12 +400,19 @@ pub struct RotateArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true,
           value_parser = crate::config::parse_rate)]
     pub max_rate: Option<u64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the rotation runs
+    /// (e.g. 127.0.0.1:9464)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct JobsArgs {
+    #[command(subcommand)]
+    pub action: Option<JobsAction>,
     /// Refresh every second until interrupted
     #[arg(long)]
     pub watch: bool,
@@ -399,6 +421,23 @@ pub struct JobsArgs {
     pub limit: u32,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// `timber jobs set JOB --max-rate N`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum JobsAction {
+    /// Change a job's rate limit while it runs (its worker picks it up within a second), or
+    /// for its resume when it is paused, failed or interrupted
+    Set {
+        /// The job's id, as `timber jobs` lists it
+        job: i64,
+        /// Rows per second at most (0 = unlimited)
+        #[arg(long, value_name = "N", required = true, allow_hyphen_values = true,
+              value_parser = crate::config::parse_rate)]
+        max_rate: Option<u64>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

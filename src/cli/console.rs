@@ -20,8 +20,17 @@ pub fn run(global: &GlobalArgs) -> CliResult {
     run_with(Context::load(global.to_flags())?)
 }
 
+/// Runs the console, serving Prometheus metrics at `metrics_addr` when given.
+pub fn run_serving(global: &GlobalArgs, metrics_addr: Option<String>) -> CliResult {
+    run_with_metrics(Context::load(global.to_flags())?, metrics_addr)
+}
+
 /// Runs the console on settings already loaded (`timber demo` loads its own).
 pub fn run_with(context: Context) -> CliResult {
+    run_with_metrics(context, None)
+}
+
+fn run_with_metrics(context: Context, metrics_addr: Option<String>) -> CliResult {
     let setup = setup(&context, Clock::System)?;
     let app = App::new(setup).map_err(|e| CliError::msg(e.to_string()))?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -36,6 +45,12 @@ pub fn run_with(context: Context) -> CliResult {
         .build()
         .map_err(|e| CliError::msg(format!("starting the async runtime: {e}")))?;
     let outcome = runtime.block_on(async move {
+        // Before the terminal is taken: a port in use is one line, not a broken screen.
+        if let Some(addr) = &metrics_addr {
+            super::metrics::serve(addr, &context)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         let mut app = app;
         let mut guard = TerminalGuard::enter().map_err(|e| format!("opening the terminal: {e}"))?;
         let result = terminal::run(&mut app, &mut guard).await;

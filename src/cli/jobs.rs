@@ -9,13 +9,22 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use super::args::{GlobalArgs, JobsArgs, OutputFormat};
+use super::args::{GlobalArgs, JobsAction, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
-use crate::rotation::{JobOptions, JobState, heartbeat_age, worker_alive};
+use crate::config::PolicyAction;
+use crate::rotation::{JobOptions, JobState, heartbeat_age, set_max_rate, worker_alive};
 use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
 
 pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
+    if let Some(JobsAction::Set {
+        job,
+        max_rate,
+        format,
+    }) = &args.action
+    {
+        return set(global, *job, *max_rate, *format);
+    }
     let ctx = Context::load(global.to_flags())?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
     block_on(async {
@@ -56,7 +65,7 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
                 "status": job.status.as_str(), "worker_alive": worker_alive(job), "cursor": job.cursor,
                 "rows_total": job.rows_total, "rows_done": job.rows_done,
                 "rows_skipped": job.rows_skipped, "rows_failed": job.rows_failed,
-                "conflicts": options.conflicts,
+                "conflicts": options.conflicts, "max_rate": options.max_rate,
                 "started_at": job.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "heartbeat_age_seconds": heartbeat_age(job, now),
                 "worker": job.worker, "error": job.error,
@@ -99,4 +108,49 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
         }
     }
     out.flush()
+}
+
+/// `timber jobs set JOB --max-rate N`: the job's rate limit, changed in the jobs table (as
+/// pausing it is, so the `rotate` grant). A running job's worker reads it within a second.
+fn set(global: &GlobalArgs, job: i64, rate: Option<u64>, format: OutputFormat) -> CliResult {
+    let ctx = Context::load(global.to_flags())?;
+    ctx.require(&[PolicyAction::Rotate])?;
+    let config = StoreConfig::from_settings(&ctx.settings)?;
+    if config.read_only {
+        return Err(CliError::msg(format!(
+            "jobs set writes to {}, but the session is read-only (--read-only or OAK_ENV=production); add --write",
+            config.url.redacted()
+        )));
+    }
+    let rate = rate.filter(|r| *r > 0);
+    let before = block_on(async {
+        let store = Store::connect(config).await?;
+        let before = set_max_rate(&store, job, rate).await;
+        store.close().await;
+        before.map_err(|e| CliError::msg(e.to_string()))
+    })?;
+    let was = JobOptions::parse(before.options.as_deref()).max_rate;
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        let line = json!({
+            "job": job, "table": before.table_name, "status": before.status.as_str(),
+            "max_rate": rate, "previous_max_rate": was,
+        });
+        writeln!(out, "{line}").map_err(CliError::stdout)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let words = |r: Option<u64>| r.map_or("unlimited".to_string(), |r| format!("{r} rows/s"));
+    let when = match JobState::of(&before) {
+        JobState::Recorded(status) if status.is_active() => "its worker runs at it within a second",
+        _ => "it applies when the job is resumed",
+    };
+    writeln!(
+        out,
+        "job {job} ({}): max rate {} (was {}); {when}",
+        before.table_name,
+        words(rate),
+        words(was)
+    )
+    .map_err(CliError::stdout)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,7 @@ pub mod init;
 pub mod jobs;
 pub mod keygen;
 pub mod keys;
+pub mod metrics;
 pub mod output_text;
 pub mod rotate;
 
@@ -89,7 +90,9 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Census(args)) => census::run(&cli.global, &args),
         Some(Command::Health(args)) => health::run(&cli.global, &args),
-        None | Some(Command::Console) => run_console(&cli.global),
+        Some(Command::Metrics(args)) => metrics::run(&cli.global, &args),
+        Some(Command::Console(args)) => console::run_serving(&cli.global, args.metrics_addr),
+        None => run_console(&cli.global),
     }
 }
 

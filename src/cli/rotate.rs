@@ -83,6 +83,10 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         encrypt_plaintext: args.encrypt_plaintext,
     };
     let outcome = block_on(async {
+        if let Some(addr) = &args.metrics_addr {
+            let bound = super::metrics::serve(addr, &ctx).await?;
+            eprintln!("timber rotate: metrics at http://{bound}/metrics");
+        }
         let store = Store::connect(config).await?;
         let audit = AuditLog::open(&store, &ring)
             .await
@@ -166,6 +170,22 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                     "timber rotate: {verb} `{table}` as job {job} ({total} rows{})",
                     limit_text(*max_rate)
                 );
+            }
+            RotationEvent::Adopted { .. } => {
+                if let Some(text) = event.adoption_text() {
+                    eprintln!("timber rotate: {text}");
+                }
+            }
+            RotationEvent::RateChanged { job, max_rate } => {
+                if bar {
+                    eprintln!();
+                }
+                match max_rate {
+                    Some(rate) => {
+                        eprintln!("timber rotate: job {job} now limited to {rate} rows/s")
+                    }
+                    None => eprintln!("timber rotate: job {job} no longer rate-limited"),
+                }
             }
             RotationEvent::Batch {
                 total,

@@ -9,12 +9,12 @@ use super::RotationError;
 use super::batch::{FIRST_BATCH, adapt, apply_batch};
 use super::decide::Decider;
 use super::events::{JobSummary, RotationEvent, rate_and_eta};
-use super::job::{JobStatus, key_text};
-use super::pace::{Pacer, TABLE_POLL};
+use super::job::{JobOptions, JobStatus, key_text};
+use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
-use crate::store::JobProgress;
+use crate::store::{JobProgress, JobRow};
 
 impl Runner<'_> {
     /// Audits the start, runs the loop, records how it ended, audits the end.
@@ -136,9 +136,10 @@ impl Runner<'_> {
         let model = live.model;
         let scope = Scope::of(model)?;
         let decider = Decider::new(self.ring, model, live.options.encrypt_plaintext);
-        let pacer = Pacer::new(live.options.max_rate, started);
+        let mut pacer = Pacer::new(live.options.max_rate, started);
         let mut batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
         let mut rows_this_run: u64 = 0;
+        let mut rate_read = Instant::now();
         loop {
             if let Some(stop) = self.control.requested() {
                 return Ok(stop);
@@ -194,6 +195,7 @@ impl Runner<'_> {
                 conflicts: live.options.conflicts,
                 rate,
                 eta_seconds,
+                batch_seconds: batch_started.elapsed().as_secs_f64(),
             });
             if live.options.batch.is_none() {
                 batch = pacer.cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
@@ -202,6 +204,13 @@ impl Runner<'_> {
                 JobStatus::Pausing => return Ok(JobStatus::Paused),
                 JobStatus::Cancelling => return Ok(JobStatus::Cancelled),
                 _ => {}
+            }
+            // The rate is the operator's, changeable while the job runs (`timber jobs set`).
+            if rate_read.elapsed() >= RATE_POLL {
+                rate_read = Instant::now();
+                if let Some(row) = self.store.rotation_job(live.row.id).await? {
+                    self.follow_rate(live, &mut pacer, &row, rows_this_run, &mut batch);
+                }
             }
             // Over the rate: wait the difference. A pause or cancel ends the wait: this
             // process's at once, another's (or the console's, through the table) at the
@@ -217,8 +226,36 @@ impl Runner<'_> {
                     Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
                     _ => {}
                 }
+                if let Some(row) = &row {
+                    rate_read = Instant::now();
+                    self.follow_rate(live, &mut pacer, row, rows_this_run, &mut batch);
+                }
             }
         }
+    }
+
+    /// Runs at the rate the jobs table holds now, if an operator changed it (`timber jobs
+    /// set JOB --max-rate N`, the console), and says so.
+    fn follow_rate(
+        &self,
+        live: &mut Live<'_>,
+        pacer: &mut Pacer,
+        row: &JobRow,
+        rows_this_run: u64,
+        batch: &mut u32,
+    ) {
+        let stored = JobOptions::parse(row.options.as_deref()).max_rate;
+        if stored == pacer.rate() {
+            return;
+        }
+        tracing::info!(job = row.id, max_rate = ?stored, "rotation job rate changed");
+        live.options.max_rate = stored;
+        pacer.set_rate(stored, rows_this_run);
+        *batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
+        self.events.send(RotationEvent::RateChanged {
+            job: row.id,
+            max_rate: stored,
+        });
     }
 }
 

@@ -34,6 +34,22 @@ pub enum RotationEvent {
         /// The job's rate limit in rows per second (`None`: unlimited).
         max_rate: Option<u64>,
     },
+    /// A rerun of `rotate` adopted the table's unfinished job, whose worker is gone; its
+    /// `Started` (with `resumed`) follows.
+    Adopted {
+        job: i64,
+        table: String,
+        /// The worker that held it (`host:pid`), if the row names one.
+        worker: Option<String>,
+        /// Seconds since that worker's last heartbeat.
+        heartbeat_age_seconds: i64,
+    },
+    /// The job's rate limit was changed while it ran (`timber jobs set`, the console); it
+    /// runs at `max_rate` rows per second from now on (`None`: unlimited).
+    RateChanged {
+        job: i64,
+        max_rate: Option<u64>,
+    },
     /// After each committed batch; counters are the job's totals so far.
     Batch {
         job: i64,
@@ -46,6 +62,8 @@ pub enum RotationEvent {
         rate: f64,
         /// Seconds left at this rate, when it can be told.
         eta_seconds: Option<f64>,
+        /// Seconds this batch took, from its read to its commit.
+        batch_seconds: f64,
     },
     Done(JobSummary),
     Failed {
@@ -69,6 +87,18 @@ impl RotationEvent {
                 "event": "started", "job": job, "model": model, "table": table,
                 "rows_total": total, "resumed": resumed, "max_rate": max_rate,
             }),
+            RotationEvent::Adopted {
+                job,
+                table,
+                worker,
+                heartbeat_age_seconds,
+            } => json!({
+                "event": "adopted", "job": job, "table": table, "worker": worker,
+                "heartbeat_age_seconds": heartbeat_age_seconds,
+            }),
+            RotationEvent::RateChanged { job, max_rate } => {
+                json!({ "event": "rate", "job": job, "max_rate": max_rate })
+            }
             RotationEvent::Batch {
                 job,
                 total,
@@ -78,6 +108,7 @@ impl RotationEvent {
                 conflicts,
                 rate,
                 eta_seconds,
+                ..
             } => json!({
                 "event": "batch", "job": job, "rows_total": total, "rows_done": done,
                 "rows_skipped": skipped, "rows_failed": failed, "conflicts": conflicts,
@@ -93,6 +124,24 @@ impl RotationEvent {
                 json!({ "event": "failed", "job": job, "error": error })
             }
         }
+    }
+
+    /// What an operator reads when a rerun adopts a job: `resuming job 1 (worker vm:2883
+    /// gone, last heartbeat 41 s ago)`; `None` for every other event.
+    pub fn adoption_text(&self) -> Option<String> {
+        let RotationEvent::Adopted {
+            job,
+            table,
+            worker,
+            heartbeat_age_seconds,
+        } = self
+        else {
+            return None;
+        };
+        Some(format!(
+            "resuming job {job} of `{table}` (worker {} gone, last heartbeat {heartbeat_age_seconds} s ago)",
+            worker.as_deref().unwrap_or("unknown")
+        ))
     }
 }
 

@@ -47,7 +47,12 @@ impl JobOptions {
             batch: json["batch"].as_u64().and_then(|b| u32::try_from(b).ok()),
             encrypt_plaintext: json["encrypt_plaintext"].as_bool().unwrap_or(false),
             conflicts: json["conflicts"].as_u64().unwrap_or(0),
-            max_rate: json["max_rate"].as_u64().filter(|r| *r > 0),
+            // A number; digits in a string too (MySQL's JSON_SET may write one when it
+            // carries the row's rate over, see `save_progress`).
+            max_rate: json["max_rate"]
+                .as_u64()
+                .or_else(|| json["max_rate"].as_str().and_then(|t| t.parse().ok()))
+                .filter(|r| *r > 0),
         }
     }
 

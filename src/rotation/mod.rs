@@ -36,6 +36,7 @@ pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
 pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
 pub use job::{heartbeat_age, worker_alive, worker_alive_at};
+pub use pace::set_max_rate;
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use retire::{key_usage_with_progress, retirable};
@@ -63,6 +64,8 @@ pub enum RotationError {
     NoSuchJob(i64),
     #[error("rotation job {id} is {status} and cannot be resumed")]
     NotResumable { id: i64, status: JobStatus },
+    #[error("rotation job {id} is {status}: no worker will run it again, so it has no rate to set")]
+    Ended { id: i64, status: JobStatus },
     #[error(
         "rotation job {id} is running in worker {worker} (heartbeat {age_seconds} s ago); \
          a job may be taken over once its worker is gone or its heartbeat is older than {stale} s"
@@ -81,6 +84,20 @@ pub enum RotationError {
         table: String,
         id: i64,
         status: JobStatus,
+    },
+    /// A rerun found the table's unfinished job still held by a live worker: adopting it
+    /// would make two workers of one job.
+    #[error(
+        "table `{table}` has rotation job {id} running in worker {worker} (last heartbeat \
+         {age_seconds} s ago); it is adopted only once that worker is gone (no heartbeat for \
+         {stale} s, or its process has ended): wait for it, or pause it (`p` in the console)"
+    )]
+    HeldBy {
+        table: String,
+        id: i64,
+        worker: String,
+        age_seconds: i64,
+        stale: i64,
     },
     #[error(
         "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"

@@ -9,18 +9,28 @@
 
 use std::time::{Duration, Instant};
 
-use super::job::JobStatus;
+use super::RotationError;
+use super::job::{JobOptions, JobStatus};
 use super::run::RotationControl;
+use crate::store::{JobRow, Store};
 
 /// How often a paced job looks at its control while it waits.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often a paced job reads its status in the jobs table while it waits.
 pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 
-/// The rate a job runs at, and when its run started.
+/// How often a running job reads its rate from the jobs table, where `timber jobs set JOB
+/// --max-rate N` and the console change it while the job runs.
+pub(crate) const RATE_POLL: Duration = Duration::from_secs(1);
+
+/// The rate a job runs at, and since when (and after how many rows) it has run at it.
 pub(crate) struct Pacer {
     rate: Option<u64>,
     started: Instant,
+    /// Rows handled before `started` (at an earlier rate); they owe nothing at this one.
+    rows_before: u64,
+    /// Paced seconds of the run before `started` (see [`Pacer::paced_seconds`]).
+    seconds_before: f64,
 }
 
 impl Pacer {
@@ -29,7 +39,24 @@ impl Pacer {
         Pacer {
             rate: rate.filter(|r| *r > 0),
             started,
+            rows_before: 0,
+            seconds_before: 0.0,
         }
+    }
+
+    /// The rate in force (`None`: unlimited).
+    pub(crate) fn rate(&self) -> Option<u64> {
+        self.rate
+    }
+
+    /// A new rate from now on, `rows` having been handled so far in this run: the rows
+    /// before do not count against it, so slowing a job down does not stall it to pay for
+    /// the rows it did at the faster rate.
+    pub(crate) fn set_rate(&mut self, rate: Option<u64>, rows: u64) {
+        self.seconds_before = self.paced_seconds(rows);
+        self.rate = rate.filter(|r| *r > 0);
+        self.started = Instant::now();
+        self.rows_before = rows;
     }
 
     /// The batch size capped to one second of the rate (at least one row).
@@ -46,6 +73,7 @@ impl Pacer {
         let Some(rate) = self.rate else {
             return Duration::ZERO;
         };
+        let rows = rows.saturating_sub(self.rows_before);
         let due = Duration::from_secs_f64(rows as f64 / rate as f64);
         due.saturating_sub(self.started.elapsed())
     }
@@ -54,12 +82,15 @@ impl Pacer {
     /// spent so far, or the rate's due time when that is later. The rate and ETA a limited
     /// job reports are measured on this, so `limited to 40 rows/s` never sits beside the
     /// `4000 rows/s` of a batch that was read and written in 10 ms and then waited.
+    /// A rate changed mid-run counts from its change (the seconds before are kept).
     pub(crate) fn paced_seconds(&self, rows: u64) -> f64 {
         let elapsed = self.started.elapsed().as_secs_f64();
-        match self.rate {
-            Some(rate) => elapsed.max(rows as f64 / rate as f64),
-            None => elapsed,
-        }
+        let rows = rows.saturating_sub(self.rows_before);
+        self.seconds_before
+            + match self.rate {
+                Some(rate) => elapsed.max(rows as f64 / rate as f64),
+                None => elapsed,
+            }
     }
 
     /// Sleeps what [`Pacer::owed`] says, but at most `limit`, in short slices; returns
@@ -85,6 +116,46 @@ impl Pacer {
             tokio::time::sleep(owed.min(WAIT_SLICE)).await;
         }
     }
+}
+
+/// Sets job `id`'s rate limit in the jobs table (`timber jobs set JOB --max-rate N`, the
+/// console's `:rate N`): `None` or 0 is unlimited. A running job's worker reads it within
+/// [`RATE_POLL`] and runs at it from then on; a paused, failed or interrupted job keeps it
+/// for its resume. A completed or cancelled job is refused (no worker will run it again).
+/// Returns the job as it was before the change.
+pub async fn set_max_rate(
+    store: &Store,
+    id: i64,
+    rate: Option<u64>,
+) -> Result<JobRow, RotationError> {
+    // The worker rewrites the row's options with every batch (keeping the rate it holds):
+    // a compare-and-set on the text read, retried, never loses either write.
+    for _ in 0..20 {
+        let row = store
+            .rotation_job(id)
+            .await?
+            .ok_or(RotationError::NoSuchJob(id))?;
+        if row.status.is_final() {
+            return Err(RotationError::Ended {
+                id,
+                status: row.status,
+            });
+        }
+        let mut options = JobOptions::parse(row.options.as_deref());
+        options.max_rate = rate.filter(|r| *r > 0);
+        if store
+            .rotation_replace_options(id, row.options.as_deref(), &options.to_json())
+            .await?
+        {
+            tracing::info!(job = id, max_rate = ?options.max_rate, "rotation job rate set");
+            return Ok(row);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(RotationError::Model {
+        model: format!("job {id}"),
+        reason: "its options changed under every attempt to set the rate; try again".into(),
+    })
 }
 
 #[cfg(test)]
@@ -116,6 +187,22 @@ mod tests {
         assert!(Pacer::new(None, start).owed(1_000_000).is_zero());
         // 100 rows at 10 rows/s are due 10 s after the start: most of that is still owed.
         assert!(Pacer::new(Some(10), start).owed(100) > Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_new_rate_counts_from_the_change_not_from_the_start() {
+        let mut pacer = Pacer::new(Some(1000), Instant::now());
+        // 1000 rows done at 1000 rows/s, then slowed to 10 rows/s: the next 10 rows are
+        // owed about a second, not the 100 s the first 1000 rows would cost at 10 rows/s.
+        pacer.set_rate(Some(10), 1000);
+        let owed = pacer.owed(1010);
+        assert!(owed <= Duration::from_secs(1) && owed > Duration::from_millis(500));
+        // Timed as 1 s for the first 1000 rows plus 1 s for the next 10.
+        let paced = pacer.paced_seconds(1010);
+        assert!((2.0..2.5).contains(&paced), "{paced}");
+        pacer.set_rate(None, 1010);
+        assert!(pacer.owed(1_000_000).is_zero());
+        assert_eq!(pacer.rate(), None);
     }
 
     #[test]

@@ -145,11 +145,7 @@ impl<'a> Runner<'a> {
             if job.table_name == model.table_name
                 && (job.status.is_active() || job.status == JobStatus::Paused)
             {
-                return Err(RotationError::Unfinished {
-                    table: job.table_name,
-                    id: job.id,
-                    status: job.status,
-                });
+                return self.adopt(model, job, &target_fp).await;
             }
         }
         let total = self.store.count_rows(model).await?.rows;
@@ -190,6 +186,51 @@ impl<'a> Runner<'a> {
         .await
     }
 
+    /// A rerun of `rotate` found `job` unfinished on the model's table. A job still marked
+    /// running for the same target key whose worker is gone (killed, its host lost, no
+    /// heartbeat for [`STALE_AFTER_SECONDS`](super::job::STALE_AFTER_SECONDS)) is adopted:
+    /// resumed from its cursor as `--resume` would (a takeover, so it needs `takeover_job`),
+    /// saying so first. One whose worker is alive is refused naming the worker; a paused
+    /// job (someone stopped it on purpose) or one for another target key is refused with
+    /// the explicit `--resume` to use.
+    async fn adopt(
+        &self,
+        model: &ModelDef,
+        job: JobRow,
+        target_fp: &str,
+    ) -> Result<JobSummary, RotationError> {
+        let now = chrono::Utc::now().naive_utc();
+        if job.status.is_active() && worker_alive(&job) {
+            let age_seconds = heartbeat_age(&job, now);
+            return Err(RotationError::HeldBy {
+                table: job.table_name,
+                id: job.id,
+                worker: job.worker.unwrap_or_default(),
+                age_seconds,
+                stale: super::job::STALE_AFTER_SECONDS,
+            });
+        }
+        if job.status != JobStatus::Running || job.target_fp != target_fp {
+            return Err(RotationError::Unfinished {
+                table: job.table_name,
+                id: job.id,
+                status: job.status,
+            });
+        }
+        if let Some(refused) = &self.takeover_refused {
+            return Err(RotationError::NotGranted(refused.clone()));
+        }
+        let adopted = RotationEvent::Adopted {
+            job: job.id,
+            table: job.table_name.clone(),
+            worker: job.worker.clone(),
+            heartbeat_age_seconds: heartbeat_age(&job, now),
+        };
+        tracing::info!(job = job.id, table = %job.table_name, "rotation job adopted");
+        self.events.send(adopted);
+        self.resume_row(model, job).await
+    }
+
     /// Resumes job `id` from its cursor, taking it over if its worker is gone.
     pub async fn resume(
         &self,
@@ -208,6 +249,12 @@ impl<'a> Runner<'a> {
                 job: id,
                 table: row.table_name.clone(),
             })?;
+        self.resume_row(model, row).await
+    }
+
+    /// Resumes the job `row` of `model` from its cursor (a takeover if its worker is gone).
+    async fn resume_row(&self, model: &ModelDef, row: JobRow) -> Result<JobSummary, RotationError> {
+        let id = row.id;
         match row.status {
             s if s.is_final() => {
                 return Err(RotationError::NotResumable {
@@ -254,6 +301,11 @@ impl<'a> Runner<'a> {
         let mut options = JobOptions::parse(row.options.as_deref());
         if self.rate_explicit || !JobOptions::records_max_rate(row.options.as_deref()) {
             options.max_rate = self.max_rate;
+            // The table holds the job's rate (each batch keeps the row's, which an operator
+            // may change while it runs), so a new one is written there before it runs.
+            self.store
+                .rotation_replace_options(id, row.options.as_deref(), &options.to_json())
+                .await?;
         }
         let row = self
             .store

@@ -49,10 +49,35 @@ impl RotateOutcome {
 }
 
 /// Resumes `request.resume` (if any), then starts and runs one job per selected model, in
-/// turn. One model's refusal (an unfinished job on its table, a missing table) is recorded
-/// and the others still run: an operator rotating everything wants everything that can be
-/// rotated rotated, and a list of what could not.
+/// turn. A model whose table has an unfinished job of a worker that is gone (a killed
+/// `timber rotate`, a closed console) adopts that job instead of starting one (rerunning
+/// the command finishes the work; `Runner::start` decides). One model's refusal (a job
+/// held by a live worker, a missing table) is recorded and the others still run: an
+/// operator rotating everything wants everything that can be rotated rotated, and a list of
+/// what could not.
 pub async fn rotate_many(
+    store: &Store,
+    ring: &KeyRing,
+    audit: &AuditLog,
+    request: RotateRequest<'_>,
+    events: UnboundedSender<RotationEvent>,
+) -> RotateOutcome {
+    // Every event passes this process's metrics (batch seconds, adoptions) on its way to
+    // the CLI or the console.
+    let (tap, mut tapped) = tokio::sync::mpsc::unbounded_channel();
+    let forward = tokio::spawn(async move {
+        while let Some(event) = tapped.recv().await {
+            crate::metrics::observe(&event);
+            let _ = events.send(event);
+        }
+    });
+    let outcome = run_jobs(store, ring, audit, request, tap).await;
+    // The runner and its sender are gone: the forwarder ends once it has passed everything.
+    let _ = forward.await;
+    outcome
+}
+
+async fn run_jobs(
     store: &Store,
     ring: &KeyRing,
     audit: &AuditLog,

@@ -17,5 +17,6 @@ mod cli_pipes;
 mod demo_generate;
 mod demo_servers;
 mod e2e_console;
+mod e2e_console_metrics;
 mod e2e_console_rotation;
 mod screenshots;

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["access", "audit"],
     &["rotation", "health", "demo"],
-    &["service"],
+    &["service", "metrics"],
     &["cli", "tui"],
 ];
 

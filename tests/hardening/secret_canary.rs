@@ -67,6 +67,8 @@ fn no_subcommand_prints_a_fixture_key() {
         &["browse", "ResearchSession", "--format", "table"],
         &["browse", "ResearchSession", "--format", "csv"],
         &["browse", "NoSuchModel"],
+        // Census labels are fingerprints, health and audit counts: never a key.
+        &["metrics"],
         &[
             "--database-url",
             "postgres://u:pw@127.0.0.1:1/x",

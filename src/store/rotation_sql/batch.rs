@@ -132,7 +132,7 @@ impl RotationTx<'_> {
             q("rows_failed"),
             d.param(4),
             q("options"),
-            d.param(5),
+            options_keeping_max_rate(d, &d.param(5)),
             q("updated_at"),
             d.param(6),
             q("heartbeat_at"),
@@ -197,6 +197,26 @@ impl RotationTx<'_> {
             .commit()
             .await
             .map_err(|e| store.write_error("commit rotation batch", model, e))
+    }
+}
+
+/// The worker's options text (`param`) with the `max_rate` the row holds now: the rate is
+/// the operator's (`timber jobs set JOB --max-rate N`, the console) and may change while
+/// the job runs, so a batch's progress never writes back the rate its worker last read.
+fn options_keeping_max_rate(d: Dialect, param: &str) -> String {
+    let options = d.quote("options");
+    match d {
+        Dialect::Sqlite => format!(
+            "json_set({param}, '$.max_rate', CASE WHEN json_valid({options}) \
+             THEN json_extract({options}, '$.max_rate') END)"
+        ),
+        Dialect::Postgres => format!(
+            "CAST(jsonb_set(CAST({param} AS jsonb), '{{max_rate}}', \
+             COALESCE(CAST({options} AS jsonb) -> 'max_rate', 'null'::jsonb)) AS text)"
+        ),
+        Dialect::Mysql => {
+            format!("JSON_SET({param}, '$.max_rate', JSON_EXTRACT({options}, '$.max_rate'))")
+        }
     }
 }
 

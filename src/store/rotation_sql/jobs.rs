@@ -207,6 +207,42 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
+    /// Replaces a job's `options` text only if it still is `expected` (a compare-and-set:
+    /// `timber jobs set` reads, changes one option and writes back, and a worker's batch
+    /// committed in between makes it read again). False when the row changed or is gone.
+    pub async fn rotation_replace_options(
+        &self,
+        id: i64,
+        expected: Option<&str>,
+        options: &str,
+    ) -> Result<bool, StoreError> {
+        self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let q = |s: &str| d.quote(s);
+        let expected_cond = match expected {
+            Some(_) => format!("{} = {}", q("options"), d.param(3)),
+            None => format!("{} IS NULL", q("options")),
+        };
+        let sql = format!(
+            "UPDATE {} SET {} = {} WHERE {} = {} AND {expected_cond}",
+            q(ROTATION_JOBS),
+            q("options"),
+            d.param(1),
+            q("id"),
+            d.param(2),
+        );
+        let mut binds = vec![SqlValue::Text(options.into()), SqlValue::Int(id)];
+        if let Some(old) = expected {
+            binds.push(SqlValue::Text(old.into()));
+        }
+        let done = self
+            .backend
+            .execute(&sql, &binds)
+            .await
+            .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
+        Ok(done.rows_affected == 1)
+    }
+
     /// Asks the worker running a job to stop after its current batch (`pausing` or
     /// `cancelling`); the worker records the final status. False when the job is not running.
     pub async fn rotation_request(&self, id: i64, request: JobRequest) -> Result<bool, StoreError> {

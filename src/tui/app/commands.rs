@@ -1,5 +1,6 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
-//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`, `:quit`.
+//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`,
+//! `:rate N` (the selected rotation job's rate limit), `:quit`.
 
 use crate::tui::context::ScreenId;
 use crate::tui::keymap::Action;
@@ -17,6 +18,9 @@ pub enum Command {
         column: String,
         descending: Option<bool>,
     },
+    /// `:rate N` on the Keys screen: the selected job's rate limit (0: unlimited), as
+    /// `timber jobs set JOB --max-rate N`.
+    Rate(u64),
 }
 
 /// Parses what was typed after `:`; the error says what is accepted.
@@ -53,6 +57,10 @@ pub fn parse(text: &str) -> Result<Command, String> {
             };
             Ok(Command::Sort { column, descending })
         }
+        "rate" if arg.is_empty() => Err(needs_arg("rows per second (0: unlimited)")),
+        "rate" => crate::config::parse_rate(arg)
+            .map(Command::Rate)
+            .map_err(|e| format!("`:rate {arg}`: {e}")),
         "q" | "quit" => Ok(Command::Action(Action::Quit)),
         _ => {
             if let Some(screen) = ScreenId::parse(&word) {
@@ -135,6 +143,7 @@ pub fn summary() -> String {
         [
             ":model NAME",
             ":sort COLUMN [desc]",
+            ":rate N",
             ":theme NAME",
             ":role NAME",
             ":quit",

@@ -76,6 +76,12 @@ impl App {
                 let effect = self.state.data.sort_by(&column, descending, &ctx);
                 self.run_data(effect);
             }
+            Ok(Command::Rate(rate)) => {
+                self.state.screen = crate::tui::context::ScreenId::Keys;
+                let ctx = ctx(&self.services, &self.state);
+                let effect = self.state.keys.set_rate(rate, &ctx);
+                self.run_keys(effect);
+            }
             Err(e) => self.state.error(e),
         }
     }

@@ -90,7 +90,8 @@ impl KeysState {
             }
             Msg::Rotation(event) => {
                 self.apply_event(&event);
-                Effect::None
+                // A rerun adopting a job whose worker is gone says so, as the CLI does.
+                event.adoption_text().map_or(Effect::None, Effect::notice)
             }
             Msg::RotationFinished { jobs, errors } => self.apply_rotation_finished(jobs, errors),
             Msg::JobRequested {
@@ -98,6 +99,20 @@ impl KeysState {
                 request,
                 result,
             } => self.apply_job_request(id, request, result),
+            Msg::RateSet { id, rate, result } => match result {
+                Ok((table, was)) => {
+                    let words = |r: Option<u64>| {
+                        r.map_or("unlimited".to_string(), |r| format!("{r} rows/s"))
+                    };
+                    Effect::notice(format!(
+                        "job {id} ({table}): max rate {} (was {})",
+                        words(rate),
+                        words(was)
+                    ))
+                    .then(Effect::Refresh(Refresh::All))
+                }
+                Err(e) => Effect::error(format!("job {id}: rate not changed: {e}")),
+            },
             Msg::Retire(update) => {
                 let dialog = match popup {
                     Some(Popup::Retire(dialog)) => Some(dialog),

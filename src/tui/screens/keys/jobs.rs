@@ -79,6 +79,7 @@ impl KeysState {
                 conflicts,
                 rate,
                 eta_seconds,
+                ..
             } => {
                 if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
                     live.total = *total;
@@ -99,6 +100,13 @@ impl KeysState {
                     live.eta_seconds = None;
                 }
             }
+            RotationEvent::RateChanged { job, max_rate } => {
+                if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
+                    live.max_rate = *max_rate;
+                }
+            }
+            // Said on the message row (see `update`); its `Started` follows.
+            RotationEvent::Adopted { .. } => {}
             RotationEvent::Failed { job, .. } => {
                 if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
                     live.status = JobStatus::Failed;

@@ -97,6 +97,19 @@ pub async fn request_job(store: Store, id: i64, request: JobRequest) -> Msg {
     }
 }
 
+/// Sets job `id`'s rate limit in the jobs table (its worker, of any process, runs at it
+/// within a second), as `timber jobs set` does.
+pub async fn set_rate(store: Store, id: i64, rate: Option<u64>) -> Msg {
+    let result = crate::rotation::set_max_rate(&store, id, rate)
+        .await
+        .map(|before| {
+            let was = crate::rotation::JobOptions::parse(before.options.as_deref()).max_rate;
+            (before.table_name, was)
+        })
+        .map_err(|e| e.to_string());
+    Msg::RateSet { id, rate, result }
+}
+
 /// Rotate many models with progress: the console's adapter over `rotation::Runner`.
 pub struct RotationWork {
     pub store: Store,

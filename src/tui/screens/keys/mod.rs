@@ -73,6 +73,13 @@ pub enum Msg {
         request: JobRequest,
         result: Result<bool, String>,
     },
+    /// The answer to `:rate N` on job `id`: its table and the rate it had before, or why
+    /// it was refused.
+    RateSet {
+        id: i64,
+        rate: Option<u64>,
+        result: Result<(String, Option<u64>), String>,
+    },
     /// The key-retirement dialog's census progress, plan and result.
     Retire(RetireUpdate),
 }

@@ -11,6 +11,7 @@ use super::{Effect, KeysState, Popup};
 use crate::config::PolicyAction;
 use crate::rotation::{JobRequest, JobState, JobStatus, JobSummary, ModelPlan};
 use crate::tui::context::{Ctx, Loadable, Refresh, Task};
+use crate::tui::keymap::Action;
 
 /// Why a write action is disabled in a read-only session (short enough for the message line
 /// at 80 columns, remedy included).
@@ -240,6 +241,26 @@ impl KeysState {
                 "job {id} is {other}; only running, paused, interrupted or failed jobs change"
             )),
         }
+    }
+
+    /// `:rate N`: the selected job's rate limit (0: unlimited), changed in the jobs table as
+    /// `timber jobs set JOB --max-rate N` does; its worker runs at it within a second. Needs
+    /// the `rotate` grant, as pausing does.
+    pub fn set_rate(&mut self, rate: u64, ctx: &Ctx) -> Effect {
+        if ctx.read_only {
+            return Effect::error(READ_ONLY_REASON);
+        }
+        if let Some(refused) = ctx.not_granted(Action::PauseJob) {
+            return Effect::error(refused);
+        }
+        let Some((id, _)) = self.selected_job() else {
+            return Effect::notice("no rotation job selected");
+        };
+        let Some(store) = ctx.services.store.clone() else {
+            return Effect::error(ctx.services.not_connected());
+        };
+        let rate = Some(rate).filter(|r| *r > 0);
+        Effect::spawn("job rate", loaders::set_rate(store, id, rate))
     }
 
     /// `x`: ask the selected job's worker to cancel after its current batch.
