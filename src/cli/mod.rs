@@ -11,6 +11,7 @@ pub mod audit_show;
 pub mod audit_signed;
 pub mod browse;
 pub mod census;
+pub mod discover;
 pub mod console;
 pub mod context;
 pub mod demo;
@@ -89,6 +90,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Census(args)) => census::run(&cli.global, &args),
         Some(Command::Health(args)) => health::run(&cli.global, &args),
+        Some(Command::Discover(args)) => discover::run(&cli.global, &args),
         None | Some(Command::Console) => run_console(&cli.global),
     }
 }

@@ -173,6 +173,7 @@ fn server_demo(kind: Kind) {
         "data.duplicate_token",
         "data.timestamps",
         "data.old_key",
+        "data.undeclared_sensitive",
         "schema.legacy_hash",
         "schema.encrypted_indexed",
         "key.weak",
