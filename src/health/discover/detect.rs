@@ -165,7 +165,8 @@ pub fn is_phone(value: &str) -> bool {
     let date = lens.len() == 3 && (lens == [4, 2, 2] || lens == [2, 2, 4]);
     // 192.168.10.200 or 1.2.3.4567: dotted groups are addresses and versions, not phones,
     // unless they read as a phone (3.3.4, as in 555.010.0100).
-    let dotted = separators.chars().all(|c| c == '.') && lens != [3, 3, 4];
+    let dotted =
+        !separators.is_empty() && separators.chars().all(|c| c == '.') && lens != [3, 3, 4];
     let ssn_layout = lens == [3, 2, 4] && separators == "--";
     !date && !dotted && !ssn_layout
 }
