@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(age.oldest.timestamp(), 10);
         assert_eq!(age.median.timestamp(), 30);
         assert_eq!(age.newest.timestamp(), 50);
-        assert_eq!(times(&[10, 20, 30, 40]).age().unwrap().median.timestamp(), 20);
+        assert_eq!(
+            times(&[10, 20, 30, 40]).age().unwrap().median.timestamp(),
+            20
+        );
         assert_eq!(TokenTimes::default().age(), None);
     }
 
@@ -188,7 +191,10 @@ mod tests {
         let exact = all[(all.len() - 1) / 2];
         let median = t.age().unwrap().median.timestamp() as u64;
         let width = 1u64 << t.shift;
-        assert!(median <= exact && exact - median < width, "{median} vs {exact}");
+        assert!(
+            median <= exact && exact - median < width,
+            "{median} vs {exact}"
+        );
         assert!(width <= 86_400, "a year is resolved within a day: {width}");
     }
 

@@ -182,10 +182,25 @@ mod tests {
 
     #[test]
     fn text_and_number_types_are_read_the_others_not() {
-        for t in ["VARCHAR(255)", "text", "character varying", "INTEGER", "JSON", "bigint"] {
+        for t in [
+            "VARCHAR(255)",
+            "text",
+            "character varying",
+            "INTEGER",
+            "JSON",
+            "bigint",
+        ] {
             assert!(!unreadable_type(t), "{t}");
         }
-        for t in ["BOOLEAN", "tinyint(1)", "DATETIME", "timestamp without time zone", "bytea", "BLOB", "date"] {
+        for t in [
+            "BOOLEAN",
+            "tinyint(1)",
+            "DATETIME",
+            "timestamp without time zone",
+            "bytea",
+            "BLOB",
+            "date",
+        ] {
             assert!(unreadable_type(t), "{t}");
         }
     }

@@ -116,10 +116,7 @@ fn discover_finds_exactly_the_demos_planted_columns_and_shows_no_value() {
     let model = &models[0];
     assert_eq!(model.table_name, "newsletter_signups");
     assert!(model.primary_key().name == "id");
-    let encrypted: Vec<&str> = model
-        .encrypted_columns()
-        .map(|c| c.name.as_str())
-        .collect();
+    let encrypted: Vec<&str> = model.encrypted_columns().map(|c| c.name.as_str()).collect();
     assert_eq!(encrypted, ["email", "phone"]);
 
     // A smaller sample still finds them.

@@ -140,7 +140,10 @@ async fn the_census_records_oldest_median_and_newest_per_key() {
     // Text: a DATA AGE section, one line per column and key, the key named by id.
     let out = timber_cli(dir.path(), &["census"], &vars);
     let text = String::from_utf8(out.stdout).unwrap();
-    let ages = text.split("DATA AGE").nth(1).unwrap_or_else(|| panic!("{text}"));
+    let ages = text
+        .split("DATA AGE")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
     let old_line = ages
         .lines()
         .find(|l| l.contains(&fp_old))

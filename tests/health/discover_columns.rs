@@ -31,9 +31,27 @@ const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkw
 
 /// (iban, card, api key, ssn, note) rows of the undeclared `disc_leads` table.
 const LEADS: &[(&str, &str, &str, &str, &str)] = &[
-    ("DE89370400440532013000", "4111111111111111", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "078-05-1120", "call back"),
-    ("GB82WEST12345698765432", "5500005555555559", "AKIAIOSFODNN7EXAMPLE", "219-09-9999", "n/a"),
-    ("NL91ABNA0417164300", "378282246310005", "ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R", "536-90-4399", "VIP"),
+    (
+        "DE89370400440532013000",
+        "4111111111111111",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "078-05-1120",
+        "call back",
+    ),
+    (
+        "GB82WEST12345698765432",
+        "5500005555555559",
+        "AKIAIOSFODNN7EXAMPLE",
+        "219-09-9999",
+        "n/a",
+    ),
+    (
+        "NL91ABNA0417164300",
+        "378282246310005",
+        "ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R",
+        "536-90-4399",
+        "VIP",
+    ),
 ];
 
 async fn discovery_finds_every_undeclared_kind(kind: Kind) {
@@ -72,9 +90,20 @@ async fn discovery_finds_every_undeclared_kind(kind: Kind) {
         })
         .collect();
     let customer = models.find("Customer").unwrap();
-    store.insert_many(customer, &ring, &rows, None).await.unwrap();
-    exec(&db, "ALTER TABLE disc_customers ADD COLUMN backup_phone VARCHAR(40)").await;
-    exec(&db, "UPDATE disc_customers SET backup_phone = '(555) 010-4477'").await;
+    store
+        .insert_many(customer, &ring, &rows, None)
+        .await
+        .unwrap();
+    exec(
+        &db,
+        "ALTER TABLE disc_customers ADD COLUMN backup_phone VARCHAR(40)",
+    )
+    .await;
+    exec(
+        &db,
+        "UPDATE disc_customers SET backup_phone = '(555) 010-4477'",
+    )
+    .await;
     exec(
         &db,
         "CREATE TABLE disc_leads (id INTEGER PRIMARY KEY, iban VARCHAR(40), card VARCHAR(30), \
@@ -110,7 +139,13 @@ async fn discovery_finds_every_undeclared_kind(kind: Kind) {
         .collect();
     got.sort();
     let customer_col = |c: &str, k: &'static str, declared: bool| {
-        ("disc_customers".to_string(), c.to_string(), k, Some("Customer".to_string()), declared)
+        (
+            "disc_customers".to_string(),
+            c.to_string(),
+            k,
+            Some("Customer".to_string()),
+            declared,
+        )
     };
     let lead = |c: &str, k: &'static str| ("disc_leads".to_string(), c.to_string(), k, None, false);
     assert_eq!(
@@ -130,7 +165,11 @@ async fn discovery_finds_every_undeclared_kind(kind: Kind) {
     // The encrypted column and timber's own tables were not read; the others were.
     assert_eq!(found.tables, 2, "{found:#?}");
     assert_eq!(found.columns, 5 + 7, "{found:#?}");
-    let email = found.found.iter().find(|f| f.column == "contact_email").unwrap();
+    let email = found
+        .found
+        .iter()
+        .find(|f| f.column == "contact_email")
+        .unwrap();
     assert_eq!((email.matches, email.values, email.rows), (20, 20, 20));
 
     // Counts, never values.
@@ -138,16 +177,21 @@ async fn discovery_finds_every_undeclared_kind(kind: Kind) {
     let text = found.to_text();
     let suggestion = suggest_yaml(&found, &all);
     for out in [&json, &text, &suggestion] {
-        for value in ["@example", "DE8937", "4111111", "sk_live", "078-05", "(555)", "gAAAA"] {
+        for value in [
+            "@example", "DE8937", "4111111", "sk_live", "078-05", "(555)", "gAAAA",
+        ] {
             assert!(!out.contains(value), "{value} in {out}");
         }
     }
     assert!(
         suggestion.contains("  - name: Customer")
-            && suggestion.contains("      - name: contact_email\n        type: String(255)\n        encrypted: true")
+            && suggestion.contains(
+                "      - name: contact_email\n        type: String(255)\n        encrypted: true"
+            )
             && suggestion.contains("not in the model yet: the table disc_customers has it")
             && suggestion.contains("table_name: disc_leads")
-            && suggestion.contains("      - name: id\n        type: Integer\n        primary_key: true"),
+            && suggestion
+                .contains("      - name: id\n        type: Integer\n        primary_key: true"),
         "{suggestion}"
     );
 

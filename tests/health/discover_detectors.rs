@@ -132,10 +132,7 @@ fn check(name: &str, detector: fn(&str) -> bool, kind: Kind, positives: &[String
         assert!(detector(value), "{name} misses {value:?}");
         assert_eq!(Kind::of(value), Some(kind), "{value:?}");
     }
-    let false_positives: Vec<String> = negatives()
-        .into_iter()
-        .filter(|v| detector(v))
-        .collect();
+    let false_positives: Vec<String> = negatives().into_iter().filter(|v| detector(v)).collect();
     assert!(
         false_positives.is_empty(),
         "{name} fires on {false_positives:?}"
@@ -162,7 +159,13 @@ fn email_detector() {
             "  grace.7@example.org ",
         ]),
     );
-    for bad in ["ada@", "@example.com", "ada@example", "a@b@c.com", "ada@exa mple.com"] {
+    for bad in [
+        "ada@",
+        "@example.com",
+        "ada@example",
+        "a@b@c.com",
+        "ada@exa mple.com",
+    ] {
         assert!(!is_email(bad), "{bad}");
     }
 }
@@ -199,7 +202,13 @@ fn ssn_detector() {
         &owned(&["123-45-6789", "078-05-1120", "219-09-9999", "536-90-4399"]),
     );
     // Ranges the SSA never issues.
-    for bad in ["000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000"] {
+    for bad in [
+        "000-12-3456",
+        "666-12-3456",
+        "912-12-3456",
+        "123-00-4567",
+        "123-45-0000",
+    ] {
         assert!(!is_ssn(bad), "{bad}");
     }
 }

@@ -61,8 +61,17 @@ async fn health_finds_every_planted_problem_of_the_demo() {
         );
         if planted.check == "data.undeclared_sensitive" {
             // Found by shape in a sample: counts, never record ids or values.
-            assert!(at[0]["evidence"]["count"].as_u64().unwrap() > 0, "{}", at[0]);
-            assert!(at[0]["evidence"]["record_ids"].as_array().unwrap().is_empty());
+            assert!(
+                at[0]["evidence"]["count"].as_u64().unwrap() > 0,
+                "{}",
+                at[0]
+            );
+            assert!(
+                at[0]["evidence"]["record_ids"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
             continue;
         }
         let ids: Vec<&str> = at[0]["evidence"]["record_ids"]

@@ -150,7 +150,9 @@ async fn restamp(config: &timber::store::StoreConfig) {
                     };
                     let iv = [n as u8; 16];
                     let new = match (model.name.as_str(), n) {
-                        ("Customer", 1..=15) => old.encrypt_at(&plain, day(2024, 3, 1, (n - 1) * 21), iv),
+                        ("Customer", 1..=15) => {
+                            old.encrypt_at(&plain, day(2024, 3, 1, (n - 1) * 21), iv)
+                        }
                         ("Customer", _) => primary.encrypt_at(&plain, day(2026, 1, 1, n), iv),
                         _ => primary.encrypt_at(&plain, day(2026, 2, 1, n), iv),
                     };

@@ -203,11 +203,7 @@ pub fn is_card_number(value: &str) -> bool {
     if !(13..=19).contains(&digits.len()) || digits.iter().all(|d| *d == digits[0]) {
         return false;
     }
-    let prefix = |n: usize| {
-        digits[..n]
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + d)
-    };
+    let prefix = |n: usize| digits[..n].iter().fold(0u32, |acc, d| acc * 10 + d);
     let network = digits[0] == 4
         || (51..=55).contains(&prefix(2))
         || (2221..=2720).contains(&prefix(4))
@@ -232,7 +228,7 @@ pub fn luhn(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An IBAN (ISO 13616): two capital letters, two check digits, 11 to 30 letters or digits
@@ -330,7 +326,10 @@ pub fn is_api_key(value: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
-    (exact("AKIA", 20) && value[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+    (exact("AKIA", 20)
+        && value[4..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
         || exact("AIza", 39)
 }
 

@@ -133,7 +133,11 @@ pub async fn discover(
         sample: options.sample,
         ..Discovery::default()
     };
-    tracing::info!(tables = tables.len(), sample = options.sample, "discovery started");
+    tracing::info!(
+        tables = tables.len(),
+        sample = options.sample,
+        "discovery started"
+    );
     let mut pending = Vec::new();
     for table in tables.iter().filter(|t| !is_system_table(t)) {
         let model = models.iter().find(|m| &m.table_name == table).copied();
@@ -165,7 +169,9 @@ pub async fn discover(
     for task in pending {
         match task.await {
             Ok(found) => out.found.extend(found),
-            Err(err) => out.notes.push(format!("a sample was not classified: {err}")),
+            Err(err) => out
+                .notes
+                .push(format!("a sample was not classified: {err}")),
         }
     }
     tracing::info!(found = out.found.len(), "discovery finished");
