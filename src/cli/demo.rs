@@ -140,7 +140,7 @@ fn print_summary(summary: &DemoSummary, seconds: f64, ignored: &[String]) {
         };
         let _ = writeln!(
             err,
-            "  {:<22} {}.{:<18} {}{ids}",
+            "  {:<25} {}.{:<18} {}{ids}",
             p.check, p.model, p.column, p.what,
         );
     }
