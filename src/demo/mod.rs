@@ -2,6 +2,7 @@
 //! written with the demo models and policy of `assets/demo/` into a directory, and a table
 //! no model declares that holds plain personal data (see `undeclared.rs`).
 
+mod ages;
 mod data;
 mod generate;
 mod history;
