@@ -39,7 +39,9 @@ pub async fn restamp_old_values(
     let mut after = None;
     let mut done = 0u64;
     loop {
-        let rows = store.raw_page(model, &columns, after.as_ref(), BATCH).await?;
+        let rows = store
+            .raw_page(model, &columns, after.as_ref(), BATCH)
+            .await?;
         let Some(last) = rows.last() else {
             break;
         };
@@ -47,9 +49,10 @@ pub async fn restamp_old_values(
         let mut updates = Vec::new();
         for row in &rows {
             for (at, name) in columns.iter().enumerate() {
-                let (Some(stored), Some(column)) =
-                    (row.values.get(at).and_then(|v| v.clone()), model.column(name))
-                else {
+                let (Some(stored), Some(column)) = (
+                    row.values.get(at).and_then(|v| v.clone()),
+                    model.column(name),
+                ) else {
                     continue;
                 };
                 let token = unquote(&stored);

@@ -130,7 +130,9 @@ async fn health_finds_every_planted_problem_of_the_demo() {
         );
         assert!(finding.contains("written between 2024-"), "{finding}");
         for field in ["oldest", "median", "newest"] {
-            let at = f["evidence"][field].as_str().unwrap_or_else(|| panic!("{f}"));
+            let at = f["evidence"][field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{f}"));
             assert!(
                 ("2024-03-01".."2026-01-01").contains(&at),
                 "{place} {field} {at}"
