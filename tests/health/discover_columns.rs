@@ -120,6 +120,32 @@ async fn discovery_finds_every_undeclared_kind(kind: Kind) {
         .await;
     }
 
+    if kind == Kind::Sqlite {
+        // Names from the catalogue are quoted, never pasted: a table and a column whose
+        // names hold a quote, a space and a dash are sampled like any other.
+        exec(
+            &db,
+            r#"CREATE TABLE "odd ""quoted"" table" ("e-mail" TEXT, "row id" INTEGER PRIMARY KEY)"#,
+        )
+        .await;
+        exec(
+            &db,
+            r#"INSERT INTO "odd ""quoted"" table" VALUES ('a@example.com', 1), ('b@example.com', 2)"#,
+        )
+        .await;
+        let all: Vec<_> = models.models.iter().collect();
+        let found = discover(&store, &all, DiscoverOptions::default())
+            .await
+            .unwrap();
+        let odd = found
+            .found
+            .iter()
+            .find(|f| f.table == r#"odd "quoted" table"#)
+            .unwrap_or_else(|| panic!("{found:#?}"));
+        assert_eq!((odd.column.as_str(), odd.matches), ("e-mail", 2));
+        exec(&db, r#"DROP TABLE "odd ""quoted"" table""#).await;
+    }
+
     let all: Vec<_> = models.models.iter().collect();
     let found = discover(&store, &all, DiscoverOptions::default())
         .await
