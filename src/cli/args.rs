@@ -108,6 +108,8 @@ pub enum Command {
     Health(HealthArgs),
     /// Print the Prometheus metrics once (for node_exporter's textfile collector)
     Metrics(MetricsArgs),
+    /// Find columns not declared encrypted whose values look sensitive (counts, never values)
+    Discover(DiscoverArgs),
 }
 
 impl Command {
@@ -127,6 +129,7 @@ impl Command {
             Command::Census(_) => "census",
             Command::Health(_) => "health",
             Command::Metrics(_) => "metrics",
+            Command::Discover(_) => "discover",
         }
     }
 }
@@ -160,6 +163,19 @@ pub struct HealthArgs {
     /// Read at most N rows per table (first N in key order); findings say so
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub sample: Option<u64>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiscoverArgs {
+    /// Read at most N rows of each table
+    #[arg(long, value_name = "N", default_value_t = crate::health::discover::DEFAULT_SAMPLE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample: u32,
+    /// Print the model YAML that would declare what was found encrypted
+    #[arg(long)]
+    pub suggest: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

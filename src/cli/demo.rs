@@ -133,14 +133,15 @@ fn print_summary(summary: &DemoSummary, seconds: f64, ignored: &[String]) {
     );
     let _ = writeln!(err, "planted problems (find them with `timber health`):");
     for p in &summary.planted {
+        let ids = if p.record_ids.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", p.record_ids.join(", "))
+        };
         let _ = writeln!(
             err,
-            "  {:<22} {}.{:<18} {} ({})",
-            p.check,
-            p.model,
-            p.column,
-            p.what,
-            p.record_ids.join(", ")
+            "  {:<25} {}.{:<18} {}{ids}",
+            p.check, p.model, p.column, p.what,
         );
     }
     let _ = writeln!(

@@ -15,6 +15,7 @@ pub mod console;
 pub mod context;
 pub mod demo;
 pub mod diagnostics;
+pub mod discover;
 pub mod health;
 pub mod info;
 pub mod init;
@@ -91,6 +92,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Census(args)) => census::run(&cli.global, &args),
         Some(Command::Health(args)) => health::run(&cli.global, &args),
         Some(Command::Metrics(args)) => metrics::run(&cli.global, &args),
+        Some(Command::Discover(args)) => discover::run(&cli.global, &args),
         Some(Command::Console(args)) => console::run_serving(&cli.global, args.metrics_addr),
         None => run_console(&cli.global),
     }

@@ -237,6 +237,29 @@ impl DemoData {
         ]
     }
 
+    /// A row of the table no model declares (`newsletter_signups`): a plain e-mail address
+    /// and, for about two in three, a plain phone number, in the formats people type.
+    pub fn newsletter_signup(&mut self, n: usize) -> Row {
+        let name = self.pick(FIRST);
+        let domain = self.pick(DOMAINS);
+        let email = format!("{name}.{n}@{domain}");
+        let line: u32 = self.rng.random_range(0..10_000);
+        let phone = match self.rng.random_range(0..3) {
+            0 => Value::Text(format!("+1-555-{line:04}")),
+            1 => Value::Text(format!("(555) 010-{line:04}")),
+            _ => Value::Null,
+        };
+        let source = self.pick(&["footer", "checkout", "blog", "webinar"]);
+        let at = self.timestamp();
+        vec![
+            ("id", Value::Int(n as i64 + 1)),
+            ("email", Value::Text(email)),
+            ("phone", phone),
+            ("source", Value::Text(source.to_string())),
+            ("signed_up_at", Value::DateTime(at)),
+        ]
+    }
+
     /// True for about `percent`% of draws: which values go under the old key.
     pub fn chance(&mut self, percent: u32) -> bool {
         self.rng.random_range(0..100) < percent

@@ -3,12 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ages::restamp_old_values;
 use super::data::{DemoData, Row};
 use super::history::write_history;
 use super::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use super::plant::{Planted, plant_problems};
+use super::undeclared::{UNDECLARED_TABLE, plant_undeclared};
 use crate::config::{DatabaseUrl, ModelDef, ModelSet, load_models, parse_models};
-use crate::crypto::{KeyError, KeyRing};
+use crate::crypto::{FernetKey, Key, KeyError, KeyRing};
 use crate::store::{
     AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
 };
@@ -324,7 +326,8 @@ pub async fn generate_on_server(
     Ok(summary)
 }
 
-/// Every table the demo writes: its models' tables and the system tables.
+/// Every table the demo writes: its models' tables, the table no model declares, and the
+/// system tables.
 fn demo_tables() -> Result<Vec<String>, DemoError> {
     let mut tables = Vec::new();
     for (name, text) in MODEL_FILES {
@@ -333,6 +336,7 @@ fn demo_tables() -> Result<Vec<String>, DemoError> {
         tables.extend(models.into_iter().map(|m| m.table_name));
     }
     for table in [
+        UNDECLARED_TABLE,
         AUDIT_LOG,
         AUDIT_HEAD,
         AUDIT_CHECKPOINTS,
@@ -360,7 +364,14 @@ async fn fill(
         let written = seed_model(store, model, &rings, &mut data, options.rows).await?;
         rows.push((model.name.clone(), written));
     }
-    let planted = plant_problems(store, models, &rings.0).await?;
+    // The old key's values were written before the last rotation: their tokens say so.
+    let old = FernetKey::new(&Key::from_base64_named(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD")?);
+    for model in &models.models {
+        restamp_old_values(store, model, &rings.0, &old).await?;
+    }
+    let mut planted = plant_problems(store, models, &rings.0).await?;
+    let signups = (options.rows / 10).max(8);
+    planted.extend(plant_undeclared(store, &rings.0, &mut data, signups).await?);
     let audit_entries = write_history(store, models, &rings.0).await?;
     store.close().await;
     Ok(DemoSummary {

@@ -10,7 +10,7 @@
 //! | schema.legacy_hash    | UserProfile.email_hash         | 5 unkeyed sha256(lower(email)) hashes  |
 //! | schema.column_width   | UserProfile.phone (model)      | String(50) cannot hold its tokens      |
 //! | schema.encrypted_indexed | SensitiveData.account_number | an index on ciphertext                |
-//! | data.old_key          | every non-per-user model       | ~15% of rows under ENCRYPTION_KEY_OLD  |
+//! | data.old_key          | every non-per-user model       | ~15% of rows under ENCRYPTION_KEY_OLD, written 2024-03..2025-12 (`ages.rs`) |
 //!
 //! The last three come from the models and the seeding; this file plants the rest by
 //! compare-and-set updates of stored text, so it never needs SQL of its own.

@@ -11,6 +11,7 @@ use super::keyconfig::KeyConfig;
 use super::scan::table_job;
 use super::scan::{DuplicateTracker, ScanOptions, TableScan, scan_table};
 use super::stats::{ColumnStats, KeyBucket};
+use super::token_age::TokenAge;
 use crate::config::ModelDef;
 use crate::crypto::fernet::unix_now;
 use crate::crypto::{KeyId, KeyRing};
@@ -145,6 +146,9 @@ pub struct CensusColumn {
     pub null: u64,
     /// (key label, values), labels as `fp:…` or `per-user (master fp:…)`.
     pub by_key: Vec<(String, u64)>,
+    /// (key label, when its values were written), the labels of `by_key`, from the tokens'
+    /// header timestamps.
+    pub ages: Vec<(String, TokenAge)>,
     pub plaintext: u64,
     pub unknown_key: u64,
     pub malformed: u64,
@@ -239,6 +243,11 @@ pub async fn take_census(
                     .iter()
                     .map(|(b, s)| (bucket_label(&ring, b), s.count))
                     .collect(),
+                ages: stats
+                    .times
+                    .iter()
+                    .filter_map(|(b, t)| Some((bucket_label(&ring, b), t.age()?)))
+                    .collect(),
                 plaintext: stats.plaintext.count,
                 unknown_key: stats.unknown_key.count,
                 malformed: stats.malformed.count,
@@ -261,9 +270,17 @@ pub async fn take_census(
     Ok(census)
 }
 
+impl CensusColumn {
+    /// When the values under the key labelled `label` (`fp:…`) were written.
+    pub fn age_under(&self, label: &str) -> Option<&TokenAge> {
+        self.ages.iter().find(|(l, _)| l == label).map(|(_, a)| a)
+    }
+}
+
 impl Census {
     /// `{"keys": [...], "columns": [...]}` (DESIGN §12); `sampled` is added to a column
-    /// only when it was sampled.
+    /// only when it was sampled. `ages` maps each key label of `by_key` to the oldest,
+    /// median and newest token time under it.
     pub fn to_json(&self) -> Json {
         let keys: Vec<Json> = self
             .keys
@@ -279,9 +296,14 @@ impl Census {
                     .iter()
                     .map(|(k, n)| (k.clone(), json!(n)))
                     .collect();
+                let ages: Map<String, Json> = c
+                    .ages
+                    .iter()
+                    .map(|(k, a)| (k.clone(), a.to_json()))
+                    .collect();
                 let mut obj = json!({
                     "model": c.model, "table": c.table, "column": c.column,
-                    "rows": c.rows, "null": c.null, "by_key": by_key,
+                    "rows": c.rows, "null": c.null, "by_key": by_key, "ages": ages,
                     "plaintext": c.plaintext, "unknown_key": c.unknown_key,
                     "malformed": c.malformed,
                 });

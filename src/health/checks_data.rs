@@ -9,6 +9,7 @@ use super::classify::FUTURE_SKEW_SECS;
 use super::report::{Evidence, Finding, Severity};
 use super::scan::{TableScan, TokenPlace, locate_tokens};
 use super::stats::{ColumnStats, KeyBucket, Samples};
+use super::token_age::TokenTimes;
 use crate::config::ModelDef;
 use crate::crypto::KeyId;
 use crate::plural::{count, pick};
@@ -148,13 +149,25 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
     let mut out = Vec::new();
     for (t, col, s) in each_column(survey) {
         let mut old = Samples::default();
+        let mut old_times = TokenTimes::default();
         let mut master = Samples::default();
         let mut names = Vec::new();
         for (bucket, samples) in &s.by_key {
             match bucket {
                 KeyBucket::Configured(KeyId::Old(_)) | KeyBucket::PerUserOld => {
-                    names.push(format!("{} {}", bucket_name(bucket), label(bucket)));
+                    let times = s.times.get(bucket).cloned().unwrap_or_default();
+                    let written = times
+                        .age()
+                        .map(|a| format!(" written {}", a.months()))
+                        .unwrap_or_default();
+                    names.push(format!(
+                        "{} {} still encrypts {}{written}",
+                        bucket_name(bucket),
+                        label(bucket),
+                        count(samples.count, "value")
+                    ));
                     old.merge(samples.clone());
+                    old_times.merge(times);
                 }
                 KeyBucket::Configured(KeyId::Master | KeyId::MasterOld) => {
                     master.merge(samples.clone());
@@ -164,9 +177,16 @@ pub fn old_key(survey: &Survey, label: impl Fn(&KeyBucket) -> String) -> Vec<Fin
         }
         let total = s.rows - s.null;
         if !old.is_empty() {
+            let mut evidence = column_evidence(t, col, &old);
+            if let Some(age) = old_times.age() {
+                let json = age.to_json();
+                for field in ["oldest", "median", "newest"] {
+                    evidence = evidence.with(field, json[field].clone());
+                }
+            }
             out.push(
-                Finding::warn(id, format!("{} of {} {} under old keys ({})", old.count, count(total, "stored value"), pick(old.count, "is", "are"), names.join(", ")))
-                    .evidence(column_evidence(t, col, &old))
+                Finding::warn(id, format!("{} of {} {} under old keys: {}", old.count, count(total, "stored value"), pick(old.count, "is", "are"), names.join("; ")))
+                    .evidence(evidence)
                     .remedy(format!("`timber rotate --model {}` (or `timber rotate --all`) re-encrypts them under the primary key", t.job.model)),
             );
         }

@@ -149,7 +149,11 @@ impl Classifier {
     fn census_cell(&self, cell: &Cell<'_>, stats: &mut ColumnStats) {
         let token = inspect::unquote(cell.stored);
         match self.ring.classify(token, cell.owner) {
-            Ok(found) => cell.count_in(stats.by_key.entry(KeyBucket::of(&found.id)).or_default()),
+            Ok(found) => {
+                let bucket = KeyBucket::of(&found.id);
+                stats.time_under(&bucket, found.info.timestamp);
+                cell.count_in(stats.by_key.entry(bucket).or_default());
+            }
             Err(CellError::UnknownKey) => cell.count_in(&mut stats.unknown_key),
             Err(_) => self.not_a_token(token, cell, stats),
         }
@@ -188,7 +192,9 @@ impl Classifier {
                 }
                 match decode_plaintext(&bytes, &cell.col.def.ty) {
                     Ok(value) => {
-                        cell.count_in(stats.by_key.entry(KeyBucket::of(&key)).or_default());
+                        let bucket = KeyBucket::of(&key);
+                        stats.time_under(&bucket, info.timestamp);
+                        cell.count_in(stats.by_key.entry(bucket).or_default());
                         if let Value::Text(text) = value {
                             plain = Some(Zeroizing::new(text));
                         }

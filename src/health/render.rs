@@ -385,5 +385,52 @@ pub fn census_text(census: &Census) -> String {
     if census.columns.is_empty() {
         out.push_str("  (no encrypted columns)\n");
     }
+    census_ages(census, &mut out);
     out
+}
+
+/// The DATA AGE section: per column and key, the oldest, median and newest token time
+/// (UTC dates), so "old_1 still encrypts values from 2024-03" is read off directly.
+fn census_ages(census: &Census, out: &mut String) {
+    let key_name = |label: &str| {
+        census
+            .keys
+            .iter()
+            .find(|k| k.fingerprint == label)
+            .map_or_else(|| label.to_string(), |k| format!("{} {}", k.id, label))
+    };
+    let rows: Vec<(String, String, u64, &super::TokenAge)> = census
+        .columns
+        .iter()
+        .flat_map(|c| {
+            c.ages.iter().map(move |(label, age)| {
+                let n = c
+                    .by_key
+                    .iter()
+                    .find(|(l, _)| l == label)
+                    .map_or(0, |(_, n)| *n);
+                (format!("{}.{}", c.model, c.column), key_name(label), n, age)
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let place_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(6).max(6);
+    let key_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(3).max(3);
+    let day = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let _ = writeln!(
+        out,
+        "\nDATA AGE (token times, UTC)\n  {:place_w$}  {:key_w$}  {:>7}  {:10}  {:10}  newest",
+        "column", "key", "values", "oldest", "median"
+    );
+    for (place, key, n, age) in rows {
+        let _ = writeln!(
+            out,
+            "  {place:place_w$}  {key:key_w$}  {n:>7}  {}  {}  {}",
+            day(&age.oldest),
+            day(&age.median),
+            day(&age.newest)
+        );
+    }
 }

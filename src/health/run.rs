@@ -12,10 +12,11 @@ use chrono::{NaiveDateTime, Utc};
 use super::census::{Survey, bucket_label, survey};
 use super::checks_schema::TableFacts;
 use super::classify::Depth;
+use super::discover::{DEFAULT_SAMPLE, DiscoverOptions, discover};
 use super::keyconfig::KeyConfig;
 use super::report::{Finding, HealthReport, RunFacts, Selection};
 use super::scan::ScanOptions;
-use super::{checks_data, checks_keys, checks_ops, checks_schema};
+use super::{checks_data, checks_discover, checks_keys, checks_ops, checks_schema};
 use crate::config::{ModelDef, ModelSet, Settings};
 use crate::store::AUDIT_LOG;
 use crate::store::{Store, StoreError};
@@ -119,6 +120,17 @@ pub async fn run_health(
     if found.selection.any(SURVEY_CHECKS) {
         options.phase.tell("data");
         rows_scanned = data_checks(&mut found, store, &keys, &models, options).await?;
+    }
+    if found.selection.has("data.undeclared_sensitive") {
+        // A bounded sample of every table: `--sample N` lowers it, never raises it.
+        let sample = options.scan.sample.map_or(DEFAULT_SAMPLE, |n| {
+            n.clamp(1, u64::from(DEFAULT_SAMPLE)) as u32
+        });
+        let finding = match discover(store, &models, DiscoverOptions { sample }).await {
+            Ok(found) => checks_discover::undeclared_sensitive(&found),
+            Err(e) => vec![cannot("data.undeclared_sensitive", &e)],
+        };
+        found.push(finding);
     }
     if found.selection.any(FACT_CHECKS) {
         options.phase.tell("schema");

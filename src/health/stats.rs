@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::crypto::KeyId;
 
 use super::report::MAX_RECORD_IDS;
+use super::token_age::TokenTimes;
 
 /// A count and the record ids of its first rows (by position in the scan).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct ColumnStats {
     pub null: u64,
     /// Tokens whose HMAC matched a key, per key (samples for the old-key evidence).
     pub by_key: BTreeMap<KeyBucket, Samples>,
+    /// When the tokens under each key were written (their headers' timestamps).
+    pub times: BTreeMap<KeyBucket, TokenTimes>,
     /// Values that are not tokens at all.
     pub plaintext: Samples,
     /// Token-shaped values that are not well-formed tokens (bad base64, truncated, ...).
@@ -122,6 +125,9 @@ impl ColumnStats {
         for (bucket, samples) in other.by_key {
             self.by_key.entry(bucket).or_default().merge(samples);
         }
+        for (bucket, times) in other.times {
+            self.times.entry(bucket).or_default().merge(times);
+        }
         self.plaintext.merge(other.plaintext);
         self.malformed.merge(other.malformed);
         self.unknown_key.merge(other.unknown_key);
@@ -134,6 +140,19 @@ impl ColumnStats {
     /// Values under any key (not null, and a token some key authenticated).
     pub fn under_keys(&self) -> u64 {
         self.by_key.values().map(|s| s.count).sum()
+    }
+
+    /// Records the write time of one token counted under `bucket`. The bucket is cloned
+    /// only the first time it is seen in this chunk.
+    pub fn time_under(&mut self, bucket: &KeyBucket, unix_seconds: u64) {
+        match self.times.get_mut(bucket) {
+            Some(times) => times.add(unix_seconds),
+            None => {
+                let mut times = TokenTimes::default();
+                times.add(unix_seconds);
+                self.times.insert(bucket.clone(), times);
+            }
+        }
     }
 
     pub fn count_under(&self, bucket: &KeyBucket) -> u64 {

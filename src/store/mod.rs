@@ -30,6 +30,7 @@ mod raw;
 mod raw_scan;
 mod records;
 mod rotation_sql;
+mod sample;
 mod schema;
 mod search;
 mod sqlite;
@@ -60,6 +61,7 @@ pub use rotation_sql::{
     ColumnCas, FailureRow, JobProgress, JobRequest, JobRow, JobStatus, KeyRow, KeyStatus,
     RotationRow, RotationTx,
 };
+pub use sample::{SampledColumn, TableSample};
 pub use schema::RowEstimate;
 pub use search::{Contains, Order, RowQuery};
 pub use system_tables::{

@@ -16,6 +16,7 @@ mod cli_onboarding;
 mod cli_pipes;
 mod demo_generate;
 mod demo_servers;
+mod discover_demo;
 mod e2e_console;
 mod e2e_console_metrics;
 mod e2e_console_rotation;

@@ -212,6 +212,8 @@ const MASKED_RUNS: &[&[&str]] = &[
     &["census", "--format", "json"],
     &["health"],
     &["health", "--format", "json", "--sample", "50"],
+    &["discover", "--suggest"],
+    &["discover", "--suggest", "--format", "json"],
     &["rotate", "--model", "Customer", "--dry-run"],
     &["rotate", "--all", "--dry-run", "--format", "json"],
     &["jobs"],

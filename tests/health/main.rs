@@ -10,7 +10,10 @@ mod store_support;
 #[path = "../support/test_db_store.rs"]
 mod test_db_store;
 
+mod census_ages;
 mod census_counts;
+mod discover_columns;
+mod discover_detectors;
 mod health_canary;
 mod health_checks;
 mod health_cli;

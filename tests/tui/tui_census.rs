@@ -99,6 +99,7 @@ fn the_share_encrypted_is_never_rounded_up() {
         rows: under_key + plaintext + 5,
         null: 5,
         by_key: vec![("fp:000000000000".into(), under_key)],
+        ages: vec![],
         plaintext,
         unknown_key: 0,
         malformed: 0,
@@ -107,4 +108,107 @@ fn the_share_encrypted_is_never_rounded_up() {
     assert_eq!(encrypted_percent(&column(1997, 3)), 99);
     assert_eq!(encrypted_percent(&column(2000, 0)), 100);
     assert_eq!(encrypted_percent(&column(0, 7)), 0);
+}
+
+/// An old key for the ages view (fixed, so the key ring's fingerprint is the same on every
+/// run; it protects nothing).
+const OLD_KEY: &str = "CzBVep_E6Q4zWH2ix-wRNluApcrvFDleg6jN8hc8YYY=";
+
+/// Rewrites every token of the seeded database at a known time: customers 1-15 under the
+/// old key, every 21 days from 2024-03-01 (so 2024-03-01 … 2024-12-20, median 2024-07-26),
+/// the other customers under the primary, daily from 2026-01-17, tickets daily from
+/// 2026-02-02. Compare-and-set through the store, as any writer would leave them.
+async fn restamp(config: &timber::store::StoreConfig) {
+    use timber::crypto::{FernetKey, Key, KeyId};
+    let store = timber::store::Store::connect(config.clone()).await.unwrap();
+    let ring = ring();
+    let primary = ring.key(&KeyId::Primary).unwrap();
+    let old = FernetKey::new(&Key::from_base64_named(OLD_KEY, "old").unwrap());
+    let day = |y: i32, m: u32, d: u32, plus: i64| {
+        (chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+            .and_utc()
+            + chrono::Duration::days(plus))
+        .timestamp() as u64
+    };
+    let models = models();
+    for model in &models.models {
+        for column in model.encrypted_columns() {
+            let rows = store
+                .raw_page(model, &[column.name.as_str()], None, 1000)
+                .await
+                .unwrap();
+            let updates: Vec<timber::store::CasUpdate> = rows
+                .iter()
+                .filter_map(|row| {
+                    let stored = row.values[0].clone()?;
+                    let (plain, _) = ring.decrypt_token(&stored, None).ok()?;
+                    let timber::value::Value::Int(n) = row.id else {
+                        return None;
+                    };
+                    let iv = [n as u8; 16];
+                    let new = match (model.name.as_str(), n) {
+                        ("Customer", 1..=15) => {
+                            old.encrypt_at(&plain, day(2024, 3, 1, (n - 1) * 21), iv)
+                        }
+                        ("Customer", _) => primary.encrypt_at(&plain, day(2026, 1, 1, n), iv),
+                        _ => primary.encrypt_at(&plain, day(2026, 2, 1, n), iv),
+                    };
+                    Some(timber::store::CasUpdate {
+                        id: row.id.clone(),
+                        column: column.name.clone(),
+                        expected: stored,
+                        new,
+                    })
+                })
+                .collect();
+            store.compare_and_set(model, &updates).await.unwrap();
+        }
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_census_view_shows_when_the_data_under_each_key_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    restamp(&config).await;
+    let setup = setup_with(
+        config,
+        "security_admin",
+        clock(),
+        &[("ENCRYPTION_KEY_OLD", OLD_KEY)],
+    );
+    let mut app = App::new(setup).unwrap();
+    app.handle_event(timber::tui::Event::Resize(120, 40));
+    app.start();
+    app.settle().await;
+    press(&mut app, &[ch('4'), ch('c')]).await;
+    let shown = screen(&app);
+    assert!(shown.contains("data age by key"), "{shown}");
+    let row = |field: &str, key: &str| -> String {
+        let ages = shown.split("data age by key").nth(1).unwrap();
+        ages.lines()
+            .find(|l| l.contains(field) && l.contains(key))
+            .unwrap_or_else(|| panic!("{field} {key}: {shown}"))
+            .to_string()
+    };
+    let old = row("Customer.email", "old_1");
+    assert!(
+        old.contains(" 15 ") && old.contains("2024-03-01 2024-07-26 2024-12-20"),
+        "{old}"
+    );
+    let current = row("Customer.email", "★primary");
+    assert!(
+        current.contains(" 45 ") && current.contains("2026-01-17 2026-02-08 2026-03-02"),
+        "{current}"
+    );
+    let tickets = row("Ticket.body", "★primary");
+    assert!(
+        tickets.contains("2026-02-02 2026-02-14 2026-02-26"),
+        "{tickets}"
+    );
+    insta::assert_snapshot!("census_ages_120x40", shown);
 }

@@ -5,6 +5,9 @@
 //! it, a warning when a configured key matches no stored token: for the primary that
 //! almost always means a wrong `ENCRYPTION_KEY`.
 //!
+//! Below the counts, when the pane has room, the age of the data under each key: the
+//! oldest, median and newest token time per column and key (`health::TokenAge`).
+//!
 //! The counts are the Overview's census (token headers and HMACs, nothing decrypted).
 
 use ratatui::Frame;
@@ -227,6 +230,77 @@ pub fn draw(
             .iter()
             .map(|h| Constraint::Length(fit::width(h).max(6) as u16)),
     );
+    let table = Table::new(rows, widths).header(Row::new(header).style(theme.header));
+    let [counts_area, ages_area] = Layout::vertical([
+        Constraint::Length(columns.len() as u16 + 1),
+        Constraint::Fill(1),
+    ])
+    .areas(table_area);
+    frame.render_widget(table, counts_area);
+    draw_ages(frame, ages_area, columns, &key_columns, field_width, theme);
+}
+
+/// Below the counts, when there is room: per column and key, when its values were
+/// written (oldest, median, newest token time, UTC dates), from the tokens' headers.
+fn draw_ages(
+    frame: &mut Frame,
+    area: Rect,
+    columns: &[CensusColumn],
+    key_columns: &[KeyColumn],
+    field_width: usize,
+    theme: &Theme,
+) {
+    if area.height < 3 {
+        return;
+    }
+    let day = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let rows = columns.iter().flat_map(|c| {
+        c.ages.iter().map(move |(label, age)| {
+            let key = key_columns.iter().find(|k| &k.label == label);
+            let n: u64 = c
+                .by_key
+                .iter()
+                .filter(|(l, _)| l == label)
+                .map(|(_, n)| n)
+                .sum();
+            Row::new(vec![
+                Span::raw(fit::field(&c.model, &c.column, field_width)),
+                Span::styled(
+                    key.map_or_else(|| label.clone(), |k| k.header.clone()),
+                    if key.is_some_and(|k| k.primary) {
+                        theme.accent
+                    } else {
+                        theme.base
+                    },
+                ),
+                Span::raw(n.to_string()),
+                Span::raw(day(&age.oldest)),
+                Span::raw(day(&age.median)),
+                Span::raw(day(&age.newest)),
+            ])
+        })
+    });
+    let key_width = key_columns
+        .iter()
+        .map(|k| fit::width(&k.header))
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    let widths = [
+        Constraint::Length(field_width as u16),
+        Constraint::Length(key_width as u16),
+        Constraint::Length(7),
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Length(10),
+    ];
+    let [title_area, table_area] =
+        Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new("\ndata age by key (token times, UTC)").style(theme.muted),
+        title_area,
+    );
+    let header = ["field", "key", "values", "oldest", "median", "newest"];
     let table = Table::new(rows, widths).header(Row::new(header).style(theme.header));
     frame.render_widget(table, table_area);
 }
