@@ -10,7 +10,7 @@
 //! 3. `store`: the only SQL.
 //! 4. `access` (masking, grants), `audit` (the hash-chained log).
 //! 5. `rotation`, `health`, `demo`: the domain's long-running work.
-//! 6. `service`: the use cases the two front ends share.
+//! 6. `service`, `report`: the use cases the two front ends share.
 //! 7. `cli` (headless) and `tui` (the only module that knows ratatui and crossterm).
 
 // No unsafe code anywhere in the crate (also `[lints]` in Cargo.toml). `unwrap_used` and
@@ -28,6 +28,7 @@ pub mod crypto;
 pub mod demo;
 pub mod health;
 pub mod plural;
+pub mod report;
 pub mod rotation;
 pub mod service;
 pub mod store;

@@ -106,6 +106,8 @@ pub enum Command {
     Census(CensusArgs),
     /// Run the health checks; exit 0 ok, 1 warnings, 2 failures
     Health(HealthArgs),
+    /// Write an evidence report for auditors: one self-contained HTML file (or JSON)
+    Report(ReportArgs),
 }
 
 impl Command {
@@ -124,6 +126,7 @@ impl Command {
             Command::Audit(_) => "audit",
             Command::Census(_) => "census",
             Command::Health(_) => "health",
+            Command::Report(_) => "report",
         }
     }
 }
@@ -147,6 +150,38 @@ pub struct HealthArgs {
     pub sample: Option<u64>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The file to write (default: timber-report-<time>.html or .json in the working
+    /// directory); `-` writes to stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// History from this time: RFC 3339, a date, or a duration ago (7d, 2h)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// History before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+}
+
+/// `timber report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Json,
+}
+
+impl ReportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

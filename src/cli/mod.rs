@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod keygen;
 pub mod keys;
 pub mod output_text;
+pub mod report;
 pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
@@ -89,6 +90,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Audit(args)) => audit::run(&cli.global, &args),
         Some(Command::Census(args)) => census::run(&cli.global, &args),
         Some(Command::Health(args)) => health::run(&cli.global, &args),
+        Some(Command::Report(args)) => report::run(&cli.global, &args),
         None | Some(Command::Console) => run_console(&cli.global),
     }
 }

@@ -25,6 +25,7 @@ mod scan;
 mod stats;
 
 pub use census::{Census, CensusColumn, CensusKey, take_census};
+pub use checks_keys::strictest;
 pub use classify::{Classifier, Depth};
 pub use keyconfig::KeyConfig;
 pub use render::{census_text, health_text};

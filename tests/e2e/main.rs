@@ -18,4 +18,5 @@ mod demo_generate;
 mod demo_servers;
 mod e2e_console;
 mod e2e_console_rotation;
+mod report_browser;
 mod screenshots;

@@ -30,6 +30,7 @@ mod tui_messages;
 mod tui_narrow_columns;
 mod tui_quit;
 mod tui_record;
+mod tui_report;
 mod tui_rotation;
 mod tui_snapshots;
 mod tui_theme;

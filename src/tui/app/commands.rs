@@ -1,5 +1,6 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
-//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`, `:quit`.
+//! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`,
+//! `:report` (the evidence report, written to the working directory), `:quit`.
 
 use crate::tui::context::ScreenId;
 use crate::tui::keymap::Action;
@@ -17,6 +18,8 @@ pub enum Command {
         column: String,
         descending: Option<bool>,
     },
+    /// `:report`: write the evidence report (`timber report`) for the current role.
+    Report,
 }
 
 /// Parses what was typed after `:`; the error says what is accepted.
@@ -54,6 +57,7 @@ pub fn parse(text: &str) -> Result<Command, String> {
             Ok(Command::Sort { column, descending })
         }
         "q" | "quit" => Ok(Command::Action(Action::Quit)),
+        "report" => Ok(Command::Report),
         _ => {
             if let Some(screen) = ScreenId::parse(&word) {
                 return Ok(Command::Screen(screen));
@@ -88,6 +92,7 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
             })
             .map(|a| a.name().to_string()),
     );
+    out.push("report".to_string());
     out.extend(themes.iter().map(|t| format!("theme {t}")));
     out.extend(roles.iter().map(|r| format!("role {r}")));
     out.extend(models.iter().map(|m| format!("model {m}")));
@@ -137,6 +142,7 @@ pub fn summary() -> String {
             ":sort COLUMN [desc]",
             ":theme NAME",
             ":role NAME",
+            ":report",
             ":quit",
         ]
         .map(String::from),

@@ -12,6 +12,7 @@ mod events;
 pub mod help;
 pub mod messages;
 mod palette;
+mod report;
 mod popups;
 mod results;
 mod shutdown;
@@ -89,6 +90,7 @@ impl App {
             grants: access.grants().clone(),
             history: Vec::new(),
             dump_dir: std::path::PathBuf::new(),
+            report_dir: std::path::PathBuf::new(),
             quit: false,
         };
         // The first problem found at start is the first message (all are in help).

@@ -76,6 +76,7 @@ impl App {
                 let effect = self.state.data.sort_by(&column, descending, &ctx);
                 self.run_data(effect);
             }
+            Ok(Command::Report) => self.write_report(),
             Err(e) => self.state.error(e),
         }
     }
