@@ -172,8 +172,9 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         .output()
         .unwrap();
     ok(&out);
-    // A rotation, so the history has a job to draw.
-    ok(&timber(
+    // A rotation, so the history has a job to draw: it leaves the two values under an
+    // unknown key untouched (exit code 1), which the history shows as failures.
+    let rotated = timber(
         &dir,
         &[
             "--role",
@@ -182,7 +183,9 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
             "--model",
             "ResearchSession",
         ],
-    ));
+    );
+    let said = String::from_utf8_lossy(&rotated.stderr).into_owned();
+    assert!(said.contains("as job 1"), "{said}");
     let html_path = dir.join("report.html");
     let stderr = ok(&timber(
         &dir,
@@ -213,14 +216,30 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     assert!(html.contains(&format!("timber {}", env!("CARGO_PKG_VERSION"))));
     assert!(html.contains("data age: not recorded by this census") || facts["data_age"].is_array());
     assert!(facts["coverage"].as_array().unwrap().len() > 3);
-    assert!(facts["rotations"]["jobs"].as_array().unwrap().len() == 1);
+    assert_eq!(facts["rotations"]["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(facts["rotations"]["rows_failed"], 2, "{}", facts["rotations"]);
     assert!(facts["reveals"]["total"].as_u64().unwrap() >= 3, "{}", facts["reveals"]);
     assert_eq!(facts["audit"]["chain"]["ok"], true, "{}", facts["audit"]);
     assert!(html.contains("id=\"audit-chain\""));
     // The report is itself in the audit log, as the role that made it.
-    let log = timber(&dir, &["audit", "--action", "report.generate", "--format", "json"]);
+    let log = timber(
+        &dir,
+        &[
+            "audit",
+            "--action",
+            "report.generate",
+            "--grep",
+            "\"role\":\"auditor\"",
+            "--format",
+            "json",
+        ],
+    );
     let logged = String::from_utf8_lossy(&log.stdout).into_owned();
-    assert!(logged.contains("report.generate") && logged.contains("auditor"), "{logged}");
+    assert_eq!(logged.lines().count(), 2, "both reports are logged: {logged}");
+    assert_eq!(
+        facts["header"]["audit_entry"],
+        serde_json::from_str::<serde_json::Value>(logged.lines().next().unwrap()).unwrap()["id"]
+    );
 
     // Self-contained: nothing is loaded from anywhere (SVG namespaces are names, not loads).
     for reference in ["src=", "href=", "url(", "@import", "<script", "<link"] {
@@ -286,7 +305,7 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         &profile,
         &[
             &format!("--screenshot={}", png.display()),
-            "--window-size=1000,2200",
+            "--window-size=1000,1500",
         ],
         &html_path,
     );

@@ -64,10 +64,11 @@ async fn colon_report_into_a_missing_directory_says_why_and_the_console_goes_on(
     let mut app = started(config, "viewer", 120, 30).await;
     app.state.report_dir = dir.path().join("no-such-dir");
     palette(&mut app, "report").await;
-    let message = app.state.status.message.clone().unwrap_or_default();
+    let message = app.state.status.last_error.clone().unwrap_or_default();
     assert!(
         message.starts_with("cannot write the report to ") && message.contains("no-such-dir"),
         "{message}"
     );
+    assert!(screen(&app).contains("cannot write the report"), "{}", screen(&app));
     assert!(!app.state.quit);
 }
