@@ -31,14 +31,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> CliResult {
     };
     let report = block_on(async {
         let store = Store::connect(config).await?;
-        let report = generate(
-            &ctx.settings,
-            &models,
-            &store,
-            access.identity(),
-            &request,
-        )
-        .await;
+        let report = generate(&ctx.settings, &models, &store, access.identity(), &request).await;
         store.close().await;
         report.map_err(|e| CliError::msg(e.to_string()))
     })?;
@@ -57,8 +50,12 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> CliResult {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(default_file_name(&now, args.format.as_str())));
-    std::fs::write(&path, text)
-        .map_err(|e| CliError::msg(format!("cannot write the report to {}: {e}", path.display())))?;
+    std::fs::write(&path, text).map_err(|e| {
+        CliError::msg(format!(
+            "cannot write the report to {}: {e}",
+            path.display()
+        ))
+    })?;
     eprintln!(
         "timber: report written to {}{}",
         path.display(),

@@ -103,6 +103,8 @@ impl Bars {
                 .margin_right(24)
                 .x_label_area_size(34)
                 .y_label_area_size(label_width)
+                // plotters counts an integer range inclusively: 0..n is n+1 segments, the
+                // last one empty (0..n-1 squeezes a single bar to nothing).
                 .build_cartesian_2d(0f64..max, (0..n as i32).into_segmented())
                 .map_err(|e| e.to_string())?;
             // Category 0 is drawn at the top: segment n-1.
@@ -321,7 +323,12 @@ pub fn key_ages(report: &Report) -> Bars {
             .key_ages
             .schedule
             .iter()
-            .map(|s| (s.every_days as f64, format!("{} {}d", s.classification, s.every_days)))
+            .map(|s| {
+                (
+                    s.every_days as f64,
+                    format!("{} {}d", s.classification, s.every_days),
+                )
+            })
             .collect(),
     }
 }
@@ -425,9 +432,33 @@ mod tests {
         };
         let svg = bars.svg().unwrap();
         assert!(svg.starts_with("<svg"), "{svg}");
-        assert!(svg.contains("A.&lt;b&gt;") && !svg.contains("A.<b>"), "{svg}");
-        let filled = svg.matches(&format!("fill=\"{}\"", color_hex(RED).to_uppercase())).count()
+        assert!(
+            svg.contains("A.&lt;b&gt;") && !svg.contains("A.<b>"),
+            "{svg}"
+        );
+        let filled = svg
+            .matches(&format!("fill=\"{}\"", color_hex(RED).to_uppercase()))
+            .count()
             + svg.matches(&format!("fill=\"{}\"", color_hex(RED))).count();
         assert!(filled >= 2, "two red bars: {svg}");
+    }
+
+    #[test]
+    fn a_single_bar_has_a_positive_size() {
+        let bars = Bars {
+            id: "one",
+            title: "one".into(),
+            unit: "rows".into(),
+            categories: vec!["job 1".into()],
+            series: vec![Series {
+                name: "rotated".into(),
+                color: GREEN,
+                values: vec![29.0],
+            }],
+            markers: Vec::new(),
+        };
+        let svg = bars.svg().unwrap();
+        assert!(!svg.contains("=\"-"), "a negative size: {svg}");
+        assert!(svg.matches("<rect").count() >= 2, "{svg}");
     }
 }

@@ -211,7 +211,10 @@ fn key_ages(
             let (since, from) = match (entry.id == KeyId::Primary, rotation_date, registered) {
                 (true, Some(date), _) => (Some(date), Some("KEY_ROTATION_DATE".to_string())),
                 (_, _, Some(row)) => match row.activated_at {
-                    Some(at) => (Some(at.date()), Some("timber_keys activated_at".to_string())),
+                    Some(at) => (
+                        Some(at.date()),
+                        Some("timber_keys activated_at".to_string()),
+                    ),
                     None => (
                         Some(row.created_at.date()),
                         Some("timber_keys created_at".to_string()),
@@ -374,9 +377,7 @@ async fn verify(
     let key = keys.ring.audit_key();
     let old = keys.ring.audit_key_old();
     if key.is_none() {
-        notes.push(
-            "the hash chain was not verified: MASTER_ENCRYPTION_KEY is not set".to_string(),
-        );
+        notes.push("the hash chain was not verified: MASTER_ENCRYPTION_KEY is not set".to_string());
     }
     let public = match (&settings.audit_public_key, &settings.audit_signing_key) {
         (None, None) => {

@@ -116,7 +116,11 @@ pub fn render(report: &Report) -> String {
 
 fn generated_by(report: &Report) -> String {
     let g = &report.header.generated_by;
-    let mut text = format!("user <code>{}</code>, role <code>{}</code>", esc(&g.user), esc(&g.role));
+    let mut text = format!(
+        "user <code>{}</code>, role <code>{}</code>",
+        esc(&g.user),
+        esc(&g.role)
+    );
     if let Some(source) = &g.asserted_by {
         let _ = write!(
             text,

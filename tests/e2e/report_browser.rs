@@ -212,13 +212,24 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
 
     // What a reader is told: who, what, and the sections' facts.
     assert_eq!(facts["header"]["generated_by"]["role"], "auditor");
-    assert!(html.contains("role <code>auditor</code>"), "the header names the role");
+    assert!(
+        html.contains("role <code>auditor</code>"),
+        "the header names the role"
+    );
     assert!(html.contains(&format!("timber {}", env!("CARGO_PKG_VERSION"))));
     assert!(html.contains("data age: not recorded by this census") || facts["data_age"].is_array());
     assert!(facts["coverage"].as_array().unwrap().len() > 3);
     assert_eq!(facts["rotations"]["jobs"].as_array().unwrap().len(), 1);
-    assert_eq!(facts["rotations"]["rows_failed"], 2, "{}", facts["rotations"]);
-    assert!(facts["reveals"]["total"].as_u64().unwrap() >= 3, "{}", facts["reveals"]);
+    assert_eq!(
+        facts["rotations"]["rows_failed"], 2,
+        "{}",
+        facts["rotations"]
+    );
+    assert!(
+        facts["reveals"]["total"].as_u64().unwrap() >= 3,
+        "{}",
+        facts["reveals"]
+    );
     assert_eq!(facts["audit"]["chain"]["ok"], true, "{}", facts["audit"]);
     assert!(html.contains("id=\"audit-chain\""));
     // The report is itself in the audit log, as the role that made it.
@@ -235,7 +246,11 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         ],
     );
     let logged = String::from_utf8_lossy(&log.stdout).into_owned();
-    assert_eq!(logged.lines().count(), 2, "both reports are logged: {logged}");
+    assert_eq!(
+        logged.lines().count(),
+        2,
+        "both reports are logged: {logged}"
+    );
     assert_eq!(
         facts["header"]["audit_entry"],
         serde_json::from_str::<serde_json::Value>(logged.lines().next().unwrap()).unwrap()["id"]
@@ -252,12 +267,25 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         assert!(!html.contains(key.as_str()), "a key of .env is in the HTML");
         assert!(!json.contains(key.as_str()), "a key of .env is in the JSON");
     }
-    assert!(!html.contains("gAAAAA") && !json.contains("gAAAAA"), "a token in the report");
+    assert!(
+        !html.contains("gAAAAA") && !json.contains("gAAAAA"),
+        "a token in the report"
+    );
     let values = demo_values(&dir);
-    assert!(values.len() > 50, "the canary check has values to look for: {}", values.len());
+    assert!(
+        values.len() > 50,
+        "the canary check has values to look for: {}",
+        values.len()
+    );
     for value in &values {
-        assert!(!html.contains(value.as_str()), "a stored value is in the HTML: {value}");
-        assert!(!json.contains(value.as_str()), "a stored value is in the JSON: {value}");
+        assert!(
+            !html.contains(value.as_str()),
+            "a stored value is in the HTML: {value}"
+        );
+        assert!(
+            !json.contains(value.as_str()),
+            "a stored value is in the JSON: {value}"
+        );
     }
 
     let Some(chromium) = chromium() else {
@@ -280,7 +308,11 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     );
 
     let dom_out = browse(&chromium, &profile, &["--dump-dom"], &html_path);
-    assert!(dom_out.status.success(), "{}", String::from_utf8_lossy(&dom_out.stderr));
+    assert!(
+        dom_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom_out.stderr)
+    );
     let errors = console_lines(&dom_out);
     assert!(errors.is_empty(), "console messages: {errors:?}");
     let dom = String::from_utf8_lossy(&dom_out.stdout).into_owned();
@@ -294,7 +326,9 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         assert!(marks > 2, "{id} has no drawn marks");
         let upper = svg.to_uppercase();
         assert!(
-            fills.iter().any(|f| upper.contains(&format!("FILL=\"{f}\""))),
+            fills
+                .iter()
+                .any(|f| upper.contains(&format!("FILL=\"{f}\""))),
             "{id} has no coloured bar"
         );
     }
@@ -309,11 +343,19 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         ],
         &html_path,
     );
-    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
     let errors = console_lines(&shot);
     assert!(errors.is_empty(), "console messages: {errors:?}");
     let bytes = std::fs::read(&png).expect("a screenshot");
-    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000, "{} bytes", bytes.len());
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "{} bytes",
+        bytes.len()
+    );
     if let Ok(keep) = std::env::var("TIMBER_REPORT_SCREENSHOT") {
         std::fs::copy(&png, keep).unwrap();
     }

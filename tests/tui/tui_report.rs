@@ -31,18 +31,34 @@ async fn colon_report_writes_the_report_for_the_current_role_and_says_where() {
     let path = out.join("timber-report-20261129T120000Z.html");
     let message = app.state.status.message.clone().unwrap_or_default();
     assert!(
-        message.starts_with(&format!("report written to {} (audit entry ", path.display())),
+        message.starts_with(&format!(
+            "report written to {} (audit entry ",
+            path.display()
+        )),
         "{message}"
     );
-    assert!(screen(&app).contains("report written to"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("report written to"),
+        "{}",
+        screen(&app)
+    );
     let html = std::fs::read_to_string(&path).expect("the report file");
-    assert!(html.contains("role <code>auditor</code>"), "the role of the session");
+    assert!(
+        html.contains("role <code>auditor</code>"),
+        "the role of the session"
+    );
     assert!(html.contains("user <code>ana</code>"));
-    assert!(html.contains("Customer.email"), "coverage names the columns");
+    assert!(
+        html.contains("Customer.email"),
+        "coverage names the columns"
+    );
     for canary in CANARIES {
         assert!(!html.contains(canary), "canary {canary} in the report");
     }
-    assert!(!html.contains(PRIMARY) && !html.contains(MASTER), "a key in the report");
+    assert!(
+        !html.contains(PRIMARY) && !html.contains(MASTER),
+        "a key in the report"
+    );
 
     // In the audit log, as the user and the role that made it.
     let store = app.store().unwrap();
@@ -54,7 +70,10 @@ async fn colon_report_writes_the_report_for_the_current_role_and_says_where() {
     assert_eq!(entry.content.actor, "ana");
     let detail = entry.content.detail.clone().unwrap_or_default();
     assert!(detail.contains("\"role\":\"auditor\""), "{detail}");
-    assert!(message.contains(&format!("(audit entry {})", entry.id)), "{message}");
+    assert!(
+        message.contains(&format!("(audit entry {})", entry.id)),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -69,6 +88,10 @@ async fn colon_report_into_a_missing_directory_says_why_and_the_console_goes_on(
         message.starts_with("cannot write the report to ") && message.contains("no-such-dir"),
         "{message}"
     );
-    assert!(screen(&app).contains("cannot write the report"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("cannot write the report"),
+        "{}",
+        screen(&app)
+    );
     assert!(!app.state.quit);
 }

@@ -51,7 +51,10 @@ impl App {
                         .audit_entry
                         .map_or_else(String::new, |id| format!(" (audit entry {id})"))
                 )),
-                Err(e) => Err(format!("cannot write the report to {}: {e}", path.display())),
+                Err(e) => Err(format!(
+                    "cannot write the report to {}: {e}",
+                    path.display()
+                )),
             })
         });
     }
