@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use timber::audit::{Action, AuditLog};
 use timber::config::load_models;
 use timber::crypto::KeyRing;
 use timber::demo::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
@@ -100,6 +101,44 @@ fn env_keys(dir: &Path) -> Vec<String> {
     keys
 }
 
+fn demo_ring() -> KeyRing {
+    KeyRing::builder()
+        .primary(DEMO_PRIMARY_KEY, "ENCRYPTION_KEY")
+        .and_then(|b| b.old(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD"))
+        .and_then(|b| b.master(DEMO_MASTER_KEY, "MASTER_ENCRYPTION_KEY"))
+        .and_then(|b| b.build())
+        .unwrap()
+}
+
+/// A reveal entry whose role and reason are markup (another tool, or a hand-typed reason,
+/// can write anything there): the report must show it as text.
+fn plant_hostile_reveal(dir: &Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Store::connect_url(&format!("sqlite://{}", dir.join("timber.db").display()))
+            .await
+            .unwrap();
+        let log = AuditLog::open(&store, &demo_ring()).await.unwrap();
+        log.record(
+            "mallory",
+            Action::Reveal,
+            Some("user_profiles"),
+            Some("1"),
+            &["email".to_string()],
+            Some(serde_json::json!({
+                "reason": "<img src=x onerror=alert(1)>",
+                "role": "<script>alert(2)</script>",
+            })),
+        )
+        .await
+        .unwrap();
+        store.close().await;
+    });
+}
+
 /// Decrypted text values of the demo (the first rows of every model's encrypted columns),
 /// long enough to be unmistakable.
 fn demo_values(dir: &Path) -> Vec<String> {
@@ -109,12 +148,7 @@ fn demo_values(dir: &Path) -> Vec<String> {
         .unwrap();
     runtime.block_on(async {
         let models = load_models(&[dir.join("models")]).unwrap();
-        let ring = KeyRing::builder()
-            .primary(DEMO_PRIMARY_KEY, "ENCRYPTION_KEY")
-            .and_then(|b| b.old(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD"))
-            .and_then(|b| b.master(DEMO_MASTER_KEY, "MASTER_ENCRYPTION_KEY"))
-            .and_then(|b| b.build())
-            .unwrap();
+        let ring = demo_ring();
         let store = Store::connect_url(&format!("sqlite://{}", dir.join("timber.db").display()))
             .await
             .unwrap();
@@ -186,6 +220,7 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     );
     let said = String::from_utf8_lossy(&rotated.stderr).into_owned();
     assert!(said.contains("as job 1"), "{said}");
+    plant_hostile_reveal(&dir);
     let html_path = dir.join("report.html");
     let stderr = ok(&timber(
         &dir,
@@ -225,11 +260,10 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         "{}",
         facts["rotations"]
     );
-    assert!(
-        facts["reveals"]["total"].as_u64().unwrap() >= 3,
-        "{}",
-        facts["reveals"]
-    );
+    // The demo's three reveals (security_admin) and the planted one.
+    assert_eq!(facts["reveals"]["total"], 4, "{}", facts["reveals"]);
+    assert_eq!(facts["reveals"]["by_role"][0]["name"], "security_admin");
+    assert_eq!(facts["reveals"]["by_role"][0]["count"], 3);
     assert_eq!(facts["audit"]["chain"]["ok"], true, "{}", facts["audit"]);
     assert!(html.contains("id=\"audit-chain\""));
     // The report is itself in the audit log, as the role that made it.
@@ -256,10 +290,27 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         serde_json::from_str::<serde_json::Value>(logged.lines().next().unwrap()).unwrap()["id"]
     );
 
+    // The planted markup is text: escaped in the tables and in the chart's SVG.
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
     // Self-contained: nothing is loaded from anywhere (SVG namespaces are names, not loads).
-    for reference in ["src=", "href=", "url(", "@import", "<script", "<link"] {
-        assert!(!html.contains(reference), "the HTML holds `{reference}`");
+    // (Checked in the tags: escaped text may say `src=`.)
+    for tag in html
+        .split('<')
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap_or(""))
+    {
+        let name = tag.split_whitespace().next().unwrap_or("").to_lowercase();
+        for refused in [
+            "script", "link", "img", "iframe", "object", "embed", "image", "use",
+        ] {
+            assert_ne!(name, refused, "a <{refused}> tag: <{tag}>");
+        }
+        for attribute in ["src=", "href=", "url("] {
+            assert!(!tag.contains(attribute), "a reference in <{tag}>");
+        }
     }
+    assert!(!html.contains("@import") && !html.contains("url("));
     // Masking: no key, no token, no decrypted value.
     let dir_env = env_keys(&dir);
     assert!(dir_env.len() >= 6);
@@ -359,4 +410,61 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     if let Ok(keep) = std::env::var("TIMBER_REPORT_SCREENSHOT") {
         std::fs::copy(&png, keep).unwrap();
     }
+}
+
+/// Bad input: one clear line naming what and where, exit 2, no file and no audit entry.
+#[test]
+fn bad_report_flags_are_refused_with_one_line_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["demo", "--no-console", "--rows", "20", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    ok(&out);
+    let entries = |dir: &Path| {
+        let out = timber(dir, &["audit", "--limit", "1000", "--format", "json"]);
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let before = entries(&dir);
+    let cases: [(&[&str], &str); 3] = [
+        (&["report", "--since", "yesterday-ish"], "--since"),
+        (
+            &["report", "--since", "2026-12-01", "--until", "2026-11-01"],
+            "is not before --until",
+        ),
+        (
+            &["report", "--until", "not a time", "--format", "json"],
+            "--until",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = timber(&dir, args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+    assert_eq!(entries(&dir), before, "a refused report is not logged");
+    let reports: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("timber-report-")
+        })
+        .collect();
+    assert!(reports.is_empty(), "no report file was written");
+    // An output path that cannot be written is named.
+    let out = timber(&dir, &["report", "-o", "no/such/dir/r.html"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the report to no/such/dir/r.html"),
+        "{stderr}"
+    );
 }
