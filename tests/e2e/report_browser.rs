@@ -468,3 +468,90 @@ fn bad_report_flags_are_refused_with_one_line_and_write_nothing() {
         "{stderr}"
     );
 }
+
+/// Drops a demo schema (database) when the server test ends, passed or not.
+struct DropSchema {
+    kind: crate::store_support::Kind,
+    admin: String,
+    name: String,
+}
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sql = match self.kind {
+            crate::store_support::Kind::Postgres => {
+                format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)
+            }
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        rt.block_on(crate::store_support::exec(self.kind, &self.admin, sql));
+    }
+}
+
+/// The report of the demo on a server: the same sections, from PostgreSQL or MariaDB.
+fn server_report(kind: crate::store_support::Kind, var: &str) {
+    let Ok(admin) = std::env::var(var) else {
+        println!("SKIP: {var} not set; {kind:?} report not run");
+        return;
+    };
+    let schema = crate::store_support::unique_name();
+    let _drop = DropSchema {
+        kind,
+        admin: admin.clone(),
+        name: schema.clone(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["demo", "--no-console", "--rows", "40", "--dir"])
+        .arg(&dir)
+        .args(["--database-url", &admin, "--schema", &schema])
+        .output()
+        .unwrap();
+    ok(&out);
+    let out = timber(
+        &dir,
+        &["--role", "viewer", "report", "--format", "json", "-o", "-"],
+    );
+    ok(&out);
+    let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(facts["header"]["generated_by"]["role"], "viewer");
+    assert_eq!(
+        facts["header"]["database"],
+        timber::config::redact_url(&facts["header"]["database"].as_str().unwrap().to_string())
+    );
+    assert!(
+        facts["coverage"].as_array().unwrap().len() > 3,
+        "{}",
+        facts["coverage"]
+    );
+    assert_eq!(facts["reveals"]["total"], 3, "{}", facts["reveals"]);
+    assert_eq!(facts["audit"]["chain"]["ok"], true, "{}", facts["audit"]);
+    assert_eq!(
+        facts["health"]["status"], "fail",
+        "the demo's planted problems"
+    );
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    for key in env_keys(&dir) {
+        assert!(!json.contains(key.as_str()), "a key of .env in the report");
+    }
+}
+
+#[test]
+fn the_report_reads_the_demo_on_postgres() {
+    server_report(
+        crate::store_support::Kind::Postgres,
+        "TIMBER_TEST_POSTGRES_URL",
+    );
+}
+
+#[test]
+fn the_report_reads_the_demo_on_mariadb() {
+    server_report(crate::store_support::Kind::Mysql, "TIMBER_TEST_MYSQL_URL");
+}
