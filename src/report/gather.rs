@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::model::{
     AuditVerdict, ChainVerdict, CheckpointVerdict, Coverage, FindingView, GeneratedBy, Header,
-    Health, JobView, KeyAge, KeyAges, KeyCount, KeyEntry, Report, Reveals, Rotations, Schedule,
-    WeekTally, iso_week, tallies,
+    Health, JobFailure, JobView, KeyAge, KeyAges, KeyCount, KeyEntry, Report, Reveals, Rotations,
+    Schedule, WeekTally, iso_week, tallies,
 };
 use crate::access::Identity;
 use crate::audit::query::{list, verify_log};
@@ -55,6 +55,8 @@ pub enum ReportError {
 /// Reveals read from the log at most (the tallies say when there were more).
 const MAX_REVEALS: usize = 100_000;
 const REVEAL_PAGE: u32 = 5_000;
+/// Failures listed per rotation job (the count is always whole).
+const FAILURES_PER_JOB: u32 = 10;
 
 /// Gathers every section, records the report in the audit log as `identity`, and returns
 /// it with that entry's id in its header.
@@ -83,6 +85,19 @@ pub async fn generate(
     let health = run_health(settings, models, store, &options).await?;
     let registry = store.key_registry_if_any().await?;
     let jobs = store.rotation_jobs_if_any().await?;
+    let mut rotations = rotations(jobs, request);
+    for job in rotations.jobs.iter_mut().filter(|j| j.rows_failed > 0) {
+        job.failures = store
+            .rotation_failures(job.id, FAILURES_PER_JOB)
+            .await?
+            .into_iter()
+            .map(|f| JobFailure {
+                record_id: f.record_id,
+                column: f.column_name,
+                reason: f.reason,
+            })
+            .collect();
+    }
     let reveals = reveals(store, request).await?;
     let audit = verify(store, settings, &keys).await?;
 
@@ -167,7 +182,7 @@ pub async fn generate(
         keys: key_list,
         data_age: None,
         key_ages,
-        rotations: rotations(jobs, request),
+        rotations,
         health,
         reveals,
         audit,
@@ -297,6 +312,7 @@ fn rotations(jobs: Vec<JobRow>, request: &ReportRequest) -> Rotations {
             rows_skipped: job.rows_skipped,
             rows_failed: job.rows_failed,
             error: job.error,
+            failures: Vec::new(),
         });
     }
     out

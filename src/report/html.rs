@@ -385,6 +385,28 @@ fn rotations(out: &mut String, report: &Report, chart: Option<&Bars>) {
         );
     }
     let _ = writeln!(out, "</table>");
+    let failed: Vec<_> = r.jobs.iter().filter(|j| !j.failures.is_empty()).collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<table id=\"rotation-failures\"><tr><th class=\"n\">Job</th><th>Record</th><th>Column</th>\
+         <th>Why (the value is never recorded)</th></tr>"
+    );
+    for j in failed {
+        for f in &j.failures {
+            let _ = write!(
+                out,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                j.id,
+                esc(&f.record_id),
+                esc(&f.column),
+                esc(&f.reason)
+            );
+        }
+    }
+    let _ = writeln!(out, "</table>");
 }
 
 fn health(out: &mut String, report: &Report) {

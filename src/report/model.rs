@@ -167,6 +167,15 @@ pub struct JobView {
     pub rows_skipped: i64,
     pub rows_failed: i64,
     pub error: Option<String>,
+    /// The first recorded failures (record, column, why; never the value).
+    pub failures: Vec<JobFailure>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobFailure {
+    pub record_id: String,
+    pub column: String,
+    pub reason: String,
 }
 
 /// Health findings, worst first.

@@ -260,6 +260,15 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
         "{}",
         facts["rotations"]
     );
+    let failures = facts["rotations"]["jobs"][0]["failures"]
+        .as_array()
+        .unwrap();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures.iter().all(|f| f["reason"] == "unknown_key"),
+        "{failures:?}"
+    );
+    assert!(html.contains("id=\"rotation-failures\""));
     // The demo's three reveals (security_admin) and the planted one.
     assert_eq!(facts["reveals"]["total"], 4, "{}", facts["reveals"]);
     assert_eq!(facts["reveals"]["by_role"][0]["name"], "security_admin");
