@@ -524,6 +524,14 @@ fn server_report(kind: crate::store_support::Kind, var: &str) {
         .output()
         .unwrap();
     ok(&out);
+    // A password in the URL (PostgreSQL's test server trusts loopback, so any password
+    // connects): the report names the database with the password redacted.
+    if kind == crate::store_support::Kind::Postgres {
+        let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+        let with_password = env.replace("://postgres@", "://postgres:pw-canary-4711@");
+        assert_ne!(env, with_password, "the demo's URL names user postgres");
+        std::fs::write(dir.join(".env"), with_password).unwrap();
+    }
     let out = timber(
         &dir,
         &["--role", "viewer", "report", "--format", "json", "-o", "-"],
@@ -533,7 +541,7 @@ fn server_report(kind: crate::store_support::Kind, var: &str) {
     assert_eq!(facts["header"]["generated_by"]["role"], "viewer");
     assert_eq!(
         facts["header"]["database"],
-        timber::config::redact_url(&facts["header"]["database"].as_str().unwrap().to_string())
+        timber::config::redact_url(facts["header"]["database"].as_str().unwrap())
     );
     assert!(
         facts["coverage"].as_array().unwrap().len() > 3,
@@ -547,6 +555,20 @@ fn server_report(kind: crate::store_support::Kind, var: &str) {
         "the demo's planted problems"
     );
     let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !json.contains("pw-canary-4711"),
+        "the URL's password is in the report"
+    );
+    if kind == crate::store_support::Kind::Postgres {
+        assert!(
+            facts["header"]["database"]
+                .as_str()
+                .unwrap()
+                .contains("***"),
+            "{}",
+            facts["header"]["database"]
+        );
+    }
     for key in env_keys(&dir) {
         assert!(!json.contains(key.as_str()), "a key of .env in the report");
     }
