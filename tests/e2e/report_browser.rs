@@ -421,9 +421,10 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     }
 }
 
-/// Bad input: one clear line naming what and where, exit 2, no file and no audit entry.
+/// Bad input, or no master key to audit the report with: one clear line naming what and
+/// where, exit 2, no file and no audit entry.
 #[test]
-fn bad_report_flags_are_refused_with_one_line_and_write_nothing() {
+fn bad_report_input_or_no_audit_key_is_refused_with_one_line_and_nothing_written() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let out = Command::new(env!("CARGO_BIN_EXE_timber"))
@@ -468,6 +469,25 @@ fn bad_report_flags_are_refused_with_one_line_and_write_nothing() {
         })
         .collect();
     assert!(reports.is_empty(), "no report file was written");
+    // Without the master key no audit entry can be written, so no report is made.
+    let env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    let without_master: String = env
+        .lines()
+        .filter(|l| !l.starts_with("MASTER_ENCRYPTION_KEY="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(env, without_master);
+    std::fs::write(dir.join(".env"), without_master).unwrap();
+    let out = timber(&dir, &["report", "-o", "refused.html"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot be recorded in the audit log")
+            && stderr.contains("MASTER_ENCRYPTION_KEY"),
+        "{stderr}"
+    );
+    assert!(!dir.join("refused.html").exists());
+    std::fs::write(dir.join(".env"), env).unwrap();
     // An output path that cannot be written is named.
     let out = timber(&dir, &["report", "-o", "no/such/dir/r.html"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
