@@ -541,6 +541,12 @@ fn audit(out: &mut String, report: &Report) {
     for note in &a.notes {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(note));
     }
+    if let Some(id) = report.header.audit_entry {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Verified before this report's own entry ({id}) was appended.</p>"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -606,3 +606,68 @@ fn the_report_reads_the_demo_on_postgres() {
 fn the_report_reads_the_demo_on_mariadb() {
     server_report(crate::store_support::Kind::Mysql, "TIMBER_TEST_MYSQL_URL");
 }
+
+/// With an audit signing key, the report names the signed checkpoint the log verified
+/// against (its id, size and key), and the private half appears nowhere in it.
+#[test]
+fn the_report_names_the_signed_checkpoint_it_verified_against() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_timber"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .args(["demo", "--no-console", "--rows", "20", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    ok(&out);
+    let pair = timber(&dir, &["keygen", "--audit", "--name", "report-test"]);
+    ok(&pair);
+    let pair = String::from_utf8(pair.stdout).unwrap();
+    let private = pair
+        .lines()
+        .find_map(|l| l.strip_prefix("AUDIT_SIGNING_KEY="))
+        .unwrap()
+        .to_string();
+    let mut env = std::fs::read_to_string(dir.join(".env")).unwrap();
+    env.push_str(&pair);
+    std::fs::write(dir.join(".env"), env).unwrap();
+    ok(&timber(
+        &dir,
+        &["--role", "security_admin", "audit", "checkpoint"],
+    ));
+    let out = timber(&dir, &["report", "--format", "json", "-o", "-"]);
+    ok(&out);
+    let json = String::from_utf8(out.stdout).unwrap();
+    let facts: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let checkpoint = &facts["audit"]["checkpoint"];
+    assert_eq!(checkpoint["ok"], true, "{checkpoint}");
+    assert!(
+        checkpoint["checkpoint_id"].as_i64().is_some(),
+        "{checkpoint}"
+    );
+    assert!(
+        checkpoint["checkpoint_size"].as_u64().unwrap() > 0,
+        "{checkpoint}"
+    );
+    assert!(
+        checkpoint["key"].as_str().unwrap().contains("report-test"),
+        "{checkpoint}"
+    );
+    let html_out = timber(&dir, &["report", "-o", "-"]);
+    ok(&html_out);
+    let html = String::from_utf8(html_out.stdout).unwrap();
+    assert!(
+        html.contains(&format!(
+            "verified against signed checkpoint {}",
+            checkpoint["checkpoint_id"]
+        )),
+        "the HTML names the checkpoint"
+    );
+    let secret = private.trim_start_matches("PRIVATE+KEY+");
+    let tail = &secret[secret.len() - 20..];
+    assert!(
+        !json.contains(tail) && !html.contains(tail),
+        "the signing key is in the report"
+    );
+}
