@@ -10,7 +10,8 @@
 //! 3. `store`: the only SQL.
 //! 4. `access` (masking, grants), `audit` (the hash-chained log).
 //! 5. `rotation`, `health`, `demo`: the domain's long-running work.
-//! 6. `service`: the use cases the two front ends share; `metrics`: Prometheus metrics.
+//! 6. `service`, `report`: the use cases the two front ends share; `metrics`: Prometheus
+//!    metrics.
 //! 7. `cli` (headless) and `tui` (the only module that knows ratatui and crossterm).
 
 // No unsafe code anywhere in the crate (also `[lints]` in Cargo.toml). `unwrap_used` and
@@ -29,6 +30,7 @@ pub mod demo;
 pub mod health;
 pub mod metrics;
 pub mod plural;
+pub mod report;
 pub mod rotation;
 pub mod service;
 pub mod store;

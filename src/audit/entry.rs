@@ -20,6 +20,8 @@ pub enum Action {
     RotationEnd,
     KeyRetire,
     HealthRun,
+    /// `timber report` or the console's `:report` made an evidence report (issue 19).
+    ReportGenerate,
     Other(String),
 }
 
@@ -35,6 +37,7 @@ impl Action {
             Action::RotationEnd => "rotation.end",
             Action::KeyRetire => "key.retire",
             Action::HealthRun => "health.run",
+            Action::ReportGenerate => "report.generate",
             Action::Other(text) => text,
         }
     }
@@ -50,6 +53,7 @@ impl Action {
             "rotation.end" => Action::RotationEnd,
             "key.retire" => Action::KeyRetire,
             "health.run" => Action::HealthRun,
+            "report.generate" => Action::ReportGenerate,
             other => Action::Other(other.to_string()),
         }
     }

@@ -110,6 +110,8 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Find columns not declared encrypted whose values look sensitive (counts, never values)
     Discover(DiscoverArgs),
+    /// Write an evidence report for auditors: one self-contained HTML file (or JSON)
+    Report(ReportArgs),
 }
 
 impl Command {
@@ -130,6 +132,7 @@ impl Command {
             Command::Health(_) => "health",
             Command::Metrics(_) => "metrics",
             Command::Discover(_) => "discover",
+            Command::Report(_) => "report",
         }
     }
 }
@@ -178,6 +181,38 @@ pub struct DiscoverArgs {
     pub suggest: bool,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The file to write (default: timber-report-<time>.html or .json in the working
+    /// directory); `-` writes to stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// History from this time: RFC 3339, a date, or a duration ago (7d, 2h)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// History before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+}
+
+/// `timber report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Json,
+}
+
+impl ReportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

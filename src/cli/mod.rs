@@ -24,6 +24,7 @@ pub mod keygen;
 pub mod keys;
 pub mod metrics;
 pub mod output_text;
+pub mod report;
 pub mod rotate;
 
 pub use args::{Cli, Command, GlobalArgs, OutputFormat};
@@ -93,6 +94,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Some(Command::Health(args)) => health::run(&cli.global, &args),
         Some(Command::Metrics(args)) => metrics::run(&cli.global, &args),
         Some(Command::Discover(args)) => discover::run(&cli.global, &args),
+        Some(Command::Report(args)) => report::run(&cli.global, &args),
         Some(Command::Console(args)) => console::run_serving(&cli.global, args.metrics_addr),
         None => run_console(&cli.global),
     }

@@ -32,6 +32,7 @@ mod stats;
 mod token_age;
 
 pub use census::{Census, CensusColumn, CensusKey, take_census};
+pub use checks_keys::strictest;
 pub use classify::{Classifier, Depth};
 pub use keyconfig::KeyConfig;
 pub use render::{census_text, health_text};

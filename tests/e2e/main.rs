@@ -20,4 +20,5 @@ mod discover_demo;
 mod e2e_console;
 mod e2e_console_metrics;
 mod e2e_console_rotation;
+mod report_browser;
 mod screenshots;

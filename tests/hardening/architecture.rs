@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["access", "audit"],
     &["rotation", "health", "demo"],
-    &["service", "metrics"],
+    &["service", "metrics", "report"],
     &["cli", "tui"],
 ];
 
@@ -32,6 +32,8 @@ const CONFINED_CRATES: &[(&str, &str)] = &[
     ("rusqlite", "store"),
     // Audit signing keys are handled in `crypto` only (issue 15).
     ("ed25519_dalek", "crypto"),
+    // The report's charts (issue 19).
+    ("plotters", "report"),
 ];
 
 /// SQL statement openings: a string literal holding one outside `src/store` is SQL

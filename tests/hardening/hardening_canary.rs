@@ -226,6 +226,9 @@ const MASKED_RUNS: &[&[&str]] = &[
     &["audit", "--format", "json"],
     &["audit", "--verify"],
     &["audit", "--verify", "--format", "json"],
+    &["report", "--format", "json", "-o", "-"],
+    &["--role", "security_admin", "report", "-o", "-"],
+    &["report", "--since", "not-a-time"],
     &["browse", "NoSuchModel"],
     &["--database-url", "sqlite:///nonexistent/x.db", "census"],
 ];
@@ -238,6 +241,10 @@ async fn no_subcommand_shows_a_key_or_a_value_the_role_may_not_see() {
         let all = run(dir.path(), args);
         assert_clean(&all, &keys, true, &format!("timber {args:?}"));
     }
+    // The report runs for real here (the scans above would pass on a refusal too).
+    let report = run(dir.path(), &["report", "--format", "json", "-o", "-"]);
+    assert!(report.contains("\"coverage\""), "{report}");
+    assert_clean(&report, &keys, true, "timber report");
     // keygen prints one new key, never one of ours.
     assert_clean(&run(dir.path(), &["keygen"]), &keys, false, "timber keygen");
 

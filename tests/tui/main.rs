@@ -31,6 +31,7 @@ mod tui_messages;
 mod tui_narrow_columns;
 mod tui_quit;
 mod tui_record;
+mod tui_report;
 mod tui_rotation;
 mod tui_rotation_rerun;
 mod tui_snapshots;

@@ -1,6 +1,7 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
 //! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`,
 //! `:rate N` (the selected rotation job's rate limit), `:quit`.
+//! `:report` (the evidence report, written to the working directory), `:quit`.
 
 use crate::tui::context::ScreenId;
 use crate::tui::keymap::Action;
@@ -21,6 +22,8 @@ pub enum Command {
     /// `:rate N` on the Keys screen: the selected job's rate limit (0: unlimited), as
     /// `timber jobs set JOB --max-rate N`.
     Rate(u64),
+    /// `:report`: write the evidence report (`timber report`) for the current role.
+    Report,
 }
 
 /// Parses what was typed after `:`; the error says what is accepted.
@@ -62,6 +65,7 @@ pub fn parse(text: &str) -> Result<Command, String> {
             .map(Command::Rate)
             .map_err(|e| format!("`:rate {arg}`: {e}")),
         "q" | "quit" => Ok(Command::Action(Action::Quit)),
+        "report" => Ok(Command::Report),
         _ => {
             if let Some(screen) = ScreenId::parse(&word) {
                 return Ok(Command::Screen(screen));
@@ -96,6 +100,7 @@ pub fn candidates(themes: &[String], roles: &[String], models: &[String]) -> Vec
             })
             .map(|a| a.name().to_string()),
     );
+    out.push("report".to_string());
     out.extend(themes.iter().map(|t| format!("theme {t}")));
     out.extend(roles.iter().map(|r| format!("role {r}")));
     out.extend(models.iter().map(|m| format!("model {m}")));
@@ -146,6 +151,7 @@ pub fn summary() -> String {
             ":rate N",
             ":theme NAME",
             ":role NAME",
+            ":report",
             ":quit",
         ]
         .map(String::from),

@@ -13,6 +13,7 @@ pub mod help;
 pub mod messages;
 mod palette;
 mod popups;
+mod report;
 mod results;
 mod shutdown;
 pub mod state;
@@ -89,6 +90,7 @@ impl App {
             grants: access.grants().clone(),
             history: Vec::new(),
             dump_dir: std::path::PathBuf::new(),
+            report_dir: std::path::PathBuf::new(),
             quit: false,
         };
         // The first problem found at start is the first message (all are in help).

@@ -82,6 +82,7 @@ impl App {
                 let effect = self.state.keys.set_rate(rate, &ctx);
                 self.run_keys(effect);
             }
+            Ok(Command::Report) => self.write_report(),
             Err(e) => self.state.error(e),
         }
     }

@@ -33,6 +33,8 @@ impl App {
                 let effect = self.state.health.update(msg, &ctx);
                 self.run_health(effect);
             }
+            TaskResult::Report(Ok(notice)) => self.state.notice(notice),
+            TaskResult::Report(Err(error)) => self.state.error(error),
             TaskResult::Crashed { task } => {
                 self.fatal = Some(format!(
                     "internal error: the background task `{task}` failed; please report it"

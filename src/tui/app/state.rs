@@ -152,6 +152,8 @@ pub struct State {
     pub history: Vec<LoggedMessage>,
     /// Where `ctrl-s` writes the screen (empty: the working directory).
     pub dump_dir: std::path::PathBuf,
+    /// Where `:report` writes the evidence report (empty: the working directory).
+    pub report_dir: std::path::PathBuf,
     pub quit: bool,
 }
 

@@ -27,6 +27,8 @@ pub enum TaskResult {
     Audit(audit::Msg),
     Keys(keys::Msg),
     Health(health::Msg),
+    /// `:report` finished: the message row's text (where it was written), or why not.
+    Report(Result<String, String>),
     /// A task panicked (a bug); the console reports it and quits.
     Crashed {
         task: &'static str,
