@@ -254,9 +254,12 @@ fn the_demo_report_renders_in_chromium_with_marks_no_errors_and_no_secret() {
     assert!(html.contains(&format!("timber {}", env!("CARGO_PKG_VERSION"))));
     // The data under each key, dated from its tokens: the demo's old-key values were
     // written between 2024-03 and 2025-12.
-    let ages = facts["data_age"].as_array().expect("the census records data age");
+    let ages = facts["data_age"]
+        .as_array()
+        .expect("the census records data age");
     assert!(
-        ages.iter().any(|a| a["oldest"].as_str().is_some_and(|t| t.starts_with("2024"))),
+        ages.iter()
+            .any(|a| a["oldest"].as_str().is_some_and(|t| t.starts_with("2024"))),
         "{ages:?}"
     );
     assert!(!html.contains("data age: not recorded by this census"));

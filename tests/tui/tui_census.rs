@@ -212,3 +212,91 @@ async fn the_census_view_shows_when_the_data_under_each_key_was_written() {
     );
     insta::assert_snapshot!("census_ages_120x40", shown);
 }
+
+/// Issue 17: on a large database the coverage tile stayed blank until the whole census was
+/// done. The census now goes a model at a time: each model's columns are shown as soon as
+/// its table is read, under a line saying which model is being read and how far, and the
+/// finished census is the same as one taken at once.
+#[tokio::test]
+async fn the_coverage_tile_fills_a_model_at_a_time_while_the_census_runs() {
+    use std::sync::{Arc, Mutex};
+    use timber::tui::context::Progress;
+    use timber::tui::screens::overview::{self, Msg};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let setup = setup(config.clone(), "security_admin", clock());
+    let store = timber::store::Store::connect(config.clone()).await.unwrap();
+    let sent: Arc<Mutex<Vec<Msg>>> = Arc::default();
+    let progress = {
+        let sent = sent.clone();
+        Progress::new(move |m| sent.lock().unwrap().push(m))
+    };
+    let done = overview::census(
+        store.clone(),
+        setup.settings.clone(),
+        setup.models.clone(),
+        progress,
+    )
+    .await;
+    let Msg::Census(Ok(all)) = done else {
+        panic!("the census finishes: {done:?}")
+    };
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
+    let filled: Vec<Vec<timber::health::CensusColumn>> = sent
+        .iter()
+        .filter_map(|m| match m {
+            Msg::Filled(columns) => Some(columns.clone()),
+            _ => None,
+        })
+        .collect();
+    let models = setup
+        .models
+        .models
+        .iter()
+        .filter(|m| m.encrypted_columns().next().is_some());
+    assert_eq!(filled.len(), models.count(), "one part per encrypted model");
+    assert!(
+        sent.iter()
+            .any(|m| matches!(m, Msg::Reading { rows_done, .. } if *rows_done > 0)),
+        "rows read are reported while a table is read"
+    );
+    let joined: Vec<_> = filled.iter().flat_map(|c| c.iter().cloned()).collect();
+    assert_eq!(joined, all, "the parts make the whole census");
+
+    // The tile part-way: the first model's columns, and where the census is.
+    let mut app = started(config, "security_admin", 120, 40).await;
+    app.state.overview.census = timber::tui::context::Loadable::Loading;
+    app.state.overview.filling = Some(overview::CensusFill {
+        models_total: filled.len(),
+        ..Default::default()
+    });
+    let mut messages = sent.into_iter();
+    for m in messages.by_ref() {
+        let first_done = matches!(m, Msg::Filled(_));
+        app.state.overview.update(m);
+        if first_done {
+            break;
+        }
+    }
+    app.state.overview.update(Msg::Reading {
+        model: "Secret".into(),
+        rows_done: 12,
+        rows_expected: 40,
+    });
+    let shown = screen(&app);
+    let first = &filled[0][0];
+    assert!(
+        shown.contains(&format!("{}.{}", first.model, first.column)),
+        "the first model's columns are shown: {shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "census: Secret 12/40 rows · 1 of {} models read",
+            filled.len()
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("loading census"), "{shown}");
+    store.close().await;
+}

@@ -36,7 +36,7 @@ pub fn draw(
         Constraint::Ratio(1, 3),
     ])
     .areas(bottom);
-    draw_coverage(frame, coverage_area, &overview.census, keys, theme);
+    draw_coverage(frame, coverage_area, overview, keys, theme);
     draw_keys(frame, keys_area, keys, theme);
     draw_health(frame, health_area, health, theme);
     draw_audit(frame, audit_area, audit, theme);
@@ -46,15 +46,27 @@ pub fn draw(
 fn draw_coverage(
     frame: &mut Frame,
     area: Rect,
-    census: &Loadable<Vec<CensusColumn>>,
+    overview: &OverviewState,
     keys: &KeysState,
     theme: &Theme,
 ) {
+    // A census in progress: what it has read so far, under a line saying where it is (no
+    // unused-key warning yet: a key may well match a model not read so far).
+    if let (Loadable::Loading, Some(fill)) = (&overview.census, &overview.filling) {
+        let outer = block(" Encryption coverage ", theme, false);
+        let inner = outer.inner(area);
+        frame.render_widget(outer, area);
+        let [status, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+        frame.render_widget(Paragraph::new(fill.status()).style(theme.muted), status);
+        coverage_table(frame, rest, &fill.columns, keys, theme);
+        return;
+    }
     let Some((inner, columns)) = tile(
         frame,
         area,
         " Encryption coverage ",
-        census,
+        &overview.census,
         "census",
         theme,
         false,
@@ -82,6 +94,17 @@ fn draw_coverage(
             warn_area,
         );
     }
+    coverage_table(frame, inner, columns, keys, theme);
+}
+
+/// One row per column: its state, rows, share encrypted and the keys or problems.
+fn coverage_table(
+    frame: &mut Frame,
+    inner: Rect,
+    columns: &[CensusColumn],
+    keys: &KeysState,
+    theme: &Theme,
+) {
     let (rows_width, field_width, keys_width) = coverage_widths(columns, keys, inner.width);
     let rows = columns.iter().map(|c| {
         let (glyph, style) = if c.unknown_key + c.malformed > 0 {
