@@ -7,6 +7,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 
 use super::dialect::{Dialect, Wire};
 
@@ -75,6 +76,15 @@ pub trait Backend: Send + Sync {
         wires: &'a [Wire],
     ) -> DbFuture<'a, Vec<Vec<SqlValue>>>;
 
+    /// Runs a query and yields its rows as they arrive (one statement, one round trip,
+    /// however many rows: a whole-table scan over a slow link pays the latency once).
+    fn stream<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &'a [SqlValue],
+        wires: &'a [Wire],
+    ) -> BoxStream<'a, Result<Vec<SqlValue>, sqlx::Error>>;
+
     /// Runs a statement.
     fn execute<'a>(&'a self, sql: &'a str, binds: &'a [SqlValue]) -> DbFuture<'a, Exec>;
 
@@ -139,6 +149,23 @@ macro_rules! sqlx_backend {
                     let rows = query.fetch_all(&self.pool).await?;
                     rows.iter().map(|row| $decode(row, wires)).collect()
                 })
+            }
+
+            fn stream<'a>(
+                &'a self,
+                sql: &'a str,
+                binds: &'a [$crate::store::backend::SqlValue],
+                wires: &'a [$crate::store::dialect::Wire],
+            ) -> futures_util::stream::BoxStream<
+                'a,
+                Result<Vec<$crate::store::backend::SqlValue>, sqlx::Error>,
+            > {
+                use futures_util::StreamExt;
+                let query = $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                query
+                    .fetch(&self.pool)
+                    .map(move |row| row.and_then(|row| $decode(&row, wires)))
+                    .boxed()
             }
 
             fn execute<'a>(

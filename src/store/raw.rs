@@ -8,7 +8,7 @@ use super::convert::to_value;
 use super::dialect::{Wire, wire_for};
 use super::error::StoreError;
 use super::records::key_bind;
-use crate::config::ModelDef;
+use crate::config::{ColumnDef, ModelDef};
 use crate::value::Value;
 
 /// A row's key and the stored text of the columns asked for (tokens as stored: a JSON
@@ -22,6 +22,30 @@ pub struct RawRow {
     /// `None`, so a reader that does not look here treats them as NULL: never decrypted,
     /// never rewritten, only not reported.
     pub not_text: Vec<usize>,
+}
+
+/// A row of [`Store::raw_page`]'s query (its key, then the columns' stored text) as a
+/// [`RawRow`].
+pub(crate) fn raw_row(
+    model: &ModelDef,
+    pk: &ColumnDef,
+    row: Vec<SqlValue>,
+) -> Result<RawRow, StoreError> {
+    let mut values = row.into_iter();
+    let id =
+        to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk).map_err(|reason| {
+            StoreError::InvalidValue {
+                model: model.name.clone(),
+                field: pk.name.clone(),
+                reason,
+            }
+        })?;
+    let (values, not_text) = stored_texts(values);
+    Ok(RawRow {
+        id,
+        values,
+        not_text,
+    })
 }
 
 /// Stored values as text, and the positions of those that are not text (see [`RawRow`]).
@@ -125,21 +149,7 @@ impl Store {
             .await
             .map_err(|e| self.read_error("read raw rows", model, e))?;
         rows.into_iter()
-            .map(|row| {
-                let mut values = row.into_iter();
-                let id = to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk)
-                    .map_err(|reason| StoreError::InvalidValue {
-                        model: model.name.clone(),
-                        field: pk.name.clone(),
-                        reason,
-                    })?;
-                let (values, not_text) = stored_texts(values);
-                Ok(RawRow {
-                    id,
-                    values,
-                    not_text,
-                })
-            })
+            .map(|row| raw_row(model, pk, row))
             .collect()
     }
 
