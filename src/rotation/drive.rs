@@ -14,7 +14,7 @@ use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::{Scope, rotated_columns};
 use crate::audit::Action;
-use crate::store::{JobProgress, JobRow};
+use crate::store::{JobProgress, JobRow, RotationRow};
 
 impl Runner<'_> {
     /// Audits the start, runs the loop, records how it ended, audits the end.
@@ -140,14 +140,29 @@ impl Runner<'_> {
         let mut batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
         let mut rows_this_run: u64 = 0;
         let mut rate_read = Instant::now();
+        // The page after the batch being written, read while it is decided and written (on
+        // another connection): reading no longer waits for the previous commit, and the
+        // database reads while the cores decide (issue 17). It is only ever the next page
+        // in key order, disjoint from the batch in flight, and each of its writes is still
+        // a compare-and-set against what it read.
+        let mut prefetched: Option<Vec<RotationRow>> = None;
         loop {
             if let Some(stop) = self.control.requested() {
                 return Ok(stop);
             }
-            let rows = self
-                .store
-                .rotation_page(model, &scope.read, scope.owner, live.cursor.as_ref(), batch)
-                .await?;
+            let rows = match prefetched.take() {
+                // Read at the batch size then: a smaller one since (a lower rate) keeps
+                // its first rows, and the cursor rereads the rest.
+                Some(mut rows) => {
+                    rows.truncate(batch as usize);
+                    rows
+                }
+                None => {
+                    self.store
+                        .rotation_page(model, &scope.read, scope.owner, live.cursor.as_ref(), batch)
+                        .await?
+                }
+            };
             let Some(last) = rows.last().map(|r| r.id.clone()) else {
                 return Ok(JobStatus::Completed);
             };
@@ -155,26 +170,37 @@ impl Runner<'_> {
             if let Some(hook) = &self.after_read {
                 hook(rows.iter().map(|r| r.id.clone()).collect()).await;
             }
-            let mut tx = self.store.rotation_begin(model).await?;
-            let tally = apply_batch(&mut tx, &decider, &scope, &rows).await?;
-            tx.add_failures(live.row.id, &tally.failures).await?;
             let mut options = live.options.clone();
-            options.conflicts += tally.conflicts;
-            let progress = JobProgress {
-                cursor: Some(key_text(&last)),
-                rows_done: live.row.rows_done + tally.done,
-                rows_skipped: live.row.rows_skipped + tally.skipped,
-                rows_failed: live.row.rows_failed + tally.failed,
-                options: Some(options.to_json()),
+            let write = async {
+                let mut tx = self.store.rotation_begin(model).await?;
+                let tally = apply_batch(&mut tx, &decider, &scope, &rows).await?;
+                tx.add_failures(live.row.id, &tally.failures).await?;
+                options.conflicts += tally.conflicts;
+                let progress = JobProgress {
+                    cursor: Some(key_text(&last)),
+                    rows_done: live.row.rows_done + tally.done,
+                    rows_skipped: live.row.rows_skipped + tally.skipped,
+                    rows_failed: live.row.rows_failed + tally.failed,
+                    options: Some(options.to_json()),
+                };
+                let Some(status) = tx
+                    .save_progress(live.row.id, &live.worker, &progress)
+                    .await?
+                else {
+                    // Dropping `tx` rolls the batch back: the job belongs to another
+                    // worker now.
+                    return Err(RotationError::TakenOver { id: live.row.id });
+                };
+                tx.commit().await?;
+                Ok::<_, RotationError>((progress, status))
             };
-            let Some(status) = tx
-                .save_progress(live.row.id, &live.worker, &progress)
-                .await?
-            else {
-                // Dropping `tx` rolls the batch back: the job belongs to another worker now.
-                return Err(RotationError::TakenOver { id: live.row.id });
-            };
-            tx.commit().await?;
+            let next =
+                self.store
+                    .rotation_page(model, &scope.read, scope.owner, Some(&last), batch);
+            let (written, next) = tokio::join!(write, next);
+            let (progress, status) = written?;
+            // A page that could not be read is read again next time round.
+            prefetched = next.ok();
             live.row.rows_done = progress.rows_done;
             live.row.rows_skipped = progress.rows_skipped;
             live.row.rows_failed = progress.rows_failed;
