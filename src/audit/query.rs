@@ -315,7 +315,7 @@ pub async fn for_each_entry(
     let mut owned = |read: Read<'_>| {
         sink(match read {
             Read::Row(row) => from_stored(row.to_entry()),
-            Read::Entry(entry) => entry,
+            Read::Entry(entry) => *entry,
         })
     };
     read_all(store, &mut owned, &mut last_id).await
@@ -324,7 +324,7 @@ pub async fn for_each_entry(
 /// A row as read: borrowed from the SQLite scan's buffer, or an entry of a page.
 enum Read<'a> {
     Row(&'a AuditRowRef<'a>),
-    Entry(AuditEntry),
+    Entry(Box<AuditEntry>),
 }
 
 /// Where rows go as they are read.
@@ -367,7 +367,7 @@ async fn read_rows_before_the_chain(
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);
-            sink(Read::Entry(from_stored(stored)));
+            sink(Read::Entry(Box::new(from_stored(stored))));
             read += 1;
         }
         if !full {
@@ -410,7 +410,7 @@ async fn read_rows_after(
         while let Some(page) = pages.next().await {
             for stored in page? {
                 *last_id = Some(stored.id);
-                sink(Read::Entry(from_stored(stored)));
+                sink(Read::Entry(Box::new(from_stored(stored))));
                 read += 1;
             }
         }
@@ -426,7 +426,7 @@ async fn read_rows_after(
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);
-            sink(Read::Entry(from_stored(stored)));
+            sink(Read::Entry(Box::new(from_stored(stored))));
             read += 1;
         }
         if !full {
