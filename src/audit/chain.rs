@@ -34,6 +34,7 @@
 use super::entry::{AuditEntry, EntryContent, push_time};
 use super::verify::StoredHead;
 pub use crate::crypto::AuditKey;
+use crate::store::AuditRowRef;
 use crate::value::hex_lower;
 
 /// The version tag, the first field of every canonical encoding.
@@ -101,6 +102,95 @@ pub fn encode_canonical(content: &EntryContent, out: &mut Vec<u8>) {
     put_text(out, content.detail.as_deref());
 }
 
+/// Appends the canonical encoding of a row as the store read it, without building an
+/// owned entry: the same bytes as [`encode_canonical`] of the entry `from_stored` makes of
+/// it (a test compares them), read straight from the scan's buffer (issue 17).
+pub fn encode_canonical_row(row: &AuditRowRef<'_>, out: &mut Vec<u8>) {
+    put_text(out, Some(CANONICAL_VERSION));
+    put_time(out, &row.created_at);
+    put_text(out, Some(&row.actor()));
+    put_text(out, Some(&row.action()));
+    put_text(out, row.table_name().as_deref());
+    put_text(out, row.record_id().as_deref());
+    put_fields(out, row.fields().as_deref());
+    put_text(out, row.detail().as_deref());
+}
+
+/// The `fields` column (a JSON list of names) as `from_stored` reads it: nothing for NULL or
+/// an empty text, the list's names, or the whole text as one name when it is not a list.
+/// A plain list (no escapes) is copied name by name; anything else goes through
+/// `serde_json` exactly as `from_stored` does.
+fn put_fields(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None | Some("") => out.extend_from_slice(&0u32.to_be_bytes()),
+        Some(text) => {
+            let start = out.len();
+            if put_plain_json_names(out, text.as_bytes()).is_none() {
+                out.truncate(start);
+                let names = serde_json::from_str::<Vec<String>>(text)
+                    .unwrap_or_else(|_| vec![text.to_string()]);
+                out.extend_from_slice(&(names.len() as u32).to_be_bytes());
+                for name in &names {
+                    put_text(out, Some(name));
+                }
+            }
+        }
+    }
+}
+
+/// A JSON list of strings without escapes or control characters, written as a count and
+/// present texts; `None` (the caller falls back to `serde_json`) for anything else.
+fn put_plain_json_names(out: &mut Vec<u8>, json: &[u8]) -> Option<()> {
+    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let skip_ws = |mut i: usize| {
+        while i < json.len() && is_ws(json[i]) {
+            i += 1;
+        }
+        i
+    };
+    let count_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let mut count = 0u32;
+    let mut i = skip_ws(0);
+    if json.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(i + 1);
+    if json.get(i) == Some(&b']') {
+        i += 1;
+    } else {
+        loop {
+            if json.get(i) != Some(&b'"') {
+                return None;
+            }
+            let from = i + 1;
+            let len = json[from..].iter().position(|&b| b == b'"')?;
+            let name = &json[from..from + len];
+            if name.iter().any(|&b| b == b'\\' || b < 0x20) {
+                return None;
+            }
+            out.push(1);
+            out.extend_from_slice(&(len as u32).to_be_bytes());
+            out.extend_from_slice(name);
+            count += 1;
+            i = skip_ws(from + len + 1);
+            match json.get(i) {
+                Some(b',') => i = skip_ws(i + 1),
+                Some(b']') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    if skip_ws(i) != json.len() {
+        return None;
+    }
+    out[count_at..count_at + 4].copy_from_slice(&count.to_be_bytes());
+    Some(())
+}
+
 /// The time as a present text (`put_text` of `format_time`), without a `String` per entry.
 fn put_time(out: &mut Vec<u8>, at: &chrono::NaiveDateTime) {
     out.push(1);
@@ -160,14 +250,33 @@ pub fn from_hex(text: &str) -> Option<[u8; 32]> {
     if bytes.len() != 64 {
         return None;
     }
+    // A table per byte (verification decodes two hashes per entry, BENCHMARKS.md).
     let mut out = [0u8; 32];
+    let mut bad = 0u8;
     for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = (pair[0] as char).to_digit(16)?;
-        let lo = (pair[1] as char).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
+        let (hi, lo) = (HEX_DIGIT[pair[0] as usize], HEX_DIGIT[pair[1] as usize]);
+        bad |= (hi | lo) & 0x80;
+        out[i] = (hi << 4) | (lo & 0x0f);
     }
-    Some(out)
+    (bad == 0).then_some(out)
 }
+
+/// Each byte's value as a hex digit (either case), or 0x80 for a byte that is not one.
+const HEX_DIGIT: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

@@ -15,12 +15,12 @@
 use chrono::{NaiveDateTime, Utc};
 
 use super::AuditError;
-use super::chain::encode_canonical;
+use super::chain::{encode_canonical, encode_canonical_row};
 use super::entry::AuditEntry;
 use super::query::for_each_entry;
 use crate::crypto::merkle::{self, Hash, TreeBuilder};
 use crate::crypto::signed_note::{self, Checkpoint, NoteSigner};
-use crate::store::{AUDIT_CHECKPOINTS, CheckpointRow, Store};
+use crate::store::{AUDIT_CHECKPOINTS, AuditRowRef, CheckpointRow, Store};
 use crate::value::hex_lower;
 
 /// The first line of every checkpoint this program signs: names the log's kind, so a note
@@ -31,6 +31,13 @@ pub const ORIGIN: &str = "timber.audit/v2";
 pub fn leaf(entry: &AuditEntry) -> Hash {
     let mut buf = Vec::with_capacity(256);
     encode_canonical(&entry.content, &mut buf);
+    merkle::leaf_hash(&buf)
+}
+
+/// [`leaf`] of a row as the store's scan read it (the same bytes, no owned entry).
+pub fn leaf_row(row: &AuditRowRef<'_>) -> Hash {
+    let mut buf = Vec::with_capacity(512);
+    encode_canonical_row(row, &mut buf);
     merkle::leaf_hash(&buf)
 }
 

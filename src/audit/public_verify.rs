@@ -38,12 +38,13 @@
 use chrono::NaiveDateTime;
 
 use super::AuditError;
-use super::checkpoint::{ORIGIN, leaf};
+use super::checkpoint::{ORIGIN, leaf, leaf_row};
 use super::entry::AuditEntry;
+use super::log::from_stored;
 use super::verify::ChainVerifier;
 use crate::crypto::merkle::{Hash, TreeBuilder};
 use crate::crypto::signed_note::{self, Checkpoint, NoteVerifier};
-use crate::store::{CheckpointRow, Store};
+use crate::store::{AuditRowRef, CheckpointRow, Store};
 use crate::value::hex_lower;
 
 /// The action of the entry that hands the signing over to a new key.
@@ -205,6 +206,17 @@ impl PublicVerifier {
         }
         self.links.push(entry);
         self.tree.push(leaf(entry));
+        self.check_due();
+    }
+
+    /// [`push`](Self::push) of a row as the store's scan read it, hashed from its borrowed
+    /// bytes (a handover, rare, is read as an owned entry).
+    pub fn push_row(&mut self, row: &AuditRowRef<'_>) {
+        if row.action() == SIGNING_KEY_ACTION {
+            return self.push(&from_stored(row.to_entry()));
+        }
+        self.links.push_row(row);
+        self.tree.push(leaf_row(row));
         self.check_due();
     }
 

@@ -15,6 +15,7 @@ use super::verify::{ChainVerifier, StoredHead, VerifyReport};
 use crate::crypto::signed_note::NoteVerifier;
 pub use crate::store::AuditFilter;
 use crate::store::AuditRange;
+use crate::store::AuditRowRef;
 use crate::store::AuditSearch;
 use crate::store::Store;
 
@@ -253,12 +254,23 @@ pub async fn verify_log(
     // real). The count taken first is compared with what was read at the end.
     let counted = store.audit_count().await?;
     let mut last_id: Option<i64> = None;
-    let mut sink = |entry: AuditEntry| {
-        if let Some(chain) = chain.as_mut() {
-            chain.push(&entry);
+    // Rows of the SQLite scan are hashed from the bytes read (no owned entry per row).
+    let mut sink = |read: Read<'_>| match read {
+        Read::Row(row) => {
+            if let Some(chain) = chain.as_mut() {
+                chain.push_row(row);
+            }
+            if let Some(signed) = signed.as_mut() {
+                signed.push_row(row);
+            }
         }
-        if let Some(signed) = signed.as_mut() {
-            signed.push(&entry);
+        Read::Entry(entry) => {
+            if let Some(chain) = chain.as_mut() {
+                chain.push(&entry);
+            }
+            if let Some(signed) = signed.as_mut() {
+                signed.push(&entry);
+            }
         }
     };
     read_all(store, &mut sink, &mut last_id).await?;
@@ -300,19 +312,34 @@ pub async fn for_each_entry(
     sink: &mut (dyn FnMut(AuditEntry) + Send),
 ) -> Result<u64, AuditError> {
     let mut last_id = None;
-    read_all(store, sink, &mut last_id).await
+    let mut owned = |read: Read<'_>| {
+        sink(match read {
+            Read::Row(row) => from_stored(row.to_entry()),
+            Read::Entry(entry) => *entry,
+        })
+    };
+    read_all(store, &mut owned, &mut last_id).await
 }
+
+/// A row as read: borrowed from the SQLite scan's buffer, or an entry of a page.
+enum Read<'a> {
+    Row(&'a AuditRowRef<'a>),
+    Entry(Box<AuditEntry>),
+}
+
+/// Where rows go as they are read.
+type ReadSink<'s> = dyn FnMut(Read<'_>) + Send + 's;
 
 /// Reads every row in id order (rows below the chain's ids first): one scan of a SQLite
 /// file on its own thread ([`Store::audit_scan`]), else keyset pages; then whatever was
 /// appended meanwhile.
 async fn read_all(
     store: &Store,
-    sink: &mut (dyn FnMut(AuditEntry) + Send),
+    sink: &mut ReadSink<'_>,
     last_id: &mut Option<i64>,
 ) -> Result<u64, AuditError> {
     let scanned = store
-        .audit_scan(None, &mut |stored| sink(from_stored(stored)))
+        .audit_scan_rows(None, &mut |row| sink(Read::Row(row)))
         .await?;
     if let Some((read, last)) = scanned {
         *last_id = last;
@@ -325,7 +352,7 @@ async fn read_all(
 /// Feeds the rows with an id of 0 or less (none in a genuine log) first.
 async fn read_rows_before_the_chain(
     store: &Store,
-    sink: &mut (dyn FnMut(AuditEntry) + Send),
+    sink: &mut ReadSink<'_>,
     last_id: &mut Option<i64>,
 ) -> Result<u64, AuditError> {
     let mut read = 0;
@@ -340,7 +367,7 @@ async fn read_rows_before_the_chain(
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);
-            sink(from_stored(stored));
+            sink(Read::Entry(Box::new(from_stored(stored))));
             read += 1;
         }
         if !full {
@@ -358,7 +385,7 @@ async fn read_rows_before_the_chain(
 /// keyset pages alone, so no id range can make verification scan empty windows for long.
 async fn read_rows_after(
     store: &Store,
-    sink: &mut (dyn FnMut(AuditEntry) + Send),
+    sink: &mut ReadSink<'_>,
     last_id: &mut Option<i64>,
 ) -> Result<u64, AuditError> {
     let mut read = 0;
@@ -383,7 +410,7 @@ async fn read_rows_after(
         while let Some(page) = pages.next().await {
             for stored in page? {
                 *last_id = Some(stored.id);
-                sink(from_stored(stored));
+                sink(Read::Entry(Box::new(from_stored(stored))));
                 read += 1;
             }
         }
@@ -399,7 +426,7 @@ async fn read_rows_after(
         let full = page.len() == VERIFY_PAGE as usize;
         for stored in page {
             *last_id = Some(stored.id);
-            sink(from_stored(stored));
+            sink(Read::Entry(Box::new(from_stored(stored))));
             read += 1;
         }
         if !full {

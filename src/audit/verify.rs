@@ -21,10 +21,11 @@
 //! elsewhere) must still be an entry of the chain.
 
 use super::chain::{
-    AuditKey, GENESIS, MASTER_KEY_ACTION, encode_canonical, entry_hash, from_hex, handover_sealed,
-    head_mac_matches, to_hex,
+    AuditKey, GENESIS, MASTER_KEY_ACTION, encode_canonical, encode_canonical_row, entry_hash,
+    from_hex, handover_sealed, head_mac_matches, to_hex,
 };
 use super::entry::AuditEntry;
+use crate::store::AuditRowRef;
 
 /// The kind of damage at the first broken link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +101,35 @@ impl VerifyReport {
             "reason": self.reason,
             "head": self.head,
         })
+    }
+}
+
+/// A row as fed: an owned entry, or borrowed from the store's scan.
+#[derive(Clone, Copy)]
+enum RowView<'a> {
+    Entry(&'a AuditEntry),
+    Row(&'a AuditRowRef<'a>),
+}
+
+impl RowView<'_> {
+    fn id(self) -> i64 {
+        match self {
+            RowView::Entry(e) => e.id,
+            RowView::Row(r) => r.id,
+        }
+    }
+
+    /// Whether the row is the handover the old key sealed (`audit.master_key`).
+    fn is_sealed_handover(self, old: &AuditKey, prev: &[u8; 32]) -> bool {
+        match self {
+            RowView::Entry(e) => {
+                e.content.action == MASTER_KEY_ACTION
+                    && handover_sealed(old, prev, e.content.detail.as_deref())
+            }
+            RowView::Row(r) => {
+                r.action() == MASTER_KEY_ACTION && handover_sealed(old, prev, r.detail().as_deref())
+            }
+        }
     }
 }
 
@@ -205,35 +235,59 @@ impl<'k> ChainVerifier<'k> {
     /// At the move from the old master key to the new one, the entry must be the handover
     /// the old key sealed (`audit.master_key`): otherwise a holder of the new key alone
     /// could have re-hashed the history from that entry on.
-    fn unsealed_switch(&self, row: &AuditEntry, prev: &[u8; 32], was_on_new_key: bool) -> bool {
+    fn unsealed_switch(&self, row: RowView<'_>, prev: &[u8; 32], was_on_new_key: bool) -> bool {
         let Some(old) = self.old_key else {
             return false;
         };
         let switched = !was_on_new_key && self.on_new_key && self.seen_old_key;
-        switched
-            && !(row.content.action == MASTER_KEY_ACTION
-                && handover_sealed(old, prev, row.content.detail.as_deref()))
+        switched && !row.is_sealed_handover(old, prev)
     }
 
     /// Feeds the next row (ascending id).
     pub fn push(&mut self, row: &AuditEntry) {
+        self.push_view(
+            RowView::Entry(row),
+            from_hex(&row.prev_hash),
+            from_hex(&row.entry_hash),
+            |out| encode_canonical(&row.content, out),
+        );
+    }
+
+    /// Feeds the next row as the store's scan read it, hashed from its borrowed bytes (no
+    /// owned entry): the same verdicts as [`push`](Self::push) of the entry `from_stored`
+    /// makes of it.
+    pub fn push_row(&mut self, row: &AuditRowRef<'_>) {
+        self.push_view(
+            RowView::Row(row),
+            from_hex(&row.prev_hash()),
+            from_hex(&row.entry_hash()),
+            |out| encode_canonical_row(row, out),
+        );
+    }
+
+    fn push_view(
+        &mut self,
+        row: RowView<'_>,
+        prev: Option<[u8; 32]>,
+        stored: Option<[u8; 32]>,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let row_id = row.id();
         self.entries += 1;
         // The chain's ids start at 1: a row below is not part of it, whatever its hashes say.
-        if row.id < 1 && matches!(self.state, State::Intact) {
+        if row_id < 1 && matches!(self.state, State::Intact) {
             self.state = State::Decided {
-                id: row.id,
+                id: row_id,
                 damage: Damage::Inserted,
                 reason: format!(
                     "entry {} was inserted: the chain starts at entry 1, so no genuine entry has that id",
-                    row.id
+                    row_id
                 ),
             };
             return;
         }
-        let prev = from_hex(&row.prev_hash);
-        let stored = from_hex(&row.entry_hash);
         match std::mem::replace(&mut self.state, State::Intact) {
-            State::Intact => self.check(row, prev, stored),
+            State::Intact => self.check(row, prev, stored, encode),
             State::BadHash {
                 id,
                 stored: bad,
@@ -249,7 +303,7 @@ impl<'k> ChainVerifier<'k> {
                         Damage::Inserted,
                         format!(
                             "entry {id} was inserted: it is not part of the chain (entry {} links past it)",
-                            row.id
+                            row_id
                         ),
                     )
                 } else {
@@ -264,7 +318,7 @@ impl<'k> ChainVerifier<'k> {
                 id,
                 target,
                 prev_id,
-            } if prev == Some(self.expected) && stored != Some(target) && row.id >= 1 => {
+            } if prev == Some(self.expected) && stored != Some(target) && row_id >= 1 => {
                 // The row after links past the bad one to the last good entry: the bad
                 // row (a replayed copy of a genuine entry, say) was slipped in.
                 let _ = (target, prev_id);
@@ -273,7 +327,7 @@ impl<'k> ChainVerifier<'k> {
                     damage: Damage::Inserted,
                     reason: format!(
                         "entry {id} was inserted: it is not part of the chain (entry {} links past it)",
-                        row.id
+                        row_id
                     ),
                 };
             }
@@ -285,7 +339,7 @@ impl<'k> ChainVerifier<'k> {
                 self.state = if stored == Some(target) {
                     let reason = format!(
                         "entries were reordered: entry {id} should follow entry {}, which comes after it",
-                        row.id
+                        row_id
                     );
                     State::Decided {
                         id,
@@ -304,23 +358,33 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    fn check(&mut self, row: &AuditEntry, prev: Option<[u8; 32]>, stored: Option<[u8; 32]>) {
+    fn check(
+        &mut self,
+        row: RowView<'_>,
+        prev: Option<[u8; 32]>,
+        stored: Option<[u8; 32]>,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let row_id = row.id();
         let was_on_new_key = self.on_new_key;
         let own_ok = match (prev, stored) {
             (Some(prev), Some(stored)) => {
                 self.buf.clear();
-                encode_canonical(&row.content, &mut self.buf);
+                // Links alone need no canonical bytes (nothing is hashed).
+                if self.key.is_some() {
+                    encode(&mut self.buf);
+                }
                 self.hash_matches(&prev, &stored)
             }
             _ => false,
         };
         if own_ok && prev.is_some_and(|p| self.unsealed_switch(row, &p, was_on_new_key)) {
             self.state = State::Decided {
-                id: row.id,
+                id: row_id,
                 damage: Damage::UnsealedKeySwitch,
                 reason: format!(
                     "entry {} moves the chain to the new master key without the old key's seal (an `{MASTER_KEY_ACTION}` entry): the history from it on may have been re-hashed by a holder of the new key alone",
-                    row.id
+                    row_id
                 ),
             };
             return;
@@ -330,7 +394,7 @@ impl<'k> ChainVerifier<'k> {
             (true, Some(prev)) if prev == self.expected => {
                 let stored = stored.expect("own_ok implies a parsed hash");
                 self.expected = stored;
-                self.last_good = Some((row.id, stored));
+                self.last_good = Some((row_id, stored));
                 if self.expect_head == Some(stored) {
                     self.expect_head_seen = true;
                 }
@@ -338,24 +402,24 @@ impl<'k> ChainVerifier<'k> {
             (true, Some(prev)) if prev == GENESIS => {
                 let after = prev_id.map_or(String::new(), |p| format!(" after entry {p}"));
                 self.state = State::Decided {
-                    id: row.id,
+                    id: row_id,
                     damage: Damage::Reordered,
                     reason: format!(
                         "entries were reordered: entry {} is the first entry of the chain but appears{after}",
-                        row.id
+                        row_id
                     ),
                 };
             }
             (true, Some(target)) => {
                 self.state = State::BadLink {
-                    id: row.id,
+                    id: row_id,
                     target,
                     prev_id,
                 }
             }
             _ => {
                 self.state = State::BadHash {
-                    id: row.id,
+                    id: row_id,
                     stored,
                     expected: self.expected,
                 }

@@ -43,6 +43,7 @@ use std::sync::Arc;
 
 pub use audit_checkpoints::CheckpointRow;
 pub use audit_log::{AuditEntry, AuditHead, AuditRange, AuditRow, AuditWriter};
+pub use audit_scan::{AuditRowRef, AuditScanBatch};
 pub use audit_sql::{AuditFilter, AuditSearch};
 pub use backend::SqlValue;
 pub use cells::Cell;

@@ -409,3 +409,86 @@ async fn init_begins_a_log_an_older_version_created_and_never_wrote() {
     assert_eq!(report["entries"], 1);
     store.close().await;
 }
+
+/// Verification on a SQLite file hashes each row straight from the bytes the scan read
+/// (issue 17), copying a plain `fields` list name by name instead of decoding it: every
+/// form the `fields` column can hold must still hash as the entry the page reader makes of
+/// it (JSON with spaces, escapes, non-ASCII names, a trailing newline; a text that is not a
+/// list, which counts as one name; an empty text, which counts as none), or a genuine log
+/// would be reported altered. Each row is sealed here as that entry, with the odd text
+/// stored in its column.
+#[tokio::test]
+async fn the_sqlite_scan_hashes_every_form_of_fields_as_the_entry_it_reads() {
+    let (db, store, log) = ten_entries(Kind::Sqlite).await.unwrap();
+    let cases: [(&str, &[&str]); 10] = [
+        (r#"[ "email" , "phone" ]"#, &["email", "phone"]),
+        (r#"["a\"b","c\\d"]"#, &["a\"b", "c\\d"]),
+        ("email", &["email"]),
+        ("", &[]),
+        ("[]", &[]),
+        (r#"["a",]"#, &[r#"["a",]"#]),
+        ("[1]", &["[1]"]),
+        (r#"["é","\u00e9"]"#, &["é", "é"]),
+        (r#"["x"] and more"#, &[r#"["x"] and more"#]),
+        ("[\"x\"]\n", &["x"]),
+    ];
+    let stored = store
+        .audit_entries(&timber::store::AuditRange {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), cases.len());
+    let mut prev = timber::audit::GENESIS;
+    let mut statements = Vec::new();
+    for (row, (text, names)) in stored.iter().zip(cases) {
+        let content = timber::audit::EntryContent {
+            created_at: row.row.created_at,
+            actor: row.row.actor.clone(),
+            action: row.row.action.clone(),
+            table_name: row.row.table_name.clone(),
+            record_id: row.row.record_id.clone(),
+            fields: names.iter().map(|n| n.to_string()).collect(),
+            detail: row.row.detail.clone(),
+        };
+        let sealed = timber::audit::seal(log.key(), &prev, row.id, content);
+        prev = timber::audit::from_hex(&sealed.entry_hash).unwrap();
+        statements.push(format!(
+            "UPDATE {LOG} SET fields = '{}', prev_hash = '{}', entry_hash = '{}' WHERE id = {}",
+            text.replace('\'', "''"),
+            sealed.prev_hash,
+            sealed.entry_hash,
+            row.id
+        ));
+    }
+    let head = timber::audit::head_for(log.key(), 10, &prev);
+    statements.push(format!(
+        "UPDATE timber_audit_head SET entry_id = 10, entry_hash = '{}', mac = '{}'",
+        head.last_hash, head.head_mac
+    ));
+    tamper(&db, &statements).await;
+    let report = timber::audit::query::verify(&store, log.key(), None)
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.entries, 10);
+    // The same log with one name changed in place is still caught.
+    tamper(
+        &db,
+        &[format!(
+            "UPDATE {LOG} SET fields = '[ \"email\" , \"phones\" ]' WHERE id = 1"
+        )],
+    )
+    .await;
+    let report = timber::audit::query::verify(&store, log.key(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.damage,
+        Some(timber::audit::Damage::Altered),
+        "{report:?}"
+    );
+    assert_eq!(report.first_broken, Some(1), "{report:?}");
+    store.close().await;
+}
