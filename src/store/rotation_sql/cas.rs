@@ -162,6 +162,35 @@ impl RotationTx<'_> {
     }
 }
 
+/// One row of a batch: its id and, per target column, the write it needs (if any). Every
+/// backend writes a row once with all its columns (`cas_pg.rs`, `cas_rows.rs`).
+pub(super) struct RowWrites<'u> {
+    pub(super) id: &'u Value,
+    pub(super) columns: Vec<Option<&'u ColumnCas>>,
+}
+
+impl<'u> RowWrites<'u> {
+    /// The per-column update lists (`updates[i]` for target column `i`) regrouped by row,
+    /// rows in the order they first appear.
+    pub(super) fn group(updates: &[&'u [ColumnCas]]) -> Vec<RowWrites<'u>> {
+        let mut rows: Vec<RowWrites<'u>> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (ci, list) in updates.iter().enumerate() {
+            for update in list.iter() {
+                let i = *at.entry(id_key(&update.id)).or_insert_with(|| {
+                    rows.push(RowWrites {
+                        id: &update.id,
+                        columns: vec![None; updates.len()],
+                    });
+                    rows.len() - 1
+                });
+                rows[i].columns[ci] = Some(update);
+            }
+        }
+        rows
+    }
+}
+
 /// `tuple, tuple, ...` `rows` times.
 fn repeat_tuple(tuple: &str, rows: usize) -> String {
     let mut out = String::with_capacity((tuple.len() + 2) * rows);

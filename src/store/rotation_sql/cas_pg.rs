@@ -13,11 +13,9 @@
 //! batch (prepared once, per connection) and the server does not parse and plan a
 //! 28 000-parameter list per batch.
 
-use std::collections::HashMap;
-
 use super::ColumnCas;
 use super::batch::RotationTx;
-use super::cas::{id_key, pg_key_cast, qualified_text};
+use super::cas::{RowWrites, pg_key_cast, qualified_text};
 use crate::config::{ColumnDef, ColumnType};
 use crate::store::backend::SqlValue;
 use crate::store::dialect::{Dialect, Wire};
@@ -28,12 +26,6 @@ use crate::value::Value;
 /// Rows per statement at most (a batch is at most this long anyway).
 const MAX_ROWS: usize = 4000;
 
-/// One row of the joined VALUES: its id and, per column, the write it needs (if any).
-struct RowWrites<'u> {
-    id: &'u Value,
-    columns: Vec<Option<&'u ColumnCas>>,
-}
-
 impl RotationTx<'_> {
     /// All columns' compare-and-sets of a batch; returns, per column, the ids whose row did
     /// not hold `expected` (changed or deleted meanwhile).
@@ -42,20 +34,7 @@ impl RotationTx<'_> {
         targets: &[(&ColumnDef, Option<&ColumnDef>)],
         updates: &[&[ColumnCas]],
     ) -> Result<Vec<Vec<Value>>, StoreError> {
-        let mut rows: Vec<RowWrites<'_>> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        for (ci, list) in updates.iter().enumerate() {
-            for update in list.iter() {
-                let i = *at.entry(id_key(&update.id)).or_insert_with(|| {
-                    rows.push(RowWrites {
-                        id: &update.id,
-                        columns: vec![None; targets.len()],
-                    });
-                    rows.len() - 1
-                });
-                rows[i].columns[ci] = Some(update);
-            }
-        }
+        let rows = RowWrites::group(updates);
         let mut conflicts = vec![Vec::new(); targets.len()];
         let sql = self.cas_columns_sql(targets);
         for chunk in rows.chunks(MAX_ROWS) {

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use super::ColumnCas;
 use super::batch::RotationTx;
-use super::cas::{id_key, qualified_text};
+use super::cas::{RowWrites, id_key, qualified_text};
 use crate::config::ColumnDef;
 use crate::store::backend::SqlValue;
 use crate::store::convert::to_value;
@@ -40,12 +40,6 @@ const MAX_PARAMS: usize = 32_000;
 /// (16 MiB) for a batch of long tokens.
 const MAX_BYTES: usize = 8 << 20;
 
-/// One row of a batch: its id and, per target column, the write it needs (if any).
-struct RowWrites<'u> {
-    id: &'u Value,
-    columns: Vec<Option<&'u ColumnCas>>,
-}
-
 impl RotationTx<'_> {
     /// All columns' compare-and-sets of a batch, a row written once; returns, per column,
     /// the ids whose row was not written (changed or deleted meanwhile).
@@ -54,20 +48,7 @@ impl RotationTx<'_> {
         targets: &[(&ColumnDef, Option<&ColumnDef>)],
         updates: &[&[ColumnCas]],
     ) -> Result<Vec<Vec<Value>>, StoreError> {
-        let mut rows: Vec<RowWrites<'_>> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        for (ci, list) in updates.iter().enumerate() {
-            for update in list.iter() {
-                let i = *at.entry(id_key(&update.id)).or_insert_with(|| {
-                    rows.push(RowWrites {
-                        id: &update.id,
-                        columns: vec![None; targets.len()],
-                    });
-                    rows.len() - 1
-                });
-                rows[i].columns[ci] = Some(update);
-            }
-        }
+        let rows = RowWrites::group(updates);
         let mut conflicts = vec![Vec::new(); targets.len()];
         let per_row = 1 + 3 * targets.len();
         let mut start = 0;
