@@ -426,7 +426,7 @@ pub enum SiemFormat {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["model", "all", "resume"]))]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["model", "all", "resume", "join"]))]
 pub struct RotateArgs {
     /// Rotate one model (name or table name)
     #[arg(long, value_name = "M")]
@@ -446,6 +446,17 @@ pub struct RotateArgs {
     /// Resume a paused, failed or interrupted job from its cursor
     #[arg(long, value_name = "JOB")]
     pub resume: Option<i64>,
+    /// Join a running job from this machine: claim its chunks beside its other workers
+    #[arg(long, value_name = "JOB", conflicts_with_all = ["dry_run", "resume", "model", "all"])]
+    pub join: Option<i64>,
+    /// Workers in this process, each on its own connection (PostgreSQL, MySQL/MariaDB; SQLite
+    /// has one writer). A rerun with --workers joins a job another live worker runs
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: Option<u32>,
+    /// Seconds a claimed chunk stays this process's without a commit; after that another
+    /// worker takes it over (default 30)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease: Option<u64>,
     /// Rows per second at most, per job (0 = unlimited; overrides ROTATION_MAX_ROWS_PER_SECOND;
     /// a resumed job keeps the rate it was started with)
     #[arg(long, value_name = "N", allow_hyphen_values = true,

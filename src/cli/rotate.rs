@@ -29,7 +29,19 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
     let set = ctx.models()?;
     let ring = ctx.keyring()?;
-    let config = StoreConfig::from_settings(&ctx.settings)?;
+    let mut config = StoreConfig::from_settings(&ctx.settings)?;
+    let workers = args.workers.map(|n| n as usize);
+    if let Some(n) = workers {
+        if n > 1 && config.dialect == crate::store::Dialect::Sqlite {
+            return Err(CliError::msg(format!(
+                "--workers {n}: {} is SQLite, which has one writer at a time, so {n} workers \
+                 would only queue behind each other; leave out --workers (one worker)",
+                config.url.redacted()
+            )));
+        }
+        // Each worker writes on one connection and reads its next page on another.
+        config.max_connections = config.max_connections.max(2 * n as u32 + 2);
+    }
     let selected: Vec<&ModelDef> = if args.all {
         set.encrypted_models()
     } else if let Some(name) = &args.model {
@@ -97,6 +109,12 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             models: &set.models,
             selected,
             resume: args.resume,
+            join: args.join,
+            workers,
+            lease: args.lease.map_or(
+                crate::rotation::DEFAULT_LEASE,
+                std::time::Duration::from_secs,
+            ),
             options,
             actor: &actor,
             max_rate,
@@ -202,6 +220,22 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                 );
             }
             RotationEvent::Batch { .. } => {}
+            RotationEvent::ChunkTakenOver { job, chunk, from } => {
+                if bar {
+                    eprintln!();
+                }
+                eprintln!(
+                    "timber rotate: job {job}: took chunk {chunk} over from {from} (its lease had expired or its process is gone)"
+                );
+            }
+            RotationEvent::Fenced { job, chunk, worker } => {
+                if bar {
+                    eprintln!();
+                }
+                eprintln!(
+                    "timber rotate: job {job}: worker {worker} lost chunk {chunk} to another worker; its late batch was refused and nothing of it was written"
+                );
+            }
             RotationEvent::Done(summary) => {
                 if bar {
                     eprintln!();

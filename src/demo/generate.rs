@@ -12,7 +12,8 @@ use super::undeclared::{UNDECLARED_TABLE, plant_undeclared};
 use crate::config::{DatabaseUrl, ModelDef, ModelSet, load_models, parse_models};
 use crate::crypto::{FernetKey, Key, KeyError, KeyRing};
 use crate::store::{
-    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
+    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_CHUNKS, ROTATION_FAILURES,
+    ROTATION_JOBS,
 };
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::value::Value;
@@ -343,6 +344,7 @@ fn demo_tables() -> Result<Vec<String>, DemoError> {
         KEYS,
         ROTATION_JOBS,
         ROTATION_FAILURES,
+        ROTATION_CHUNKS,
     ] {
         tables.push(table.to_string());
     }

@@ -15,7 +15,8 @@ use crate::rotation::RotationEvent;
 pub struct ProcessMetrics {
     /// `timber_rotation_batch_seconds`: read to commit of each batch.
     pub batch_seconds: Histogram,
-    /// `timber_rotation_lease_takeovers_total`: jobs adopted from a gone worker.
+    /// `timber_rotation_lease_takeovers_total`: jobs adopted from a gone worker, and chunks
+    /// claimed from an expired lease.
     pub takeovers: Counter,
 }
 
@@ -39,7 +40,7 @@ pub fn observe(event: &RotationEvent) {
     let metrics = process_metrics();
     match event {
         RotationEvent::Batch { batch_seconds, .. } => metrics.batch_seconds.observe(*batch_seconds),
-        RotationEvent::Adopted { .. } => {
+        RotationEvent::Adopted { .. } | RotationEvent::ChunkTakenOver { .. } => {
             metrics.takeovers.inc();
         }
         _ => {}

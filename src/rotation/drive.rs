@@ -1,30 +1,36 @@
-//! The job loop: read a batch in key order, then in ONE transaction compare-and-set the
-//! writes, record failures and move the cursor and counters. A kill between batches loses
-//! nothing; a kill inside one rolls it back whole, and the resumed job redoes exactly that
-//! batch. Start and end are audited; progress goes out as events.
+//! One process's run of a job: audit the start, split the job into chunks if it has none,
+//! run this process's workers over them (`workers.rs`), record how the run ended, audit the
+//! end. Each batch is ONE transaction (compare-and-set writes, failures, the chunk's cursor
+//! under its fencing generation, the job's counts), so a kill between batches loses
+//! nothing and a kill inside one rolls it back whole; the chunk is then redone from its
+//! last committed key by whoever claims it next.
 
 use std::time::Instant;
 
 use super::RotationError;
-use super::batch::{FIRST_BATCH, adapt, apply_batch};
-use super::decide::Decider;
-use super::events::{JobSummary, RotationEvent, rate_and_eta};
+use super::events::{JobSummary, RotationEvent};
 use super::job::{JobOptions, JobStatus, key_text};
-use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
 use super::run::{Live, Runner};
-use super::scope::{Scope, rotated_columns};
+use super::scope::rotated_columns;
 use crate::audit::Action;
-use crate::store::{JobProgress, JobRow, RotationRow};
+
+/// Rows per chunk (at least): large enough that a chunk holds many batches, small enough
+/// that a worker lost with its lease costs little to redo and four workers share a 200k-row
+/// table evenly.
+const CHUNK_ROWS: u64 = 10_000;
+/// Chunks per job (at most): a billion-row table gets 100k-row chunks, not 100 000 rows in
+/// the chunks table.
+const MAX_CHUNKS: u64 = 10_000;
 
 impl Runner<'_> {
-    /// Audits the start, runs the loop, records how it ended, audits the end.
+    /// Audits the start, runs the workers, records how it ended, audits the end.
     pub(crate) async fn drive(
         &self,
         live: Live<'_>,
         resumed: bool,
     ) -> Result<JobSummary, RotationError> {
         let (id, table) = (live.row.id, live.model.table_name.clone());
-        tracing::info!(job = id, table = %table, resumed, "rotation job started");
+        tracing::info!(job = id, table = %table, resumed, workers = self.workers, "rotation job started");
         let outcome = self.drive_job(live, resumed).await;
         match &outcome {
             Ok(s) => tracing::info!(
@@ -55,8 +61,10 @@ impl Runner<'_> {
             .map(|c| c.name.clone())
             .collect();
         if let Some(audit) = self.audit {
-            let facts =
-                serde_json::json!({ "job": id, "target": live.row.target_fp, "resumed": resumed });
+            let facts = serde_json::json!({
+                "job": id, "target": live.row.target_fp, "resumed": resumed,
+                "workers": self.workers, "joined": live.joined,
+            });
             if let Err(e) = audit
                 .record(
                     &self.actor,
@@ -68,10 +76,12 @@ impl Runner<'_> {
                 )
                 .await
             {
-                let message = e.to_string();
-                self.store
-                    .rotation_finish_job(id, &live.worker, JobStatus::Failed, Some(&message))
-                    .await?;
+                if !live.joined {
+                    let message = e.to_string();
+                    self.store
+                        .rotation_end_job(id, &ACTIVE, JobStatus::Failed, Some(&message))
+                        .await?;
+                }
                 return Err(e.into());
             }
         }
@@ -84,16 +94,14 @@ impl Runner<'_> {
             max_rate: live.options.max_rate,
         });
         let started = Instant::now();
-        let result = self.run_loop(&mut live, started).await;
-        let (status, error) = match &result {
-            Ok(status) => (*status, None),
-            Err(RotationError::TakenOver { .. }) => (JobStatus::Failed, None),
-            Err(e) => (JobStatus::Failed, Some(e.to_string())),
+        let result = match self.ensure_chunks(&live).await {
+            Ok(()) => self.run_workers(&live, started).await,
+            Err(e) => Err(e),
         };
-        if !matches!(result, Err(RotationError::TakenOver { .. })) {
-            self.store
-                .rotation_finish_job(id, &live.worker, status, error.as_deref())
-                .await?;
+        let status = self.record_end(id, &result).await?;
+        if let Some(row) = self.store.rotation_job(id).await? {
+            live.options.conflicts = JobOptions::parse(row.options.as_deref()).conflicts;
+            live.row = row;
         }
         let summary = summary(&live, status, started.elapsed().as_secs_f64());
         if let Some(audit) = self.audit {
@@ -128,162 +136,67 @@ impl Runner<'_> {
         }
     }
 
-    async fn run_loop(
+    /// Records how this process's run ended, as a compare-and-set on the job's status (other
+    /// processes may be running the same job): completed only once every chunk is done; a
+    /// pause or cancel of any worker is the whole job's. Returns the status the job has now.
+    async fn record_end(
         &self,
-        live: &mut Live<'_>,
-        started: Instant,
+        id: i64,
+        result: &Result<JobStatus, RotationError>,
     ) -> Result<JobStatus, RotationError> {
-        let model = live.model;
-        let scope = Scope::of(model)?;
-        let decider = Decider::new(self.ring, model, live.options.encrypt_plaintext);
-        let mut pacer = Pacer::new(live.options.max_rate, started);
-        let mut batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
-        let mut rows_this_run: u64 = 0;
-        let mut rate_read = Instant::now();
-        // The page after the batch being written, read while it is decided and written (on
-        // another connection): reading no longer waits for the previous commit, and the
-        // database reads while the cores decide (issue 17). It is only ever the next page
-        // in key order, disjoint from the batch in flight, and each of its writes is still
-        // a compare-and-set against what it read.
-        let mut prefetched: Option<Vec<RotationRow>> = None;
-        loop {
-            if let Some(stop) = self.control.requested() {
-                return Ok(stop);
-            }
-            let rows = match prefetched.take() {
-                // Read at the batch size then: a smaller one since (a lower rate) keeps
-                // its first rows, and the cursor rereads the rest.
-                Some(mut rows) => {
-                    rows.truncate(batch as usize);
-                    rows
-                }
-                None => {
-                    self.store
-                        .rotation_page(model, &scope.read, scope.owner, live.cursor.as_ref(), batch)
-                        .await?
-                }
-            };
-            let Some(last) = rows.last().map(|r| r.id.clone()) else {
-                return Ok(JobStatus::Completed);
-            };
-            let batch_started = Instant::now();
-            if let Some(hook) = &self.after_read {
-                hook(rows.iter().map(|r| r.id.clone()).collect()).await;
-            }
-            let mut options = live.options.clone();
-            let write = async {
-                let mut tx = self.store.rotation_begin(model).await?;
-                let tally = apply_batch(&mut tx, &decider, &scope, &rows).await?;
-                tx.add_failures(live.row.id, &tally.failures).await?;
-                options.conflicts += tally.conflicts;
-                let progress = JobProgress {
-                    cursor: Some(key_text(&last)),
-                    rows_done: live.row.rows_done + tally.done,
-                    rows_skipped: live.row.rows_skipped + tally.skipped,
-                    rows_failed: live.row.rows_failed + tally.failed,
-                    options: Some(options.to_json()),
-                };
-                let Some(status) = tx
-                    .save_progress(live.row.id, &live.worker, &progress)
-                    .await?
-                else {
-                    // Dropping `tx` rolls the batch back: the job belongs to another
-                    // worker now.
-                    return Err(RotationError::TakenOver { id: live.row.id });
-                };
-                tx.commit().await?;
-                Ok::<_, RotationError>((progress, status))
-            };
-            let next =
-                self.store
-                    .rotation_page(model, &scope.read, scope.owner, Some(&last), batch);
-            let (written, next) = tokio::join!(write, next);
-            let (progress, status) = written?;
-            // A page that could not be read is read again next time round.
-            prefetched = next.ok();
-            live.row.rows_done = progress.rows_done;
-            live.row.rows_skipped = progress.rows_skipped;
-            live.row.rows_failed = progress.rows_failed;
-            live.options = options;
-            live.cursor = Some(last);
-            rows_this_run += rows.len() as u64;
-            let handled =
-                (live.row.rows_done + live.row.rows_skipped + live.row.rows_failed).max(0) as u64;
-            let left = (live.row.rows_total.max(0) as u64).saturating_sub(handled);
-            let (rate, eta_seconds) =
-                rate_and_eta(rows_this_run, pacer.paced_seconds(rows_this_run), left);
-            self.events.send(RotationEvent::Batch {
-                job: live.row.id,
-                total: live.row.rows_total.max(0) as u64,
-                done: live.row.rows_done.max(0) as u64,
-                skipped: live.row.rows_skipped.max(0) as u64,
-                failed: live.row.rows_failed.max(0) as u64,
-                conflicts: live.options.conflicts,
-                rate,
-                eta_seconds,
-                batch_seconds: batch_started.elapsed().as_secs_f64(),
-            });
-            if live.options.batch.is_none() {
-                batch = pacer.cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
-            }
-            match status {
-                JobStatus::Pausing => return Ok(JobStatus::Paused),
-                JobStatus::Cancelling => return Ok(JobStatus::Cancelled),
-                _ => {}
-            }
-            // The rate is the operator's, changeable while the job runs (`timber jobs set`).
-            if rate_read.elapsed() >= RATE_POLL {
-                rate_read = Instant::now();
-                if let Some(row) = self.store.rotation_job(live.row.id).await? {
-                    self.follow_rate(live, &mut pacer, &row, rows_this_run, &mut batch);
-                }
-            }
-            // Over the rate: wait the difference. A pause or cancel ends the wait: this
-            // process's at once, another's (or the console's, through the table) at the
-            // next look at the jobs table.
-            while !pacer.owed(rows_this_run).is_zero() {
-                let waited = pacer.wait(rows_this_run, &self.control, TABLE_POLL);
-                if let Some(stop) = waited.await {
-                    return Ok(stop);
-                }
-                let row = self.store.rotation_job(live.row.id).await?;
-                match row.as_ref().map(|r| r.status) {
-                    Some(JobStatus::Pausing) => return Ok(JobStatus::Paused),
-                    Some(JobStatus::Cancelling) => return Ok(JobStatus::Cancelled),
-                    _ => {}
-                }
-                if let Some(row) = &row {
-                    rate_read = Instant::now();
-                    self.follow_rate(live, &mut pacer, row, rows_this_run, &mut batch);
-                }
-            }
-        }
+        let (from, to, error): (&[JobStatus], JobStatus, Option<String>) = match result {
+            Ok(JobStatus::Completed) => (&[JobStatus::Running], JobStatus::Completed, None),
+            Ok(JobStatus::Paused) => (&ACTIVE, JobStatus::Paused, None),
+            Ok(JobStatus::Cancelled) => (&ACTIVE, JobStatus::Cancelled, None),
+            Ok(other) => return Ok(*other),
+            Err(e) => (&ACTIVE, JobStatus::Failed, Some(e.to_string())),
+        };
+        self.store
+            .rotation_end_job(id, from, to, error.as_deref())
+            .await?;
+        let now = self.store.rotation_job(id).await?;
+        Ok(now.map_or(to, |row| match row.status {
+            // Another worker's process still holds chunks: the job is theirs to finish.
+            JobStatus::Running if to == JobStatus::Completed => JobStatus::Running,
+            status => status,
+        }))
     }
 
-    /// Runs at the rate the jobs table holds now, if an operator changed it (`timber jobs
-    /// set JOB --max-rate N`, the console), and says so.
-    fn follow_rate(
-        &self,
-        live: &mut Live<'_>,
-        pacer: &mut Pacer,
-        row: &JobRow,
-        rows_this_run: u64,
-        batch: &mut u32,
-    ) {
-        let stored = JobOptions::parse(row.options.as_deref()).max_rate;
-        if stored == pacer.rate() {
-            return;
+    /// Splits the job into key ranges if it has none yet: a new job, or one started before
+    /// chunks existed (split from its cursor, so what it committed is not redone).
+    async fn ensure_chunks(&self, live: &Live<'_>) -> Result<(), RotationError> {
+        if !self.store.rotation_chunks(live.row.id).await?.is_empty() {
+            return Ok(());
         }
-        tracing::info!(job = row.id, max_rate = ?stored, "rotation job rate changed");
-        live.options.max_rate = stored;
-        pacer.set_rate(stored, rows_this_run);
-        *batch = pacer.cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
-        self.events.send(RotationEvent::RateChanged {
-            job: row.id,
-            max_rate: stored,
-        });
+        let total = live.row.rows_total.max(0) as u64;
+        let every = CHUNK_ROWS.max(total / MAX_CHUNKS);
+        let bounds = self
+            .store
+            .rotation_chunk_bounds(live.model, live.cursor.as_ref(), every)
+            .await?;
+        let mut ranges = Vec::with_capacity(bounds.len() + 1);
+        let mut lo = live.cursor.as_ref().map(key_text);
+        for bound in &bounds {
+            let hi = key_text(bound);
+            ranges.push((lo.take(), Some(hi.clone())));
+            lo = Some(hi);
+        }
+        // The last range is open: rows the application adds past the last bound meanwhile
+        // belong to it.
+        ranges.push((lo, None));
+        self.store
+            .rotation_create_chunks(live.row.id, &ranges)
+            .await?;
+        Ok(())
     }
 }
+
+/// The statuses a job has while some worker may still be running it.
+const ACTIVE: [JobStatus; 3] = [
+    JobStatus::Running,
+    JobStatus::Pausing,
+    JobStatus::Cancelling,
+];
 
 fn summary(live: &Live<'_>, status: JobStatus, seconds: f64) -> JobSummary {
     JobSummary {

@@ -44,6 +44,22 @@ pub enum RotationEvent {
         /// Seconds since that worker's last heartbeat.
         heartbeat_age_seconds: i64,
     },
+    /// A worker of this process claimed a chunk whose lease had expired, or whose owner's
+    /// process is gone: the chunk is redone from its last committed key.
+    ChunkTakenOver {
+        job: i64,
+        chunk: i64,
+        /// The lease owner it was taken from (`host:pid/wN`).
+        from: String,
+    },
+    /// A worker of this process lost its chunk to another worker (it was stopped past its
+    /// lease, then taken over): the chunk's generation refused its commit, nothing of the
+    /// batch was written, and the worker moved on.
+    Fenced {
+        job: i64,
+        chunk: i64,
+        worker: String,
+    },
     /// The job's rate limit was changed while it ran (`timber jobs set`, the console); it
     /// runs at `max_rate` rows per second from now on (`None`: unlimited).
     RateChanged {
@@ -98,6 +114,12 @@ impl RotationEvent {
             }),
             RotationEvent::RateChanged { job, max_rate } => {
                 json!({ "event": "rate", "job": job, "max_rate": max_rate })
+            }
+            RotationEvent::ChunkTakenOver { job, chunk, from } => {
+                json!({ "event": "takeover", "job": job, "chunk": chunk, "from": from })
+            }
+            RotationEvent::Fenced { job, chunk, worker } => {
+                json!({ "event": "fenced", "job": job, "chunk": chunk, "worker": worker })
             }
             RotationEvent::Batch {
                 job,

@@ -116,6 +116,29 @@ pub fn worker_alive_at(job: &JobRow, now: NaiveDateTime) -> bool {
     }
 }
 
+/// The process part of a chunk's lease owner: `host:pid` of `host:pid/w3`.
+pub fn owner_process(owner: &str) -> &str {
+    owner.split_once('/').map_or(owner, |(process, _)| process)
+}
+
+/// Whether a lease owner (`host:pid/wN`) is known to be gone: it names this host and a
+/// process that no longer exists. Another host's owner is never known gone; its lease
+/// expires instead.
+pub fn owner_gone(owner: &str) -> bool {
+    let Some((host, pid)) = owner_process(owner).rsplit_once(':') else {
+        return false;
+    };
+    if host != hostname() || !std::path::Path::new("/proc/self").exists() {
+        return false;
+    }
+    match pid.parse::<u32>() {
+        Ok(pid) => {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        Err(_) => false,
+    }
+}
+
 /// A job as an operator should read it: what the table records, except that a job the
 /// table calls active whose worker is gone (a killed console or CLI) is `Interrupted`, so
 /// it is not mistaken for live work; resuming it is a takeover.

@@ -31,16 +31,17 @@ mod retire;
 mod run;
 mod scope;
 mod split;
+mod workers;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
 pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
-pub use job::{heartbeat_age, worker_alive, worker_alive_at};
+pub use job::{heartbeat_age, owner_gone, owner_process, worker_alive, worker_alive_at};
 pub use pace::set_max_rate;
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use retire::{key_usage_with_progress, retirable};
-pub use run::{BatchHook, RotationControl, RunOptions, Runner};
+pub use run::{BatchHook, DEFAULT_LEASE, RotationControl, RunOptions, Runner};
 pub use scope::Scope;
 pub use scope::target_label;
 
@@ -103,6 +104,16 @@ pub enum RotationError {
         "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"
     )]
     TakenOver { id: i64 },
+    #[error(
+        "rotation job {id} is {status}, so there is nothing to join; \
+         resume it with `timber rotate --resume {id}`"
+    )]
+    NotJoinable { id: i64, status: JobStatus },
+    #[error(
+        "SQLite has one writer at a time, so {workers} workers would only queue behind each \
+         other: run one (leave out --workers)"
+    )]
+    OneWriter { workers: usize },
     #[error(
         "key {key} ({fingerprint}) still encrypts {total} value(s): {places}; \
          run `timber rotate --all` and retry"

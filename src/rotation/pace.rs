@@ -24,6 +24,7 @@ pub(crate) const TABLE_POLL: Duration = Duration::from_millis(250);
 pub(crate) const RATE_POLL: Duration = Duration::from_secs(1);
 
 /// The rate a job runs at, and since when (and after how many rows) it has run at it.
+#[derive(Clone)]
 pub(crate) struct Pacer {
     rate: Option<u64>,
     started: Instant,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
@@ -76,7 +77,19 @@ pub struct Runner<'a> {
     /// Why this runner may not take over a job whose worker is gone (the role lacks the
     /// `takeover_job` action); `None`: it may. Checked on the row the claim compares with.
     pub takeover_refused: Option<ActionRefused>,
+    /// Workers this process runs on a job (`--workers N`; tasks on separate connections).
+    pub workers: usize,
+    /// How long a claimed chunk stays this process's without a commit or renewal; after
+    /// that another worker may take it over.
+    pub lease: Duration,
+    /// A rerun that finds the table's job held by a live worker joins it (`--workers`)
+    /// instead of refusing.
+    pub join_live: bool,
 }
+
+/// A lease outlives a few slow batches and a pause in the network, and a crash costs at
+/// most this long before a survivor takes the chunk over.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// A job being worked on by this process.
 pub(crate) struct Live<'m> {
@@ -85,6 +98,9 @@ pub(crate) struct Live<'m> {
     pub(crate) options: JobOptions,
     pub(crate) worker: String,
     pub(crate) cursor: Option<Value>,
+    /// This process joined a job another process runs (`--join`): it works on chunks but
+    /// does not own the job row.
+    pub(crate) joined: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -100,7 +116,40 @@ impl<'a> Runner<'a> {
             max_rate: None,
             rate_explicit: false,
             takeover_refused: None,
+            workers: 1,
+            lease: DEFAULT_LEASE,
+            join_live: false,
         }
+    }
+
+    /// Runs `workers` workers on each job (at least one). SQLite has one writer: more than
+    /// one is refused there when a job starts.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Leases chunks for `lease` at a time (at least one second).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
+    }
+
+    /// A rerun joins a job held by a live worker instead of refusing it.
+    pub fn joining_live_jobs(mut self, join: bool) -> Self {
+        self.join_live = join;
+        self
+    }
+
+    /// More than one worker on SQLite (one writer at a time) is refused before anything
+    /// is written.
+    fn check_workers(&self) -> Result<(), RotationError> {
+        if self.workers > 1 && self.store.dialect() == crate::store::Dialect::Sqlite {
+            return Err(RotationError::OneWriter {
+                workers: self.workers,
+            });
+        }
+        Ok(())
     }
 
     /// Refuses takeovers when `allowed` is the acting role's refusal of `takeover_job`.
@@ -139,6 +188,7 @@ impl<'a> Runner<'a> {
         model: &ModelDef,
         options: &RunOptions,
     ) -> Result<JobSummary, RotationError> {
+        self.check_workers()?;
         let columns = rotated_columns(model)?;
         let target_fp = target_label(self.ring, model)?;
         for job in self.store.rotation_jobs(500).await? {
@@ -180,6 +230,7 @@ impl<'a> Runner<'a> {
                 options: job_options,
                 worker,
                 cursor: None,
+                joined: false,
             },
             false,
         )
@@ -200,6 +251,13 @@ impl<'a> Runner<'a> {
         target_fp: &str,
     ) -> Result<JobSummary, RotationError> {
         let now = chrono::Utc::now().naive_utc();
+        if job.status == JobStatus::Running
+            && worker_alive(&job)
+            && self.join_live
+            && job.target_fp == target_fp
+        {
+            return self.join_row(model, job).await;
+        }
         if job.status.is_active() && worker_alive(&job) {
             let age_seconds = heartbeat_age(&job, now);
             return Err(RotationError::HeldBy {
@@ -231,6 +289,48 @@ impl<'a> Runner<'a> {
         self.resume_row(model, job).await
     }
 
+    /// Joins job `id`, which another process runs (`timber rotate --join JOB`): this
+    /// process's workers claim its chunks beside theirs. A job that is not running is
+    /// refused (resume it instead).
+    pub async fn join(&self, models: &'a [ModelDef], id: i64) -> Result<JobSummary, RotationError> {
+        let row = self
+            .store
+            .rotation_job(id)
+            .await?
+            .ok_or(RotationError::NoSuchJob(id))?;
+        let model = models
+            .iter()
+            .find(|m| m.table_name == row.table_name)
+            .ok_or_else(|| RotationError::UnknownTable {
+                job: id,
+                table: row.table_name.clone(),
+            })?;
+        self.join_row(model, row).await
+    }
+
+    async fn join_row(&self, model: &ModelDef, row: JobRow) -> Result<JobSummary, RotationError> {
+        self.check_workers()?;
+        if row.status != JobStatus::Running {
+            return Err(RotationError::NotJoinable {
+                id: row.id,
+                status: row.status,
+            });
+        }
+        let options = JobOptions::parse(row.options.as_deref());
+        self.drive(
+            Live {
+                row,
+                model,
+                options,
+                worker: worker_id(),
+                cursor: None,
+                joined: true,
+            },
+            true,
+        )
+        .await
+    }
+
     /// Resumes job `id` from its cursor, taking it over if its worker is gone.
     pub async fn resume(
         &self,
@@ -254,6 +354,7 @@ impl<'a> Runner<'a> {
 
     /// Resumes the job `row` of `model` from its cursor (a takeover if its worker is gone).
     async fn resume_row(&self, model: &ModelDef, row: JobRow) -> Result<JobSummary, RotationError> {
+        self.check_workers()?;
         let id = row.id;
         match row.status {
             s if s.is_final() => {
@@ -319,6 +420,7 @@ impl<'a> Runner<'a> {
                 options,
                 worker,
                 cursor,
+                joined: false,
             },
             true,
         )

@@ -18,6 +18,13 @@ pub struct RotateRequest<'a> {
     pub selected: Vec<&'a ModelDef>,
     /// A job to resume (or take over) first.
     pub resume: Option<i64>,
+    /// A running job to join (`--join`): this process's workers claim its chunks too.
+    pub join: Option<i64>,
+    /// Workers per job in this process (`--workers`); `None`: one, and a job held by a
+    /// live worker is refused rather than joined.
+    pub workers: Option<usize>,
+    /// How long a claimed chunk stays this process's without a commit.
+    pub lease: std::time::Duration,
     /// Batch size and whether plaintext values are encrypted too.
     pub options: RunOptions,
     /// Who the audit log names.
@@ -87,13 +94,22 @@ async fn run_jobs(
     let runner = Runner::new(store, ring, request.actor)
         .with_events(events)
         .with_audit(audit)
-        .with_takeover(request.takeover);
+        .with_takeover(request.takeover)
+        .with_workers(request.workers.unwrap_or(1))
+        .with_lease(request.lease)
+        .joining_live_jobs(request.workers.is_some());
     let runner = if request.rate_is_explicit {
         runner.with_explicit_max_rate(request.max_rate)
     } else {
         runner.with_max_rate(request.max_rate)
     };
     let mut outcome = RotateOutcome::default();
+    if let Some(job) = request.join {
+        match runner.join(request.models, job).await {
+            Ok(summary) => outcome.jobs.push(summary),
+            Err(e) => outcome.errors.push(e.to_string()),
+        }
+    }
     if let Some(job) = request.resume {
         match runner.resume(request.models, job).await {
             Ok(summary) => outcome.jobs.push(summary),

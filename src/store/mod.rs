@@ -37,6 +37,11 @@ mod sqlite;
 mod system_tables;
 mod tls;
 mod write_prep;
+
+/// The time the store writes (UTC, microseconds): leases and heartbeats are compared with it.
+pub fn utc_now() -> chrono::NaiveDateTime {
+    write_prep::now()
+}
 mod writes;
 
 use std::sync::Arc;
@@ -59,14 +64,15 @@ pub use raw::{CasOutcome, CasUpdate, RawRow};
 pub use raw_scan::RawStream;
 pub use records::{Cursor, Page, PageRequest, Record};
 pub use rotation_sql::{
-    ColumnCas, FailureRow, JobProgress, JobRequest, JobRow, JobStatus, KeyRow, KeyStatus,
-    RotationRow, RotationTx,
+    ChunkLease, ChunkProgress, ChunkRow, ChunkStatus, ColumnCas, FailureRow, JobProgress,
+    JobRequest, JobRow, JobStatus, JobTotals, KeyRow, KeyStatus, RotationRow, RotationTx,
 };
 pub use sample::{SampledColumn, TableSample};
 pub use schema::RowEstimate;
 pub use search::{Contains, Order, RowQuery};
 pub use system_tables::{
-    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_FAILURES, ROTATION_JOBS,
+    AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_CHUNKS, ROTATION_FAILURES,
+    ROTATION_JOBS,
 };
 pub use tls::TlsCheck;
 pub use writes::{Fields, WriteAction, WriteContext, WriteEvent, WriteObserver};

@@ -10,6 +10,7 @@ pub const AUDIT_CHECKPOINTS: &str = "timber_audit_checkpoints";
 pub const KEYS: &str = "timber_keys";
 pub const ROTATION_JOBS: &str = "timber_rotation_jobs";
 pub const ROTATION_FAILURES: &str = "timber_rotation_failures";
+pub const ROTATION_CHUNKS: &str = "timber_rotation_chunks";
 
 /// Column types shared by the system tables, per dialect.
 struct Types {
@@ -143,6 +144,32 @@ pub(crate) fn system_tables(dialect: Dialect) -> Vec<TablePlan> {
                 format!("{} {}", q("options"), t.text),
             ],
             vec![index_sql(dialect, ROTATION_JOBS, &["status".into()], false)],
+        ),
+        // A job's key ranges (`lo` exclusive, `hi` inclusive, as key text; NULL is open),
+        // each leased to one worker at a time. `generation` is the fencing token: a claim
+        // moves it on, and a batch commits only if it still holds the generation its
+        // worker claimed, so a worker whose lease was taken over cannot commit.
+        plan(
+            ROTATION_CHUNKS,
+            vec![
+                format!("{} {} NOT NULL", q("job_id"), t.bigint),
+                format!("{} {} NOT NULL", q("chunk"), t.bigint),
+                format!("{} {}", q("lo"), t.text),
+                format!("{} {}", q("hi"), t.text),
+                format!("{} {} NOT NULL", q("status"), t.short),
+                format!("{} {}", q("lease_owner"), t.name),
+                format!("{} {}", q("lease_expires_at"), t.timestamp),
+                format!("{} {} NOT NULL DEFAULT 0", q("generation"), t.bigint),
+                format!("{} {}", q("cursor"), t.text),
+                format!("{} {} NOT NULL DEFAULT 0", q("rows_done"), t.bigint),
+                format!("{} {} NOT NULL DEFAULT 0", q("rows_skipped"), t.bigint),
+                format!("{} {} NOT NULL DEFAULT 0", q("rows_failed"), t.bigint),
+                format!("{} {} NOT NULL DEFAULT 0", q("conflicts"), t.bigint),
+                format!("{} {}", q("claimed_at"), t.timestamp),
+                format!("{} {} NOT NULL DEFAULT 0", q("claimed_rows"), t.bigint),
+                format!("PRIMARY KEY ({}, {})", q("job_id"), q("chunk")),
+            ],
+            vec![],
         ),
         plan(
             ROTATION_FAILURES,

@@ -2,7 +2,7 @@
 //! that changed, failures, and the job's progress, committed together or not at all.
 
 use super::page::{rotation_row, row_select};
-use super::{FailureRow, JobProgress, JobStatus, RotationRow, now, opt_text, text};
+use super::{FailureRow, JobProgress, JobStatus, JobTotals, RotationRow, now, opt_text, text};
 use crate::config::{ColumnDef, ModelDef};
 use crate::store::Store;
 use crate::store::backend::{BackendTx, SqlValue};
@@ -107,87 +107,91 @@ impl RotationTx<'_> {
         Ok(())
     }
 
-    /// Moves the job's cursor and counters and beats its heartbeat, only while `worker` owns
-    /// it. Returns the job's status as it is now (`pausing` / `cancelling` ask the worker to
-    /// stop), or `None` when another worker has taken the job over: the caller must then
-    /// drop this transaction, which rolls the batch back.
+    /// Adds a batch's counts to its job, moves the job's cursor (the last key any worker
+    /// committed, for display) and beats its heartbeat. Every worker of a job adds to the
+    /// same row, so the counts are increments, never values a worker last read; the
+    /// conflict count lives in `options` and is incremented there, leaving the operator's
+    /// `max_rate` as the row holds it. Returns the job as it is now: its status
+    /// (`pausing` / `cancelling` ask every worker to stop) and totals. Fencing is the
+    /// chunk's (`save_chunk`); a job row that is gone is `None`.
     pub async fn save_progress(
         &mut self,
         job_id: i64,
-        worker: &str,
         progress: &JobProgress,
-    ) -> Result<Option<JobStatus>, StoreError> {
+    ) -> Result<Option<JobTotals>, StoreError> {
         let d = self.store.dialect();
         let q = |s: &str| d.quote(s);
         let at = now();
+        let add = |c: &str| format!("{} = {} + ", q(c), q(c));
         let sql = format!(
-            "UPDATE {} SET {} = {}, {} = {}, {} = {}, {} = {}, {} = {}, {} = {}, {} = {} WHERE {} = {} AND {} = {}",
+            "UPDATE {} SET {} = {}, {}{}, {}{}, {}{}, {} = {}, {} = {}, {} = {} WHERE {} = {}",
             q(ROTATION_JOBS),
             q("cursor"),
             d.param(1),
-            q("rows_done"),
+            add("rows_done"),
             d.param(2),
-            q("rows_skipped"),
+            add("rows_skipped"),
             d.param(3),
-            q("rows_failed"),
+            add("rows_failed"),
             d.param(4),
             q("options"),
-            options_keeping_max_rate(d, &d.param(5)),
+            options_adding_conflicts(d, &d.param(5)),
             q("updated_at"),
             d.param(6),
             q("heartbeat_at"),
             d.param(7),
             q("id"),
             d.param(8),
-            q("worker"),
-            d.param(9),
         );
         let binds = [
             opt_text(progress.cursor.as_deref()),
             SqlValue::Int(progress.rows_done),
             SqlValue::Int(progress.rows_skipped),
             SqlValue::Int(progress.rows_failed),
-            opt_text(progress.options.as_deref()),
+            SqlValue::Int(i64::try_from(progress.conflicts).unwrap_or(i64::MAX)),
             SqlValue::DateTime(at),
             SqlValue::DateTime(at),
             SqlValue::Int(job_id),
-            SqlValue::Text(worker.into()),
         ];
         let fail = |e| {
             self.store
                 .system_error("save rotation progress", ROTATION_JOBS, e)
         };
+        let back = [
+            q("status"),
+            q("rows_done"),
+            q("rows_skipped"),
+            q("rows_failed"),
+            q("options"),
+        ]
+        .join(", ");
+        let wires = [Wire::Text, Wire::Int, Wire::Int, Wire::Int, Wire::Text];
         if d != Dialect::Mysql {
-            // PostgreSQL and SQLite return the status from the same statement (one round
-            // trip per batch fewer); no row back means another worker owns the job.
-            let sql = format!("{sql} RETURNING {}", q("status"));
-            let rows = self
-                .tx
-                .fetch(&sql, &binds, &[Wire::Text])
-                .await
-                .map_err(fail)?;
-            return status_of(job_id, &rows);
+            // PostgreSQL and SQLite return the job from the same statement (one round trip
+            // per batch fewer).
+            let sql = format!("{sql} RETURNING {back}");
+            let rows = self.tx.fetch(&sql, &binds, &wires).await.map_err(fail)?;
+            return totals_of(job_id, &rows);
         }
         let done = self.tx.execute(&sql, &binds).await.map_err(fail)?;
         if done.rows_affected != 1 {
             return Ok(None);
         }
         let read = format!(
-            "SELECT {} FROM {} WHERE {} = {}",
-            q("status"),
+            "SELECT {back} FROM {} WHERE {} = {}",
             q(ROTATION_JOBS),
             q("id"),
             d.param(1)
         );
         let rows = self
             .tx
-            .fetch(&read, &[SqlValue::Int(job_id)], &[Wire::Text])
+            .fetch(&read, &[SqlValue::Int(job_id)], &wires)
             .await
             .map_err(|e| {
                 self.store
                     .system_error("save rotation progress", ROTATION_JOBS, e)
             })?;
-        status_of(job_id, &rows)
+        totals_of(job_id, &rows)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -200,37 +204,44 @@ impl RotationTx<'_> {
     }
 }
 
-/// The worker's options text (`param`) with the `max_rate` the row holds now: the rate is
-/// the operator's (`timber jobs set JOB --max-rate N`, the console) and may change while
-/// the job runs, so a batch's progress never writes back the rate its worker last read.
-fn options_keeping_max_rate(d: Dialect, param: &str) -> String {
+/// The row's `options` with its `conflicts` count increased by `param` (every worker of a
+/// job adds its own; nothing else in the options is touched).
+fn options_adding_conflicts(d: Dialect, param: &str) -> String {
     let options = d.quote("options");
     match d {
         Dialect::Sqlite => format!(
-            "json_set({param}, '$.max_rate', CASE WHEN json_valid({options}) \
-             THEN json_extract({options}, '$.max_rate') END)"
+            "json_set(COALESCE({options}, '{{}}'), '$.conflicts', \
+             COALESCE(json_extract({options}, '$.conflicts'), 0) + {param})"
         ),
         Dialect::Postgres => format!(
-            "CAST(jsonb_set(CAST({param} AS jsonb), '{{max_rate}}', \
-             COALESCE(CAST({options} AS jsonb) -> 'max_rate', 'null'::jsonb)) AS text)"
+            "CAST(jsonb_set(CAST(COALESCE({options}, '{{}}') AS jsonb), '{{conflicts}}', \
+             to_jsonb(COALESCE(CAST(CAST(COALESCE({options}, '{{}}') AS jsonb) ->> 'conflicts' \
+             AS bigint), 0) + CAST({param} AS bigint))) AS text)"
         ),
-        Dialect::Mysql => {
-            format!("JSON_SET({param}, '$.max_rate', JSON_EXTRACT({options}, '$.max_rate'))")
-        }
+        Dialect::Mysql => format!(
+            "JSON_SET(COALESCE({options}, '{{}}'), '$.conflicts', \
+             COALESCE(JSON_EXTRACT({options}, '$.conflicts'), 0) + {param})"
+        ),
     }
 }
 
-/// The status a progress statement read back; `None` (no row) means another worker owns the
-/// job now.
-fn status_of(job_id: i64, rows: &[Vec<SqlValue>]) -> Result<Option<JobStatus>, StoreError> {
-    let Some(found) = rows.first().and_then(|r| r.first()).and_then(text) else {
+/// The job a progress statement read back; `None` (no row) when the job is gone.
+fn totals_of(job_id: i64, rows: &[Vec<SqlValue>]) -> Result<Option<JobTotals>, StoreError> {
+    let Some(row) = rows.first() else {
         return Ok(None);
     };
-    JobStatus::parse(&found)
-        .map(Some)
-        .ok_or_else(|| StoreError::Query {
-            what: "save rotation progress".into(),
-            table: ROTATION_JOBS.into(),
-            reason: format!("job {job_id} has status `{found}`, which this version does not know"),
-        })
+    let found = row.first().and_then(text).unwrap_or_default();
+    let status = JobStatus::parse(&found).ok_or_else(|| StoreError::Query {
+        what: "save rotation progress".into(),
+        table: ROTATION_JOBS.into(),
+        reason: format!("job {job_id} has status `{found}`, which this version does not know"),
+    })?;
+    let number = |i: usize| row.get(i).map(super::int).unwrap_or(0);
+    Ok(Some(JobTotals {
+        status,
+        rows_done: number(1),
+        rows_skipped: number(2),
+        rows_failed: number(3),
+        options: row.get(4).and_then(text),
+    }))
 }

@@ -9,7 +9,7 @@ use crate::store::Store;
 use crate::store::backend::SqlValue;
 use crate::store::dialect::{Dialect, Wire};
 use crate::store::error::StoreError;
-use crate::store::system_tables::{ROTATION_FAILURES, ROTATION_JOBS};
+use crate::store::system_tables::{ROTATION_CHUNKS, ROTATION_FAILURES, ROTATION_JOBS};
 
 impl Store {
     /// Creates a job in status `running`, owned by `worker`; returns its id.
@@ -199,6 +199,63 @@ impl Store {
             SqlValue::Int(id),
             SqlValue::Text(worker.into()),
         ];
+        let done = self
+            .backend
+            .execute(&sql, &binds)
+            .await
+            .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Moves a job to `status` (with `error`) if it is in one of `from` (a compare-and-set
+    /// on the status, not on a worker: the job may have many). False when it is not.
+    /// Completing also needs every chunk done, in the same statement, so two processes
+    /// finishing their last chunks at once complete the job once, and a process cannot
+    /// complete a job whose chunks another worker still holds.
+    pub async fn rotation_end_job(
+        &self,
+        id: i64,
+        from: &[JobStatus],
+        status: JobStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let q = |s: &str| d.quote(s);
+        let marks: Vec<String> = (0..from.len()).map(|i| d.param(5 + i)).collect();
+        let mut sql = format!(
+            "UPDATE {} SET {} = {}, {} = {}, {} = {} WHERE {} = {} AND {} IN ({})",
+            q(ROTATION_JOBS),
+            q("status"),
+            d.param(1),
+            q("error"),
+            d.param(2),
+            q("updated_at"),
+            d.param(3),
+            q("id"),
+            d.param(4),
+            q("status"),
+            marks.join(", "),
+        );
+        let mut binds = vec![
+            SqlValue::Text(status.as_str().into()),
+            opt_text(error),
+            SqlValue::DateTime(now()),
+            SqlValue::Int(id),
+        ];
+        binds.extend(from.iter().map(|s| SqlValue::Text(s.as_str().into())));
+        if status == JobStatus::Completed {
+            sql.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = {} AND {} <> {})",
+                q(ROTATION_CHUNKS),
+                q("job_id"),
+                d.param(binds.len() + 1),
+                q("status"),
+                d.param(binds.len() + 2),
+            ));
+            binds.push(SqlValue::Int(id));
+            binds.push(SqlValue::Text("done".into()));
+        }
         let done = self
             .backend
             .execute(&sql, &binds)

@@ -15,6 +15,7 @@ mod batch;
 mod cas;
 mod cas_pg;
 mod cas_rows;
+mod chunks;
 mod job_status;
 mod jobs;
 mod key_status;
@@ -22,6 +23,7 @@ mod keys;
 mod page;
 
 pub use batch::RotationTx;
+pub use chunks::{ChunkLease, ChunkProgress, ChunkRow, ChunkStatus};
 pub use job_status::{JobRequest, JobStatus};
 pub use key_status::KeyStatus;
 
@@ -95,13 +97,25 @@ pub(super) const JOB_WIRES: [Wire; 16] = [
     Wire::Text,
 ];
 
-/// A job's counters and cursor after a batch (absolute values, not deltas).
+/// What one batch adds to its job: counts (increments, not totals: many workers add to
+/// one job) and the batch's last key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct JobProgress {
     pub cursor: Option<String>,
     pub rows_done: i64,
     pub rows_skipped: i64,
     pub rows_failed: i64,
+    pub conflicts: u64,
+}
+
+/// A job's status and totals as a batch's progress statement left them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobTotals {
+    pub status: JobStatus,
+    pub rows_done: i64,
+    pub rows_skipped: i64,
+    pub rows_failed: i64,
+    /// The options text (its `conflicts` and the operator's `max_rate`).
     pub options: Option<String>,
 }
 

@@ -24,7 +24,23 @@ impl Store {
         after: Option<&Value>,
         limit: u32,
     ) -> Result<Vec<RotationRow>, StoreError> {
-        let (sql, binds, wires) = self.rotation_page_query(model, columns, owner, after, limit)?;
+        self.rotation_range_page(model, columns, owner, after, None, limit)
+            .await
+    }
+
+    /// [`Store::rotation_page`] within a chunk: rows after `after` up to and including
+    /// `until` (`None`: to the end of the table).
+    pub async fn rotation_range_page(
+        &self,
+        model: &ModelDef,
+        columns: &[&ColumnDef],
+        owner: Option<&ColumnDef>,
+        after: Option<&Value>,
+        until: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<RotationRow>, StoreError> {
+        let (sql, binds, wires) =
+            self.rotation_range_query(model, columns, owner, after, until, limit)?;
         let rows = self
             .backend
             .fetch(&sql, &binds, &wires)
@@ -45,15 +61,44 @@ impl Store {
         after: Option<&Value>,
         limit: u32,
     ) -> Result<(String, Vec<SqlValue>, Vec<Wire>), StoreError> {
+        self.rotation_range_query(model, columns, owner, after, None, limit)
+    }
+
+    fn rotation_range_query(
+        &self,
+        model: &ModelDef,
+        columns: &[&ColumnDef],
+        owner: Option<&ColumnDef>,
+        after: Option<&Value>,
+        until: Option<&Value>,
+        limit: u32,
+    ) -> Result<(String, Vec<SqlValue>, Vec<Wire>), StoreError> {
         let (select, wires) = row_select(self.dialect(), model, columns, owner);
         let pk = model.primary_key();
         let d = self.dialect();
         let mut binds = Vec::new();
-        let mut condition = String::new();
+        let mut conditions = Vec::new();
         if let Some(after) = after {
             binds.push(key_bind(model, after)?);
-            condition = format!(" WHERE {} > {}", d.quote(&pk.name), d.placeholder(1, pk));
+            conditions.push(format!(
+                "{} > {}",
+                d.quote(&pk.name),
+                d.placeholder(binds.len(), pk)
+            ));
         }
+        if let Some(until) = until {
+            binds.push(key_bind(model, until)?);
+            conditions.push(format!(
+                "{} <= {}",
+                d.quote(&pk.name),
+                d.placeholder(binds.len(), pk)
+            ));
+        }
+        let condition = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
         // Ordered by the table's column, qualified: on PostgreSQL the select list's
         // `"id"::int8` is also named "id", and a bare ORDER BY "id" sorts by that cast, which
         // no index provides, so every page sorted all the rows after the cursor.

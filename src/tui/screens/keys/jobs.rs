@@ -105,8 +105,11 @@ impl KeysState {
                     live.max_rate = *max_rate;
                 }
             }
-            // Said on the message row (see `update`); its `Started` follows.
-            RotationEvent::Adopted { .. } => {}
+            // Said on the message row (see `update`); its `Started` follows. Chunk
+            // takeovers and fences show in the jobs table's workers column.
+            RotationEvent::Adopted { .. }
+            | RotationEvent::ChunkTakenOver { .. }
+            | RotationEvent::Fenced { .. } => {}
             RotationEvent::Failed { job, .. } => {
                 if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
                     live.status = JobStatus::Failed;

@@ -171,6 +171,9 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         models: &models.models,
         selected,
         resume,
+        join: None,
+        workers: None,
+        lease: crate::rotation::DEFAULT_LEASE,
         options: RunOptions {
             encrypt_plaintext,
             ..RunOptions::default()
