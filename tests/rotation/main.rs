@@ -27,3 +27,4 @@ mod rotation_rate_live;
 mod rotation_rerun;
 mod rotation_split;
 mod rotation_text_keys;
+mod rotation_workers;

@@ -1,0 +1,410 @@
+//! Many workers on one job, coordinated by the database alone (issue 18): four `timber
+//! rotate` processes share a job's chunks while the application keeps writing; two are
+//! SIGKILLed at random points and the survivors take their chunks over once the leases
+//! expire. A worker stopped like a debugger stops it (SIGSTOP) past its lease, then
+//! continued, has its late commit refused by the chunk's fencing generation. A write
+//! counter (a trigger on the table) proves no row was rotated twice. On PostgreSQL and
+//! MariaDB; SQLite refuses more than one worker.
+//!
+//! Size: 200 000 rows on PostgreSQL and 60 000 on MariaDB by default
+//! (`TIMBER_WORKERS_ROWS` sets both).
+
+use crate::rotation_concurrent::{Written, app_write};
+use crate::rotation_support;
+use crate::store_support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::rotation_only::*;
+use rand::Rng;
+use rotation_support::*;
+use store_support::{Kind, exec};
+use timber::store::Store;
+
+/// Adds `writes` to the test table and a trigger counting every change of `email`: a row
+/// rotated twice (a chunk applied twice) would show 2.
+async fn count_writes(kind: Kind, url: &str) {
+    exec(
+        kind,
+        url,
+        "ALTER TABLE secrets ADD COLUMN writes INTEGER NOT NULL DEFAULT 0".into(),
+    )
+    .await;
+    match kind {
+        Kind::Postgres => {
+            exec(
+                kind,
+                url,
+                "CREATE FUNCTION count_email_writes() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.email IS DISTINCT FROM OLD.email THEN NEW.writes := OLD.writes + 1; \
+                 END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                    .into(),
+            )
+            .await;
+            exec(
+                kind,
+                url,
+                "CREATE TRIGGER count_email_writes BEFORE UPDATE ON secrets FOR EACH ROW \
+                 EXECUTE FUNCTION count_email_writes()"
+                    .into(),
+            )
+            .await;
+        }
+        Kind::Mysql => {
+            exec(
+                kind,
+                url,
+                "CREATE TRIGGER count_email_writes BEFORE UPDATE ON secrets FOR EACH ROW \
+                 SET NEW.writes = OLD.writes + IF(NEW.email <=> OLD.email, 0, 1)"
+                    .into(),
+            )
+            .await;
+        }
+        Kind::Sqlite => unreachable!("SQLite runs one worker"),
+    }
+}
+
+/// Every row's write count.
+async fn writes_per_row(kind: Kind, url: &str) -> HashMap<i64, i64> {
+    use sqlx::{Connection, Row};
+    let sql = "SELECT id, writes FROM secrets";
+    let rows: Vec<(i64, i64)> = match kind {
+        Kind::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::query(sql)
+                .fetch_all(&mut conn)
+                .await
+                .expect("read writes")
+                .iter()
+                .map(|r| (r.get::<i32, _>(0) as i64, r.get::<i32, _>(1) as i64))
+                .collect()
+        }
+        _ => {
+            let mut conn = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            sqlx::query(sql)
+                .fetch_all(&mut conn)
+                .await
+                .expect("read writes")
+                .iter()
+                .map(|r| (r.get::<i32, _>(0) as i64, r.get::<i32, _>(1) as i64))
+                .collect()
+        }
+    };
+    rows.into_iter().collect()
+}
+
+/// A `timber rotate` process whose JSON events are read on a thread and passed on.
+struct Worker {
+    child: Child,
+    events: mpsc::Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Worker {
+    fn start(dir: &std::path::Path, args: &[&str]) -> Worker {
+        let mut child = timber_cmd(dir, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start timber rotate");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let Ok(event) = serde_json::from_str(&line) else {
+                    continue;
+                };
+                if send.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Worker {
+            child,
+            events,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to a minute) for an event named `name`; returns it.
+    fn wait_for(&mut self, name: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self
+                .events
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{name}` event within a minute: {:?}", self.seen));
+            self.seen.push(event.clone());
+            if event["event"] == name {
+                return event;
+            }
+        }
+    }
+
+    /// Waits for `n` batch events of this process.
+    fn wait_batches(&mut self, n: usize) {
+        for _ in 0..n {
+            self.wait_for("batch");
+        }
+    }
+
+    /// Waits for the process to end; returns whether it succeeded and all its events.
+    fn finish(mut self) -> (bool, Vec<serde_json::Value>) {
+        let status = self.child.wait().expect("wait");
+        self.seen.extend(self.events.iter());
+        (status.success(), self.seen)
+    }
+
+    fn kill(mut self) {
+        // `Child::kill` is SIGKILL: no destructor, no rollback handler, the lease left held.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn signal(&self, signal: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill -{signal}");
+    }
+}
+
+fn rows_for(kind: Kind) -> i64 {
+    std::env::var("TIMBER_WORKERS_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if kind == Kind::Postgres { 200_000 } else { 60_000 })
+}
+
+fn jobs_row(dir: &std::path::Path, job: i64) -> serde_json::Value {
+    let out = timber(dir, &["jobs", "--format", "json", "--limit", "50"]);
+    assert!(out.status.success(), "timber jobs: {}", stderr(&out));
+    json_lines(&out)
+        .into_iter()
+        .find(|j| j["id"] == job)
+        .expect("job listed")
+}
+
+fn four_workers_two_killed(kind: Kind) {
+    let rt = runtime();
+    let Some(db) = rt.block_on(new_db(kind)) else {
+        return;
+    };
+    let rows = rows_for(kind);
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, rows, 10));
+    rt.block_on(count_writes(kind, &db.url));
+    let current = rows / 10;
+    let dir = env_dir(&db.url);
+    let lease = "2";
+    // The application writes all through the run: rows it wrote must keep its values.
+    let written: Written = Arc::default();
+    let stop_app = Arc::new(AtomicBool::new(false));
+    let app = {
+        let (store, written, stop) = (store.clone(), written.clone(), stop_app.clone());
+        std::thread::spawn(move || {
+            let rt = runtime();
+            let mut tag = 0;
+            while !stop.load(Ordering::SeqCst) {
+                tag += 1;
+                let id = rand::rng().random_range(1..=rows);
+                rt.block_on(app_write(&store, &written, id, tag, tag % 3 == 0));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let mut first = Worker::start(
+        dir.path(),
+        &[
+            "rotate", "--model", "Secret", "--lease", lease, "--format", "json",
+        ],
+    );
+    let job = first.wait_for("started")["job"].as_i64().expect("job id");
+    let job_text = job.to_string();
+    let mut workers = vec![first];
+    for _ in 0..3 {
+        workers.push(Worker::start(
+            dir.path(),
+            &[
+                "rotate", "--join", &job_text, "--lease", lease, "--format", "json",
+            ],
+        ));
+    }
+    // Two of the four, chosen at random, die part-way (each after a few of its own batches
+    // and a few random milliseconds, so inside a transaction as often as between two).
+    let mut victims: Vec<usize> = (0..4).collect();
+    while victims.len() > 2 {
+        victims.remove(rand::rng().random_range(0..victims.len()));
+    }
+    let mut survivors = Vec::new();
+    for (i, mut worker) in workers.into_iter().enumerate() {
+        if victims.contains(&i) {
+            worker.wait_batches(rand::rng().random_range(1..=3));
+            std::thread::sleep(Duration::from_millis(rand::rng().random_range(0..8)));
+            worker.kill();
+        } else {
+            survivors.push(worker);
+        }
+    }
+    let mut takeovers = 0;
+    for worker in survivors {
+        let (ok, events) = worker.finish();
+        assert!(ok, "a surviving worker failed: {events:?}");
+        let done = events.last().expect("events");
+        assert_eq!(done["event"], "done", "{events:?}");
+        assert_eq!(done["status"], "completed", "{done}");
+        takeovers += events.iter().filter(|e| e["event"] == "takeover").count();
+    }
+    stop_app.store(true, Ordering::SeqCst);
+    app.join().expect("application thread");
+    assert!(
+        takeovers >= 1,
+        "the killed workers' chunks were taken over by the survivors"
+    );
+    let row = jobs_row(dir.path(), job);
+    assert_eq!(row["status"], "completed");
+    assert_eq!(row["rows_failed"], 0);
+    // Every row handled exactly once although two workers died mid-chunk: counts are
+    // committed with the chunk's cursor, so a redone batch was never counted.
+    let handled = row["rows_done"].as_i64().unwrap() + row["rows_skipped"].as_i64().unwrap();
+    assert_eq!(handled, rows, "{row}");
+    let app_rows = written.lock().unwrap().clone();
+    assert!(!app_rows.is_empty(), "the application wrote during the run");
+    rt.block_on(assert_all_under_new_key(&store, rows, &app_rows));
+    let counts = rt.block_on(writes_per_row(kind, &db.url));
+    for (id, count) in &counts {
+        if app_rows.contains_key(id) {
+            continue;
+        }
+        let want = if id % 10 == 0 { 0 } else { 1 };
+        assert_eq!(*count, want, "row {id} had its email written {count} times");
+    }
+    eprintln!(
+        "rotation_workers {kind:?}: {rows} rows ({current} current), 4 workers, 2 killed, \
+         {takeovers} takeovers, {} application writes",
+        app_rows.len()
+    );
+    rt.block_on(store.close());
+    rt.block_on(db.drop_all());
+}
+
+#[test]
+fn postgres_four_workers_two_killed_complete_exactly_once() {
+    four_workers_two_killed(Kind::Postgres);
+}
+
+#[test]
+fn mariadb_four_workers_two_killed_complete_exactly_once() {
+    four_workers_two_killed(Kind::Mysql);
+}
+
+/// A worker stopped (SIGSTOP) right after a batch, kept stopped past its lease while
+/// another process takes its chunk over and finishes the job, then continued: its next
+/// commit is refused by the chunk's generation (a `fenced` event), it writes nothing, and
+/// every row was written once.
+fn stopped_worker_is_fenced(kind: Kind) {
+    let rt = runtime();
+    let Some(db) = rt.block_on(new_db(kind)) else {
+        return;
+    };
+    let rows = 12_000;
+    let store: Store = rt.block_on(db.store());
+    rt.block_on(seed(&store, rows, 0));
+    rt.block_on(count_writes(kind, &db.url));
+    let dir = env_dir(&db.url);
+    // Paced, so that right after a batch the worker is waiting for its next one.
+    let mut stopped = Worker::start(
+        dir.path(),
+        &[
+            "rotate", "--model", "Secret", "--lease", "2", "--max-rate", "400", "--format",
+            "json",
+        ],
+    );
+    let job = stopped.wait_for("started")["job"].as_i64().expect("job");
+    stopped.wait_for("batch");
+    stopped.signal("STOP");
+    std::thread::sleep(Duration::from_secs(3));
+    let job_text = job.to_string();
+    let taker = Worker::start(
+        dir.path(),
+        &["rotate", "--join", &job_text, "--format", "json"],
+    );
+    let (ok, events) = taker.finish();
+    assert!(ok, "the joining worker failed: {events:?}");
+    let took: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "takeover")
+        .collect();
+    assert!(
+        !took.is_empty(),
+        "the stopped worker's chunk was taken over: {events:?}"
+    );
+    assert_eq!(events.last().unwrap()["status"], "completed");
+    stopped.signal("CONT");
+    let (_, late) = stopped.finish();
+    let fenced: Vec<_> = late.iter().filter(|e| e["event"] == "fenced").collect();
+    assert_eq!(
+        fenced.len(),
+        1,
+        "the continued worker's late commit was refused once: {late:?}"
+    );
+    assert_eq!(fenced[0]["chunk"], took[0]["chunk"]);
+    assert_eq!(jobs_row(dir.path(), job)["rows_done"], rows);
+    rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
+    let counts = rt.block_on(writes_per_row(kind, &db.url));
+    assert_eq!(counts.len() as i64, rows);
+    assert!(
+        counts.values().all(|c| *c == 1),
+        "every row written exactly once: {:?}",
+        counts.iter().filter(|(_, c)| **c != 1).take(5).collect::<Vec<_>>()
+    );
+    rt.block_on(store.close());
+    rt.block_on(db.drop_all());
+}
+
+#[test]
+fn postgres_a_stopped_worker_past_its_lease_cannot_commit() {
+    stopped_worker_is_fenced(Kind::Postgres);
+}
+
+#[test]
+fn mariadb_a_stopped_worker_past_its_lease_cannot_commit() {
+    stopped_worker_is_fenced(Kind::Mysql);
+}
+
+#[test]
+fn sqlite_refuses_more_than_one_worker_before_any_work() {
+    let rt = runtime();
+    let db = rt.block_on(new_db(Kind::Sqlite)).expect("SQLite");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, 50, 0));
+    let dir = env_dir(&db.url);
+    let out = timber(
+        dir.path(),
+        &["rotate", "--all", "--workers", "4", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--workers 4") && err.contains("SQLite") && err.contains("one writer"),
+        "{err}"
+    );
+    assert!(json_lines(&out).is_empty(), "no rotation event");
+    let jobs = timber(dir.path(), &["jobs", "--format", "json"]);
+    assert!(json_lines(&jobs).is_empty(), "no job was created");
+    // One worker, said explicitly, runs as ever.
+    let one = timber(
+        dir.path(),
+        &["rotate", "--all", "--workers", "1", "--format", "json"],
+    );
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert_eq!(json_lines(&one).pop().unwrap()["status"], "completed");
+}
