@@ -22,7 +22,8 @@
 #
 # Usage: benches/compare.sh
 #   ROWS="20000 100000"   row counts (two, so peak memory can be compared across sizes)
-#   SKIP_CODEC=1 | SKIP_ROTATION=1 | SKIP_POSTGRES=1 | SKIP_SHAPE=1
+#   SKIP_CODEC=1 | SKIP_ROTATION=1 | SKIP_POSTGRES=1 | SKIP_SHAPE=1 | SKIP_WORKERS=1
+#   WORKERS_ROWS=300000  WORKERS_BACKENDS=postgres  WORKER_COUNTS="1 2 4"  (issue 18's scaling)
 #   SHAPE_ROWS="30000 300000"  SHAPE_BACKENDS="sqlite postgres mysql"  PROXY_DELAY_MS=25
 #   TIMBER_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
 #   MEASURE="--warm-up-time 1 --measurement-time 3"   criterion flags
@@ -44,6 +45,9 @@ ROWS="${ROWS:-20000 100000}"
 SHAPE_ROWS="${SHAPE_ROWS:-30000 300000}"
 SHAPE_BACKENDS="${SHAPE_BACKENDS:-sqlite postgres mysql}"
 PROXY_DELAY_MS="${PROXY_DELAY_MS:-25}"
+WORKERS_ROWS="${WORKERS_ROWS:-300000}"
+WORKERS_BACKENDS="${WORKERS_BACKENDS:-postgres}"
+WORKER_COUNTS="${WORKER_COUNTS:-1 2 4}"
 MEASURE="${MEASURE:---warm-up-time 1 --measurement-time 3}"
 PG_ADMIN="${TIMBER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 PG_SCHEMA=timber_bench_compare
@@ -257,6 +261,26 @@ if [ -z "${SKIP_SHAPE:-}" ]; then
             (cd "$BASE" && "$PY" shape_bench.py round "$backend" "$n" "$pristine" "$OUT" \
                 --proxy-delay-ms "$PROXY_DELAY_MS") || say "shape round $backend $n failed (see above)"
         done
+    done
+fi
+# --- 3b. many workers on one job (issue 18): rows/s and the server's CPU at 1, 2, 4 workers ---
+if [ -z "${SKIP_WORKERS:-}" ]; then
+    if [ -z "${NO_BUILD:-}" ] && [ ! -x "$TARGET/release/timber" ]; then
+        cargo build --release --bin timber 2>"$OUT/build.err"
+    fi
+    cd "$OUT"
+    export TIMBER="$TARGET/release/timber"
+    pristine="$TARGET/bench-data/shape_$WORKERS_ROWS.db"
+    if [ ! -f "$pristine" ]; then
+        say "generating the Timber-shaped $WORKERS_ROWS + $((WORKERS_ROWS / 2)) rows under the old key"
+        rm -f "$pristine.tmp"
+        (cd "$BASE" && "$PY" shape_bench.py generate "$pristine.tmp" "$WORKERS_ROWS")
+        mv "$pristine.tmp" "$pristine"
+    fi
+    for backend in $WORKERS_BACKENDS; do
+        say "workers $WORKER_COUNTS on $backend, $WORKERS_ROWS rows"
+        (cd "$BASE" && "$PY" shape_bench.py workers "$backend" "$WORKERS_ROWS" "$pristine" "$OUT" \
+            "$WORKER_COUNTS") || say "workers round $backend failed (see above)"
     done
 fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"

@@ -21,6 +21,12 @@ in the same run (issue 17; called by benches/compare.sh, see BENCHMARKS.md).
                       encrypt, one commit), checked the same way
       The rows are restored from the pristine copy before each writer. One JSON line per
       measurement is appended to OUT/shape.jsonl.
+  shape_bench.py workers BACKEND N PRISTINE OUT COUNTS
+      issue 18's scaling: the raw rewrite, then `timber rotate --all --workers W` for each W
+      in COUNTS (e.g. "1 2 4"), each from the pristine rows and checked as `ours` is; the
+      server's CPU seconds (its processes' user + system time, exited backends included)
+      are recorded beside each. One JSON line each in OUT/shape.jsonl (contender
+      `workers_W`).
   shape_bench.py python-rotate BACKEND URL
       the Python contender itself (run under /usr/bin/time by `round`); prints its seconds.
 
@@ -434,6 +440,49 @@ def run_round(name, n, pristine, out, proxy_delay_ms):
     backend.drop()
 
 
+def server_cpu_seconds():
+    """User + system seconds of every database server process (postgres, mariadbd, mysqld),
+    their reaped children included (a backend that exited is counted by the postmaster)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if name not in ("postgres", "mariadbd", "mysqld"):
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return total / ticks
+
+
+def run_workers(name, n, pristine, out, counts):
+    backend = BACKENDS[name](pristine, out, n)
+    if hasattr(backend, "create"):
+        say(f"{name} {n}: loading the pristine rows")
+        backend.create(out)
+    load = lambda: os.getloadavg()[0]  # noqa: E731
+    backend.restore()
+    # Its own floor, measured beside the worker runs (not the round's `raw_rewrite`).
+    record(out, name, n, "workers_raw_rewrite", raw_rewrite(backend), load=load())
+    for w in counts:
+        backend.restore()
+        before = server_cpu_seconds()
+        secs, peak, cpu, code, err = timber(backend.url, "rotate", "--all", "--workers", str(w),
+                                            "--format", "json", out=out)
+        if code:
+            raise SystemExit(f"timber rotate --workers {w}: {err}")
+        server = server_cpu_seconds() - before
+        rows = n + shape.sessions_for(n)
+        record(out, name, n, f"workers_{w}", secs, peak, cpu, load=load(), workers=w,
+               rows_per_second=round(rows / secs), server_cpu_seconds=round(server, 2))
+        verify(backend, n, out, f"{name} {n} --workers {w}")
+    backend.drop()
+
+
 def python_rotate(name, url):
     """Python Timber's documented rotation on both models (timber-encryption-guide.md)."""
     from cryptography.fernet import Fernet, MultiFernet
@@ -497,6 +546,9 @@ def main():
         if "--proxy-delay-ms" in sys.argv:
             delay = float(sys.argv[sys.argv.index("--proxy-delay-ms") + 1])
         run_round(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], delay)
+    elif command == "workers":
+        run_workers(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5],
+                    [int(w) for w in sys.argv[6].split()])
     elif command == "python-rotate":
         python_rotate(sys.argv[2], sys.argv[3])
     else:

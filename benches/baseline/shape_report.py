@@ -72,6 +72,26 @@ def main():
             flat = p1 <= p0 * 1.5
             print(f"| {backend} | {n0} -> {n1} | rotate peak memory | {p1 // 1024} MiB | {p0 // 1024} MiB | "
                   f"{p1 / p0:.2f}x for {n1 / n0:.0f}x rows | flat | {verdict(flat)} |")
+    scaling = [(k, r) for k, r in sorted(runs.items()) if any(c.startswith("workers_") for c in r)]
+    if scaling:
+        print("\n### Many workers on one job (issue 18)\n")
+        print("`timber rotate --all --workers W` from the same pristine rows each time; server CPU is the"
+              " database processes' user + system seconds during the run. Client and server share"
+              " this machine's cores, so more workers mostly move CPU between them.\n")
+        print("| backend | rows | workers | seconds | rows/s | vs 1 worker | client CPU s | server CPU s |"
+              " raw rewrite (same run) | raw / ours |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for (backend, n), r in scaling:
+            one = r.get("workers_1")
+            raw = r.get("workers_raw_rewrite")
+            for name in sorted((c for c in r if c.startswith("workers_") and c[8:].isdigit()),
+                               key=lambda c: int(c[8:])):
+                w = r[name]
+                speedup = one["seconds"] / w["seconds"] if one else float("nan")
+                ratio = f"{raw['seconds'] / w['seconds']:.2f}x" if raw else "-"
+                print(f"| {backend} | {n} + {n // 2} | {w['workers']} | {w['seconds']:.2f} | "
+                      f"{w['rows_per_second']} | {speedup:.2f}x | {w['cpu_seconds']:.2f} | "
+                      f"{w['server_cpu_seconds']:.2f} | {raw['seconds'] if raw else '-'} s | {ratio} |")
     loads = [r.get("load") for run in runs.values() for r in run.values() if r.get("load") is not None]
     if loads:
         print(f"\nLoad average (1 min) during these measurements: {min(loads):.1f} to {max(loads):.1f}.")

@@ -2,6 +2,7 @@
 //! the jobs table, newest first. A `running` job whose worker is gone shows as `running
 //! (worker gone)`: it can be resumed with `timber rotate --resume JOB`.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use serde_json::json;
 use super::args::{GlobalArgs, JobsAction, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::config::PolicyAction;
-use crate::rotation::{JobOptions, JobState, heartbeat_age, set_max_rate, worker_alive};
+use crate::rotation::{
+    JobFleet, JobOptions, JobState, heartbeat_age, job_fleets, set_max_rate, worker_alive,
+};
 use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
 
@@ -31,9 +34,11 @@ pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
         let store = Store::connect(config).await?;
         loop {
             let jobs = store.rotation_jobs(args.limit).await?;
+            let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+            let fleets = job_fleets(&store, &ids).await?;
             let clear =
                 args.watch && args.format == OutputFormat::Text && std::io::stdout().is_terminal();
-            print_jobs(&jobs, args.format, clear).map_err(CliError::stdout)?;
+            print_jobs(&jobs, &fleets, args.format, clear).map_err(CliError::stdout)?;
             if !args.watch {
                 break;
             }
@@ -44,15 +49,24 @@ pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
     })
 }
 
-/// The status to show: a `running` job whose worker is gone says so.
-fn shown_status(job: &JobRow) -> String {
+/// The status to show: a `running` job whose worker is gone says so, unless other workers
+/// (joined from elsewhere) still hold its chunks.
+fn shown_status(job: &JobRow, fleet: Option<&JobFleet>) -> String {
     match JobState::of(job) {
+        JobState::Interrupted(status) if fleet.is_some_and(|f| !f.workers.is_empty()) => {
+            status.to_string()
+        }
         JobState::Interrupted(status) => format!("{status} (worker gone)"),
         JobState::Recorded(status) => status.to_string(),
     }
 }
 
-fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Result<()> {
+fn print_jobs(
+    jobs: &[JobRow],
+    fleets: &HashMap<i64, JobFleet>,
+    format: OutputFormat,
+    clear: bool,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let now = Utc::now().naive_utc();
     if format == OutputFormat::Json {
@@ -69,6 +83,7 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
                 "started_at": job.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "heartbeat_age_seconds": heartbeat_age(job, now),
                 "worker": job.worker, "error": job.error,
+                "chunks": fleets.get(&job.id).map(JobFleet::to_json),
             });
             writeln!(out, "{line}")?;
         }
@@ -92,7 +107,7 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
             "{:>5}  {:<24} {:<22} {:>17} {:>8} {:>7} {:>8}s  {}",
             job.id,
             job.table_name,
-            shown_status(job),
+            shown_status(job, fleets.get(&job.id)),
             format!(
                 "{}/{}",
                 job.rows_done + job.rows_skipped + job.rows_failed,
@@ -103,6 +118,16 @@ fn print_jobs(jobs: &[JobRow], format: OutputFormat, clear: bool) -> std::io::Re
             heartbeat_age(job, now),
             job.worker.as_deref().unwrap_or("-")
         )?;
+        if let Some(fleet) = fleets.get(&job.id).filter(|f| f.chunks_total > 1) {
+            writeln!(out, "       {}", fleet.summary())?;
+            for w in &fleet.workers {
+                writeln!(
+                    out,
+                    "         {} on chunk {}: {:.0} rows/s",
+                    w.owner, w.chunk, w.rows_per_second
+                )?;
+            }
+        }
         if let Some(error) = &job.error {
             writeln!(out, "       error: {error}")?;
         }

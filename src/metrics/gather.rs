@@ -59,6 +59,8 @@ pub struct ScanFacts {
 /// Every job of the jobs table (the newest 1000); none before `timber init`.
 pub async fn gather_jobs(store: &Store) -> Result<Vec<JobFacts>, StoreError> {
     let jobs = store.rotation_jobs_if_any().await?;
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let fleets = crate::rotation::job_fleets(store, &ids).await?;
     Ok(jobs
         .iter()
         .map(|job| {
@@ -71,7 +73,13 @@ pub async fn gather_jobs(store: &Store) -> Result<Vec<JobFacts>, StoreError> {
                 skipped: count(job.rows_skipped),
                 failed: count(job.rows_failed),
                 remaining: count(job.rows_total).saturating_sub(handled),
-                workers: u64::from(live),
+                // Workers holding a live lease on its chunks (every process's); a job
+                // without chunks has its one worker, if alive.
+                workers: fleets
+                    .get(&job.id)
+                    .map(|f| f.workers.len() as u64)
+                    .filter(|n| *n > 0 || !live)
+                    .unwrap_or(u64::from(live)),
             }
         })
         .collect())

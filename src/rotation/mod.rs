@@ -24,6 +24,7 @@ mod batch;
 mod decide;
 mod drive;
 mod events;
+mod fleet;
 mod job;
 mod pace;
 mod plan;
@@ -35,6 +36,7 @@ mod workers;
 
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
+pub use fleet::{JobFleet, WorkerLoad, job_fleets};
 pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
 pub use job::{heartbeat_age, owner_gone, owner_process, worker_alive, worker_alive_at};
 pub use pace::set_max_rate;

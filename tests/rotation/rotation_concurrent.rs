@@ -24,7 +24,13 @@ pub(crate) type Written = Arc<Mutex<HashMap<i64, Vec<(String, Value)>>>>;
 
 /// The application's update of row `id` (under its primary, the new key), remembered;
 /// `notes_only` changes one column and leaves the other as it was (still to be rotated).
-pub(crate) async fn app_write(store: &Store, written: &Written, id: i64, tag: u64, notes_only: bool) {
+pub(crate) async fn app_write(
+    store: &Store,
+    written: &Written,
+    id: i64,
+    tag: u64,
+    notes_only: bool,
+) {
     let ring = ring_new_only();
     let mut values = row_values(id);
     for (name, value) in values.iter_mut() {

@@ -181,7 +181,11 @@ fn rows_for(kind: Kind) -> i64 {
     std::env::var("TIMBER_WORKERS_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if kind == Kind::Postgres { 200_000 } else { 60_000 })
+        .unwrap_or(if kind == Kind::Postgres {
+            200_000
+        } else {
+            60_000
+        })
 }
 
 fn jobs_row(dir: &std::path::Path, job: i64) -> serde_json::Value {
@@ -276,6 +280,12 @@ fn four_workers_two_killed(kind: Kind) {
     // committed with the chunk's cursor, so a redone batch was never counted.
     let handled = row["rows_done"].as_i64().unwrap() + row["rows_skipped"].as_i64().unwrap();
     assert_eq!(handled, rows, "{row}");
+    // Split into 10 000-row chunks plus the open last one, every one of them done, and no
+    // worker holds a lease any more.
+    let chunks = &row["chunks"];
+    assert_eq!(chunks["total"], rows / 10_000 + 1, "{row}");
+    assert_eq!(chunks["done"], chunks["total"], "{row}");
+    assert_eq!(chunks["workers"], serde_json::json!([]), "{row}");
     let app_rows = written.lock().unwrap().clone();
     assert!(!app_rows.is_empty(), "the application wrote during the run");
     rt.block_on(assert_all_under_new_key(&store, rows, &app_rows));
@@ -324,7 +334,14 @@ fn stopped_worker_is_fenced(kind: Kind) {
     let mut stopped = Worker::start(
         dir.path(),
         &[
-            "rotate", "--model", "Secret", "--lease", "2", "--max-rate", "400", "--format",
+            "rotate",
+            "--model",
+            "Secret",
+            "--lease",
+            "2",
+            "--max-rate",
+            "400",
+            "--format",
             "json",
         ],
     );
@@ -339,10 +356,7 @@ fn stopped_worker_is_fenced(kind: Kind) {
     );
     let (ok, events) = taker.finish();
     assert!(ok, "the joining worker failed: {events:?}");
-    let took: Vec<_> = events
-        .iter()
-        .filter(|e| e["event"] == "takeover")
-        .collect();
+    let took: Vec<_> = events.iter().filter(|e| e["event"] == "takeover").collect();
     assert!(
         !took.is_empty(),
         "the stopped worker's chunk was taken over: {events:?}"
@@ -364,7 +378,11 @@ fn stopped_worker_is_fenced(kind: Kind) {
     assert!(
         counts.values().all(|c| *c == 1),
         "every row written exactly once: {:?}",
-        counts.iter().filter(|(_, c)| **c != 1).take(5).collect::<Vec<_>>()
+        counts
+            .iter()
+            .filter(|(_, c)| **c != 1)
+            .take(5)
+            .collect::<Vec<_>>()
     );
     rt.block_on(store.close());
     rt.block_on(db.drop_all());

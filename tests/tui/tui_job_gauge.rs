@@ -73,3 +73,44 @@ async fn overview_and_keys_show_the_same_count_for_a_job() {
     // Where there is room, the gauge names what it counts.
     assert!(keys.contains("2000/2000 handled ✗2"), "{keys}");
 }
+
+/// A job split into chunks, two of them leased by workers of two machines: the Keys screen
+/// names its workers and chunks beside its gauge, as `timber jobs` does.
+#[tokio::test]
+async fn the_keys_screen_names_a_jobs_workers_and_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let store = Store::connect(config.clone()).await.unwrap();
+    let worker = timber::rotation::worker_id();
+    let id = store
+        .rotation_create_job("customers", r#"["email"]"#, "primary", 3000, &worker, "{}")
+        .await
+        .unwrap();
+    let ranges = [
+        (None, Some("1000".to_string())),
+        (Some("1000".to_string()), Some("2000".to_string())),
+        (Some("2000".to_string()), None),
+    ];
+    assert!(store.rotation_create_chunks(id, &ranges).await.unwrap());
+    let until = timber::store::utc_now() + chrono::Duration::seconds(600);
+    let never_gone = |_: &str| false;
+    for owner in [format!("{worker}/w1"), "vm-b:4242/w1".to_string()] {
+        let lease = store
+            .rotation_claim_chunk(id, &owner, until, &never_gone)
+            .await
+            .unwrap();
+        assert!(lease.is_some(), "{owner} claims a chunk");
+    }
+    store.close().await;
+    let mut app = started(config, "security_admin", 200, 48).await;
+    press(&mut app, &[ch('4')]).await;
+    let keys = screen(&app);
+    let line = keys
+        .lines()
+        .find(|l| l.contains(&format!("#{id} customers")))
+        .unwrap_or_else(|| panic!("job #{id} is listed:\n{keys}"));
+    assert!(
+        line.contains("2 workers · chunks 0/3 done, 2 leased"),
+        "{line}\n{keys}"
+    );
+}

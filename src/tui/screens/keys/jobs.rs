@@ -18,6 +18,9 @@ pub struct JobView {
     /// every screen; failures are also in `rows_failed`).
     pub rows_handled: Option<u64>,
     pub rows_failed: u64,
+    /// Its workers and chunks (`3 workers · chunks 12/30 done, 3 leased`), for a job split
+    /// into chunks; empty otherwise.
+    pub fleet: String,
 }
 
 /// A job this console runs, as its last event told.

@@ -36,7 +36,8 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
     // ETA and the conflicts.
     let details: Vec<String> = lives
         .iter()
-        .map(|live| match live {
+        .zip(&rows)
+        .map(|(live, job)| match live {
             Some(l) => {
                 let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
                 // Conflicts (rows the application wrote meanwhile, left for it) are named
@@ -46,15 +47,26 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
                     1 => " · 1 conflict".into(),
                     n => format!(" · {n} conflicts"),
                 };
-                format!(" {:.0} rows/s · eta {eta}{conflicts}", l.rate)
+                let fleet = if job.fleet.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", job.fleet)
+                };
+                format!(" {:.0} rows/s · eta {eta}{conflicts}{fleet}", l.rate)
             }
-            None => String::new(),
+            None if job.fleet.is_empty() => String::new(),
+            None => format!(" {}", job.fleet),
         })
         .collect();
     // Columns as wide as their text: a fixed 30-column label cut the status (`completed`
     // showed as `complet`) while the counters' column stood mostly empty.
     let width = |s: &str| s.chars().count() as u16;
-    let extra_width = details.iter().map(|d| width(d)).max().unwrap_or(0).min(40);
+    let extra_width = details
+        .iter()
+        .map(|d| width(d))
+        .max()
+        .unwrap_or(0)
+        .min(inner.width / 2);
     let widest = rows
         .iter()
         .map(|j| 2 + width(&format!("{} {} {}", j.id, j.table, j.status)))

@@ -37,13 +37,30 @@ pub async fn jobs(store: Store) -> Msg {
             .rotation_jobs(JOBS_SHOWN)
             .await
             .map_err(|e| e.to_string())?;
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        let fleets = crate::rotation::job_fleets(&store, &ids)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(jobs
             .into_iter()
             .map(|j| JobView {
+                fleet: fleets
+                    .get(&j.id)
+                    .filter(|f| f.chunks_total > 1 || f.workers.len() > 1)
+                    .map(|f| f.summary())
+                    .unwrap_or_default(),
                 id: format!("#{}", j.id),
                 // A job the table calls running whose worker is gone (a killed console
                 // or CLI) shows as interrupted, not as live work; `p` takes it over.
-                status: JobState::of(&j),
+                status: match JobState::of(&j) {
+                    // Its first worker is gone but workers joined from elsewhere hold chunks.
+                    JobState::Interrupted(s)
+                        if fleets.get(&j.id).is_some_and(|f| !f.workers.is_empty()) =>
+                    {
+                        JobState::Recorded(s)
+                    }
+                    state => state,
+                },
                 table: j.table_name,
                 rows_total: Some(j.rows_total.max(0) as u64),
                 rows_handled: Some((j.rows_done + j.rows_skipped + j.rows_failed).max(0) as u64),
