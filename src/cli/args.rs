@@ -462,6 +462,10 @@ pub struct RotateArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true,
           value_parser = crate::config::parse_rate)]
     pub max_rate: Option<u64>,
+    /// Wait while replication lag is over SECONDS (PostgreSQL: pg_stat_replication's write,
+    /// flush and replay lag); changeable while the job runs with `timber jobs set`
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = parse_lag)]
+    pub max_lag: Option<f64>,
     /// Serve Prometheus metrics at http://ADDR/metrics while the rotation runs
     /// (e.g. 127.0.0.1:9464)
     #[arg(long, value_name = "ADDR")]
@@ -488,15 +492,21 @@ pub struct JobsArgs {
 /// `timber jobs set JOB --max-rate N`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum JobsAction {
-    /// Change a job's rate limit while it runs (its worker picks it up within a second), or
-    /// for its resume when it is paused, failed or interrupted
+    /// Change a job's rate limit or replication-lag limit while it runs (its workers pick it
+    /// up within a second), or for its resume when it is paused, failed or interrupted
+    #[command(group = clap::ArgGroup::new("limit").required(true).multiple(true).args(["max_rate", "max_lag"]))]
     Set {
         /// The job's id, as `timber jobs` lists it
         job: i64,
         /// Rows per second at most (0 = unlimited)
-        #[arg(long, value_name = "N", required = true, allow_hyphen_values = true,
+        #[arg(long, value_name = "N", allow_hyphen_values = true,
               value_parser = crate::config::parse_rate)]
         max_rate: Option<u64>,
+        /// Seconds of replication lag past which the job's workers wait (0 = not watched;
+        /// PostgreSQL)
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true,
+              value_parser = parse_lag)]
+        max_lag: Option<f64>,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
@@ -522,4 +532,15 @@ pub enum KeysAction {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+}
+
+/// `--max-lag SECONDS`: a number of seconds, 0 or more (0: lag is not watched).
+fn parse_lag(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        Ok(_) => Err(format!("`{text}` is not a number of seconds of 0 or more")),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of seconds (e.g. 5 or 0.5)"
+        )),
+    }
 }

@@ -14,7 +14,7 @@ use super::args::{GlobalArgs, JobsAction, JobsArgs, OutputFormat};
 use super::{CliError, CliResult, Context, block_on};
 use crate::config::PolicyAction;
 use crate::rotation::{
-    JobFleet, JobOptions, JobState, heartbeat_age, job_fleets, set_max_rate, worker_alive,
+    JobFleet, JobOptions, JobState, heartbeat_age, job_fleets, set_job_limits, worker_alive,
 };
 use crate::store::JobRow;
 use crate::store::{Store, StoreConfig};
@@ -23,10 +23,11 @@ pub fn run(global: &GlobalArgs, args: &JobsArgs) -> CliResult {
     if let Some(JobsAction::Set {
         job,
         max_rate,
+        max_lag,
         format,
     }) = &args.action
     {
-        return set(global, *job, *max_rate, *format);
+        return set(global, *job, *max_rate, *max_lag, *format);
     }
     let ctx = Context::load(global.to_flags())?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
@@ -135,9 +136,16 @@ fn print_jobs(
     out.flush()
 }
 
-/// `timber jobs set JOB --max-rate N`: the job's rate limit, changed in the jobs table (as
-/// pausing it is, so the `rotate` grant). A running job's worker reads it within a second.
-fn set(global: &GlobalArgs, job: i64, rate: Option<u64>, format: OutputFormat) -> CliResult {
+/// `timber jobs set JOB [--max-rate N] [--max-lag S]`: the job's rate limit and lag limit,
+/// changed in the jobs table (as pausing it is, so the `rotate` grant). A running job's
+/// workers read them within a second.
+fn set(
+    global: &GlobalArgs,
+    job: i64,
+    rate: Option<u64>,
+    lag: Option<f64>,
+    format: OutputFormat,
+) -> CliResult {
     let ctx = Context::load(global.to_flags())?;
     ctx.require(&[PolicyAction::Rotate])?;
     let config = StoreConfig::from_settings(&ctx.settings)?;
@@ -147,20 +155,29 @@ fn set(global: &GlobalArgs, job: i64, rate: Option<u64>, format: OutputFormat) -
             config.url.redacted()
         )));
     }
-    let rate = rate.filter(|r| *r > 0);
+    let rate_change = rate.map(|r| Some(r).filter(|r| *r > 0));
+    let lag_change = lag.map(|l| Some(l).filter(|l| *l > 0.0));
     let before = block_on(async {
         let store = Store::connect(config).await?;
-        let before = set_max_rate(&store, job, rate).await;
+        let before = set_job_limits(&store, job, rate_change, lag_change).await;
         store.close().await;
         before.map_err(|e| CliError::msg(e.to_string()))
     })?;
-    let was = JobOptions::parse(before.options.as_deref()).max_rate;
+    let previous = JobOptions::parse(before.options.as_deref());
+    let was = previous.max_rate;
     let mut out = std::io::stdout().lock();
     if format == OutputFormat::Json {
-        let line = json!({
+        let mut line = json!({
             "job": job, "table": before.table_name, "status": before.status.as_str(),
-            "max_rate": rate, "previous_max_rate": was,
         });
+        if let Some(rate) = rate_change {
+            line["max_rate"] = json!(rate);
+            line["previous_max_rate"] = json!(was);
+        }
+        if let Some(lag) = lag_change {
+            line["max_lag"] = json!(lag);
+            line["previous_max_lag"] = json!(previous.max_lag);
+        }
         writeln!(out, "{line}").map_err(CliError::stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -169,12 +186,28 @@ fn set(global: &GlobalArgs, job: i64, rate: Option<u64>, format: OutputFormat) -
         JobState::Recorded(status) if status.is_active() => "its worker runs at it within a second",
         _ => "it applies when the job is resumed",
     };
+    let lag_words = |l: Option<f64>| {
+        l.map_or("not watched".to_string(), |l| {
+            format!("{l} s of replication lag")
+        })
+    };
+    let mut changes = Vec::new();
+    if let Some(rate) = rate_change {
+        changes.push(format!("max rate {} (was {})", words(rate), words(was)));
+    }
+    if let Some(lag) = lag_change {
+        changes.push(format!(
+            "max lag {} (was {})",
+            lag_words(lag),
+            lag_words(previous.max_lag)
+        ));
+    }
+    let when = when.replace("its worker runs at it", "its workers follow");
     writeln!(
         out,
-        "job {job} ({}): max rate {} (was {}); {when}",
+        "job {job} ({}): {}; {when}",
         before.table_name,
-        words(rate),
-        words(was)
+        changes.join(", ")
     )
     .map_err(CliError::stdout)?;
     Ok(ExitCode::SUCCESS)

@@ -118,6 +118,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             options,
             actor: &actor,
             max_rate,
+            max_lag: args.max_lag.filter(|l| *l > 0.0),
             // `--max-rate` on this run wins even over a resumed job's stored rate; the
             // setting only applies to jobs started now.
             rate_is_explicit: args.max_rate.is_some(),
@@ -227,6 +228,25 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                 eprintln!(
                     "timber rotate: job {job}: took chunk {chunk} over from {from} (its lease had expired or its process is gone)"
                 );
+            }
+            RotationEvent::Lagging {
+                job,
+                lag_seconds,
+                max_lag,
+                waiting,
+            } => {
+                if bar {
+                    eprintln!();
+                }
+                if *waiting {
+                    eprintln!(
+                        "timber rotate: job {job} waiting: replication lag {lag_seconds:.1} s is over --max-lag {max_lag} s"
+                    );
+                } else {
+                    eprintln!(
+                        "timber rotate: job {job} going on: replication lag {lag_seconds:.1} s is back under {max_lag} s"
+                    );
+                }
             }
             RotationEvent::Fenced { job, chunk, worker } => {
                 if bar {

@@ -60,6 +60,14 @@ pub enum RotationEvent {
         chunk: i64,
         worker: String,
     },
+    /// Replication lag passed the job's `max_lag`: this process's workers wait
+    /// (`waiting`) until it is back under, then go on (`waiting: false`).
+    Lagging {
+        job: i64,
+        lag_seconds: f64,
+        max_lag: f64,
+        waiting: bool,
+    },
     /// The job's rate limit was changed while it ran (`timber jobs set`, the console); it
     /// runs at `max_rate` rows per second from now on (`None`: unlimited).
     RateChanged {
@@ -118,6 +126,15 @@ impl RotationEvent {
             RotationEvent::ChunkTakenOver { job, chunk, from } => {
                 json!({ "event": "takeover", "job": job, "chunk": chunk, "from": from })
             }
+            RotationEvent::Lagging {
+                job,
+                lag_seconds,
+                max_lag,
+                waiting,
+            } => json!({
+                "event": "lag", "job": job, "lag_seconds": round2(*lag_seconds),
+                "max_lag": max_lag, "waiting": waiting,
+            }),
             RotationEvent::Fenced { job, chunk, worker } => {
                 json!({ "event": "fenced", "job": job, "chunk": chunk, "worker": worker })
             }

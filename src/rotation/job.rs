@@ -25,6 +25,9 @@ pub struct JobOptions {
     /// Rows per second the job was started with (`None`: unlimited); a resume or takeover
     /// keeps it.
     pub max_rate: Option<u64>,
+    /// Seconds of replication lag past which the job's workers wait (PostgreSQL;
+    /// `None`: lag is not watched). Changeable while the job runs, as the rate is.
+    pub max_lag: Option<f64>,
 }
 
 impl JobOptions {
@@ -34,6 +37,7 @@ impl JobOptions {
             "encrypt_plaintext": self.encrypt_plaintext,
             "conflicts": self.conflicts,
             "max_rate": self.max_rate,
+            "max_lag": self.max_lag,
         })
         .to_string()
     }
@@ -53,6 +57,7 @@ impl JobOptions {
                 .as_u64()
                 .or_else(|| json["max_rate"].as_str().and_then(|t| t.parse().ok()))
                 .filter(|r| *r > 0),
+            max_lag: json["max_lag"].as_f64().filter(|l| *l > 0.0),
         }
     }
 

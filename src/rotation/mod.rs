@@ -39,7 +39,7 @@ pub use events::{JobSummary, RotationEvent};
 pub use fleet::{JobFleet, WorkerLoad, job_fleets};
 pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
 pub use job::{heartbeat_age, owner_gone, owner_process, worker_alive, worker_alive_at};
-pub use pace::set_max_rate;
+pub use pace::{set_job_limits, set_max_rate};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use retire::{key_usage_with_progress, retirable};
@@ -116,6 +116,11 @@ pub enum RotationError {
          other: run one (leave out --workers)"
     )]
     OneWriter { workers: usize },
+    #[error(
+        "--max-lag: a {database} server cannot tell its replicas' lag (PostgreSQL's \
+         pg_stat_replication can); leave out --max-lag, or cap the pace with --max-rate"
+    )]
+    LagUnknown { database: &'static str },
     #[error(
         "key {key} ({fingerprint}) still encrypts {total} value(s): {places}; \
          run `timber rotate --all` and retry"

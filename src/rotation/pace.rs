@@ -129,6 +129,19 @@ pub async fn set_max_rate(
     id: i64,
     rate: Option<u64>,
 ) -> Result<JobRow, RotationError> {
+    set_job_limits(store, id, Some(rate), None).await
+}
+
+/// Sets job `id`'s rate limit (`rate`: `Some(None)` unlimited) and its replication-lag
+/// limit (`lag`: `Some(None)` not watched); `None` leaves that one as it is. As
+/// [`set_max_rate`]: a running job's workers follow within a second. Returns the job as it
+/// was before the change.
+pub async fn set_job_limits(
+    store: &Store,
+    id: i64,
+    rate: Option<Option<u64>>,
+    lag: Option<Option<f64>>,
+) -> Result<JobRow, RotationError> {
     // The worker rewrites the row's options with every batch (keeping the rate it holds):
     // a compare-and-set on the text read, retried, never loses either write.
     for _ in 0..20 {
@@ -143,12 +156,22 @@ pub async fn set_max_rate(
             });
         }
         let mut options = JobOptions::parse(row.options.as_deref());
-        options.max_rate = rate.filter(|r| *r > 0);
+        if let Some(rate) = rate {
+            options.max_rate = rate.filter(|r| *r > 0);
+        }
+        if let Some(lag) = lag {
+            if lag.is_some() && store.dialect() != crate::store::Dialect::Postgres {
+                return Err(RotationError::LagUnknown {
+                    database: "MySQL/MariaDB primary or SQLite",
+                });
+            }
+            options.max_lag = lag.filter(|l| *l > 0.0);
+        }
         if store
             .rotation_replace_options(id, row.options.as_deref(), &options.to_json())
             .await?
         {
-            tracing::info!(job = id, max_rate = ?options.max_rate, "rotation job rate set");
+            tracing::info!(job = id, max_rate = ?options.max_rate, max_lag = ?options.max_lag, "rotation job limits set");
             return Ok(row);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

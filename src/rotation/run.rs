@@ -70,6 +70,9 @@ pub struct Runner<'a> {
     /// Rows per second for the jobs this runner starts (`None`: unlimited). A resumed job
     /// keeps the rate it was started with unless `rate_explicit` says the operator named one.
     pub max_rate: Option<u64>,
+    /// Replication lag in seconds past which the jobs this runner starts wait (PostgreSQL);
+    /// given on a resume, it replaces the job's.
+    pub max_lag: Option<f64>,
     /// The rate was asked for on this run (`--max-rate`), not inherited from settings: it then
     /// replaces a resumed job's stored rate too (an operator slowing down or speeding up a
     /// job mid-way means it).
@@ -114,6 +117,7 @@ impl<'a> Runner<'a> {
             control: RotationControl::default(),
             after_read: None,
             max_rate: None,
+            max_lag: None,
             rate_explicit: false,
             takeover_refused: None,
             workers: 1,
@@ -144,6 +148,13 @@ impl<'a> Runner<'a> {
     /// More than one worker on SQLite (one writer at a time) is refused before anything
     /// is written.
     fn check_workers(&self) -> Result<(), RotationError> {
+        if self.max_lag.is_some() && self.store.dialect() != crate::store::Dialect::Postgres {
+            let database = match self.store.dialect() {
+                crate::store::Dialect::Sqlite => "SQLite",
+                _ => "MySQL/MariaDB primary",
+            };
+            return Err(RotationError::LagUnknown { database });
+        }
         if self.workers > 1 && self.store.dialect() == crate::store::Dialect::Sqlite {
             return Err(RotationError::OneWriter {
                 workers: self.workers,
@@ -161,6 +172,14 @@ impl<'a> Runner<'a> {
     /// Caps the jobs this runner starts at `rate` rows per second (`None` or 0: unlimited).
     pub fn with_max_rate(mut self, rate: Option<u64>) -> Self {
         self.max_rate = rate.filter(|r| *r > 0);
+        self
+    }
+
+    /// Makes the jobs this runner starts (and resumes) wait while replication lag is over
+    /// `seconds`. Only PostgreSQL can tell its replicas' lag: elsewhere a job with a lag
+    /// limit is refused before it starts.
+    pub fn with_max_lag(mut self, seconds: Option<f64>) -> Self {
+        self.max_lag = seconds.filter(|s| *s > 0.0);
         self
     }
 
@@ -205,6 +224,7 @@ impl<'a> Runner<'a> {
             encrypt_plaintext: options.encrypt_plaintext,
             conflicts: 0,
             max_rate: self.max_rate,
+            max_lag: self.max_lag,
         };
         let worker = worker_id();
         let id = self
@@ -400,8 +420,14 @@ impl<'a> Runner<'a> {
             }
         };
         let mut options = JobOptions::parse(row.options.as_deref());
-        if self.rate_explicit || !JobOptions::records_max_rate(row.options.as_deref()) {
-            options.max_rate = self.max_rate;
+        let new_lag = self.max_lag.is_some() && self.max_lag != options.max_lag;
+        if new_lag {
+            options.max_lag = self.max_lag;
+        }
+        if new_lag || self.rate_explicit || !JobOptions::records_max_rate(row.options.as_deref()) {
+            if self.rate_explicit || !JobOptions::records_max_rate(row.options.as_deref()) {
+                options.max_rate = self.max_rate;
+            }
             // The table holds the job's rate (each batch keeps the row's, which an operator
             // may change while it runs), so a new one is written there before it runs.
             self.store

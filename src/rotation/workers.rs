@@ -34,6 +34,8 @@ use crate::value::Value;
 
 /// How often an idle worker (every chunk left is leased by others) looks again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often replication lag is read while it is under the limit, and while waiting for it.
+const LAG_POLL: Duration = Duration::from_secs(1);
 
 /// What this process's workers of one job share.
 struct JobRun<'r> {
@@ -47,6 +49,11 @@ struct JobRun<'r> {
     stop: Mutex<Option<JobStatus>>,
     /// The job's rate as the jobs table last said (the operator's; `None`: unlimited).
     job_rate: Mutex<Option<u64>>,
+    /// The job's replication-lag limit as the jobs table last said (`None`: not watched).
+    max_lag: Mutex<Option<f64>>,
+    /// When this process last found the lag under the limit (read at most every
+    /// [`LAG_POLL`], not once per batch).
+    lag_ok_at: Mutex<Option<Instant>>,
 }
 
 impl JobRun<'_> {
@@ -100,6 +107,8 @@ impl Runner<'_> {
             rows: AtomicU64::new(0),
             stop: Mutex::new(None),
             job_rate: Mutex::new(live.options.max_rate),
+            max_lag: Mutex::new(live.options.max_lag),
+            lag_ok_at: Mutex::new(None),
         };
         let workers = (1..=self.workers.max(1)).map(|n| self.work(&run, n));
         let results = join_all(workers).await;
@@ -228,6 +237,9 @@ impl Runner<'_> {
             if run.stopping().is_some() {
                 self.store.rotation_release_chunk(lease).await?;
                 return Ok(ChunkEnd::Stopped);
+            }
+            if let Some(end) = self.hold_for_lag(run, lease).await? {
+                return Ok(end);
             }
             let (rows, limit) = match prefetched.take() {
                 // Read at the batch size then: a smaller one since (a lower rate) keeps its
@@ -409,10 +421,88 @@ impl Runner<'_> {
         });
     }
 
-    /// Runs at the rate the jobs table holds now, if an operator changed it (`timber jobs
-    /// set JOB --max-rate N`, the console), and says so.
+    /// Waits while replication lag is over the job's limit (read at most every
+    /// [`LAG_POLL`]), renewing the lease and watching for a stop, and says when it starts
+    /// and stops waiting. `Some` when the chunk ended meanwhile (taken over, or a stop).
+    async fn hold_for_lag(
+        &self,
+        run: &JobRun<'_>,
+        lease: &ChunkLease,
+    ) -> Result<Option<ChunkEnd>, RotationError> {
+        let lock = |m: &Mutex<Option<Instant>>| *m.lock().unwrap_or_else(|e| e.into_inner());
+        if lock(&run.lag_ok_at).is_some_and(|at| at.elapsed() < LAG_POLL) {
+            return Ok(None);
+        }
+        let job = run.live.row.id;
+        let mut waiting_since: Option<f64> = None;
+        loop {
+            let Some(max_lag) = *run.max_lag.lock().unwrap_or_else(|e| e.into_inner()) else {
+                return Ok(None);
+            };
+            let lag = self.store.replication_lag().await?.unwrap_or(0.0);
+            if lag <= max_lag {
+                *run.lag_ok_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                if waiting_since.is_some() {
+                    tracing::info!(job, lag, max_lag, "replication lag back under the limit");
+                    self.events.send(RotationEvent::Lagging {
+                        job,
+                        lag_seconds: lag,
+                        max_lag,
+                        waiting: false,
+                    });
+                }
+                return Ok(None);
+            }
+            if waiting_since.is_none() {
+                tracing::warn!(job, lag, max_lag, "replication lag over the limit; waiting");
+                self.events.send(RotationEvent::Lagging {
+                    job,
+                    lag_seconds: lag,
+                    max_lag,
+                    waiting: true,
+                });
+                waiting_since = Some(lag);
+            }
+            let slice = Instant::now() + LAG_POLL;
+            while Instant::now() < slice {
+                if let Some(stop) = self.control.requested() {
+                    run.stop_with(stop);
+                }
+                if run.stopping().is_some() {
+                    self.store.rotation_release_chunk(lease).await?;
+                    return Ok(Some(ChunkEnd::Stopped));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if !self
+                .store
+                .rotation_renew_lease(lease, self.lease_until())
+                .await?
+            {
+                return Ok(Some(ChunkEnd::Fenced));
+            }
+            if let Some(row) = self.store.rotation_job(job).await? {
+                if let Some(stop) = stop_asked(row.status) {
+                    run.stop_with(stop);
+                }
+                let rows = run.rows.load(Ordering::SeqCst);
+                self.follow_rate(run, row.options.as_deref(), rows);
+            }
+        }
+    }
+
+    /// Runs at the rate (and lag limit) the jobs table holds now, if an operator changed it
+    /// (`timber jobs set JOB --max-rate N --max-lag S`, the console), and says so.
     fn follow_rate(&self, run: &JobRun<'_>, options: Option<&str>, rows: u64) {
-        let stored = JobOptions::parse(options).max_rate;
+        let parsed = JobOptions::parse(options);
+        {
+            let mut lag = run.max_lag.lock().unwrap_or_else(|e| e.into_inner());
+            if *lag != parsed.max_lag {
+                tracing::info!(job = run.live.row.id, max_lag = ?parsed.max_lag, "rotation job lag limit changed");
+                *lag = parsed.max_lag;
+            }
+        }
+        let stored = parsed.max_rate;
         {
             let mut known = run.job_rate.lock().unwrap_or_else(|e| e.into_inner());
             if *known == stored {

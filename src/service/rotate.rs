@@ -31,6 +31,8 @@ pub struct RotateRequest<'a> {
     pub actor: &'a str,
     /// Rows per second; `None` unlimited.
     pub max_rate: Option<u64>,
+    /// Seconds of replication lag past which workers wait (PostgreSQL); `None`: not watched.
+    pub max_lag: Option<f64>,
     /// Whether `max_rate` was asked for on this run (`--max-rate`): it then holds even for a
     /// resumed job, which otherwise keeps the rate it was started with.
     pub rate_is_explicit: bool,
@@ -97,6 +99,7 @@ async fn run_jobs(
         .with_takeover(request.takeover)
         .with_workers(request.workers.unwrap_or(1))
         .with_lease(request.lease)
+        .with_max_lag(request.max_lag)
         .joining_live_jobs(request.workers.is_some());
     let runner = if request.rate_is_explicit {
         runner.with_explicit_max_rate(request.max_rate)

@@ -203,8 +203,8 @@ fn server_demo(kind: Kind) {
     let err = text(&again.stderr);
     assert_eq!(again.status.code(), Some(2), "{err}");
     assert!(
-        // Five model tables, the undeclared newsletter_signups, six system tables.
-        err.contains(&format!("{place} already holds 12 tables"))
+        // Five model tables, the undeclared newsletter_signups, seven system tables.
+        err.contains(&format!("{place} already holds 13 tables"))
             && err.contains("pass --force to replace the demo in it"),
         "{err}"
     );

@@ -20,6 +20,7 @@ mod rotation_failures;
 mod rotation_job_status;
 mod rotation_keys;
 mod rotation_kill;
+mod rotation_lag;
 mod rotation_metrics;
 mod rotation_python;
 mod rotation_rate;

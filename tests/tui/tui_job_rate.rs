@@ -89,3 +89,59 @@ async fn a_role_without_rotate_may_not_change_a_rate() {
     let row = store.rotation_job(id).await.unwrap().expect("job");
     assert_eq!(row.options.as_deref(), Some("{}"), "the job is untouched");
 }
+
+/// `:lag S` sets the selected job's replication-lag limit as `timber jobs set --max-lag`
+/// does: SQLite cannot tell a replica's lag, so a limit is refused there naming why (the
+/// job untouched), and `:lag 0` stops watching it.
+#[tokio::test]
+async fn lag_sets_or_clears_the_selected_jobs_lag_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = seeded_db(dir.path()).await;
+    let mut app = started(config, "security_admin", 120, 30).await;
+    let store = app.store().expect("connected").clone();
+    let options = JobOptions {
+        max_lag: Some(5.0),
+        ..JobOptions::default()
+    }
+    .to_json();
+    let id = store
+        .rotation_create_job(
+            "tickets",
+            r#"["email"]"#,
+            "primary",
+            60,
+            "elsewhere:7",
+            &options,
+        )
+        .await
+        .unwrap();
+    let lag_of = |row: Option<timber::store::JobRow>| {
+        JobOptions::parse(row.expect("job").options.as_deref()).max_lag
+    };
+    press(&mut app, &[ch('4'), Event::Tick, ch(':')]).await;
+    type_text(&mut app, "lag 2");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains(&format!("job {id}: lag limit not changed")) && text.contains("SQLite"),
+        "{text}"
+    );
+    assert_eq!(lag_of(store.rotation_job(id).await.unwrap()), Some(5.0));
+
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "lag 0");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    let text = screen(&app);
+    assert!(
+        text.contains(&format!(
+            "job {id} (tickets): max lag not watched (was 5 s of replication lag)"
+        )),
+        "{text}"
+    );
+    assert_eq!(lag_of(store.rotation_job(id).await.unwrap()), None);
+
+    press(&mut app, &[ch(':')]).await;
+    type_text(&mut app, "lag soon");
+    press(&mut app, &[key(KeyCode::Enter)]).await;
+    assert!(screen(&app).contains("`:lag soon`"), "{}", screen(&app));
+}

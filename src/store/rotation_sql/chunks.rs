@@ -20,7 +20,7 @@ use super::batch::RotationTx;
 use super::{datetime, int, now, opt_text, opt_time, text};
 use crate::config::ModelDef;
 use crate::store::Store;
-use crate::store::backend::SqlValue;
+use crate::store::backend::{Backend, BackendTx, SqlValue};
 use crate::store::convert::to_value;
 use crate::store::dialect::{Dialect, Wire, wire_for};
 use crate::store::error::StoreError;
@@ -381,7 +381,14 @@ impl Store {
         ];
         let fail = |e| self.chunk_error("claim rotation chunk", e);
         let wires = [Wire::Int, Wire::Int, Wire::Text, Wire::Text];
-        let mut tx = self.backend.begin().await.map_err(fail)?;
+        // SQLite: no transaction. A deferred one that reads and then writes cannot wait for
+        // another writer (SQLite answers "database is locked" at once rather than risk a
+        // deadlock); the claim's UPDATE is a compare-and-set on the generation and the lease
+        // it read, so it needs none. Servers: one transaction, the pick locked.
+        let mut tx = match d {
+            Dialect::Sqlite => Claim::Auto(self.backend.as_ref()),
+            _ => Claim::Tx(self.backend.begin().await.map_err(fail)?),
+        };
         let mut found = tx.fetch(&pick, &binds, &wires).await.map_err(fail)?;
         if found.is_empty() {
             // A lease not yet expired whose process is known gone (same host, no such pid):
@@ -421,7 +428,7 @@ impl Store {
         let was_leased = row.get(3).and_then(text).as_deref() == Some("leased");
         let claim = format!(
             "UPDATE {} SET {} = {}, {} = {}, {} = {}, {} = {} + 1, {} = {}, {} = {} + {} + {} \
-             WHERE {} = {} AND {} = {} AND {} = {}",
+             WHERE {} = {} AND {} = {} AND {} = {} AND ({} = {} OR {} < {} OR {} = {})",
             q(ROTATION_CHUNKS),
             q("status"),
             d.param(1),
@@ -443,7 +450,15 @@ impl Store {
             d.param(6),
             q("generation"),
             d.param(7),
+            q("status"),
+            d.param(8),
+            q("lease_expires_at"),
+            d.param(9),
+            q("lease_owner"),
+            d.param(10),
         );
+        // Still as it was read: pending, or its lease expired, or (the owner known gone) still
+        // that owner's. A lease renewed meanwhile is not taken.
         let binds = [
             SqlValue::Text(ChunkStatus::Leased.as_str().into()),
             SqlValue::Text(owner.into()),
@@ -452,9 +467,12 @@ impl Store {
             SqlValue::Int(job_id),
             SqlValue::Int(chunk),
             SqlValue::Int(generation),
+            SqlValue::Text(ChunkStatus::Pending.as_str().into()),
+            SqlValue::DateTime(at),
+            opt_text(previous.as_deref().filter(|p| gone(p))),
         ];
         let done = tx.execute(&claim, &binds).await.map_err(fail)?;
-        if done.rows_affected != 1 {
+        if done != 1 {
             // Someone else claimed it between our read and our write (SQLite, or the
             // known-gone path without a lock): the caller simply asks again.
             return Ok(None);
@@ -563,6 +581,40 @@ impl Store {
             .await
             .map_err(|e| self.chunk_error("release rotation chunk", e))?;
         Ok(done.rows_affected == 1)
+    }
+}
+
+/// Where a claim runs: a transaction (servers) or single statements (SQLite).
+enum Claim<'b> {
+    Tx(Box<dyn BackendTx>),
+    Auto(&'b dyn Backend),
+}
+
+impl Claim<'_> {
+    async fn fetch(
+        &mut self,
+        sql: &str,
+        binds: &[SqlValue],
+        wires: &[Wire],
+    ) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
+        match self {
+            Claim::Tx(tx) => tx.fetch(sql, binds, wires).await,
+            Claim::Auto(backend) => backend.fetch(sql, binds, wires).await,
+        }
+    }
+
+    async fn execute(&mut self, sql: &str, binds: &[SqlValue]) -> Result<u64, sqlx::Error> {
+        match self {
+            Claim::Tx(tx) => tx.execute(sql, binds).await.map(|d| d.rows_affected),
+            Claim::Auto(backend) => backend.execute(sql, binds).await.map(|d| d.rows_affected),
+        }
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Claim::Tx(tx) => tx.commit().await,
+            Claim::Auto(_) => Ok(()),
+        }
     }
 }
 

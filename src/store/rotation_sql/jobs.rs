@@ -328,6 +328,28 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
+    /// Seconds the slowest replica is behind this server (the largest write, flush or replay
+    /// lag of `pg_stat_replication`; 0 with no replica streaming from it). `None` where the
+    /// server cannot tell: SQLite has no replicas, and a MySQL/MariaDB primary does not know
+    /// its replicas' lag (each replica reports its own).
+    pub async fn replication_lag(&self) -> Result<Option<f64>, StoreError> {
+        if self.dialect() != Dialect::Postgres {
+            return Ok(None);
+        }
+        let sql = "SELECT CAST(COALESCE(MAX(EXTRACT(EPOCH FROM \
+                   GREATEST(write_lag, flush_lag, replay_lag))), 0) AS float8) \
+                   FROM pg_stat_replication";
+        let rows = self
+            .backend
+            .fetch(sql, &[], &[Wire::Float])
+            .await
+            .map_err(|e| StoreError::query("read replication lag", "pg_stat_replication", e))?;
+        Ok(Some(match rows.first().and_then(|r| r.first()) {
+            Some(SqlValue::Float(lag)) => *lag,
+            _ => 0.0,
+        }))
+    }
+
     /// Every rotation job (newest first, at most 1000); empty when the table does not exist
     /// (a database never rotated is not a failed check).
     pub async fn rotation_jobs_if_any(&self) -> Result<Vec<JobRow>, StoreError> {

@@ -1,6 +1,7 @@
 //! The `:` command palette's language and completion: screens (`:data`), actions
 //! (`:refresh`), `:theme NAME`, `:role NAME`, `:model NAME`, `:sort COLUMN [desc]`,
-//! `:rate N` (the selected rotation job's rate limit), `:quit`.
+//! `:rate N` and `:lag S` (the selected rotation job's rate and replication-lag limits),
+//! `:quit`.
 //! `:report` (the evidence report, written to the working directory), `:quit`.
 
 use crate::tui::context::ScreenId;
@@ -22,6 +23,9 @@ pub enum Command {
     /// `:rate N` on the Keys screen: the selected job's rate limit (0: unlimited), as
     /// `timber jobs set JOB --max-rate N`.
     Rate(u64),
+    /// `:lag S` on the Keys screen: the selected job's replication-lag limit in seconds
+    /// (0: not watched), as `timber jobs set JOB --max-lag S`.
+    Lag(f64),
     /// `:report`: write the evidence report (`timber report`) for the current role.
     Report,
 }
@@ -64,6 +68,13 @@ pub fn parse(text: &str) -> Result<Command, String> {
         "rate" => crate::config::parse_rate(arg)
             .map(Command::Rate)
             .map_err(|e| format!("`:rate {arg}`: {e}")),
+        "lag" if arg.is_empty() => Err(needs_arg("number of seconds (0: not watched)")),
+        "lag" => match arg.parse::<f64>() {
+            Ok(s) if s.is_finite() && s >= 0.0 => Ok(Command::Lag(s)),
+            _ => Err(format!(
+                "`:lag {arg}`: give seconds of replication lag, 0 or more (0: not watched)"
+            )),
+        },
         "q" | "quit" => Ok(Command::Action(Action::Quit)),
         "report" => Ok(Command::Report),
         _ => {
@@ -149,6 +160,7 @@ pub fn summary() -> String {
             ":model NAME",
             ":sort COLUMN [desc]",
             ":rate N",
+            ":lag S",
             ":theme NAME",
             ":role NAME",
             ":report",

@@ -82,6 +82,12 @@ impl App {
                 let effect = self.state.keys.set_rate(rate, &ctx);
                 self.run_keys(effect);
             }
+            Ok(Command::Lag(seconds)) => {
+                self.state.screen = crate::tui::context::ScreenId::Keys;
+                let ctx = ctx(&self.services, &self.state);
+                let effect = self.state.keys.set_lag(seconds, &ctx);
+                self.run_keys(effect);
+            }
             Ok(Command::Report) => self.write_report(),
             Err(e) => self.state.error(e),
         }

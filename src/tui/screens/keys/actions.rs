@@ -113,6 +113,22 @@ impl KeysState {
                 }
                 Err(e) => Effect::error(format!("job {id}: rate not changed: {e}")),
             },
+            Msg::LagSet { id, lag, result } => match result {
+                Ok((table, was)) => {
+                    let words = |l: Option<f64>| {
+                        l.map_or("not watched".to_string(), |l| {
+                            format!("{l} s of replication lag")
+                        })
+                    };
+                    Effect::notice(format!(
+                        "job {id} ({table}): max lag {} (was {})",
+                        words(lag),
+                        words(was)
+                    ))
+                    .then(Effect::Refresh(Refresh::All))
+                }
+                Err(e) => Effect::error(format!("job {id}: lag limit not changed: {e}")),
+            },
             Msg::Retire(update) => {
                 let dialog = match popup {
                     Some(Popup::Retire(dialog)) => Some(dialog),

@@ -112,7 +112,8 @@ impl KeysState {
             // takeovers and fences show in the jobs table's workers column.
             RotationEvent::Adopted { .. }
             | RotationEvent::ChunkTakenOver { .. }
-            | RotationEvent::Fenced { .. } => {}
+            | RotationEvent::Fenced { .. }
+            | RotationEvent::Lagging { .. } => {}
             RotationEvent::Failed { job, .. } => {
                 if let Some(live) = self.live.iter_mut().find(|l| l.job == *job) {
                     live.status = JobStatus::Failed;

@@ -127,6 +127,19 @@ pub async fn set_rate(store: Store, id: i64, rate: Option<u64>) -> Msg {
     Msg::RateSet { id, rate, result }
 }
 
+/// Sets job `id`'s replication-lag limit (its workers follow within a second), as `timber
+/// jobs set --max-lag` does.
+pub async fn set_lag(store: Store, id: i64, lag: Option<f64>) -> Msg {
+    let result = crate::rotation::set_job_limits(&store, id, None, Some(lag))
+        .await
+        .map(|before| {
+            let was = crate::rotation::JobOptions::parse(before.options.as_deref()).max_lag;
+            (before.table_name, was)
+        })
+        .map_err(|e| e.to_string());
+    Msg::LagSet { id, lag, result }
+}
+
 /// Rotate many models with progress: the console's adapter over `rotation::Runner`.
 pub struct RotationWork {
     pub store: Store,
@@ -197,6 +210,7 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         },
         actor: &actor,
         max_rate,
+        max_lag: None,
         rate_is_explicit: false,
         takeover,
     };

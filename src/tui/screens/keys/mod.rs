@@ -80,6 +80,13 @@ pub enum Msg {
         rate: Option<u64>,
         result: Result<(String, Option<u64>), String>,
     },
+    /// The answer to `:lag S` on job `id`: its table and the limit it had before, or why it
+    /// was refused.
+    LagSet {
+        id: i64,
+        lag: Option<f64>,
+        result: Result<(String, Option<f64>), String>,
+    },
     /// The key-retirement dialog's census progress, plan and result.
     Retire(RetireUpdate),
 }

@@ -263,6 +263,26 @@ impl KeysState {
         Effect::spawn("job rate", loaders::set_rate(store, id, rate))
     }
 
+    /// `:lag S`: the selected job's replication-lag limit (0: not watched), as `timber jobs
+    /// set JOB --max-lag S`; its workers follow within a second. The `rotate` grant, as
+    /// `:rate`.
+    pub fn set_lag(&mut self, seconds: f64, ctx: &Ctx) -> Effect {
+        if ctx.read_only {
+            return Effect::error(READ_ONLY_REASON);
+        }
+        if let Some(refused) = ctx.not_granted(Action::PauseJob) {
+            return Effect::error(refused);
+        }
+        let Some((id, _)) = self.selected_job() else {
+            return Effect::notice("no rotation job selected");
+        };
+        let Some(store) = ctx.services.store.clone() else {
+            return Effect::error(ctx.services.not_connected());
+        };
+        let lag = Some(seconds).filter(|s| *s > 0.0);
+        Effect::spawn("job lag limit", loaders::set_lag(store, id, lag))
+    }
+
     /// `x`: ask the selected job's worker to cancel after its current batch.
     pub(super) fn cancel_job(&mut self, ctx: &Ctx) -> Effect {
         if ctx.read_only {

@@ -1,0 +1,261 @@
+//! Throttling that protects production (issue 18): with `--max-lag S` a rotation waits while
+//! a PostgreSQL replica is more than S seconds behind, and goes on once it catches up. The
+//! lag is real: a streaming replica of the test server (`.ci/pg-replica`, on 5433) has its
+//! replay paused while the primary keeps writing. The limit is changeable while the job
+//! runs (`timber jobs set JOB --max-lag S`), and refused where the server cannot tell its
+//! replicas' lag.
+
+use crate::rotation_support;
+use crate::store_support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::rotation_only::*;
+use rotation_support::*;
+use store_support::{Kind, exec};
+
+/// Resumes the replica's replay when dropped, so a failing test never leaves it paused.
+struct Replay(String);
+
+impl Replay {
+    async fn pause(url: &str) -> Replay {
+        exec(Kind::Postgres, url, "SELECT pg_wal_replay_pause()".into()).await;
+        Replay(url.to_string())
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        let url = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            runtime().block_on(exec(
+                Kind::Postgres,
+                &url,
+                "SELECT pg_wal_replay_resume()".into(),
+            ))
+        })
+        .join();
+    }
+}
+
+/// Writes a little WAL on the primary (so the replica has something to fall behind on, or
+/// to report having caught up with).
+async fn touch(url: &str, i: u64) {
+    exec(
+        Kind::Postgres,
+        url,
+        format!("INSERT INTO lag_probe VALUES ({i})"),
+    )
+    .await;
+}
+
+#[test]
+fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up() {
+    let Ok(replica) = std::env::var("TIMBER_TEST_PG_REPLICA_URL") else {
+        eprintln!("SKIP: TIMBER_TEST_PG_REPLICA_URL not set (.ci/pg-replica starts one)");
+        return;
+    };
+    let rt = runtime();
+    let Some(db) = rt.block_on(new_db(Kind::Postgres)) else {
+        return;
+    };
+    let rows = 6000;
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, rows, 0));
+    rt.block_on(exec(
+        Kind::Postgres,
+        &db.url,
+        "CREATE TABLE lag_probe (i BIGINT)".into(),
+    ));
+    let dir = env_dir(&db.url);
+
+    // The replica stops replaying; the primary keeps writing until it is 2 s behind.
+    let paused = rt.block_on(Replay::pause(&replica));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0;
+    loop {
+        i += 1;
+        rt.block_on(touch(&db.url, i));
+        let lag = rt
+            .block_on(store.replication_lag())
+            .expect("lag")
+            .expect("PostgreSQL tells its replicas' lag");
+        if lag > 2.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the paused replica never fell behind ({lag} s)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut child = timber_cmd(
+        dir.path(),
+        &[
+            "rotate",
+            "--model",
+            "Secret",
+            "--max-lag",
+            "1",
+            "--batch",
+            "500",
+            "--format",
+            "json",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start timber rotate");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, events) = mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(event) = serde_json::from_str(&line)
+                && send.send(event).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let next = |name: &str, seen: &mut Vec<serde_json::Value>| loop {
+        let event = events
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no `{name}` event: {seen:?}"));
+        seen.push(event.clone());
+        if event["event"] == name {
+            return event;
+        }
+    };
+    let mut seen = Vec::new();
+    let job = next("started", &mut seen)["job"].as_i64().expect("job");
+    let waiting = next("lag", &mut seen);
+    assert_eq!(waiting["waiting"], true, "{waiting}");
+    assert_eq!(waiting["max_lag"], 1.0);
+    assert!(waiting["lag_seconds"].as_f64().unwrap() > 1.0, "{waiting}");
+    // While it waits, nothing is written: no batch in two seconds, no row counted.
+    std::thread::sleep(Duration::from_secs(2));
+    let early: Vec<_> = events.try_iter().collect();
+    assert!(
+        early.iter().all(|e| e["event"] != "batch"),
+        "a batch ran while the replica lagged: {early:?}"
+    );
+    let out = timber(dir.path(), &["jobs", "--format", "json"]);
+    let row = json_lines(&out)
+        .into_iter()
+        .find(|j| j["id"] == job)
+        .expect("job listed");
+    assert_eq!(row["rows_done"], 0, "{row}");
+    assert_eq!(row["status"], "running");
+
+    // The replica replays again and catches up (the primary keeps writing, so it reports
+    // fresh lag): the job says so and finishes.
+    drop(paused);
+    let writer = {
+        let url = db.url.clone();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let rt = runtime();
+            let mut i = 1_000_000;
+            while stopped.try_recv().is_err() {
+                i += 1;
+                rt.block_on(touch(&url, i));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        (stop, handle)
+    };
+    let going = next("lag", &mut seen);
+    assert_eq!(going["waiting"], false, "{going}");
+    let done = next("done", &mut seen);
+    let _ = writer.0.send(());
+    let _ = writer.1.join();
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["rows_done"], rows);
+    rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
+    rt.block_on(store.close());
+    rt.block_on(db.drop_all());
+}
+
+/// `timber jobs set --max-lag` changes a job's limit (0: not watched), and reports the old
+/// one; a lag limit is refused, naming why, where the server cannot tell the lag.
+#[test]
+fn the_lag_limit_is_set_on_a_job_and_refused_where_lag_is_unknown() {
+    let rt = runtime();
+    // SQLite (and a MySQL/MariaDB primary) cannot tell their replicas' lag: refused before
+    // any work, with the way out.
+    let db = rt.block_on(new_db(Kind::Sqlite)).expect("SQLite");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, 30, 0));
+    let dir = env_dir(&db.url);
+    let out = timber(
+        dir.path(),
+        &["rotate", "--all", "--max-lag", "5", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--max-lag") && err.contains("SQLite") && err.contains("--max-rate"),
+        "{err}"
+    );
+    assert!(json_lines(&out).is_empty(), "nothing ran");
+    let bad = timber(dir.path(), &["rotate", "--all", "--max-lag", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("`soon` is not a number of seconds"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let Some(pg) = rt.block_on(new_db(Kind::Postgres)) else {
+        return;
+    };
+    let pg_store = rt.block_on(pg.store());
+    rt.block_on(seed(&pg_store, 30, 0));
+    let pg_dir = env_dir(&pg.url);
+    let worker = timber::rotation::worker_id();
+    let job = rt
+        .block_on(pg_store.rotation_create_job(
+            "secrets",
+            r#"["email"]"#,
+            "primary",
+            30,
+            &worker,
+            r#"{"max_lag": 5.0}"#,
+        ))
+        .expect("job");
+    let id = job.to_string();
+    let set = timber(
+        pg_dir.path(),
+        &["jobs", "set", &id, "--max-lag", "2.5", "--format", "json"],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    let line = json_lines(&set).pop().expect("one line");
+    assert_eq!(line["max_lag"], 2.5);
+    assert_eq!(line["previous_max_lag"], 5.0);
+    assert!(
+        line.get("max_rate").is_none(),
+        "the rate was not touched: {line}"
+    );
+    let off = timber(pg_dir.path(), &["jobs", "set", &id, "--max-lag", "0"]);
+    assert!(off.status.success(), "{}", stderr(&off));
+    let text = String::from_utf8_lossy(&off.stdout);
+    assert!(
+        text.contains("max lag not watched (was 2.5 s of replication lag)"),
+        "{text}"
+    );
+    let row = rt
+        .block_on(pg_store.rotation_job(job))
+        .expect("read")
+        .expect("job");
+    let options = timber::rotation::JobOptions::parse(row.options.as_deref());
+    assert_eq!(options.max_lag, None);
+    rt.block_on(pg_store.close());
+    rt.block_on(pg.drop_all());
+}
