@@ -113,4 +113,9 @@ async fn the_keys_screen_names_a_jobs_workers_and_chunks() {
         line.contains("2 workers · chunks 0/3 done, 2 leased"),
         "{line}\n{keys}"
     );
+    // The selected job names each worker and its rate on its chunk.
+    assert!(
+        line.contains(&format!("{worker}/w1 0/s")) && line.contains("vm-b:4242/w1 0/s"),
+        "{line}"
+    );
 }

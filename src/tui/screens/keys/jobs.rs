@@ -21,6 +21,9 @@ pub struct JobView {
     /// Its workers and chunks (`3 workers · chunks 12/30 done, 3 leased`), for a job split
     /// into chunks; empty otherwise.
     pub fleet: String,
+    /// Each worker holding a live lease and its rate on its chunk (`vm:2883/w1 1200/s`),
+    /// shown for the selected job.
+    pub workers: Vec<String>,
 }
 
 /// A job this console runs, as its last event told.

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::KeysState;
-use super::jobs::{LiveJob, progress_of};
+use super::jobs::{JobView, LiveJob, progress_of};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::job_gauge;
 use crate::tui::widgets::tile;
@@ -33,29 +33,19 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
     let rows: Vec<_> = jobs.iter().take(inner.height as usize).collect();
     let lives: Vec<Option<&LiveJob>> = rows.iter().map(|job| state.live_job(job)).collect();
     // Failures are on the gauge (the same for every job); the live extras are the rate, the
-    // ETA and the conflicts.
+    // ETA and the conflicts; a job split into chunks names its workers and chunks, and the
+    // selected one each worker's rate.
     let details: Vec<String> = lives
         .iter()
         .zip(&rows)
-        .map(|(live, job)| match live {
-            Some(l) => {
-                let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
-                // Conflicts (rows the application wrote meanwhile, left for it) are named
-                // only when there are some; `≠0` said nothing to anyone.
-                let conflicts = match l.conflicts {
-                    0 => String::new(),
-                    1 => " · 1 conflict".into(),
-                    n => format!(" · {n} conflicts"),
-                };
-                let fleet = if job.fleet.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · {}", job.fleet)
-                };
-                format!(" {:.0} rows/s · eta {eta}{conflicts}{fleet}", l.rate)
+        .enumerate()
+        .map(|(i, (live, job))| {
+            let text = detail_of(*live, job);
+            if i == state.job_cursor && !job.workers.is_empty() {
+                format!("{text} · {}", job.workers.join(", "))
+            } else {
+                text
             }
-            None if job.fleet.is_empty() => String::new(),
-            None => format!(" {}", job.fleet),
         })
         .collect();
     // Columns as wide as their text: a fixed 30-column label cut the status (`completed`
@@ -103,5 +93,30 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         };
         job_gauge::draw(frame, gauge, progress_of(job, live), &limit, theme);
         frame.render_widget(Line::styled(detail, theme.muted), extra);
+    }
+}
+
+/// A job's detail column: the live rate, ETA and conflicts of a job this console runs, and
+/// the workers and chunks of a job split into chunks.
+fn detail_of(live: Option<&LiveJob>, job: &JobView) -> String {
+    let fleet = if job.fleet.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", job.fleet)
+    };
+    match live {
+        Some(l) => {
+            let eta = l.eta_seconds.map_or("–".into(), |s| format!("{s:.0}s"));
+            // Conflicts (rows the application wrote meanwhile, left for it) are named only
+            // when there are some; `≠0` said nothing to anyone.
+            let conflicts = match l.conflicts {
+                0 => String::new(),
+                1 => " · 1 conflict".into(),
+                n => format!(" · {n} conflicts"),
+            };
+            format!(" {:.0} rows/s · eta {eta}{conflicts}{fleet}", l.rate)
+        }
+        None if job.fleet.is_empty() => String::new(),
+        None => format!(" {}", job.fleet),
     }
 }

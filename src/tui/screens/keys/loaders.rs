@@ -49,6 +49,12 @@ pub async fn jobs(store: Store) -> Msg {
                     .filter(|f| f.chunks_total > 1 || f.workers.len() > 1)
                     .map(|f| f.summary())
                     .unwrap_or_default(),
+                workers: fleets.get(&j.id).map_or_else(Vec::new, |f| {
+                    f.workers
+                        .iter()
+                        .map(|w| format!("{} {:.0}/s", w.owner, w.rows_per_second))
+                        .collect()
+                }),
                 id: format!("#{}", j.id),
                 // A job the table calls running whose worker is gone (a killed console
                 // or CLI) shows as interrupted, not as live work; `p` takes it over.
