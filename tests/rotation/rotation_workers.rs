@@ -432,3 +432,88 @@ fn sqlite_refuses_more_than_one_worker_before_any_work() {
     assert!(one.status.success(), "{}", stderr(&one));
     assert_eq!(json_lines(&one).pop().unwrap()["status"], "completed");
 }
+
+/// A pause acts on every worker of a job, in every process: two processes (one started, one
+/// joined, two workers each) both stop after their batch, give their chunks back and say
+/// `paused`; a resume with workers finishes the job with every row counted once.
+#[test]
+fn postgres_a_pause_stops_every_worker_and_a_resume_finishes() {
+    let rt = runtime();
+    let Some(db) = rt.block_on(new_db(Kind::Postgres)) else {
+        return;
+    };
+    let rows = 40_000;
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, rows, 0));
+    let dir = env_dir(&db.url);
+    // Paced, so that both processes are still working when the pause comes.
+    let mut first = Worker::start(
+        dir.path(),
+        &[
+            "rotate",
+            "--model",
+            "Secret",
+            "--workers",
+            "2",
+            "--max-rate",
+            "4000",
+            "--format",
+            "json",
+        ],
+    );
+    let job = first.wait_for("started")["job"].as_i64().expect("job");
+    let job_text = job.to_string();
+    let mut second = Worker::start(
+        dir.path(),
+        &[
+            "rotate",
+            "--join",
+            &job_text,
+            "--workers",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    first.wait_batches(2);
+    second.wait_batches(2);
+    let asked = rt
+        .block_on(store.rotation_request(job, timber::rotation::JobRequest::Pause))
+        .expect("pause");
+    assert!(asked, "the job was running");
+    for (name, worker) in [("started", first), ("joined", second)] {
+        let (_, events) = worker.finish();
+        let done = events.last().expect("events");
+        assert_eq!(done["event"], "done", "{name}: {events:?}");
+        assert_eq!(done["status"], "paused", "{name}: {done}");
+    }
+    let row = jobs_row(dir.path(), job);
+    assert_eq!(row["status"], "paused");
+    let handled = row["rows_done"].as_i64().unwrap();
+    assert!(handled > 0 && handled < rows, "paused part-way: {row}");
+    assert_eq!(
+        row["chunks"]["workers"],
+        serde_json::json!([]),
+        "every lease given back: {row}"
+    );
+    assert_eq!(row["chunks"]["leased"], 0, "{row}");
+    let resumed = timber(
+        dir.path(),
+        &[
+            "rotate",
+            "--resume",
+            &job_text,
+            "--workers",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let done = json_lines(&resumed).pop().expect("events");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["rows_done"], rows, "each row counted once: {done}");
+    rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
+    rt.block_on(store.close());
+    rt.block_on(db.drop_all());
+}
