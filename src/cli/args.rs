@@ -466,6 +466,10 @@ pub struct RotateArgs {
     /// flush and replay lag); changeable while the job runs with `timber jobs set`
     #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = parse_lag)]
     pub max_lag: Option<f64>,
+    /// MySQL/MariaDB: the replica whose Seconds_Behind_Source --max-lag watches (a URL; TLS
+    /// as the main connection's settings; read-only)
+    #[arg(long, value_name = "URL", requires = "max_lag")]
+    pub lag_from: Option<String>,
     /// Serve Prometheus metrics at http://ADDR/metrics while the rotation runs
     /// (e.g. 127.0.0.1:9464)
     #[arg(long, value_name = "ADDR")]

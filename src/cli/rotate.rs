@@ -99,6 +99,10 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             let bound = super::metrics::serve(addr, &ctx).await?;
             eprintln!("timber rotate: metrics at http://{bound}/metrics");
         }
+        let lag_from = match &args.lag_from {
+            Some(url) => Some(connect_replica(url, &config).await?),
+            None => None,
+        };
         let store = Store::connect(config).await?;
         let audit = AuditLog::open(&store, &ring)
             .await
@@ -119,6 +123,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             actor: &actor,
             max_rate,
             max_lag: args.max_lag.filter(|l| *l > 0.0),
+            lag_from,
             // `--max-rate` on this run wins even over a resumed job's stored rate; the
             // setting only applies to jobs started now.
             rate_is_explicit: args.max_rate.is_some(),
@@ -144,6 +149,28 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The replica `--lag-from` names: read-only, a small pool, and the main connection's TLS
+/// settings (`REQUIRE_SSL` holds for it too).
+async fn connect_replica(url: &str, main: &StoreConfig) -> Result<Store, CliError> {
+    let mut config =
+        StoreConfig::from_url(url).map_err(|e| CliError::msg(format!("--lag-from: {e}")))?;
+    config.read_only = true;
+    config.max_connections = 2;
+    config.require_ssl = main.require_ssl;
+    config.ssl_root_cert_path = main.ssl_root_cert_path.clone();
+    config.ssl_cert_path = main.ssl_cert_path.clone();
+    config.ssl_key_path = main.ssl_key_path.clone();
+    let redacted = config.url.redacted();
+    let store = Store::connect(config)
+        .await
+        .map_err(|e| CliError::msg(format!("--lag-from {redacted}: {e}")))?;
+    // Asked once now, so a URL that is no replica is refused before any work.
+    if let Err(e) = store.replica_lag().await {
+        return Err(CliError::msg(format!("--lag-from {redacted}: {e}")));
+    }
+    Ok(store)
 }
 
 fn models_dirs(ctx: &Context) -> String {
@@ -238,14 +265,17 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                 if bar {
                     eprintln!();
                 }
-                if *waiting {
-                    eprintln!(
-                        "timber rotate: job {job} waiting: replication lag {lag_seconds:.1} s is over --max-lag {max_lag} s"
-                    );
-                } else {
-                    eprintln!(
-                        "timber rotate: job {job} going on: replication lag {lag_seconds:.1} s is back under {max_lag} s"
-                    );
+                match (waiting, lag_seconds) {
+                    (true, Some(lag)) => eprintln!(
+                        "timber rotate: job {job} waiting: replication lag {lag:.1} s is over --max-lag {max_lag} s"
+                    ),
+                    (true, None) => eprintln!(
+                        "timber rotate: job {job} waiting: the replica reports no lag (its replication is stopped)"
+                    ),
+                    (false, lag) => eprintln!(
+                        "timber rotate: job {job} going on: replication lag {:.1} s is back under {max_lag} s",
+                        lag.unwrap_or(0.0)
+                    ),
                 }
             }
             RotationEvent::Fenced { job, chunk, worker } => {

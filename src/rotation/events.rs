@@ -64,7 +64,8 @@ pub enum RotationEvent {
     /// (`waiting`) until it is back under, then go on (`waiting: false`).
     Lagging {
         job: i64,
-        lag_seconds: f64,
+        /// `None`: the replica reports no lag (its replication is stopped or broken).
+        lag_seconds: Option<f64>,
         max_lag: f64,
         waiting: bool,
     },
@@ -132,7 +133,7 @@ impl RotationEvent {
                 max_lag,
                 waiting,
             } => json!({
-                "event": "lag", "job": job, "lag_seconds": round2(*lag_seconds),
+                "event": "lag", "job": job, "lag_seconds": lag_seconds.map(round2),
                 "max_lag": max_lag, "waiting": waiting,
             }),
             RotationEvent::Fenced { job, chunk, worker } => {

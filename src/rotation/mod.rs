@@ -117,10 +117,13 @@ pub enum RotationError {
     )]
     OneWriter { workers: usize },
     #[error(
-        "--max-lag: a {database} server cannot tell its replicas' lag (PostgreSQL's \
-         pg_stat_replication can); leave out --max-lag, or cap the pace with --max-rate"
+        "--max-lag: a {database} cannot tell its replicas' lag (PostgreSQL's \
+         pg_stat_replication can); {remedy}"
     )]
-    LagUnknown { database: &'static str },
+    LagUnknown {
+        database: &'static str,
+        remedy: &'static str,
+    },
     #[error(
         "key {key} ({fingerprint}) still encrypts {total} value(s): {places}; \
          run `timber rotate --all` and retry"

@@ -160,9 +160,12 @@ pub async fn set_job_limits(
             options.max_rate = rate.filter(|r| *r > 0);
         }
         if let Some(lag) = lag {
-            if lag.is_some() && store.dialect() != crate::store::Dialect::Postgres {
+            // A MySQL/MariaDB job's workers read the lag on a replica each names
+            // (`--lag-from`); SQLite has none to read.
+            if lag.is_some() && store.dialect() == crate::store::Dialect::Sqlite {
                 return Err(RotationError::LagUnknown {
-                    database: "MySQL/MariaDB primary or SQLite",
+                    database: "SQLite",
+                    remedy: "leave out --max-lag, or cap the pace with --max-rate",
                 });
             }
             options.max_lag = lag.filter(|l| *l > 0.0);

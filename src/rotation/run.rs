@@ -73,6 +73,9 @@ pub struct Runner<'a> {
     /// Replication lag in seconds past which the jobs this runner starts wait (PostgreSQL);
     /// given on a resume, it replaces the job's.
     pub max_lag: Option<f64>,
+    /// Where a MySQL/MariaDB job's lag is read (`--lag-from`: a replica); PostgreSQL reads
+    /// it on the primary and needs none.
+    pub lag_from: Option<Store>,
     /// The rate was asked for on this run (`--max-rate`), not inherited from settings: it then
     /// replaces a resumed job's stored rate too (an operator slowing down or speeding up a
     /// job mid-way means it).
@@ -118,6 +121,7 @@ impl<'a> Runner<'a> {
             after_read: None,
             max_rate: None,
             max_lag: None,
+            lag_from: None,
             rate_explicit: false,
             takeover_refused: None,
             workers: 1,
@@ -145,15 +149,28 @@ impl<'a> Runner<'a> {
         self
     }
 
+    /// A lag limit needs a lag to read: PostgreSQL's primary knows its replicas' lag; a
+    /// MySQL/MariaDB job reads a replica (`--lag-from`); SQLite has no replicas.
+    pub(crate) fn check_lag_source(&self) -> Result<(), RotationError> {
+        match self.store.dialect() {
+            crate::store::Dialect::Postgres => Ok(()),
+            crate::store::Dialect::Mysql if self.lag_from.is_some() => Ok(()),
+            crate::store::Dialect::Mysql => Err(RotationError::LagUnknown {
+                database: "MySQL/MariaDB primary",
+                remedy: "give --lag-from with a replica's URL (its Seconds_Behind_Source is read)",
+            }),
+            crate::store::Dialect::Sqlite => Err(RotationError::LagUnknown {
+                database: "SQLite",
+                remedy: "leave out --max-lag, or cap the pace with --max-rate",
+            }),
+        }
+    }
+
     /// More than one worker on SQLite (one writer at a time) is refused before anything
     /// is written.
     fn check_workers(&self) -> Result<(), RotationError> {
-        if self.max_lag.is_some() && self.store.dialect() != crate::store::Dialect::Postgres {
-            let database = match self.store.dialect() {
-                crate::store::Dialect::Sqlite => "SQLite",
-                _ => "MySQL/MariaDB primary",
-            };
-            return Err(RotationError::LagUnknown { database });
+        if self.max_lag.is_some() {
+            self.check_lag_source()?;
         }
         if self.workers > 1 && self.store.dialect() == crate::store::Dialect::Sqlite {
             return Err(RotationError::OneWriter {
@@ -180,6 +197,13 @@ impl<'a> Runner<'a> {
     /// limit is refused before it starts.
     pub fn with_max_lag(mut self, seconds: Option<f64>) -> Self {
         self.max_lag = seconds.filter(|s| *s > 0.0);
+        self
+    }
+
+    /// Reads replication lag on `replica` (a MySQL/MariaDB replica's store) instead of the
+    /// database the job writes.
+    pub fn with_lag_from(mut self, replica: Option<Store>) -> Self {
+        self.lag_from = replica;
         self
     }
 

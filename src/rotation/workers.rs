@@ -99,6 +99,10 @@ impl Runner<'_> {
         live: &Live<'_>,
         started: Instant,
     ) -> Result<JobStatus, RotationError> {
+        // A job that waits on replication lag needs a lag this process can read.
+        if live.options.max_lag.is_some() {
+            self.check_lag_source()?;
+        }
         let run = JobRun {
             live,
             scope: Scope::of(live.model)?,
@@ -434,34 +438,47 @@ impl Runner<'_> {
             return Ok(None);
         }
         let job = run.live.row.id;
-        let mut waiting_since: Option<f64> = None;
+        let mut waiting_since = false;
         loop {
             let Some(max_lag) = *run.max_lag.lock().unwrap_or_else(|e| e.into_inner()) else {
                 return Ok(None);
             };
-            let lag = self.store.replication_lag().await?.unwrap_or(0.0);
-            if lag <= max_lag {
+            // Set while the job ran (`timber jobs set`) on a server whose lag this process
+            // cannot read: said, rather than waited on forever.
+            self.check_lag_source()?;
+            // PostgreSQL: the primary's view of its replicas; MySQL/MariaDB: the replica's
+            // own (`None` when its replication is stopped: unknown, so wait).
+            let lag = match &self.lag_from {
+                Some(replica) => replica.replica_lag().await?,
+                None => self.store.replication_lag().await?,
+            };
+            if let Some(lag) = lag.filter(|l| *l <= max_lag) {
                 *run.lag_ok_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                if waiting_since.is_some() {
+                if waiting_since {
                     tracing::info!(job, lag, max_lag, "replication lag back under the limit");
                     self.events.send(RotationEvent::Lagging {
                         job,
-                        lag_seconds: lag,
+                        lag_seconds: Some(lag),
                         max_lag,
                         waiting: false,
                     });
                 }
                 return Ok(None);
             }
-            if waiting_since.is_none() {
-                tracing::warn!(job, lag, max_lag, "replication lag over the limit; waiting");
+            if !waiting_since {
+                tracing::warn!(
+                    job,
+                    ?lag,
+                    max_lag,
+                    "replication lag over the limit; waiting"
+                );
                 self.events.send(RotationEvent::Lagging {
                     job,
                     lag_seconds: lag,
                     max_lag,
                     waiting: true,
                 });
-                waiting_since = Some(lag);
+                waiting_since = true;
             }
             let slice = Instant::now() + LAG_POLL;
             while Instant::now() < slice {

@@ -33,6 +33,8 @@ pub struct RotateRequest<'a> {
     pub max_rate: Option<u64>,
     /// Seconds of replication lag past which workers wait (PostgreSQL); `None`: not watched.
     pub max_lag: Option<f64>,
+    /// The replica a MySQL/MariaDB job reads its lag on (`--lag-from`).
+    pub lag_from: Option<Store>,
     /// Whether `max_rate` was asked for on this run (`--max-rate`): it then holds even for a
     /// resumed job, which otherwise keeps the rate it was started with.
     pub rate_is_explicit: bool,
@@ -100,6 +102,7 @@ async fn run_jobs(
         .with_workers(request.workers.unwrap_or(1))
         .with_lease(request.lease)
         .with_max_lag(request.max_lag)
+        .with_lag_from(request.lag_from)
         .joining_live_jobs(request.workers.is_some());
     let runner = if request.rate_is_explicit {
         runner.with_explicit_max_rate(request.max_rate)

@@ -85,6 +85,11 @@ pub trait Backend: Send + Sync {
         wires: &'a [Wire],
     ) -> BoxStream<'a, Result<Vec<SqlValue>, sqlx::Error>>;
 
+    /// Runs a statement of no parameters as plain text (the simple query protocol) and
+    /// returns each row's columns by name, every value as text (`None`: NULL). For server
+    /// commands whose result columns vary by version (`SHOW REPLICA STATUS`).
+    fn fetch_named<'a>(&'a self, sql: &'a str) -> DbFuture<'a, Vec<Vec<(String, Option<String>)>>>;
+
     /// Runs a statement.
     fn execute<'a>(&'a self, sql: &'a str, binds: &'a [SqlValue]) -> DbFuture<'a, Exec>;
 
@@ -166,6 +171,36 @@ macro_rules! sqlx_backend {
                     .fetch(&self.pool)
                     .map(move |row| row.and_then(|row| $decode(&row, wires)))
                     .boxed()
+            }
+
+            fn fetch_named<'a>(
+                &'a self,
+                sql: &'a str,
+            ) -> $crate::store::backend::DbFuture<'a, Vec<Vec<(String, Option<String>)>>> {
+                Box::pin(async move {
+                    use sqlx::{Column, Row, ValueRef};
+                    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(rows
+                        .iter()
+                        .map(|row| {
+                            row.columns()
+                                .iter()
+                                .enumerate()
+                                .map(|(i, column)| {
+                                    let value = match row.try_get_raw(i) {
+                                        Ok(raw) if !raw.is_null() => {
+                                            row.try_get_unchecked::<String, _>(i).ok()
+                                        }
+                                        _ => None,
+                                    };
+                                    (column.name().to_string(), value)
+                                })
+                                .collect()
+                        })
+                        .collect())
+                })
             }
 
             fn execute<'a>(

@@ -259,3 +259,186 @@ fn the_lag_limit_is_set_on_a_job_and_refused_where_lag_is_unknown() {
     rt.block_on(pg_store.close());
     rt.block_on(pg.drop_all());
 }
+
+/// Puts the MariaDB replica's apply delay back to 0 when dropped.
+struct Delay(String);
+
+impl Delay {
+    async fn set(url: &str, seconds: u32) {
+        exec(
+            Kind::Mysql,
+            url,
+            format!("STOP REPLICA; CHANGE MASTER TO MASTER_DELAY={seconds}; START REPLICA"),
+        )
+        .await;
+    }
+}
+
+impl Drop for Delay {
+    fn drop(&mut self) {
+        let url = self.0.clone();
+        let _ = std::thread::spawn(move || runtime().block_on(Delay::set(&url, 0))).join();
+    }
+}
+
+/// MySQL/MariaDB: the primary does not know its replicas' lag, so the job reads it on the
+/// replica `--lag-from` names (its `Seconds_Behind_Master`). A replica held 60 s behind
+/// (`MASTER_DELAY`) keeps the job waiting; undelayed, it catches up and the job finishes.
+/// Without `--lag-from`, and with a `--lag-from` that is no replica, `--max-lag` is refused
+/// before any work.
+#[test]
+fn mariadb_a_rotation_waits_on_the_replica_it_is_told_to_watch() {
+    let (Ok(primary), Ok(replica)) = (
+        std::env::var("TIMBER_TEST_MY_PRIMARY_URL"),
+        std::env::var("TIMBER_TEST_MY_REPLICA_URL"),
+    ) else {
+        eprintln!("SKIP: TIMBER_TEST_MY_PRIMARY_URL / _REPLICA_URL not set (.ci/mariadb-replica)");
+        return;
+    };
+    let rt = runtime();
+    let name = store_support::unique_name();
+    rt.block_on(exec(
+        Kind::Mysql,
+        &primary,
+        format!("CREATE DATABASE {name}"),
+    ));
+    let base = primary
+        .rsplit_once('/')
+        .map_or(primary.as_str(), |(b, _)| b);
+    let url = format!("{base}/{name}");
+    let store = rt.block_on(async {
+        timber::store::Store::connect(timber::store::StoreConfig::from_url(&url).unwrap())
+            .await
+            .expect("connect to the primary")
+    });
+    let rows = 3000;
+    rt.block_on(seed(&store, rows, 0));
+    rt.block_on(exec(
+        Kind::Mysql,
+        &url,
+        "CREATE TABLE lag_probe (i BIGINT)".into(),
+    ));
+    let dir = env_dir(&url);
+
+    // Refused before any work: no replica named, and a "replica" that is the primary.
+    let none = timber(
+        dir.path(),
+        &["rotate", "--all", "--max-lag", "1", "--format", "json"],
+    );
+    assert_eq!(none.status.code(), Some(2));
+    assert!(stderr(&none).contains("--lag-from"), "{}", stderr(&none));
+    let primary_as_replica = timber(
+        dir.path(),
+        &[
+            "rotate",
+            "--all",
+            "--max-lag",
+            "1",
+            "--lag-from",
+            &url,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(primary_as_replica.status.code(), Some(2));
+    assert!(
+        stderr(&primary_as_replica).contains("is not a replica"),
+        "{}",
+        stderr(&primary_as_replica)
+    );
+    assert!(json_lines(&primary_as_replica).is_empty());
+
+    // The replica applies every event 60 s late: it falls behind as the primary writes.
+    rt.block_on(Delay::set(&replica, 60));
+    let delayed = Delay(replica.clone());
+    let replica_store = rt.block_on(async {
+        timber::store::Store::connect(timber::store::StoreConfig::from_url(&replica).unwrap())
+            .await
+            .expect("connect to the replica")
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0;
+    loop {
+        i += 1;
+        rt.block_on(exec(
+            Kind::Mysql,
+            &url,
+            format!("INSERT INTO lag_probe VALUES ({i})"),
+        ));
+        let lag = rt
+            .block_on(replica_store.replica_lag())
+            .expect("replica lag");
+        if lag.is_some_and(|l| l > 2.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delayed replica never fell behind ({lag:?})"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut child = timber_cmd(
+        dir.path(),
+        &[
+            "rotate",
+            "--model",
+            "Secret",
+            "--max-lag",
+            "1",
+            "--lag-from",
+            &replica,
+            "--format",
+            "json",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start timber rotate");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, events) = mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(event) = serde_json::from_str(&line)
+                && send.send(event).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut next = |name: &str| loop {
+        let event = events
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no `{name}` event: {seen:?}"));
+        seen.push(event.clone());
+        if event["event"] == name {
+            return event;
+        }
+    };
+    next("started");
+    let waiting = next("lag");
+    assert_eq!(waiting["waiting"], true, "{waiting}");
+    assert!(
+        waiting["lag_seconds"].as_f64().unwrap_or(0.0) > 1.0,
+        "{waiting}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let early: Vec<_> = events.try_iter().collect();
+    assert!(
+        early.iter().all(|e| e["event"] != "batch"),
+        "a batch ran while the replica lagged: {early:?}"
+    );
+    // Undelayed, the replica applies what it held and reports no lag: the job goes on.
+    drop(delayed);
+    let going = next("lag");
+    assert_eq!(going["waiting"], false, "{going}");
+    let done = next("done");
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["rows_done"], rows);
+    rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
+    rt.block_on(replica_store.close());
+    rt.block_on(store.close());
+    rt.block_on(exec(Kind::Mysql, &primary, format!("DROP DATABASE {name}")));
+}

@@ -350,6 +350,53 @@ impl Store {
         }))
     }
 
+    /// How far behind its source this server is, asked of a MySQL/MariaDB replica (`SHOW
+    /// REPLICA STATUS`: `Seconds_Behind_Source`, MariaDB's `Seconds_Behind_Master`).
+    /// `Ok(None)` when its replication is stopped or broken (the server reports NULL): the
+    /// lag is unknown, and a job waiting on it keeps waiting. An error when the server is no
+    /// replica, or not MySQL/MariaDB (PostgreSQL's lag is read on the primary).
+    pub async fn replica_lag(&self) -> Result<Option<f64>, StoreError> {
+        let what = "read replication lag";
+        let where_ = "SHOW REPLICA STATUS";
+        if self.dialect() != Dialect::Mysql {
+            return Err(StoreError::Query {
+                what: what.into(),
+                table: where_.into(),
+                reason: format!(
+                    "{} is not MySQL/MariaDB; only a MySQL/MariaDB replica is asked for its lag \
+                     (PostgreSQL's is read on the primary, without --lag-from)",
+                    self.url_redacted()
+                ),
+            });
+        }
+        // `SHOW REPLICA STATUS` since MySQL 8.0.22 and MariaDB 10.5.1; the older spelling
+        // before that.
+        let rows = match self.backend.fetch_named("SHOW REPLICA STATUS").await {
+            Ok(rows) => rows,
+            Err(_) => self
+                .backend
+                .fetch_named("SHOW SLAVE STATUS")
+                .await
+                .map_err(|e| StoreError::query(what, where_, e))?,
+        };
+        let Some(row) = rows.first() else {
+            return Err(StoreError::Query {
+                what: what.into(),
+                table: where_.into(),
+                reason: format!(
+                    "{} is not a replica (it reports no replication status)",
+                    self.url_redacted()
+                ),
+            });
+        };
+        let lag = row
+            .iter()
+            .find(|(name, _)| name == "Seconds_Behind_Source" || name == "Seconds_Behind_Master")
+            .and_then(|(_, value)| value.as_deref())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        Ok(lag)
+    }
+
     /// Every rotation job (newest first, at most 1000); empty when the table does not exist
     /// (a database never rotated is not a failed check).
     pub async fn rotation_jobs_if_any(&self) -> Result<Vec<JobRow>, StoreError> {

@@ -217,6 +217,7 @@ pub async fn run_rotation(work: RotationWork) -> Msg {
         actor: &actor,
         max_rate,
         max_lag: None,
+        lag_from: None,
         rate_is_explicit: false,
         takeover,
     };
