@@ -64,6 +64,9 @@ pub struct Exec {
 
 pub type DbFuture<'a, T> = BoxFuture<'a, Result<T, sqlx::Error>>;
 
+/// A row as `(column name, value as text)` pairs (`None`: NULL).
+pub type NamedRow = Vec<(String, Option<String>)>;
+
 /// A connection pool to one database.
 pub trait Backend: Send + Sync {
     fn dialect(&self) -> Dialect;
@@ -88,7 +91,7 @@ pub trait Backend: Send + Sync {
     /// Runs a statement of no parameters as plain text (the simple query protocol) and
     /// returns each row's columns by name, every value as text (`None`: NULL). For server
     /// commands whose result columns vary by version (`SHOW REPLICA STATUS`).
-    fn fetch_named<'a>(&'a self, sql: &'a str) -> DbFuture<'a, Vec<Vec<(String, Option<String>)>>>;
+    fn fetch_named<'a>(&'a self, sql: &'a str) -> DbFuture<'a, Vec<NamedRow>>;
 
     /// Runs a statement.
     fn execute<'a>(&'a self, sql: &'a str, binds: &'a [SqlValue]) -> DbFuture<'a, Exec>;
@@ -176,7 +179,7 @@ macro_rules! sqlx_backend {
             fn fetch_named<'a>(
                 &'a self,
                 sql: &'a str,
-            ) -> $crate::store::backend::DbFuture<'a, Vec<Vec<(String, Option<String>)>>> {
+            ) -> $crate::store::backend::DbFuture<'a, Vec<$crate::store::backend::NamedRow>> {
                 Box::pin(async move {
                     use sqlx::{Column, Row, ValueRef};
                     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
