@@ -41,7 +41,8 @@ pub fn draw_jobs(frame: &mut Frame, area: Rect, state: &KeysState, theme: &Theme
         .enumerate()
         .map(|(i, (live, job))| {
             let text = detail_of(*live, job);
-            if i == state.job_cursor && !job.workers.is_empty() {
+            // One worker's rate is the job's: named only when several share the job.
+            if i == state.job_cursor && job.workers.len() > 1 {
                 format!("{text} · {}", job.workers.join(", "))
             } else {
                 text
