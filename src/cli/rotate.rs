@@ -42,6 +42,14 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
         // Each worker writes on one connection and reads its next page on another.
         config.max_connections = config.max_connections.max(2 * n as u32 + 2);
     }
+    let lease = args.lease.map_or(
+        crate::rotation::DEFAULT_LEASE,
+        std::time::Duration::from_secs,
+    );
+    // A worker stalled inside a batch's transaction must not hold its rows (or the job's
+    // row) past its lease: the server ends such a transaction (no batch legitimately idles
+    // that long; deciding a batch takes well under a second).
+    config.idle_transaction_timeout = Some(lease.max(std::time::Duration::from_secs(10)));
     let selected: Vec<&ModelDef> = if args.all {
         set.encrypted_models()
     } else if let Some(name) = &args.model {
@@ -104,6 +112,15 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             None => None,
         };
         let store = Store::connect(config).await?;
+        // A lag limit this session cannot read is refused before any work.
+        if args.max_lag.is_some_and(|l| l > 0.0)
+            && store.dialect() == crate::store::Dialect::Postgres
+        {
+            store
+                .replication_lag()
+                .await
+                .map_err(|e| CliError::msg(format!("--max-lag: {e}")))?;
+        }
         let audit = AuditLog::open(&store, &ring)
             .await
             .map_err(|e| CliError::msg(format!("cannot rotate: {e}")))?;
@@ -115,10 +132,7 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             resume: args.resume,
             join: args.join,
             workers,
-            lease: args.lease.map_or(
-                crate::rotation::DEFAULT_LEASE,
-                std::time::Duration::from_secs,
-            ),
+            lease,
             options,
             actor: &actor,
             max_rate,

@@ -98,7 +98,8 @@ impl Runner<'_> {
             Ok(()) => self.run_workers(&live, started).await,
             Err(e) => Err(e),
         };
-        let status = self.record_end(id, &result).await?;
+        let status = self.record_end(&live, &result).await?;
+        let result = result.map(|(status, _)| status);
         if let Some(row) = self.store.rotation_job(id).await? {
             live.options.conflicts = JobOptions::parse(row.options.as_deref()).conflicts;
             live.row = row;
@@ -137,18 +138,37 @@ impl Runner<'_> {
     }
 
     /// Records how this process's run ended, as a compare-and-set on the job's status (other
-    /// processes may be running the same job): completed only once every chunk is done; a
-    /// pause or cancel of any worker is the whole job's. Returns the status the job has now.
+    /// processes may be running the same job). Returns the status the job has now.
+    /// - Completed: only once every chunk is done (also from `pausing`: a pause asked just
+    ///   after the last batch finds nothing left to pause).
+    /// - A pause or cancel asked here (this process's control) moves the job from running;
+    ///   one read from the row only finishes the request (`pausing` to `paused`), so a stale
+    ///   stop never undoes a resume that came after it.
+    /// - A failure fails the job only when no other process holds a live lease on it: a
+    ///   worker that fails beside others leaves (its chunks given back) and they go on.
     async fn record_end(
         &self,
-        id: i64,
-        result: &Result<JobStatus, RotationError>,
+        live: &Live<'_>,
+        result: &Result<(JobStatus, bool), RotationError>,
     ) -> Result<JobStatus, RotationError> {
+        const RUNNING_OR_PAUSING: [JobStatus; 2] = [JobStatus::Running, JobStatus::Pausing];
+        let id = live.row.id;
         let (from, to, error): (&[JobStatus], JobStatus, Option<String>) = match result {
-            Ok(JobStatus::Completed) => (&[JobStatus::Running], JobStatus::Completed, None),
-            Ok(JobStatus::Paused) => (&ACTIVE, JobStatus::Paused, None),
-            Ok(JobStatus::Cancelled) => (&ACTIVE, JobStatus::Cancelled, None),
-            Ok(other) => return Ok(*other),
+            Ok((JobStatus::Completed, _)) => (&RUNNING_OR_PAUSING, JobStatus::Completed, None),
+            Ok((JobStatus::Paused, true)) => (&RUNNING_OR_PAUSING, JobStatus::Paused, None),
+            Ok((JobStatus::Paused, false)) => (&[JobStatus::Pausing], JobStatus::Paused, None),
+            Ok((JobStatus::Cancelled, true)) => (&ACTIVE, JobStatus::Cancelled, None),
+            Ok((JobStatus::Cancelled, false)) => {
+                (&[JobStatus::Cancelling], JobStatus::Cancelled, None)
+            }
+            Ok((other, _)) => return self.status_now(id, *other).await,
+            Err(_) if self.others_hold_leases(live).await => {
+                tracing::warn!(
+                    job = id,
+                    "this process's workers failed; the job's other workers go on"
+                );
+                return self.status_now(id, JobStatus::Running).await;
+            }
             Err(e) => (&ACTIVE, JobStatus::Failed, Some(e.to_string())),
         };
         self.store
@@ -160,6 +180,29 @@ impl Runner<'_> {
             JobStatus::Running if to == JobStatus::Completed => JobStatus::Running,
             status => status,
         }))
+    }
+
+    /// The job's status as its row says now (`fallback` if the row is gone).
+    async fn status_now(&self, id: i64, fallback: JobStatus) -> Result<JobStatus, RotationError> {
+        Ok(self
+            .store
+            .rotation_job(id)
+            .await?
+            .map_or(fallback, |row| row.status))
+    }
+
+    /// Whether a process other than this one holds a live lease on the job's chunks.
+    async fn others_hold_leases(&self, live: &Live<'_>) -> bool {
+        let now = crate::store::utc_now();
+        let Ok(chunks) = self.store.rotation_chunks(live.row.id).await else {
+            return false;
+        };
+        chunks.iter().any(|c| {
+            c.leased_at(now)
+                && c.lease_owner
+                    .as_deref()
+                    .is_some_and(|o| super::job::owner_process(o) != live.worker)
+        })
     }
 
     /// Splits the job into key ranges if it has none yet: a new job, or one started before

@@ -50,7 +50,11 @@ impl JobOptions {
         JobOptions {
             batch: json["batch"].as_u64().and_then(|b| u32::try_from(b).ok()),
             encrypt_plaintext: json["encrypt_plaintext"].as_bool().unwrap_or(false),
-            conflicts: json["conflicts"].as_u64().unwrap_or(0),
+            // An integer; a float too (`3.0`, as MySQL 8 may have stored an addition).
+            conflicts: json["conflicts"]
+                .as_u64()
+                .or_else(|| json["conflicts"].as_f64().map(|f| f.max(0.0) as u64))
+                .unwrap_or(0),
             // A number; digits in a string too (MySQL's JSON_SET may write one when it
             // carries the row's rate over, see `save_progress`).
             max_rate: json["max_rate"]

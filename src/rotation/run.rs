@@ -361,13 +361,16 @@ impl<'a> Runner<'a> {
             });
         }
         let options = JobOptions::parse(row.options.as_deref());
+        // Only used if the job has no chunks yet (one started before chunks existed): its
+        // split then starts after what it committed, whoever splits it.
+        let cursor = job_cursor(model, &row)?;
         self.drive(
             Live {
                 row,
                 model,
                 options,
                 worker: worker_id(),
-                cursor: None,
+                cursor,
                 joined: true,
             },
             true,
@@ -431,18 +434,7 @@ impl<'a> Runner<'a> {
         {
             return Err(RotationError::TakenOver { id });
         }
-        let pk = model.primary_key();
-        let cursor = match row.cursor.as_deref() {
-            None => None,
-            Some(text) => {
-                Some(
-                    parse_for_column(text, pk).map_err(|reason| RotationError::Model {
-                        model: model.name.clone(),
-                        reason: format!("job {id} has an unreadable cursor: {reason}"),
-                    })?,
-                )
-            }
-        };
+        let cursor = job_cursor(model, &row)?;
         let mut options = JobOptions::parse(row.options.as_deref());
         let new_lag = self.max_lag.is_some() && self.max_lag != options.max_lag;
         if new_lag {
@@ -476,4 +468,16 @@ impl<'a> Runner<'a> {
         )
         .await
     }
+}
+
+/// The job row's cursor as a key of `model` (`None` before its first batch).
+fn job_cursor(model: &ModelDef, row: &JobRow) -> Result<Option<Value>, RotationError> {
+    row.cursor
+        .as_deref()
+        .map(|text| parse_for_column(text, model.primary_key()))
+        .transpose()
+        .map_err(|reason| RotationError::Model {
+            model: model.name.clone(),
+            reason: format!("job {} has an unreadable cursor: {reason}", row.id),
+        })
 }

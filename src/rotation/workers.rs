@@ -45,8 +45,10 @@ struct JobRun<'r> {
     pacer: Mutex<Pacer>,
     /// Rows this process handled in this run (all its workers).
     rows: AtomicU64,
-    /// Why this process's workers stop (the first worker to learn it sets it).
-    stop: Mutex<Option<JobStatus>>,
+    /// Why this process's workers stop (the first worker to learn it sets it), and whether
+    /// it was asked here (this process's control, or its own failure) rather than read from
+    /// the job's row (another process's request).
+    stop: Mutex<Option<(JobStatus, bool)>>,
     /// The job's rate as the jobs table last said (the operator's; `None`: unlimited).
     job_rate: Mutex<Option<u64>>,
     /// The job's replication-lag limit as the jobs table last said (`None`: not watched).
@@ -58,12 +60,15 @@ struct JobRun<'r> {
 
 impl JobRun<'_> {
     fn stopping(&self) -> Option<JobStatus> {
-        *self.stop.lock().unwrap_or_else(|e| e.into_inner())
+        self.stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|(status, _)| status)
     }
 
-    fn stop_with(&self, status: JobStatus) {
+    fn stop_with(&self, status: JobStatus, here: bool) {
         let mut stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
-        stop.get_or_insert(status);
+        stop.get_or_insert((status, here));
     }
 
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
@@ -93,12 +98,13 @@ enum ChunkEnd {
 
 impl Runner<'_> {
     /// Runs this process's workers until every chunk is done (`Completed`) or the job is
-    /// asked to stop (`Paused`, `Cancelled`, or `Failed` by another process).
+    /// asked to stop (`Paused`, `Cancelled`, or `Failed` by another process); says whether a
+    /// stop was asked here (this process's control) or read from the job's row.
     pub(crate) async fn run_workers(
         &self,
         live: &Live<'_>,
         started: Instant,
-    ) -> Result<JobStatus, RotationError> {
+    ) -> Result<(JobStatus, bool), RotationError> {
         // A job that waits on replication lag needs a lag this process can read.
         if live.options.max_lag.is_some() {
             self.check_lag_source()?;
@@ -119,7 +125,8 @@ impl Runner<'_> {
         if let Some(error) = results.into_iter().find_map(Result::err) {
             return Err(error);
         }
-        Ok(run.stopping().unwrap_or(JobStatus::Completed))
+        let stop = *run.stop.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(stop.unwrap_or((JobStatus::Completed, true)))
     }
 
     /// One worker: claim, rotate, repeat; wait while the chunks left are all leased by
@@ -130,7 +137,7 @@ impl Runner<'_> {
         let outcome = async {
             loop {
                 if let Some(stop) = self.control.requested() {
-                    run.stop_with(stop);
+                    run.stop_with(stop, true);
                 }
                 if run.stopping().is_some() {
                     return Ok(());
@@ -175,7 +182,7 @@ impl Runner<'_> {
         }
         .await;
         if outcome.is_err() {
-            run.stop_with(JobStatus::Failed);
+            run.stop_with(JobStatus::Failed, true);
         }
         outcome
     }
@@ -191,7 +198,7 @@ impl Runner<'_> {
         if let Some(row) = self.store.rotation_job(run.live.row.id).await?
             && let Some(stop) = stop_asked(row.status)
         {
-            run.stop_with(stop);
+            run.stop_with(stop, false);
         }
         Ok(())
     }
@@ -236,7 +243,7 @@ impl Runner<'_> {
         let mut prefetched: Option<(Vec<RotationRow>, u32)> = None;
         loop {
             if let Some(stop) = self.control.requested() {
-                run.stop_with(stop);
+                run.stop_with(stop, true);
             }
             if run.stopping().is_some() {
                 self.store.rotation_release_chunk(lease).await?;
@@ -311,9 +318,12 @@ impl Runner<'_> {
                     rows_failed: tally.failed,
                     conflicts: tally.conflicts,
                 };
-                let totals = tx.save_progress(live.row.id, &progress).await?;
+                let Some(totals) = tx.save_progress(live.row.id, &progress).await? else {
+                    // The job's row is gone (deleted by hand): nothing to record progress in.
+                    return Err(RotationError::NoSuchJob(live.row.id));
+                };
                 tx.commit().await?;
-                Ok::<_, RotationError>(totals.map(|t| (t, rows.len() as u64)))
+                Ok::<_, RotationError>(Some((totals, rows.len() as u64)))
             };
             let next = async {
                 match (&last, finished) {
@@ -349,7 +359,7 @@ impl Runner<'_> {
                     .cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
             }
             if let Some(stop) = stop_asked(totals.status) {
-                run.stop_with(stop);
+                run.stop_with(stop, false);
             }
             self.follow_rate(run, totals.options.as_deref(), rows_this_run);
             if finished {
@@ -371,7 +381,7 @@ impl Runner<'_> {
                     break;
                 }
                 if let Some(stop) = pacer.wait(rows, &self.control, TABLE_POLL).await {
-                    run.stop_with(stop);
+                    run.stop_with(stop, true);
                     break;
                 }
                 // Renewed only while the wait goes on: a worker that wakes owing nothing
@@ -389,7 +399,7 @@ impl Runner<'_> {
                 }
                 if let Some(row) = self.store.rotation_job(live.row.id).await? {
                     if let Some(stop) = stop_asked(row.status) {
-                        run.stop_with(stop);
+                        run.stop_with(stop, false);
                         break;
                     }
                     self.follow_rate(run, row.options.as_deref(), rows);
@@ -483,7 +493,7 @@ impl Runner<'_> {
             let slice = Instant::now() + LAG_POLL;
             while Instant::now() < slice {
                 if let Some(stop) = self.control.requested() {
-                    run.stop_with(stop);
+                    run.stop_with(stop, true);
                 }
                 if run.stopping().is_some() {
                     self.store.rotation_release_chunk(lease).await?;
@@ -500,7 +510,7 @@ impl Runner<'_> {
             }
             if let Some(row) = self.store.rotation_job(job).await? {
                 if let Some(stop) = stop_asked(row.status) {
-                    run.stop_with(stop);
+                    run.stop_with(stop, false);
                 }
                 let rows = run.rows.load(Ordering::SeqCst);
                 self.follow_rate(run, row.options.as_deref(), rows);

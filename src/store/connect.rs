@@ -45,6 +45,12 @@ pub struct StoreConfig {
     /// SQLite only: `PRAGMA max_page_count`, a size cap (clamped to the current size by
     /// SQLite); the fault tests use it to fill the "disk".
     pub max_page_count: Option<u32>,
+    /// PostgreSQL and MariaDB: the server ends a session whose transaction sits idle this
+    /// long (`idle_in_transaction_session_timeout`, `idle_transaction_timeout`), releasing
+    /// its locks. A rotation worker stopped mid-batch (a debugger, a suspended VM, a lost
+    /// network) must not hold rows, or the job's row, past its lease. MySQL has no such
+    /// setting; there the server's `wait_timeout` applies.
+    pub idle_transaction_timeout: Option<Duration>,
 }
 
 /// Whether the connection is protected by TLS, for `timber info` and the `conn.tls` check.
@@ -78,6 +84,7 @@ impl StoreConfig {
             create_if_missing: false,
             busy_timeout: Duration::from_secs(10),
             max_page_count: None,
+            idle_transaction_timeout: None,
         })
     }
 

@@ -52,10 +52,19 @@ pub(crate) async fn connect(
     let mut pool = MySqlPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(config.acquire_timeout);
-    if read_only {
-        pool = pool.after_connect(|conn, _meta| {
+    let idle = config.idle_transaction_timeout.map(|t| t.as_secs().max(1));
+    if read_only || idle.is_some() {
+        pool = pool.after_connect(move |conn, _meta| {
             Box::pin(async move {
-                conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                if read_only {
+                    conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                }
+                if let Some(seconds) = idle {
+                    // MariaDB >= 10.3; MySQL has no such variable (its wait_timeout applies),
+                    // so a refusal here is not an error.
+                    let sql = format!("SET SESSION idle_transaction_timeout = {seconds}");
+                    let _ = conn.execute(sqlx::AssertSqlSafe(sql)).await;
+                }
                 Ok(())
             })
         });

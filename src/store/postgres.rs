@@ -51,6 +51,10 @@ pub(crate) async fn connect(
     if read_only {
         options = options.options([("default_transaction_read_only", "on")]);
     }
+    if let Some(timeout) = config.idle_transaction_timeout {
+        let ms = timeout.as_millis().max(1).to_string();
+        options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
+    }
     super::connect::probe::<sqlx::PgConnection>(&options, config.acquire_timeout).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max)

@@ -27,5 +27,6 @@ mod rotation_rate;
 mod rotation_rate_live;
 mod rotation_rerun;
 mod rotation_split;
+mod rotation_stall;
 mod rotation_text_keys;
 mod rotation_workers;

@@ -218,9 +218,10 @@ fn options_adding_conflicts(d: Dialect, param: &str) -> String {
              to_jsonb(COALESCE(CAST(CAST(COALESCE({options}, '{{}}') AS jsonb) ->> 'conflicts' \
              AS bigint), 0) + CAST({param} AS bigint))) AS text)"
         ),
+        // MySQL 8 adds a JSON number as a DOUBLE (`3.0`): cast back to an integer.
         Dialect::Mysql => format!(
             "JSON_SET(COALESCE({options}, '{{}}'), '$.conflicts', \
-             COALESCE(JSON_EXTRACT({options}, '$.conflicts'), 0) + {param})"
+             CAST(COALESCE(JSON_EXTRACT({options}, '$.conflicts'), 0) + {param} AS SIGNED))"
         ),
     }
 }

@@ -203,6 +203,8 @@ impl Store {
         let d = self.dialect();
         let pk = model.primary_key();
         let key = d.quote(&pk.name);
+        // Ordered by the row number, not by the key as selected: on PostgreSQL the select
+        // list may cast the key (to text, for a numeric key), and text order is not key order.
         let mut binds = Vec::new();
         let condition = match after {
             Some(after) => {
@@ -213,7 +215,7 @@ impl Store {
         };
         let sql = format!(
             "SELECT {select} FROM (SELECT {key}, ROW_NUMBER() OVER (ORDER BY {key}) AS timber_n \
-             FROM {table}{condition}) timber_keys WHERE timber_n % {every} = 0 ORDER BY {key}",
+             FROM {table}{condition}) timber_keys WHERE timber_n % {every} = 0 ORDER BY timber_n",
             select = d.select_expr(pk),
             table = d.quote(&model.table_name),
             every = every.max(1),
@@ -295,7 +297,7 @@ impl Store {
     }
 
     /// Job `job_id`'s chunks in order; empty when it has none (a job started before chunks
-    /// existed) or the table does not exist yet.
+    /// existed). A missing chunks table is an error naming `timber init`.
     pub async fn rotation_chunks(&self, job_id: i64) -> Result<Vec<ChunkRow>, StoreError> {
         let sql = format!(
             "{} WHERE {} = {} ORDER BY {}",

@@ -336,18 +336,29 @@ impl Store {
         if self.dialect() != Dialect::Postgres {
             return Ok(None);
         }
-        let sql = "SELECT CAST(COALESCE(MAX(EXTRACT(EPOCH FROM \
-                   GREATEST(write_lag, flush_lag, replay_lag))), 0) AS float8) \
-                   FROM pg_stat_replication";
+        // PostgreSQL shows the lag columns only to members of pg_read_all_stats (pg_monitor
+        // and superusers are): to anyone else they read NULL, which must not pass for "no
+        // lag". -1 says so.
+        let sql = "SELECT CAST(CASE WHEN pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') \
+                   THEN COALESCE((SELECT MAX(EXTRACT(EPOCH FROM \
+                   GREATEST(write_lag, flush_lag, replay_lag))) FROM pg_stat_replication), 0) \
+                   ELSE -1 END AS float8)";
         let rows = self
             .backend
             .fetch(sql, &[], &[Wire::Float])
             .await
             .map_err(|e| StoreError::query("read replication lag", "pg_stat_replication", e))?;
-        Ok(Some(match rows.first().and_then(|r| r.first()) {
-            Some(SqlValue::Float(lag)) => *lag,
-            _ => 0.0,
-        }))
+        match rows.first().and_then(|r| r.first()) {
+            Some(SqlValue::Float(lag)) if *lag < 0.0 => Err(StoreError::Query {
+                what: "read replication lag".into(),
+                table: "pg_stat_replication".into(),
+                reason: "this role cannot see its replicas' lag (PostgreSQL hides it from \
+                         roles outside pg_read_all_stats); grant it pg_monitor"
+                    .into(),
+            }),
+            Some(SqlValue::Float(lag)) => Ok(Some(*lag)),
+            _ => Ok(Some(0.0)),
+        }
     }
 
     /// How far behind its source this server is, asked of a MySQL/MariaDB replica (`SHOW
