@@ -58,7 +58,7 @@ impl JobFleet {
         fleet
     }
 
-    /// `3 workers · chunks 12/30 done, 3 leased`; empty for a job without chunks.
+    /// `3 workers · chunks 12/30 done, 3 leased, 15 left`; empty for a job without chunks.
     pub fn summary(&self) -> String {
         if self.chunks_total == 0 {
             return String::new();
@@ -69,8 +69,8 @@ impl JobFleet {
             n => format!("{n} workers"),
         };
         format!(
-            "{workers} · chunks {}/{} done, {} leased",
-            self.chunks_done, self.chunks_total, self.chunks_leased
+            "{workers} · chunks {}/{} done, {} leased, {} left",
+            self.chunks_done, self.chunks_total, self.chunks_leased, self.chunks_left
         )
     }
 

@@ -110,7 +110,7 @@ async fn the_keys_screen_names_a_jobs_workers_and_chunks() {
         .find(|l| l.contains(&format!("#{id} customers")))
         .unwrap_or_else(|| panic!("job #{id} is listed:\n{keys}"));
     assert!(
-        line.contains("2 workers · chunks 0/3 done, 2 leased"),
+        line.contains("2 workers · chunks 0/3 done, 2 leased, 1 left"),
         "{line}\n{keys}"
     );
     // The selected job names each worker and its rate on its chunk.

@@ -18,7 +18,7 @@ pub struct JobView {
     /// every screen; failures are also in `rows_failed`).
     pub rows_handled: Option<u64>,
     pub rows_failed: u64,
-    /// Its workers and chunks (`3 workers · chunks 12/30 done, 3 leased`), for a job split
+    /// Its workers and chunks (`3 workers · chunks 12/30 done, 3 leased, 15 left`), for a job split
     /// into chunks; empty otherwise.
     pub fleet: String,
     /// Each worker holding a live lease and its rate on its chunk (`vm:2883/w1 1200/s`),
