@@ -449,8 +449,8 @@ pub struct RotateArgs {
     /// Join a running job from this machine: claim its chunks beside its other workers
     #[arg(long, value_name = "JOB", conflicts_with_all = ["dry_run", "resume", "model", "all"])]
     pub join: Option<i64>,
-    /// Workers in this process, each on its own connection (PostgreSQL, MySQL/MariaDB; SQLite
-    /// has one writer). A rerun with --workers joins a job another live worker runs
+    /// Workers in this process (1-64), each on its own connection (PostgreSQL, MySQL/MariaDB;
+    /// SQLite has one writer). A rerun with --workers joins a job another live worker runs
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: Option<u32>,
     /// Seconds a claimed chunk stays this process's without a commit; after that another

@@ -81,6 +81,7 @@ fn print_jobs(
                 "rows_total": job.rows_total, "rows_done": job.rows_done,
                 "rows_skipped": job.rows_skipped, "rows_failed": job.rows_failed,
                 "conflicts": options.conflicts, "max_rate": options.max_rate,
+                "max_lag": options.max_lag,
                 "started_at": job.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "heartbeat_age_seconds": heartbeat_age(job, now),
                 "worker": job.worker, "error": job.error,

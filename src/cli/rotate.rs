@@ -108,6 +108,13 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             eprintln!("timber rotate: metrics at http://{bound}/metrics");
         }
         let lag_from = match &args.lag_from {
+            Some(_) if config.dialect != crate::store::Dialect::Mysql => {
+                return Err(CliError::msg(
+                    "--lag-from names a MySQL/MariaDB replica to read the lag on; \
+                     PostgreSQL's lag is read on the primary: leave out --lag-from"
+                        .to_string(),
+                ));
+            }
             Some(url) => Some(connect_replica(url, &config).await?),
             None => None,
         };
@@ -222,10 +229,15 @@ fn print_events(mut receiver: UnboundedReceiver<RotationEvent>, format: OutputFo
                 table,
                 total,
                 resumed,
+                joined,
                 max_rate,
                 ..
             } => {
-                let verb = if *resumed { "resuming" } else { "rotating" };
+                let verb = match (*joined, *resumed) {
+                    (true, _) => "joining",
+                    (false, true) => "resuming",
+                    (false, false) => "rotating",
+                };
                 eprintln!(
                     "timber rotate: {verb} `{table}` as job {job} ({total} rows{})",
                     limit_text(*max_rate)

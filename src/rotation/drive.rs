@@ -91,6 +91,7 @@ impl Runner<'_> {
             table: table.clone(),
             total: live.row.rows_total.max(0) as u64,
             resumed,
+            joined: live.joined,
             max_rate: live.options.max_rate,
         });
         let started = Instant::now();

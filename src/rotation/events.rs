@@ -31,6 +31,8 @@ pub enum RotationEvent {
         table: String,
         total: u64,
         resumed: bool,
+        /// This process joined a job another process runs (`--join`).
+        joined: bool,
         /// The job's rate limit in rows per second (`None`: unlimited).
         max_rate: Option<u64>,
     },
@@ -107,10 +109,11 @@ impl RotationEvent {
                 table,
                 total,
                 resumed,
+                joined,
                 max_rate,
             } => json!({
                 "event": "started", "job": job, "model": model, "table": table,
-                "rows_total": total, "resumed": resumed, "max_rate": max_rate,
+                "rows_total": total, "resumed": resumed, "joined": joined, "max_rate": max_rate,
             }),
             RotationEvent::Adopted {
                 job,

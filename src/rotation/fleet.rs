@@ -40,7 +40,13 @@ impl JobFleet {
         for chunk in chunks {
             match chunk.status {
                 ChunkStatus::Done => fleet.chunks_done += 1,
-                _ if chunk.leased_at(now) => {
+                // A lease whose process is gone from this host is free to take, not work.
+                _ if chunk.leased_at(now)
+                    && !chunk
+                        .lease_owner
+                        .as_deref()
+                        .is_some_and(crate::rotation::owner_gone) =>
+                {
                     fleet.chunks_leased += 1;
                     let seconds = chunk
                         .claimed_at

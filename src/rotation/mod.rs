@@ -48,6 +48,15 @@ pub use scope::Scope;
 pub use scope::target_label;
 
 use crate::audit::AuditError;
+
+/// What to do with a job that cannot be joined: resume one that may be resumed.
+fn join_remedy(id: i64, status: JobStatus) -> String {
+    if status.is_final() {
+        String::new()
+    } else {
+        format!("; resume it with `timber rotate --resume {id}`")
+    }
+}
 use crate::store::StoreError;
 
 /// Why a rotation, a resume or a retirement did not happen. One line, never a key or a value.
@@ -106,10 +115,7 @@ pub enum RotationError {
         "rotation job {id} was taken over by another worker; this worker stopped without committing its batch"
     )]
     TakenOver { id: i64 },
-    #[error(
-        "rotation job {id} is {status}, so there is nothing to join; \
-         resume it with `timber rotate --resume {id}`"
-    )]
+    #[error("rotation job {id} is {status}, so there is nothing to join{}", join_remedy(*id, *status))]
     NotJoinable { id: i64, status: JobStatus },
     #[error(
         "SQLite has one writer at a time, so {workers} workers would only queue behind each \

@@ -164,7 +164,7 @@ pub async fn set_job_limits(
             // (`--lag-from`); SQLite has none to read.
             if lag.is_some() && store.dialect() == crate::store::Dialect::Sqlite {
                 return Err(RotationError::LagUnknown {
-                    database: "SQLite",
+                    database: "SQLite database",
                     remedy: "leave out --max-lag, or cap the pace with --max-rate",
                 });
             }

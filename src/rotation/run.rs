@@ -160,7 +160,7 @@ impl<'a> Runner<'a> {
                 remedy: "give --lag-from with a replica's URL (its Seconds_Behind_Source is read)",
             }),
             crate::store::Dialect::Sqlite => Err(RotationError::LagUnknown {
-                database: "SQLite",
+                database: "SQLite database",
                 remedy: "leave out --max-lag, or cap the pace with --max-rate",
             }),
         }

@@ -56,6 +56,8 @@ struct JobRun<'r> {
     /// When this process last found the lag under the limit (read at most every
     /// [`LAG_POLL`], not once per batch).
     lag_ok_at: Mutex<Option<Instant>>,
+    /// This process's workers are waiting on lag (said once for all of them).
+    lag_waiting: std::sync::atomic::AtomicBool,
 }
 
 impl JobRun<'_> {
@@ -119,6 +121,7 @@ impl Runner<'_> {
             job_rate: Mutex::new(live.options.max_rate),
             max_lag: Mutex::new(live.options.max_lag),
             lag_ok_at: Mutex::new(None),
+            lag_waiting: std::sync::atomic::AtomicBool::new(false),
         };
         let workers = (1..=self.workers.max(1)).map(|n| self.work(&run, n));
         let results = join_all(workers).await;
@@ -465,6 +468,15 @@ impl Runner<'_> {
             if let Some(lag) = lag.filter(|l| *l <= max_lag) {
                 *run.lag_ok_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                 if waiting_since {
+                    // The time waited is no credit: a replica that has just caught up is
+                    // what the rate protects, so the rate counts again from now.
+                    let rows = run.rows.load(Ordering::SeqCst);
+                    let mut pacer = run.pacer();
+                    let rate = pacer.rate();
+                    pacer.set_rate(rate, rows);
+                }
+                // Said once for the process, by the first worker to see it.
+                if waiting_since && run.lag_waiting.swap(false, Ordering::SeqCst) {
                     tracing::info!(job, lag, max_lag, "replication lag back under the limit");
                     self.events.send(RotationEvent::Lagging {
                         job,
@@ -476,19 +488,21 @@ impl Runner<'_> {
                 return Ok(None);
             }
             if !waiting_since {
-                tracing::warn!(
-                    job,
-                    ?lag,
-                    max_lag,
-                    "replication lag over the limit; waiting"
-                );
-                self.events.send(RotationEvent::Lagging {
-                    job,
-                    lag_seconds: lag,
-                    max_lag,
-                    waiting: true,
-                });
                 waiting_since = true;
+                if !run.lag_waiting.swap(true, Ordering::SeqCst) {
+                    tracing::warn!(
+                        job,
+                        ?lag,
+                        max_lag,
+                        "replication lag over the limit; waiting"
+                    );
+                    self.events.send(RotationEvent::Lagging {
+                        job,
+                        lag_seconds: lag,
+                        max_lag,
+                        waiting: true,
+                    });
+                }
             }
             let slice = Instant::now() + LAG_POLL;
             while Instant::now() < slice {
@@ -508,6 +522,8 @@ impl Runner<'_> {
             {
                 return Ok(Some(ChunkEnd::Fenced));
             }
+            // The job's heartbeat moves while it waits: waiting is not being gone.
+            self.store.rotation_heartbeat(job).await?;
             if let Some(row) = self.store.rotation_job(job).await? {
                 if let Some(stop) = stop_asked(row.status) {
                     run.stop_with(stop, false);

@@ -104,6 +104,8 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
             "1",
             "--batch",
             "500",
+            "--max-rate",
+            "1000",
             "--format",
             "json",
         ],
@@ -172,7 +174,20 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
     };
     let going = next("lag", &mut seen);
     assert_eq!(going["waiting"], false, "{going}");
+    let went_on = Instant::now();
     let done = next("done", &mut seen);
+    // The time spent waiting is no credit against the rate: the 6000 rows still take about
+    // 6 s at 1000 rows/s once the replica has caught up (the first batch goes at once).
+    let took = went_on.elapsed();
+    assert!(
+        took >= Duration::from_millis(4500),
+        "the rate was not kept after the wait: 6000 rows in {took:?} at 1000 rows/s"
+    );
+    assert_eq!(
+        seen.iter().filter(|e| e["event"] == "lag").count(),
+        2,
+        "one `waiting` and one `going on`, however many workers: {seen:?}"
+    );
     let _ = writer.0.send(());
     let _ = writer.1.join();
     assert!(child.wait().expect("wait").success());

@@ -517,3 +517,59 @@ fn postgres_a_pause_stops_every_worker_and_a_resume_finishes() {
     rt.block_on(store.close());
     rt.block_on(db.drop_all());
 }
+
+/// A rerun after `kill -9` takes the dead process's chunks first (they were in progress),
+/// before any pending one, without waiting out their leases; a live owner's lease is left
+/// alone; and a gone owner's lease is not counted as a working worker.
+#[test]
+fn a_gone_processes_chunks_are_claimed_first_and_not_shown_as_working() {
+    let rt = runtime();
+    let db = rt.block_on(new_db(Kind::Sqlite)).expect("SQLite");
+    let store = rt.block_on(db.store());
+    rt.block_on(seed(&store, 10, 0));
+    let me = timber::rotation::worker_id();
+    let host = me.rsplit_once(':').expect("host:pid").0.to_string();
+    let job = rt
+        .block_on(store.rotation_create_job("secrets", r#"["email"]"#, "primary", 10, &me, "{}"))
+        .expect("job");
+    let ranges = [
+        (None, Some("3".to_string())),
+        (Some("3".to_string()), Some("6".to_string())),
+        (Some("6".to_string()), None),
+    ];
+    assert!(
+        rt.block_on(store.rotation_create_chunks(job, &ranges))
+            .unwrap()
+    );
+    let until = timber::store::utc_now() + chrono::Duration::seconds(600);
+    // A process of this host that no longer exists, and this (live) process.
+    let dead = format!("{host}:4194303/w1");
+    let alive = format!("{me}/w1");
+    let claim = |owner: &str| {
+        rt.block_on(store.rotation_claim_chunk(job, owner, until, &timber::rotation::owner_gone))
+            .expect("claim")
+    };
+    assert_eq!(claim(&alive).expect("chunk").chunk, 1);
+    assert_eq!(claim(&dead).expect("chunk").chunk, 2);
+    let fleets = rt
+        .block_on(timber::rotation::job_fleets(&store, &[job]))
+        .unwrap();
+    let fleet = &fleets[&job];
+    assert_eq!(
+        fleet.workers.len(),
+        1,
+        "only the live owner works: {fleet:?}"
+    );
+    assert_eq!(fleet.workers[0].owner, alive);
+    // The rerun's worker: the dead owner's chunk 2 first, though chunk 3 is pending.
+    let rerun = claim(&format!("{me}/w2")).expect("a chunk");
+    assert_eq!(rerun.chunk, 2);
+    assert_eq!(rerun.took_over_from.as_deref(), Some(dead.as_str()));
+    // Then the pending one; the live owner's chunk 1 is never taken.
+    assert_eq!(claim(&format!("{me}/w3")).expect("chunk").chunk, 3);
+    assert!(
+        claim(&format!("{me}/w4")).is_none(),
+        "chunk 1 stays its live owner's"
+    );
+    rt.block_on(store.close());
+}

@@ -391,35 +391,35 @@ impl Store {
             Dialect::Sqlite => Claim::Auto(self.backend.as_ref()),
             _ => Claim::Tx(self.backend.begin().await.map_err(fail)?),
         };
-        let mut found = tx.fetch(&pick, &binds, &wires).await.map_err(fail)?;
+        // First a chunk whose lease names a process known gone (same host, no such pid):
+        // it was in progress, and a rerun after `kill -9` need not wait out the lease.
+        let held = format!(
+            "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
+            q("chunk"),
+            q("generation"),
+            q("lease_owner"),
+            q("status"),
+            q(ROTATION_CHUNKS),
+            q("job_id"),
+            d.param(1),
+            q("status"),
+            d.param(2),
+            q("chunk"),
+        );
+        let leased = [
+            SqlValue::Int(job_id),
+            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
+        ];
+        let mut found: Vec<Vec<SqlValue>> = tx
+            .fetch(&held, &leased, &wires)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .filter(|r| r.get(2).and_then(text).is_some_and(|o| gone(&o)))
+            .take(1)
+            .collect();
         if found.is_empty() {
-            // A lease not yet expired whose process is known gone (same host, no such pid):
-            // a rerun after `kill -9` need not wait out the lease.
-            let held = format!(
-                "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
-                q("chunk"),
-                q("generation"),
-                q("lease_owner"),
-                q("status"),
-                q(ROTATION_CHUNKS),
-                q("job_id"),
-                d.param(1),
-                q("status"),
-                d.param(2),
-                q("chunk"),
-            );
-            let leased = [
-                SqlValue::Int(job_id),
-                SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-            ];
-            found = tx
-                .fetch(&held, &leased, &wires)
-                .await
-                .map_err(fail)?
-                .into_iter()
-                .filter(|r| r.get(2).and_then(text).is_some_and(|o| gone(&o)))
-                .take(1)
-                .collect();
+            found = tx.fetch(&pick, &binds, &wires).await.map_err(fail)?;
         }
         let Some(row) = found.into_iter().next() else {
             return Ok(None);

@@ -264,6 +264,25 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
+    /// Moves a job's heartbeat to now (a worker waiting, not batching, is still there).
+    pub async fn rotation_heartbeat(&self, id: i64) -> Result<(), StoreError> {
+        self.refuse_system_write("update rotation job", ROTATION_JOBS)?;
+        let d = self.dialect();
+        let sql = format!(
+            "UPDATE {} SET {} = {} WHERE {} = {}",
+            d.quote(ROTATION_JOBS),
+            d.quote("heartbeat_at"),
+            d.param(1),
+            d.quote("id"),
+            d.param(2),
+        );
+        self.backend
+            .execute(&sql, &[SqlValue::DateTime(now()), SqlValue::Int(id)])
+            .await
+            .map_err(|e| self.system_error("update rotation job", ROTATION_JOBS, e))?;
+        Ok(())
+    }
+
     /// Replaces a job's `options` text only if it still is `expected` (a compare-and-set:
     /// `timber jobs set` reads, changes one option and writes back, and a worker's batch
     /// committed in between makes it read again). False when the row changed or is gone.

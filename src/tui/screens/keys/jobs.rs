@@ -56,6 +56,7 @@ impl KeysState {
                 total,
                 resumed,
                 max_rate,
+                ..
             } => {
                 self.live.retain(|l| l.job != *job);
                 self.live.insert(
