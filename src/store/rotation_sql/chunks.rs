@@ -2,13 +2,15 @@
 //! front, each leased to one worker at a time, so that many workers (in one process or on
 //! many machines) share a job through the database alone.
 //!
-//! - A claim takes a pending chunk, or one whose lease expired (or whose owner's process
-//!   is known gone on this host), and moves its `generation` on. PostgreSQL and MySQL pick
-//!   the candidate with `FOR UPDATE SKIP LOCKED`, so claimers never queue on each other;
-//!   SQLite has one writer and needs no lock clause.
-//! - A batch commits its chunk's cursor and counts in the batch's own transaction, only
-//!   while the chunk still holds the claimed generation (`RotationTx::save_chunk`): a
-//!   worker stopped past its lease and taken over cannot commit anything afterwards.
+//! - Here: the table's rows, splitting a job into chunks, reading them.
+//! - `chunk_claim.rs`: a claim takes a chunk whose owner's process is known gone on this
+//!   host, else a pending one or one whose lease expired, and moves its `generation` on.
+//!   PostgreSQL and MySQL pick the candidate with `FOR UPDATE SKIP LOCKED`, so claimers
+//!   never queue on each other; SQLite has one writer and needs no lock clause.
+//! - `chunk_lease.rs`: a batch commits its chunk's cursor and counts in the batch's own
+//!   transaction, only while the chunk still holds the claimed generation
+//!   (`RotationTx::save_chunk`): a worker stopped past its lease and taken over cannot
+//!   commit anything afterwards. Renewing and giving a lease back are fenced the same way.
 //!
 //! Times are the client's clock (as the jobs table's heartbeat). A skewed clock can only
 //! make a takeover early or late; it cannot make two commits of one chunk succeed, because
@@ -16,13 +18,12 @@
 
 use chrono::NaiveDateTime;
 
-use super::batch::RotationTx;
-use super::{datetime, int, now, opt_text, opt_time, text};
+use super::{datetime, int, opt_text, text};
 use crate::config::ModelDef;
 use crate::store::Store;
-use crate::store::backend::{Backend, BackendTx, SqlValue};
+use crate::store::backend::SqlValue;
 use crate::store::convert::to_value;
-use crate::store::dialect::{Dialect, Wire, wire_for};
+use crate::store::dialect::{Wire, wire_for};
 use crate::store::error::StoreError;
 use crate::store::records::key_bind;
 use crate::store::system_tables::ROTATION_CHUNKS;
@@ -90,7 +91,7 @@ impl ChunkRow {
     }
 }
 
-const CHUNK_COLUMNS: [&str; 15] = [
+pub(super) const CHUNK_COLUMNS: [&str; 15] = [
     "job_id",
     "chunk",
     "lo",
@@ -108,7 +109,7 @@ const CHUNK_COLUMNS: [&str; 15] = [
     "claimed_rows",
 ];
 
-const CHUNK_WIRES: [Wire; 15] = [
+pub(super) const CHUNK_WIRES: [Wire; 15] = [
     Wire::Int,
     Wire::Int,
     Wire::Text,
@@ -126,7 +127,7 @@ const CHUNK_WIRES: [Wire; 15] = [
     Wire::Int,
 ];
 
-fn chunk_from(row: Vec<SqlValue>) -> ChunkRow {
+pub(super) fn chunk_from(row: Vec<SqlValue>) -> ChunkRow {
     let at = |i: usize| row.get(i).cloned().unwrap_or(SqlValue::Null(Wire::Text));
     ChunkRow {
         job_id: int(&at(0)),
@@ -174,7 +175,7 @@ pub struct ChunkProgress {
 }
 
 impl Store {
-    fn chunk_select(&self) -> String {
+    pub(super) fn chunk_select(&self) -> String {
         let d = self.dialect();
         format!(
             "SELECT {} FROM {}",
@@ -187,7 +188,7 @@ impl Store {
         )
     }
 
-    fn chunk_error(&self, what: &str, err: sqlx::Error) -> StoreError {
+    pub(super) fn chunk_error(&self, what: &str, err: sqlx::Error) -> StoreError {
         self.system_error(what, ROTATION_CHUNKS, err)
     }
 
@@ -337,352 +338,5 @@ impl Store {
             .await
             .map_err(|e| self.chunk_error("read rotation chunks", e))?;
         Ok(rows.into_iter().map(chunk_from).collect())
-    }
-
-    /// Claims a chunk of job `job_id` for `owner` until `lease_until`: a pending one first,
-    /// else one whose lease has expired, else one leased by an owner `gone` says is gone.
-    /// `None` when every chunk left is done or held by a live lease.
-    pub async fn rotation_claim_chunk(
-        &self,
-        job_id: i64,
-        owner: &str,
-        lease_until: NaiveDateTime,
-        gone: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Option<ChunkLease>, StoreError> {
-        self.refuse_system_write("claim rotation chunk", ROTATION_CHUNKS)?;
-        let d = self.dialect();
-        let q = |s: &str| d.quote(s);
-        let at = now();
-        let lock = match d {
-            Dialect::Sqlite => "",
-            Dialect::Postgres | Dialect::Mysql => " FOR UPDATE SKIP LOCKED",
-        };
-        let pick = format!(
-            "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND ({} = {} OR ({} = {} AND {} < {})) \
-             ORDER BY {} LIMIT 1{lock}",
-            q("chunk"),
-            q("generation"),
-            q("lease_owner"),
-            q("status"),
-            q(ROTATION_CHUNKS),
-            q("job_id"),
-            d.param(1),
-            q("status"),
-            d.param(2),
-            q("status"),
-            d.param(3),
-            q("lease_expires_at"),
-            d.param(4),
-            q("chunk"),
-        );
-        let binds = [
-            SqlValue::Int(job_id),
-            SqlValue::Text(ChunkStatus::Pending.as_str().into()),
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-            SqlValue::DateTime(at),
-        ];
-        let fail = |e| self.chunk_error("claim rotation chunk", e);
-        let wires = [Wire::Int, Wire::Int, Wire::Text, Wire::Text];
-        // SQLite: no transaction. A deferred one that reads and then writes cannot wait for
-        // another writer (SQLite answers "database is locked" at once rather than risk a
-        // deadlock); the claim's UPDATE is a compare-and-set on the generation and the lease
-        // it read, so it needs none. Servers: one transaction, the pick locked.
-        let mut tx = match d {
-            Dialect::Sqlite => Claim::Auto(self.backend.as_ref()),
-            _ => Claim::Tx(self.backend.begin().await.map_err(fail)?),
-        };
-        // First a chunk whose lease names a process known gone (same host, no such pid):
-        // it was in progress, and a rerun after `kill -9` need not wait out the lease.
-        let held = format!(
-            "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
-            q("chunk"),
-            q("generation"),
-            q("lease_owner"),
-            q("status"),
-            q(ROTATION_CHUNKS),
-            q("job_id"),
-            d.param(1),
-            q("status"),
-            d.param(2),
-            q("chunk"),
-        );
-        let leased = [
-            SqlValue::Int(job_id),
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-        ];
-        let mut found: Vec<Vec<SqlValue>> = tx
-            .fetch(&held, &leased, &wires)
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .filter(|r| r.get(2).and_then(text).is_some_and(|o| gone(&o)))
-            .take(1)
-            .collect();
-        if found.is_empty() {
-            found = tx.fetch(&pick, &binds, &wires).await.map_err(fail)?;
-        }
-        let Some(row) = found.into_iter().next() else {
-            return Ok(None);
-        };
-        let chunk = row.first().map(int).unwrap_or(0);
-        let generation = row.get(1).map(int).unwrap_or(0);
-        let previous = row.get(2).and_then(text);
-        let was_leased = row.get(3).and_then(text).as_deref() == Some("leased");
-        let claim = format!(
-            "UPDATE {} SET {} = {}, {} = {}, {} = {}, {} = {} + 1, {} = {}, {} = {} + {} + {} \
-             WHERE {} = {} AND {} = {} AND {} = {} AND ({} = {} OR {} < {} OR {} = {})",
-            q(ROTATION_CHUNKS),
-            q("status"),
-            d.param(1),
-            q("lease_owner"),
-            d.param(2),
-            q("lease_expires_at"),
-            d.param(3),
-            q("generation"),
-            q("generation"),
-            q("claimed_at"),
-            d.param(4),
-            q("claimed_rows"),
-            q("rows_done"),
-            q("rows_skipped"),
-            q("rows_failed"),
-            q("job_id"),
-            d.param(5),
-            q("chunk"),
-            d.param(6),
-            q("generation"),
-            d.param(7),
-            q("status"),
-            d.param(8),
-            q("lease_expires_at"),
-            d.param(9),
-            q("lease_owner"),
-            d.param(10),
-        );
-        // Still as it was read: pending, or its lease expired, or (the owner known gone) still
-        // that owner's. A lease renewed meanwhile is not taken.
-        let binds = [
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-            SqlValue::Text(owner.into()),
-            SqlValue::DateTime(lease_until),
-            SqlValue::DateTime(at),
-            SqlValue::Int(job_id),
-            SqlValue::Int(chunk),
-            SqlValue::Int(generation),
-            SqlValue::Text(ChunkStatus::Pending.as_str().into()),
-            SqlValue::DateTime(at),
-            opt_text(previous.as_deref().filter(|p| gone(p))),
-        ];
-        let done = tx.execute(&claim, &binds).await.map_err(fail)?;
-        if done != 1 {
-            // Someone else claimed it between our read and our write (SQLite, or the
-            // known-gone path without a lock): the caller simply asks again.
-            return Ok(None);
-        }
-        let read = format!(
-            "{} WHERE {} = {} AND {} = {}",
-            self.chunk_select(),
-            q("job_id"),
-            d.param(1),
-            q("chunk"),
-            d.param(2)
-        );
-        let rows = tx
-            .fetch(
-                &read,
-                &[SqlValue::Int(job_id), SqlValue::Int(chunk)],
-                &CHUNK_WIRES,
-            )
-            .await
-            .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
-        let Some(row) = rows.into_iter().next().map(chunk_from) else {
-            return Ok(None);
-        };
-        Ok(Some(ChunkLease {
-            job_id,
-            chunk,
-            generation: row.generation,
-            owner: owner.to_string(),
-            lo: row.lo,
-            hi: row.hi,
-            cursor: row.cursor,
-            took_over_from: if was_leased { previous } else { None },
-        }))
-    }
-
-    /// Extends `lease` to `until`; false when its generation is no longer the chunk's (the
-    /// chunk was taken over: this worker must stop writing it).
-    pub async fn rotation_renew_lease(
-        &self,
-        lease: &ChunkLease,
-        until: NaiveDateTime,
-    ) -> Result<bool, StoreError> {
-        let d = self.dialect();
-        let q = |s: &str| d.quote(s);
-        let sql = format!(
-            "UPDATE {} SET {} = {} WHERE {} = {} AND {} = {} AND {} = {} AND {} = {}",
-            q(ROTATION_CHUNKS),
-            q("lease_expires_at"),
-            d.param(1),
-            q("job_id"),
-            d.param(2),
-            q("chunk"),
-            d.param(3),
-            q("generation"),
-            d.param(4),
-            q("status"),
-            d.param(5),
-        );
-        let binds = [
-            SqlValue::DateTime(until),
-            SqlValue::Int(lease.job_id),
-            SqlValue::Int(lease.chunk),
-            SqlValue::Int(lease.generation),
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-        ];
-        let done = self
-            .backend
-            .execute(&sql, &binds)
-            .await
-            .map_err(|e| self.chunk_error("renew rotation lease", e))?;
-        Ok(done.rows_affected == 1)
-    }
-
-    /// Gives `lease` back (a pause, a cancel, a failure): the chunk is pending again with
-    /// its cursor, for the next claim. False when it had been taken over already.
-    pub async fn rotation_release_chunk(&self, lease: &ChunkLease) -> Result<bool, StoreError> {
-        let d = self.dialect();
-        let q = |s: &str| d.quote(s);
-        let sql = format!(
-            "UPDATE {} SET {} = {}, {} = NULL, {} = NULL WHERE {} = {} AND {} = {} AND {} = {} AND {} = {}",
-            q(ROTATION_CHUNKS),
-            q("status"),
-            d.param(1),
-            q("lease_owner"),
-            q("lease_expires_at"),
-            q("job_id"),
-            d.param(2),
-            q("chunk"),
-            d.param(3),
-            q("generation"),
-            d.param(4),
-            q("status"),
-            d.param(5),
-        );
-        let binds = [
-            SqlValue::Text(ChunkStatus::Pending.as_str().into()),
-            SqlValue::Int(lease.job_id),
-            SqlValue::Int(lease.chunk),
-            SqlValue::Int(lease.generation),
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-        ];
-        let done = self
-            .backend
-            .execute(&sql, &binds)
-            .await
-            .map_err(|e| self.chunk_error("release rotation chunk", e))?;
-        Ok(done.rows_affected == 1)
-    }
-}
-
-/// Where a claim runs: a transaction (servers) or single statements (SQLite).
-enum Claim<'b> {
-    Tx(Box<dyn BackendTx>),
-    Auto(&'b dyn Backend),
-}
-
-impl Claim<'_> {
-    async fn fetch(
-        &mut self,
-        sql: &str,
-        binds: &[SqlValue],
-        wires: &[Wire],
-    ) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
-        match self {
-            Claim::Tx(tx) => tx.fetch(sql, binds, wires).await,
-            Claim::Auto(backend) => backend.fetch(sql, binds, wires).await,
-        }
-    }
-
-    async fn execute(&mut self, sql: &str, binds: &[SqlValue]) -> Result<u64, sqlx::Error> {
-        match self {
-            Claim::Tx(tx) => tx.execute(sql, binds).await.map(|d| d.rows_affected),
-            Claim::Auto(backend) => backend.execute(sql, binds).await.map(|d| d.rows_affected),
-        }
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Claim::Tx(tx) => tx.commit().await,
-            Claim::Auto(_) => Ok(()),
-        }
-    }
-}
-
-impl RotationTx<'_> {
-    /// Commits a batch's place in its chunk: the cursor, the counts and a renewed lease,
-    /// only while the chunk still holds `lease.generation`. False when it does not: the
-    /// chunk was taken over, and the caller must drop this transaction (rolling back the
-    /// batch's writes) and stop writing that chunk.
-    pub async fn save_chunk(
-        &mut self,
-        lease: &ChunkLease,
-        progress: &ChunkProgress,
-        lease_until: Option<NaiveDateTime>,
-    ) -> Result<bool, StoreError> {
-        let d = self.store.dialect();
-        let q = |s: &str| d.quote(s);
-        let add = |c: &str| format!("{} = {} + ", q(c), q(c));
-        let sql = format!(
-            "UPDATE {} SET {} = {}, {}{}, {}{}, {}{}, {}{}, {} = {}, {} = {} \
-             WHERE {} = {} AND {} = {} AND {} = {} AND {} = {}",
-            q(ROTATION_CHUNKS),
-            q("cursor"),
-            d.param(1),
-            add("rows_done"),
-            d.param(2),
-            add("rows_skipped"),
-            d.param(3),
-            add("rows_failed"),
-            d.param(4),
-            add("conflicts"),
-            d.param(5),
-            q("lease_expires_at"),
-            d.param(6),
-            q("status"),
-            d.param(7),
-            q("job_id"),
-            d.param(8),
-            q("chunk"),
-            d.param(9),
-            q("generation"),
-            d.param(10),
-            q("status"),
-            d.param(11),
-        );
-        let status = if progress.finished {
-            ChunkStatus::Done
-        } else {
-            ChunkStatus::Leased
-        };
-        let binds = [
-            opt_text(progress.cursor.as_deref()),
-            SqlValue::Int(progress.rows_done),
-            SqlValue::Int(progress.rows_skipped),
-            SqlValue::Int(progress.rows_failed),
-            SqlValue::Int(progress.conflicts),
-            opt_time(lease_until),
-            SqlValue::Text(status.as_str().into()),
-            SqlValue::Int(lease.job_id),
-            SqlValue::Int(lease.chunk),
-            SqlValue::Int(lease.generation),
-            SqlValue::Text(ChunkStatus::Leased.as_str().into()),
-        ];
-        let done = self.tx.execute(&sql, &binds).await.map_err(|e| {
-            self.store
-                .system_error("save rotation chunk", ROTATION_CHUNKS, e)
-        })?;
-        Ok(done.rows_affected == 1)
     }
 }

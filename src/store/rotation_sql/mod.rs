@@ -15,6 +15,8 @@ mod batch;
 mod cas;
 mod cas_pg;
 mod cas_rows;
+mod chunk_claim;
+mod chunk_lease;
 mod chunks;
 mod job_status;
 mod jobs;
