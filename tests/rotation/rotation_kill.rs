@@ -57,7 +57,7 @@ fn run_and_kill(dir: &std::path::Path, args: &[&str], after_batches: usize) -> (
     (job, finished)
 }
 
-fn job_row(dir: &std::path::Path, job: i64) -> serde_json::Value {
+pub(crate) fn job_row(dir: &std::path::Path, job: i64) -> serde_json::Value {
     let out = timber(dir, &["jobs", "--format", "json", "--limit", "50"]);
     assert!(out.status.success(), "timber jobs: {}", stderr(&out));
     json_lines(&out)

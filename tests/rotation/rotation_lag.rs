@@ -9,12 +9,11 @@ use crate::rotation_support;
 use crate::store_support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::rotation_only::*;
+use crate::rotation_workers::Worker;
 use rotation_support::*;
 use store_support::{Kind, exec};
 
@@ -94,7 +93,7 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let mut child = timber_cmd(
+    let mut worker = Worker::start(
         dir.path(),
         &[
             "rotate",
@@ -109,40 +108,15 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
             "--format",
             "json",
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start timber rotate");
-    let stdout = child.stdout.take().expect("stdout");
-    let (send, events) = mpsc::channel::<serde_json::Value>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(event) = serde_json::from_str(&line)
-                && send.send(event).is_err()
-            {
-                break;
-            }
-        }
-    });
-    let next = |name: &str, seen: &mut Vec<serde_json::Value>| loop {
-        let event = events
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no `{name}` event: {seen:?}"));
-        seen.push(event.clone());
-        if event["event"] == name {
-            return event;
-        }
-    };
-    let mut seen = Vec::new();
-    let job = next("started", &mut seen)["job"].as_i64().expect("job");
-    let waiting = next("lag", &mut seen);
+    );
+    let job = worker.wait_for("started")["job"].as_i64().expect("job");
+    let waiting = worker.wait_for("lag");
     assert_eq!(waiting["waiting"], true, "{waiting}");
     assert_eq!(waiting["max_lag"], 1.0);
     assert!(waiting["lag_seconds"].as_f64().unwrap() > 1.0, "{waiting}");
     // While it waits, nothing is written: no batch in two seconds, no row counted.
     std::thread::sleep(Duration::from_secs(2));
-    let early: Vec<_> = events.try_iter().collect();
+    let early = worker.drain();
     assert!(
         early.iter().all(|e| e["event"] != "batch"),
         "a batch ran while the replica lagged: {early:?}"
@@ -172,10 +146,10 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
         });
         (stop, handle)
     };
-    let going = next("lag", &mut seen);
+    let going = worker.wait_for("lag");
     assert_eq!(going["waiting"], false, "{going}");
     let went_on = Instant::now();
-    let done = next("done", &mut seen);
+    let done = worker.wait_for("done");
     // The time spent waiting is no credit against the rate: the 6000 rows still take about
     // 6 s at 1000 rows/s once the replica has caught up (the first batch goes at once).
     let took = went_on.elapsed();
@@ -183,14 +157,15 @@ fn postgres_a_rotation_waits_while_a_replica_lags_and_goes_on_when_it_catches_up
         took >= Duration::from_millis(4500),
         "the rate was not kept after the wait: 6000 rows in {took:?} at 1000 rows/s"
     );
+    let _ = writer.0.send(());
+    let _ = writer.1.join();
+    let (ok, seen) = worker.finish();
+    assert!(ok, "{seen:?}");
     assert_eq!(
         seen.iter().filter(|e| e["event"] == "lag").count(),
         2,
         "one `waiting` and one `going on`, however many workers: {seen:?}"
     );
-    let _ = writer.0.send(());
-    let _ = writer.1.join();
-    assert!(child.wait().expect("wait").success());
     assert_eq!(done["status"], "completed");
     assert_eq!(done["rows_done"], rows);
     rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
@@ -392,7 +367,7 @@ fn mariadb_a_rotation_waits_on_the_replica_it_is_told_to_watch() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    let mut child = timber_cmd(
+    let mut worker = Worker::start(
         dir.path(),
         &[
             "rotate",
@@ -405,51 +380,27 @@ fn mariadb_a_rotation_waits_on_the_replica_it_is_told_to_watch() {
             "--format",
             "json",
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start timber rotate");
-    let stdout = child.stdout.take().expect("stdout");
-    let (send, events) = mpsc::channel::<serde_json::Value>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(event) = serde_json::from_str(&line)
-                && send.send(event).is_err()
-            {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut next = |name: &str| loop {
-        let event = events
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no `{name}` event: {seen:?}"));
-        seen.push(event.clone());
-        if event["event"] == name {
-            return event;
-        }
-    };
-    next("started");
-    let waiting = next("lag");
+    );
+    worker.wait_for("started");
+    let waiting = worker.wait_for("lag");
     assert_eq!(waiting["waiting"], true, "{waiting}");
     assert!(
         waiting["lag_seconds"].as_f64().unwrap_or(0.0) > 1.0,
         "{waiting}"
     );
     std::thread::sleep(Duration::from_secs(2));
-    let early: Vec<_> = events.try_iter().collect();
+    let early = worker.drain();
     assert!(
         early.iter().all(|e| e["event"] != "batch"),
         "a batch ran while the replica lagged: {early:?}"
     );
     // Undelayed, the replica applies what it held and reports no lag: the job goes on.
     drop(delayed);
-    let going = next("lag");
+    let going = worker.wait_for("lag");
     assert_eq!(going["waiting"], false, "{going}");
-    let done = next("done");
-    assert!(child.wait().expect("wait").success());
+    let done = worker.wait_for("done");
+    let (ok, seen) = worker.finish();
+    assert!(ok, "{seen:?}");
     assert_eq!(done["status"], "completed");
     assert_eq!(done["rows_done"], rows);
     rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));

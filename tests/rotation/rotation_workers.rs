@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::rotation_kill::job_row;
 use crate::rotation_only::*;
 use rand::Rng;
 use rotation_support::*;
@@ -99,14 +100,14 @@ async fn writes_per_row(kind: Kind, url: &str) -> HashMap<i64, i64> {
 }
 
 /// A `timber rotate` process whose JSON events are read on a thread and passed on.
-struct Worker {
+pub(crate) struct Worker {
     child: Child,
     events: mpsc::Receiver<serde_json::Value>,
     seen: Vec<serde_json::Value>,
 }
 
 impl Worker {
-    fn start(dir: &std::path::Path, args: &[&str]) -> Worker {
+    pub(crate) fn start(dir: &std::path::Path, args: &[&str]) -> Worker {
         let mut child = timber_cmd(dir, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -133,7 +134,7 @@ impl Worker {
     }
 
     /// Waits (up to a minute) for an event named `name`; returns it.
-    fn wait_for(&mut self, name: &str) -> serde_json::Value {
+    pub(crate) fn wait_for(&mut self, name: &str) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -149,26 +150,33 @@ impl Worker {
     }
 
     /// Waits for `n` batch events of this process.
-    fn wait_batches(&mut self, n: usize) {
+    pub(crate) fn wait_batches(&mut self, n: usize) {
         for _ in 0..n {
             self.wait_for("batch");
         }
     }
 
+    /// The events that arrived since the last look, without waiting (kept in `seen` too).
+    pub(crate) fn drain(&mut self) -> Vec<serde_json::Value> {
+        let new: Vec<_> = self.events.try_iter().collect();
+        self.seen.extend(new.iter().cloned());
+        new
+    }
+
     /// Waits for the process to end; returns whether it succeeded and all its events.
-    fn finish(mut self) -> (bool, Vec<serde_json::Value>) {
+    pub(crate) fn finish(mut self) -> (bool, Vec<serde_json::Value>) {
         let status = self.child.wait().expect("wait");
         self.seen.extend(self.events.iter());
         (status.success(), self.seen)
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         // `Child::kill` is SIGKILL: no destructor, no rollback handler, the lease left held.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let ok = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
@@ -186,15 +194,6 @@ fn rows_for(kind: Kind) -> i64 {
         } else {
             60_000
         })
-}
-
-fn jobs_row(dir: &std::path::Path, job: i64) -> serde_json::Value {
-    let out = timber(dir, &["jobs", "--format", "json", "--limit", "50"]);
-    assert!(out.status.success(), "timber jobs: {}", stderr(&out));
-    json_lines(&out)
-        .into_iter()
-        .find(|j| j["id"] == job)
-        .expect("job listed")
 }
 
 fn four_workers_two_killed(kind: Kind) {
@@ -279,7 +278,7 @@ fn four_workers_two_killed(kind: Kind) {
         takeovers >= 1,
         "the killed workers' chunks were taken over by the survivors"
     );
-    let row = jobs_row(dir.path(), job);
+    let row = job_row(dir.path(), job);
     assert_eq!(row["status"], "completed");
     assert_eq!(row["rows_failed"], 0);
     // Every row handled exactly once although two workers died mid-chunk: counts are
@@ -377,7 +376,7 @@ fn stopped_worker_is_fenced(kind: Kind) {
         "the continued worker's late commit was refused once: {late:?}"
     );
     assert_eq!(fenced[0]["chunk"], took[0]["chunk"]);
-    assert_eq!(jobs_row(dir.path(), job)["rows_done"], rows);
+    assert_eq!(job_row(dir.path(), job)["rows_done"], rows);
     rt.block_on(assert_all_under_new_key(&store, rows, &HashMap::new()));
     let counts = rt.block_on(writes_per_row(kind, &db.url));
     assert_eq!(counts.len() as i64, rows);
@@ -487,7 +486,7 @@ fn postgres_a_pause_stops_every_worker_and_a_resume_finishes() {
         assert_eq!(done["event"], "done", "{name}: {events:?}");
         assert_eq!(done["status"], "paused", "{name}: {done}");
     }
-    let row = jobs_row(dir.path(), job);
+    let row = job_row(dir.path(), job);
     assert_eq!(row["status"], "paused");
     let handled = row["rows_done"].as_i64().unwrap();
     assert!(handled > 0 && handled < rows, "paused part-way: {row}");
