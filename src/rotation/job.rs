@@ -106,23 +106,10 @@ pub fn worker_alive_at(job: &JobRow, now: NaiveDateTime) -> bool {
     if heartbeat_age(job, now) > STALE_AFTER_SECONDS {
         return false;
     }
-    let Some(worker) = job.worker.as_deref() else {
-        return false;
-    };
-    let Some((host, pid)) = worker.rsplit_once(':') else {
-        return true;
-    };
-    if host != hostname() {
-        return true;
-    }
     // Same host: the process table answers at once (Linux /proc; elsewhere the heartbeat).
-    let proc_root = std::path::Path::new("/proc/self");
-    match pid.parse::<u32>() {
-        Ok(pid) if proc_root.exists() => {
-            pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
-        }
-        _ => true,
-    }
+    job.worker
+        .as_deref()
+        .is_some_and(|worker| !owner_gone(worker))
 }
 
 /// The process part of a chunk's lease owner: `host:pid` of `host:pid/w3`.
