@@ -58,8 +58,17 @@ impl RotationTx<'_> {
             .iter()
             .map(|id| key_bind(self.model, id))
             .collect::<Result<Vec<_>, _>>()?;
+        // A locking read: it sees the latest committed row, not the snapshot an earlier
+        // read of this transaction fixed (MySQL/MariaDB's REPEATABLE READ), and holds the row
+        // until the retry's compare-and-set. Re-reading a stale snapshot made every retry
+        // miss a row the application had written, until it was recorded as a conflict.
+        let lock = if d == Dialect::Sqlite {
+            ""
+        } else {
+            " FOR UPDATE"
+        };
         let sql = format!(
-            "{select} WHERE {} IN ({})",
+            "{select} WHERE {} IN ({}){lock}",
             d.quote(&pk.name),
             marks.join(", ")
         );

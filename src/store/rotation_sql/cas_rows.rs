@@ -194,8 +194,15 @@ impl RotationTx<'_> {
             exprs.push(d.stored_text_expr(column));
             wires.push(Wire::Text);
         }
+        // MySQL/MariaDB: a locking read, which sees the latest committed rows rather than the
+        // snapshot an earlier read of this transaction fixed (REPEATABLE READ).
+        let lock = if d == Dialect::Mysql {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {} FROM {} WHERE {} IN ({})",
+            "SELECT {} FROM {} WHERE {} IN ({}){lock}",
             exprs.join(", "),
             d.quote(&self.model.table_name),
             d.quote(&pk.name),
