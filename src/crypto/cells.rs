@@ -43,6 +43,24 @@ impl KeyRing {
         self.encrypt_plaintext(plaintext.as_bytes(), column, choice)
     }
 
+    /// As [`KeyRing::encrypt_value`], with a token that says it was written at `written_at`
+    /// (seconds since the Unix epoch) instead of now; a fresh IV all the same.
+    pub fn encrypt_value_written_at(
+        &self,
+        value: &Value,
+        column: &ColumnDef,
+        choice: KeyChoice,
+        written_at: u64,
+    ) -> Result<String, CodecError> {
+        let plaintext = codec::encode_plaintext(value, &column.ty)?;
+        let id = choice_id(choice);
+        let key = self.key(&id).ok_or_else(|| missing_key(&id))?;
+        Ok(codec::wrap_for_column(
+            &key.encrypt_written_at(plaintext.as_bytes(), written_at),
+            &column.ty,
+        ))
+    }
+
     /// Encrypts plaintext bytes as they are, in the stored form for `column`. Rotation uses
     /// this to re-encrypt exactly the bytes it decrypted, so a value Python wrote keeps its
     /// Python spelling.
@@ -52,11 +70,7 @@ impl KeyRing {
         column: &ColumnDef,
         choice: KeyChoice,
     ) -> Result<String, CodecError> {
-        let id = match choice {
-            KeyChoice::Primary => KeyId::Primary,
-            KeyChoice::Named(name) => KeyId::Named(name),
-            KeyChoice::User(user) => KeyId::User(user),
-        };
+        let id = choice_id(choice);
         let key = self.key(&id).ok_or_else(|| missing_key(&id))?;
         Ok(codec::wrap_for_column(&key.encrypt(plaintext), &column.ty))
     }
@@ -79,6 +93,14 @@ impl KeyRing {
             key,
             timestamp: info.timestamp,
         })
+    }
+}
+
+fn choice_id(choice: KeyChoice) -> KeyId {
+    match choice {
+        KeyChoice::Primary => KeyId::Primary,
+        KeyChoice::Named(name) => KeyId::Named(name),
+        KeyChoice::User(user) => KeyId::User(user),
     }
 }
 

@@ -120,9 +120,16 @@ impl FernetKey {
     /// Encrypts with the current time and a fresh IV from the OS-seeded CSPRNG
     /// (`rand::rng()`: ChaCha12, reseeded from the OS). Spec, "Generating".
     pub fn encrypt(&self, plaintext: &[u8]) -> String {
+        self.encrypt_written_at(plaintext, unix_now())
+    }
+
+    /// Encrypts with a fresh IV (as `encrypt`) and a given write time: a token that says it
+    /// was written at `timestamp`. The demo backdates the values of its "before the last
+    /// rotation" story with this; the timestamp is authenticated data, not a secret.
+    pub fn encrypt_written_at(&self, plaintext: &[u8], timestamp: u64) -> String {
         let mut iv = [0u8; 16];
         rand::rng().fill_bytes(&mut iv);
-        self.encrypt_at(plaintext, unix_now(), iv)
+        self.encrypt_at(plaintext, timestamp, iv)
     }
 
     /// Encrypts with a given timestamp and IV: for the spec's test vectors only. Reusing an

@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ages::restamp_old_values;
+use super::ages::era_time;
 use super::data::{DemoData, Row};
 use super::history::write_history;
 use super::keys::{DEMO_MASTER_KEY, DEMO_OLD_KEY, DEMO_PRIMARY_KEY};
 use super::plant::{Planted, plant_problems};
 use super::undeclared::{UNDECLARED_TABLE, plant_undeclared};
 use crate::config::{DatabaseUrl, ModelDef, ModelSet, load_models, parse_models};
-use crate::crypto::{FernetKey, Key, KeyError, KeyRing};
+use crate::crypto::{KeyError, KeyRing};
 use crate::store::{
     AUDIT_CHECKPOINTS, AUDIT_HEAD, AUDIT_LOG, KEYS, ROTATION_CHUNKS, ROTATION_FAILURES,
     ROTATION_JOBS,
@@ -214,7 +214,8 @@ fn owned(row: Row) -> Vec<(String, Value)> {
     row.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// Seeds one model: ~15% of rows under the old key (not for per-user models).
+/// Seeds one model: ~15% of rows under the old key (not for per-user models), their
+/// tokens dated in the old key's era (`ages.rs`). One transaction per model.
 async fn seed_model(
     store: &Store,
     model: &ModelDef,
@@ -223,36 +224,34 @@ async fn seed_model(
     rows: usize,
 ) -> Result<u64, DemoError> {
     let users = (rows / 10).max(10);
-    // Streamed: rows are written 5 000 at a time as they are made, so memory stays flat
+    // Streamed: rows are written CHUNK at a time as they are made, so memory stays flat
     // however many rows a presenter asks for (`--rows 1000000`, issue 17).
+    let mut bulk = store.bulk_insert(model, Some("demo-loader"))?;
     let (mut current, mut old) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
-    let mut written = 0;
+    let mut dated = 0u64;
     for n in 0..rows_for(&model.name, rows) {
         let row = owned(generate_row(data, &model.name, n, users));
-        let (bucket, ring) = if !model.encryption.per_user && data.chance(15) {
-            (&mut old, &rings.1)
+        if !model.encryption.per_user && data.chance(15) {
+            old.push((row, era_time(dated)));
+            dated += 1;
+            if old.len() == CHUNK {
+                bulk.push_written_at(&rings.1, &old).await?;
+                old.clear();
+            }
         } else {
-            (&mut current, &rings.0)
-        };
-        bucket.push(row);
-        if bucket.len() == CHUNK {
-            written += store
-                .insert_many(model, ring, bucket, Some("demo-loader"))
-                .await?;
-            bucket.clear();
+            current.push(row);
+            if current.len() == CHUNK {
+                bulk.push(&rings.0, &current).await?;
+                current.clear();
+            }
         }
     }
-    for (bucket, ring) in [(&current, &rings.0), (&old, &rings.1)] {
-        if !bucket.is_empty() {
-            written += store
-                .insert_many(model, ring, bucket, Some("demo-loader"))
-                .await?;
-        }
-    }
-    Ok(written)
+    bulk.push(&rings.0, &current).await?;
+    bulk.push_written_at(&rings.1, &old).await?;
+    Ok(bulk.finish().await?)
 }
 
-/// Rows per insert (and at most twice this many rows in memory).
+/// Rows per batch handed to the writer (and at most twice this many rows in memory).
 const CHUNK: usize = 5_000;
 
 /// Builds the whole demo directory, with its data in `dir/timber.db`.
@@ -365,11 +364,6 @@ async fn fill(
     for model in &models.models {
         let written = seed_model(store, model, &rings, &mut data, options.rows).await?;
         rows.push((model.name.clone(), written));
-    }
-    // The old key's values were written before the last rotation: their tokens say so.
-    let old = FernetKey::new(&Key::from_base64_named(DEMO_OLD_KEY, "ENCRYPTION_KEY_OLD")?);
-    for model in &models.models {
-        restamp_old_values(store, model, &rings.0, &old).await?;
     }
     let mut planted = plant_problems(store, models, &rings.0).await?;
     let signups = (options.rows / 10).max(8);

@@ -37,6 +37,9 @@ fn definition() -> Result<ModelDef, DemoError> {
         .ok_or_else(|| DemoError::Models("newsletter_signups definition is empty".into()))
 }
 
+/// Signups per batch handed to the writer.
+const BATCH: usize = 5_000;
+
 /// Creates and fills the undeclared table (`rows` signups); returns what was planted.
 pub async fn plant_undeclared(
     store: &Store,
@@ -46,17 +49,23 @@ pub async fn plant_undeclared(
 ) -> Result<Vec<Planted>, DemoError> {
     let model = definition()?;
     store.init(std::slice::from_ref(&model)).await?;
-    let rows: Vec<Vec<(String, crate::value::Value)>> = (0..rows)
-        .map(|n| {
+    // Streamed a batch at a time, as the models' rows are (`generate.rs`).
+    let mut bulk = store.bulk_insert(&model, Some("demo-loader"))?;
+    let mut batch = Vec::with_capacity(BATCH);
+    for n in 0..rows {
+        batch.push(
             data.newsletter_signup(n)
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
-                .collect()
-        })
-        .collect();
-    store
-        .insert_many(&model, ring, &rows, Some("demo-loader"))
-        .await?;
+                .collect(),
+        );
+        if batch.len() == BATCH {
+            bulk.push(ring, &batch).await?;
+            batch.clear();
+        }
+    }
+    bulk.push(ring, &batch).await?;
+    bulk.finish().await?;
     Ok([
         ("email", "e-mail addresses in a table no model declares"),
         ("phone", "phone numbers in a table no model declares"),

@@ -130,20 +130,25 @@ pub(crate) fn key_choice(model: &ModelDef, owner: Option<&str>) -> Result<KeyCho
     })
 }
 
-/// The stored token for `value` (never called for NULL, which stays NULL).
+/// The stored token for `value` (never called for NULL, which stays NULL), saying it was
+/// written now or at `written_at`.
 pub(crate) fn encrypt_cell(
     ring: &KeyRing,
     model: &ModelDef,
     column: &ColumnDef,
     value: &Value,
     choice: &KeyChoice,
+    written_at: Option<u64>,
 ) -> Result<String, StoreError> {
-    ring.encrypt_value(value, column, choice.clone())
-        .map_err(|e| StoreError::Encrypt {
-            model: model.name.clone(),
-            field: column.name.clone(),
-            reason: e.to_string(),
-        })
+    match written_at {
+        None => ring.encrypt_value(value, column, choice.clone()),
+        Some(at) => ring.encrypt_value_written_at(value, column, choice.clone(), at),
+    }
+    .map_err(|e| StoreError::Encrypt {
+        model: model.name.clone(),
+        field: column.name.clone(),
+        reason: e.to_string(),
+    })
 }
 
 /// The keyed blind-index hash written for a value (HMAC under a key derived from the

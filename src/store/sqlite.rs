@@ -25,7 +25,7 @@ sqlx_backend!(
 );
 
 /// `PRAGMA cache_size` per connection: negative is KiB (16 MiB).
-const SESSION_CACHE_KIB: i64 = -16_384;
+pub(super) const SESSION_CACHE_KIB: i64 = -16_384;
 
 /// Rows sqlx may step ahead of the reader (see `connect`).
 const ROW_BUFFER: usize = 4096;

@@ -143,12 +143,14 @@ pub(crate) fn row_owner(model: &ModelDef, row: &Row) -> Option<String> {
 }
 
 /// The stored form of each value: tokens for encrypted columns (plus their blind-index
-/// hashes), checked typed values for the rest.
+/// hashes), checked typed values for the rest. Tokens say they were written now, or at
+/// `written_at` (a bulk load of backdated rows).
 pub(crate) fn encode_row(
     model: &ModelDef,
     ring: &KeyRing,
     owner: Option<&str>,
     row: &Row,
+    written_at: Option<u64>,
 ) -> Result<Vec<(usize, SqlValue)>, StoreError> {
     let mut out = Vec::with_capacity(row.len() + 1);
     let mut choice = None;
@@ -170,7 +172,9 @@ pub(crate) fn encode_row(
                 choice = Some(key_choice(model, owner)?);
             }
             let choice = choice.as_ref().expect("set above");
-            SqlValue::Text(encrypt_cell(ring, model, column, value, choice)?)
+            SqlValue::Text(encrypt_cell(
+                ring, model, column, value, choice, written_at,
+            )?)
         };
         out.push((*index, stored));
         if let Some(hash_column) = &column.blind_index {

@@ -84,10 +84,12 @@ impl Store {
     ) -> Result<Value, StoreError> {
         self.refuse_if_read_only("insert", model)?;
         let row = insert_row(model, fields, ctx.actor, now())?;
-        let encoded = encode_row(model, ring, row_owner(model, &row).as_deref(), &row)?;
+        let encoded = encode_row(model, ring, row_owner(model, &row).as_deref(), &row, None)?;
         let pk = model.primary_key();
         let generated = !row.iter().any(|(i, _)| model.columns[*i].primary_key);
-        let (mut sql, binds) = self.insert_sql(model, &encoded, 1);
+        let columns: Vec<usize> = encoded.iter().map(|(i, _)| *i).collect();
+        let binds: Vec<SqlValue> = encoded.into_iter().map(|(_, v)| v).collect();
+        let mut sql = self.insert_sql(model, &columns, 1);
         let id = if generated && self.dialect() == Dialect::Postgres {
             sql.push_str(&format!(" RETURNING {}", self.quote(&pk.name)));
             let rows = self
@@ -177,7 +179,7 @@ impl Store {
                 row.push((index, value));
             }
         }
-        let encoded = encode_row(model, ring, owner.as_deref(), &row)?;
+        let encoded = encode_row(model, ring, owner.as_deref(), &row, None)?;
         let dialect = self.dialect();
         let mut binds = Vec::with_capacity(encoded.len() + 1);
         let mut sets = Vec::with_capacity(encoded.len());
@@ -293,36 +295,30 @@ impl Store {
     }
 
     /// `INSERT INTO t (cols) VALUES (...), (...)` for `rows` rows of the same columns.
-    pub(crate) fn insert_sql(
-        &self,
-        model: &ModelDef,
-        first: &[(usize, SqlValue)],
-        rows: usize,
-    ) -> (String, Vec<SqlValue>) {
+    pub(crate) fn insert_sql(&self, model: &ModelDef, columns: &[usize], rows: usize) -> String {
         let dialect = self.dialect();
-        let names: Vec<String> = first
+        let names: Vec<String> = columns
             .iter()
-            .map(|(i, _)| dialect.quote(&model.columns[*i].name))
+            .map(|i| dialect.quote(&model.columns[*i].name))
             .collect();
         let mut groups = Vec::with_capacity(rows);
         let mut n = 0;
         for _ in 0..rows {
-            let marks: Vec<String> = first
+            let marks: Vec<String> = columns
                 .iter()
-                .map(|(i, _)| {
+                .map(|i| {
                     n += 1;
                     dialect.placeholder(n, &model.columns[*i])
                 })
                 .collect();
             groups.push(format!("({})", marks.join(", ")));
         }
-        let sql = format!(
+        format!(
             "INSERT INTO {} ({}) VALUES {}",
             self.quote(&model.table_name),
             names.join(", "),
             groups.join(", ")
-        );
-        (sql, first.iter().map(|(_, v)| v.clone()).collect())
+        )
     }
 
     /// Reads the record inside the write's transaction (for old values and the owner).

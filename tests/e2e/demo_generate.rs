@@ -640,3 +640,65 @@ fn the_demo_support_role_may_not_rotate_retire_init_or_take_over() {
         "{keys:?}"
     );
 }
+
+/// The story's "before the last rotation" data: every value under the old key says it was
+/// written between 2024-03-01 and 2025-12-31 (spread over many days), every value under the
+/// primary key that it was written today, as the census and report then tell people.
+#[test]
+fn old_key_values_are_dated_before_the_last_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let mut opts = options(&dir, 5);
+    opts.rows = 400;
+    let rt = runtime();
+    rt.block_on(generate(&opts)).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (era_from, era_until) = (1_709_251_200u64, 1_767_225_600u64);
+    let models = load_models(&[dir.join("models")]).unwrap();
+    let users = models.find("UserProfile").unwrap();
+    let (old_days, current) = rt.block_on(async {
+        let store = Store::connect_url(&format!("sqlite://{}", dir.join("timber.db").display()))
+            .await
+            .unwrap();
+        let page = store
+            .page(users, &ring(), &PageRequest::first(400))
+            .await
+            .unwrap();
+        store.close().await;
+        let mut old_days = std::collections::BTreeSet::new();
+        let mut current = 0;
+        for record in &page.records {
+            for cell in &record.cells {
+                let Cell::Decrypted { key, timestamp, .. } = cell else {
+                    continue;
+                };
+                if key.to_string() == "old_1" {
+                    assert!(
+                        (era_from..era_until).contains(timestamp),
+                        "an old-key value dated {timestamp}, outside 2024-03-01..2026-01-01"
+                    );
+                    old_days.insert(timestamp / 86_400);
+                } else {
+                    assert!(
+                        timestamp.abs_diff(now) < 3600,
+                        "a current value dated {timestamp}, not now ({now})"
+                    );
+                    current += 1;
+                }
+            }
+        }
+        (old_days, current)
+    });
+    assert!(
+        old_days.len() >= 20,
+        "about 15% of 400 rows are under the old key, on many days: {} days",
+        old_days.len()
+    );
+    assert!(
+        current > 600,
+        "most values are under the primary: {current}"
+    );
+}

@@ -224,3 +224,30 @@ async fn a_full_disk_fails_the_batch_whole_with_a_clear_message() {
     store.close().await;
     assert_eq!(count(&db.url).await, 220);
 }
+
+/// A bulk load stopped part-way (the loader failed, or was dropped) keeps none of its rows,
+/// even those its writing thread had already stepped.
+#[tokio::test]
+async fn a_bulk_insert_dropped_before_finish_keeps_nothing() {
+    let (db, store) = seeded(5).await;
+    let model = model();
+    let mut bulk = store.bulk_insert(&model, None).expect("open");
+    bulk.push(&ring(), &rows(100, 3000, 10))
+        .await
+        .expect("first batch");
+    bulk.push(&ring(), &rows(3100, 3000, 10))
+        .await
+        .expect("second batch");
+    drop(bulk);
+    store.close().await;
+    assert_eq!(count(&db.url).await, 5, "nothing of the dropped load");
+
+    // The same load finished is kept whole.
+    let store = Store::connect_url(&db.url).await.unwrap();
+    let mut bulk = store.bulk_insert(&model, None).expect("open");
+    bulk.push(&ring(), &rows(100, 3000, 10)).await.unwrap();
+    bulk.push(&ring(), &rows(3100, 3000, 10)).await.unwrap();
+    assert_eq!(bulk.finish().await.expect("finish"), 6000);
+    store.close().await;
+    assert_eq!(count(&db.url).await, 6005);
+}
