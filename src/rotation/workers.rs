@@ -137,6 +137,10 @@ impl Runner<'_> {
     async fn work(&self, run: &JobRun<'_>, n: usize) -> Result<(), RotationError> {
         let owner = format!("{}/w{n}", run.live.worker);
         let job = run.live.row.id;
+        // The batch size this worker has adapted to, carried from chunk to chunk: started
+        // again at FIRST_BATCH for every 10 000-row chunk, a quarter of each chunk's batches
+        // had been small ones.
+        let mut learned = FIRST_BATCH;
         let outcome = async {
             loop {
                 if let Some(stop) = self.control.requested() {
@@ -165,7 +169,7 @@ impl Runner<'_> {
                     });
                 }
                 let chunk = lease.chunk;
-                match self.run_chunk(run, &lease).await {
+                match self.run_chunk(run, &lease, &mut learned).await {
                     Ok(ChunkEnd::Done | ChunkEnd::Stopped) => {}
                     Ok(ChunkEnd::Fenced) => {
                         tracing::warn!(job, chunk, worker = %owner, "rotation chunk lost to another worker; its batch was not committed");
@@ -211,11 +215,13 @@ impl Runner<'_> {
             + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30))
     }
 
-    /// Rotates one leased chunk from its cursor to its end.
+    /// Rotates one leased chunk from its cursor to its end, starting at and keeping up to
+    /// date the worker's `learned` batch size.
     async fn run_chunk(
         &self,
         run: &JobRun<'_>,
         lease: &ChunkLease,
+        learned: &mut u32,
     ) -> Result<ChunkEnd, RotationError> {
         let live = run.live;
         let model = live.model;
@@ -239,7 +245,7 @@ impl Runner<'_> {
         };
         let mut batch = run
             .pacer()
-            .cap(live.options.batch.unwrap_or(FIRST_BATCH).clamp(1, 20_000));
+            .cap(live.options.batch.unwrap_or(*learned).clamp(1, 20_000));
         let mut rate_read = Instant::now();
         // The page after the batch being written, read (on another connection) while it is
         // decided and written, with the limit it was read at.
@@ -360,6 +366,7 @@ impl Runner<'_> {
                 batch = run
                     .pacer()
                     .cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
+                *learned = batch;
             }
             if let Some(stop) = stop_asked(totals.status) {
                 run.stop_with(stop, false);
