@@ -82,11 +82,14 @@ pub async fn survey(
         sample: options.sample,
         ..Survey::default()
     };
-    for model in models {
-        if !model.has_encrypted_columns() {
-            continue;
-        }
-        let existing = store.table_columns(&model.table_name).await?;
+    let models: Vec<&ModelDef> = models
+        .iter()
+        .copied()
+        .filter(|m| m.has_encrypted_columns())
+        .collect();
+    // Every table's columns and row estimate in one statement, before the first scan.
+    let outlines = store.table_outlines(&models).await?;
+    for (model, (existing, estimate)) in models.into_iter().zip(outlines) {
         if existing.is_empty() {
             out.skipped.push((
                 model.name.clone(),
@@ -108,6 +111,7 @@ pub async fn survey(
         let scanned = scan_table(
             store,
             model,
+            estimate.rows,
             Arc::new(job),
             classifier.clone(),
             options,

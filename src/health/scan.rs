@@ -154,11 +154,12 @@ impl DuplicateTracker {
     }
 }
 
-/// Scans one table: rows in key order (one streamed statement on a SQLite file, keyset
+/// Scans one table (`estimate` rows, for the progress shown): rows in key order (one streamed statement on a SQLite file, keyset
 /// pages elsewhere), chunks classified in parallel, stats merged.
 pub async fn scan_table(
     store: &Store,
     model: &ModelDef,
+    estimate: u64,
     job: Arc<TableJob>,
     classifier: Arc<Classifier>,
     options: &ScanOptions,
@@ -166,7 +167,7 @@ pub async fn scan_table(
 ) -> Result<TableScan, StoreError> {
     let expected = match options.sample {
         Some(n) => n,
-        None => store.estimate_rows(model).await.map_or(0, |e| e.rows),
+        None => estimate,
     };
     let names = job.fetch.clone();
     let fetch: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -275,17 +275,60 @@ pub(crate) fn without_query_keys(url: &str, drop: impl Fn(&str) -> bool) -> Stri
     out
 }
 
-/// Opens and closes one connection before the pool is built: the pool retries a refused
+/// Opens and closes one connection beside the pool's first: the pool retries a refused
 /// connection until its acquire timeout and then reports only that it timed out, while a
 /// single attempt fails at once with the server's own reason (refused, bad password, TLS).
-pub(crate) async fn probe<C: sqlx::Connection>(
+/// The two connect at the same time, so a good server costs one connection's round trips,
+/// not two (over a 50 ms link a connection is 4-5 round trips: TCP, SSLRequest, TLS,
+/// startup). A failed probe is the error; the pool's attempt is dropped.
+pub(crate) async fn probe_and_pool<C, P>(
     options: &C::Options,
     timeout: Duration,
-) -> Result<(), sqlx::Error> {
-    match tokio::time::timeout(timeout, C::connect_with(options)).await {
-        Ok(connection) => connection?.close().await,
+    pool: P,
+) -> Result<P::Output, sqlx::Error>
+where
+    C: sqlx::Connection,
+    P: std::future::Future + Send + 'static,
+    P::Output: Send + 'static,
+{
+    let pool = tokio::spawn(pool);
+    let probed = match tokio::time::timeout(timeout, C::connect_with(options)).await {
+        Ok(Ok(connection)) => connection.close().await,
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(sqlx::Error::PoolTimedOut),
+    };
+    if let Err(e) = probed {
+        pool.abort();
+        return Err(e);
     }
+    pool.await
+        .map_err(|e| sqlx::Error::Protocol(format!("connecting stopped: {e}")))
+}
+
+/// How long a pooled server connection may sit idle before it is pinged on checkout. A
+/// ping on every checkout (sqlx's default) is a round trip per statement: over a 50 ms
+/// link, half a second of a census. A connection idle this long (a console left open) is
+/// checked, so one the server dropped meanwhile is replaced rather than failing a query.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// The pool settings of the server backends: `max` connections, `acquire_timeout`, and
+/// pings only after [`PING_AFTER_IDLE`].
+pub(crate) fn server_pool<DB: sqlx::Database>(
+    max: u32,
+    acquire_timeout: Duration,
+) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(max)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 #[cfg(test)]

@@ -8,9 +8,7 @@
 use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use sqlx::mysql::{
-    MySqlArguments, MySqlConnectOptions, MySqlPoolOptions, MySqlQueryResult, MySqlRow, MySqlSslMode,
-};
+use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlQueryResult, MySqlRow, MySqlSslMode};
 use sqlx::{Executor, MySql, Row, TypeInfo, ValueRef};
 
 use super::backend::{SqlValue, sqlx_backend};
@@ -48,10 +46,7 @@ pub(crate) async fn connect(
     if let Some(path) = &config.ssl_key_path {
         options = options.ssl_client_key(path);
     }
-    super::connect::probe::<sqlx::MySqlConnection>(&options, config.acquire_timeout).await?;
-    let mut pool = MySqlPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(config.acquire_timeout);
+    let mut pool = super::connect::server_pool::<MySql>(max, config.acquire_timeout);
     let idle = config.idle_transaction_timeout.map(|t| t.as_secs().max(1));
     if read_only || idle.is_some() {
         pool = pool.after_connect(move |conn, _meta| {
@@ -69,7 +64,13 @@ pub(crate) async fn connect(
             })
         });
     }
-    let pool = pool.connect_with(options).await?;
+    let pool = pool.connect_with(options.clone());
+    let pool = super::connect::probe_and_pool::<sqlx::MySqlConnection, _>(
+        &options,
+        config.acquire_timeout,
+        pool,
+    )
+    .await??;
     Ok(MySqlBackend { pool })
 }
 

@@ -8,9 +8,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use sqlx::postgres::{
-    PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow, PgSslMode,
-};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgQueryResult, PgRow, PgSslMode};
 use sqlx::{Postgres, Row, TypeInfo, ValueRef};
 
 use super::backend::{SqlValue, decode_error, sqlx_backend};
@@ -55,12 +53,14 @@ pub(crate) async fn connect(
         let ms = timeout.as_millis().max(1).to_string();
         options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
     }
-    super::connect::probe::<sqlx::PgConnection>(&options, config.acquire_timeout).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(config.acquire_timeout)
-        .connect_with(options)
-        .await?;
+    let pool = super::connect::server_pool::<Postgres>(max, config.acquire_timeout)
+        .connect_with(options.clone());
+    let pool = super::connect::probe_and_pool::<sqlx::PgConnection, _>(
+        &options,
+        config.acquire_timeout,
+        pool,
+    )
+    .await??;
     Ok(PgBackend { pool })
 }
 

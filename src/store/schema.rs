@@ -143,6 +143,99 @@ impl Store {
         Ok(RowEstimate { rows, exact: false })
     }
 
+    /// For each of `models`' tables, in order: its column names in table order (empty when
+    /// the table does not exist) and the fast row estimate of [`Store::estimate_rows`]. On
+    /// a server it is one statement for every table: a census over a 50 ms link had paid two
+    /// statements (four round trips) per model before reading a row.
+    pub async fn table_outlines(
+        &self,
+        models: &[&ModelDef],
+    ) -> Result<Vec<(Vec<String>, RowEstimate)>, StoreError> {
+        let names: Vec<&str> = models.iter().map(|m| m.table_name.as_str()).collect();
+        let (sql, binds) = match self.dialect() {
+            Dialect::Sqlite => {
+                let mut out = Vec::with_capacity(models.len());
+                for model in models {
+                    let columns = self.table_columns(&model.table_name).await?;
+                    let estimate = if columns.is_empty() {
+                        RowEstimate {
+                            rows: 0,
+                            exact: false,
+                        }
+                    } else {
+                        self.estimate_rows(model).await?
+                    };
+                    out.push((columns, estimate));
+                }
+                return Ok(out);
+            }
+            Dialect::Postgres => (
+                "SELECT c.table_name::text, c.column_name::text, \
+                 (SELECT COALESCE(NULLIF(GREATEST(t.reltuples, 0)::int8, 0), \
+                 (SELECT n_live_tup FROM pg_stat_user_tables s WHERE s.relid = t.oid), 0)::int8 \
+                 FROM pg_class t WHERE t.oid = to_regclass(quote_ident(c.table_name))) \
+                 FROM information_schema.columns c \
+                 WHERE c.table_schema = current_schema() AND c.table_name = ANY($1) \
+                 ORDER BY c.table_name, c.ordinal_position"
+                    .to_string(),
+                vec![SqlValue::TextArray(
+                    names.iter().map(|n| Some(n.to_string())).collect(),
+                )],
+            ),
+            Dialect::Mysql => (
+                format!(
+                    "SELECT c.table_name, c.column_name, COALESCE(t.table_rows, 0) \
+                     FROM information_schema.columns c JOIN information_schema.tables t \
+                     ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+                     WHERE c.table_schema = DATABASE() AND c.table_name IN ({}) \
+                     ORDER BY c.table_name, c.ordinal_position",
+                    vec!["?"; names.len().max(1)].join(", ")
+                ),
+                names
+                    .iter()
+                    .map(|n| SqlValue::Text(n.to_string()))
+                    .collect(),
+            ),
+        };
+        let what = names.join(", ");
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &[Wire::Text, Wire::Text, Wire::Int])
+            .await
+            .map_err(|e| StoreError::query("list columns", &what, e))?;
+        let mut out: Vec<(Vec<String>, RowEstimate)> = names
+            .iter()
+            .map(|_| {
+                let estimate = RowEstimate {
+                    rows: 0,
+                    exact: false,
+                };
+                (Vec::new(), estimate)
+            })
+            .collect();
+        for row in rows {
+            let mut row = row.into_iter();
+            let (Some(table), Some(column), rows) = (
+                row.next().and_then(SqlValue::into_text),
+                row.next().and_then(SqlValue::into_text),
+                row.next(),
+            ) else {
+                continue;
+            };
+            let estimate = match rows {
+                Some(SqlValue::Int(n)) => n.max(0) as u64,
+                _ => 0,
+            };
+            for (name, slot) in names.iter().zip(out.iter_mut()) {
+                if *name == table {
+                    slot.0.push(column.clone());
+                    slot.1.rows = estimate;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The exact row count (a full scan on a big table: only when the operator asks).
     pub async fn count_rows(&self, model: &ModelDef) -> Result<RowEstimate, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM {}", self.quote(&model.table_name));

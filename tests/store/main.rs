@@ -17,6 +17,7 @@ mod test_db_store;
 
 mod fault_sqlite;
 mod store_keys;
+mod store_outlines;
 mod store_page_plans;
 mod store_query_rows;
 mod store_sessions;

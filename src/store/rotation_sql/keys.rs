@@ -4,12 +4,32 @@ use super::{KeyRow, KeyStatus, datetime, opt_text, opt_time, text};
 use crate::store::Store;
 use crate::store::backend::SqlValue;
 use crate::store::dialect::Wire;
-use crate::store::error::StoreError;
+use crate::store::error::{StoreError, is_missing_table};
 use crate::store::system_tables::KEYS;
 
 impl Store {
     /// Every row of the key registry.
     pub async fn key_registry(&self) -> Result<Vec<KeyRow>, StoreError> {
+        self.read_key_registry()
+            .await
+            .map_err(|e| self.system_error("read key registry", KEYS, e))?
+            .into_iter()
+            .map(key_from)
+            .collect()
+    }
+
+    /// The key registry; empty when the table does not exist (a database never rotated).
+    /// One statement, its "no such table" taken as the answer: a lookup first had cost two
+    /// more round trips on every census and health run.
+    pub async fn key_registry_if_any(&self) -> Result<Vec<KeyRow>, StoreError> {
+        match self.read_key_registry().await {
+            Ok(rows) => rows.into_iter().map(key_from).collect(),
+            Err(e) if is_missing_table(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.system_error("read key registry", KEYS, e)),
+        }
+    }
+
+    async fn read_key_registry(&self) -> Result<Vec<Vec<SqlValue>>, sqlx::Error> {
         let d = self.dialect();
         let names = [
             "key_id",
@@ -39,20 +59,7 @@ impl Store {
             Wire::DateTime,
             Wire::DateTime,
         ];
-        let rows = self
-            .backend
-            .fetch(&sql, &[], &wires)
-            .await
-            .map_err(|e| self.system_error("read key registry", KEYS, e))?;
-        rows.into_iter().map(key_from).collect()
-    }
-
-    /// The key registry; empty when the table does not exist (a database never rotated).
-    pub async fn key_registry_if_any(&self) -> Result<Vec<KeyRow>, StoreError> {
-        if !self.table_exists(KEYS).await? {
-            return Ok(Vec::new());
-        }
-        self.key_registry().await
+        self.backend.fetch(&sql, &[], &wires).await
     }
 
     /// Inserts or replaces one registry row (delete + insert in one transaction).
