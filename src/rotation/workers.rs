@@ -366,7 +366,11 @@ impl Runner<'_> {
                 batch = run
                     .pacer()
                     .cap(adapt(batch, batch_started.elapsed().as_secs_f64()));
-                *learned = batch;
+                // A chunk's short last page is fast because it is short: only full pages
+                // teach the next chunk.
+                if !finished {
+                    *learned = batch;
+                }
             }
             if let Some(stop) = stop_asked(totals.status) {
                 run.stop_with(stop, false);

@@ -40,6 +40,9 @@ pub struct BulkInsert<'s> {
     sink: Option<Sink>,
     /// Rows given so far (for naming a bad row by its number).
     given: usize,
+    /// A batch failed: nothing of this insert will be kept, and every later call says so
+    /// (a server would otherwise commit the statements before the failed one).
+    failed: bool,
 }
 
 enum Sink {
@@ -67,6 +70,7 @@ impl Store {
             columns: None,
             sink: None,
             given: 0,
+            failed: false,
         })
     }
 
@@ -88,8 +92,13 @@ impl Store {
 impl BulkInsert<'_> {
     /// Encrypts `rows` under `ring` (tokens written now) and writes them.
     pub async fn push(&mut self, ring: &KeyRing, rows: &[Fields]) -> Result<(), StoreError> {
-        let encoded = self.encode(ring, rows.iter().map(|fields| (fields, None)))?;
-        self.write(encoded).await
+        self.refuse_if_failed()?;
+        let written = match self.encode(ring, rows.iter().map(|fields| (fields, None))) {
+            Ok(encoded) => self.write(encoded).await,
+            Err(e) => Err(e),
+        };
+        self.failed = written.is_err();
+        written
     }
 
     /// As [`BulkInsert::push`], each row's tokens saying they were written at its time
@@ -99,12 +108,29 @@ impl BulkInsert<'_> {
         ring: &KeyRing,
         rows: &[(Fields, u64)],
     ) -> Result<(), StoreError> {
-        let encoded = self.encode(ring, rows.iter().map(|(fields, at)| (fields, Some(*at))))?;
-        self.write(encoded).await
+        self.refuse_if_failed()?;
+        let written = match self.encode(ring, rows.iter().map(|(fields, at)| (fields, Some(*at)))) {
+            Ok(encoded) => self.write(encoded).await,
+            Err(e) => Err(e),
+        };
+        self.failed = written.is_err();
+        written
+    }
+
+    fn refuse_if_failed(&self) -> Result<(), StoreError> {
+        if !self.failed {
+            return Ok(());
+        }
+        Err(StoreError::Query {
+            what: "bulk insert".into(),
+            table: self.model.table_name.clone(),
+            reason: "an earlier batch of this insert failed; nothing of it is kept".into(),
+        })
     }
 
     /// Commits every row given; returns how many were written.
     pub async fn finish(self) -> Result<u64, StoreError> {
+        self.refuse_if_failed()?; // dropping the sink rolls back
         let (store, model) = (self.store, self.model);
         match self.sink {
             None => Ok(0),
@@ -162,7 +188,12 @@ impl BulkInsert<'_> {
         let (store, model) = (self.store, self.model);
         if self.sink.is_none() {
             let sql = store.insert_sql(model, &columns, 1);
-            self.sink = Some(match store.sqlite_file() {
+            // A URL with settings (`mode=ro`, `immutable=1`, a `vfs`) is opened only as sqlx
+            // reads them, so its rows go through sqlx.
+            let plain_file = store
+                .sqlite_file()
+                .filter(|_| !store.config.url.expose().contains('?'));
+            self.sink = Some(match plain_file {
                 Some(path) => Sink::File(FileWriter::start(path, sql, &store.config)),
                 None => Sink::Server {
                     tx: store.begin(model).await?,
@@ -196,6 +227,12 @@ impl BulkInsert<'_> {
 
 /// The writing thread's failure as the sqlx path words it (`Store::write_error`).
 fn file_error(store: &Store, model: &ModelDef, e: FileWriteError) -> StoreError {
+    if e.0.contains("readonly database") {
+        return StoreError::ReadOnly {
+            what: "bulk insert".into(),
+            table: model.table_name.clone(),
+        };
+    }
     if e.0.contains("no such table") {
         return StoreError::MissingTable {
             model: model.name.clone(),

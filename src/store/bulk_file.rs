@@ -39,7 +39,7 @@ pub(super) struct FileWriter {
     /// the allocating thread's malloc arena while this thread was allocating in it (13% of
     /// a demo's time was futex waits on that lock).
     spent: std::sync::mpsc::Receiver<Vec<Vec<SqlValue>>>,
-    thread: JoinHandle<Result<u64, FileWriteError>>,
+    thread: Option<JoinHandle<Result<u64, FileWriteError>>>,
 }
 
 /// What the writing thread needs of the store's configuration.
@@ -62,7 +62,7 @@ impl FileWriter {
         FileWriter {
             rows: tx,
             spent,
-            thread,
+            thread: Some(thread),
         }
     }
 
@@ -75,8 +75,12 @@ impl FileWriter {
         if self.rows.send(Message::Rows(rows)).await.is_ok() {
             return Ok(());
         }
-        // The writer only stops early on an error; the join says which.
-        Err(match (&mut self.thread).await {
+        // The writer only stops early on an error; the join says which (once: a finished
+        // thread is not awaited again).
+        let Some(thread) = self.thread.take() else {
+            return Err(FileWriteError("the writing thread has stopped".into()));
+        };
+        Err(match thread.await {
             Ok(Err(e)) => e,
             Ok(Ok(_)) => FileWriteError("the writing thread stopped early".into()),
             Err(e) => FileWriteError(format!("the writing thread stopped: {e}")),
@@ -87,7 +91,10 @@ impl FileWriter {
     pub(super) async fn commit(self) -> Result<u64, FileWriteError> {
         // A send that fails means the writer has stopped: its result says why.
         let _ = self.rows.send(Message::Commit).await;
-        match self.thread.await {
+        let Some(thread) = self.thread else {
+            return Err(FileWriteError("the writing thread has stopped".into()));
+        };
+        match thread.await {
             Ok(result) => result,
             Err(e) => Err(FileWriteError(format!("the writing thread stopped: {e}"))),
         }

@@ -275,41 +275,30 @@ pub(crate) fn without_query_keys(url: &str, drop: impl Fn(&str) -> bool) -> Stri
     out
 }
 
-/// Opens and closes one connection beside the pool's first: the pool retries a refused
+/// Opens and closes one connection before the pool is built: the pool retries a refused
 /// connection until its acquire timeout and then reports only that it timed out, while a
 /// single attempt fails at once with the server's own reason (refused, bad password, TLS).
-/// The two connect at the same time, so a good server costs one connection's round trips,
-/// not two (over a 50 ms link a connection is 4-5 round trips: TCP, SSLRequest, TLS,
-/// startup). A failed probe is the error; the pool's attempt is dropped.
-pub(crate) async fn probe_and_pool<C, P>(
+///
+/// One after the other, not side by side (which would save a connection's 4-5 round trips
+/// over a slow link): side by side, a wrong password would be tried twice per start,
+/// locking an account with a failed-login limit twice as fast, and a role limited to one
+/// connection could not start at all.
+pub(crate) async fn probe<C: sqlx::Connection>(
     options: &C::Options,
     timeout: Duration,
-    pool: P,
-) -> Result<P::Output, sqlx::Error>
-where
-    C: sqlx::Connection,
-    P: std::future::Future + Send + 'static,
-    P::Output: Send + 'static,
-{
-    let pool = tokio::spawn(pool);
-    let probed = match tokio::time::timeout(timeout, C::connect_with(options)).await {
-        Ok(Ok(connection)) => connection.close().await,
-        Ok(Err(e)) => Err(e),
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, C::connect_with(options)).await {
+        Ok(connection) => connection?.close().await,
         Err(_) => Err(sqlx::Error::PoolTimedOut),
-    };
-    if let Err(e) = probed {
-        pool.abort();
-        return Err(e);
     }
-    pool.await
-        .map_err(|e| sqlx::Error::Protocol(format!("connecting stopped: {e}")))
 }
 
 /// How long a pooled server connection may sit idle before it is pinged on checkout. A
 /// ping on every checkout (sqlx's default) is a round trip per statement: over a 50 ms
-/// link, half a second of a census. A connection idle this long (a console left open) is
-/// checked, so one the server dropped meanwhile is replaced rather than failing a query.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+/// link, half a second of a census whose statements follow each other at once. A
+/// connection idle longer (the console between two keys, a server restarted or a proxy's
+/// idle timeout meanwhile) is still checked, and replaced if the server dropped it.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 /// The pool settings of the server backends: `max` connections, `acquire_timeout`, and
 /// pings only after [`PING_AFTER_IDLE`].

@@ -46,6 +46,7 @@ pub(crate) async fn connect(
     if let Some(path) = &config.ssl_key_path {
         options = options.ssl_client_key(path);
     }
+    super::connect::probe::<sqlx::MySqlConnection>(&options, config.acquire_timeout).await?;
     let mut pool = super::connect::server_pool::<MySql>(max, config.acquire_timeout);
     let idle = config.idle_transaction_timeout.map(|t| t.as_secs().max(1));
     if read_only || idle.is_some() {
@@ -64,13 +65,7 @@ pub(crate) async fn connect(
             })
         });
     }
-    let pool = pool.connect_with(options.clone());
-    let pool = super::connect::probe_and_pool::<sqlx::MySqlConnection, _>(
-        &options,
-        config.acquire_timeout,
-        pool,
-    )
-    .await??;
+    let pool = pool.connect_with(options).await?;
     Ok(MySqlBackend { pool })
 }
 

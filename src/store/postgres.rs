@@ -53,14 +53,10 @@ pub(crate) async fn connect(
         let ms = timeout.as_millis().max(1).to_string();
         options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
     }
+    super::connect::probe::<sqlx::PgConnection>(&options, config.acquire_timeout).await?;
     let pool = super::connect::server_pool::<Postgres>(max, config.acquire_timeout)
-        .connect_with(options.clone());
-    let pool = super::connect::probe_and_pool::<sqlx::PgConnection, _>(
-        &options,
-        config.acquire_timeout,
-        pool,
-    )
-    .await??;
+        .connect_with(options)
+        .await?;
     Ok(PgBackend { pool })
 }
 

@@ -152,18 +152,24 @@ impl Store {
         models: &[&ModelDef],
     ) -> Result<Vec<(Vec<String>, RowEstimate)>, StoreError> {
         let names: Vec<&str> = models.iter().map(|m| m.table_name.as_str()).collect();
+        let unknown = RowEstimate {
+            rows: 0,
+            exact: false,
+        };
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
         let (sql, binds) = match self.dialect() {
             Dialect::Sqlite => {
                 let mut out = Vec::with_capacity(models.len());
                 for model in models {
                     let columns = self.table_columns(&model.table_name).await?;
+                    // No estimate (a WITHOUT ROWID table has no rowid) is no progress
+                    // total, not a failed survey.
                     let estimate = if columns.is_empty() {
-                        RowEstimate {
-                            rows: 0,
-                            exact: false,
-                        }
+                        unknown
                     } else {
-                        self.estimate_rows(model).await?
+                        self.estimate_rows(model).await.unwrap_or(unknown)
                     };
                     out.push((columns, estimate));
                 }
@@ -203,16 +209,14 @@ impl Store {
             .fetch(&sql, &binds, &[Wire::Text, Wire::Text, Wire::Int])
             .await
             .map_err(|e| StoreError::query("list columns", &what, e))?;
-        let mut out: Vec<(Vec<String>, RowEstimate)> = names
-            .iter()
-            .map(|_| {
-                let estimate = RowEstimate {
-                    rows: 0,
-                    exact: false,
-                };
-                (Vec::new(), estimate)
-            })
-            .collect();
+        let mut out: Vec<(Vec<String>, RowEstimate)> =
+            names.iter().map(|_| (Vec::new(), unknown)).collect();
+        // MySQL may answer in another letter case than the model's (`lower_case_table_names`
+        // stores `Users` as `users`), as `table_columns`' `table_name = ?` matches there.
+        let same = |a: &str, b: &str| match self.dialect() {
+            Dialect::Mysql => a.eq_ignore_ascii_case(b),
+            _ => a == b,
+        };
         for row in rows {
             let mut row = row.into_iter();
             let (Some(table), Some(column), rows) = (
@@ -227,7 +231,7 @@ impl Store {
                 _ => 0,
             };
             for (name, slot) in names.iter().zip(out.iter_mut()) {
-                if *name == table {
+                if same(name, &table) {
                     slot.0.push(column.clone());
                     slot.1.rows = estimate;
                 }

@@ -239,8 +239,14 @@ async fn a_bulk_insert_dropped_before_finish_keeps_nothing() {
         .await
         .expect("second batch");
     drop(bulk);
+    // A write needs the lock the dropped load held: it waits (busy timeout) until the
+    // writing thread has rolled back, then goes in.
+    store
+        .insert_many(&model, &ring(), &rows(9000, 1, 10), None)
+        .await
+        .expect("the lock is given back");
     store.close().await;
-    assert_eq!(count(&db.url).await, 5, "nothing of the dropped load");
+    assert_eq!(count(&db.url).await, 6, "nothing of the dropped load");
 
     // The same load finished is kept whole.
     let store = Store::connect_url(&db.url).await.unwrap();
@@ -249,5 +255,51 @@ async fn a_bulk_insert_dropped_before_finish_keeps_nothing() {
     bulk.push(&ring(), &rows(3100, 3000, 10)).await.unwrap();
     assert_eq!(bulk.finish().await.expect("finish"), 6000);
     store.close().await;
-    assert_eq!(count(&db.url).await, 6005);
+    assert_eq!(count(&db.url).await, 6006);
+}
+
+/// A load one of whose batches fails keeps nothing, even if its caller goes on: the failure
+/// is reported by that push or a later one (the file's writer runs behind the caller),
+/// every push after it and the finish refuse, and the batches before it are not committed.
+#[tokio::test]
+async fn a_bulk_insert_with_a_failed_batch_keeps_nothing_and_says_so() {
+    let (db, store) = seeded(5).await;
+    let model = model();
+    let mut bulk = store.bulk_insert(&model, None).expect("open");
+    bulk.push(&ring(), &rows(100, 50, 10))
+        .await
+        .expect("first batch");
+    // Key 1 is taken by the seeded rows: the writer fails on it.
+    let mut reported = bulk.push(&ring(), &rows(1, 10, 10)).await.err();
+    for n in 0..200 {
+        if reported.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        reported = bulk.push(&ring(), &rows(1000 + n, 1, 10)).await.err();
+    }
+    let reported = reported.expect("the duplicate key is reported");
+    assert!(
+        reported.to_string().contains("UNIQUE") && reported.to_string().contains("`notes`"),
+        "names the constraint and the table: {reported}"
+    );
+    let again = bulk
+        .push(&ring(), &rows(500, 10, 10))
+        .await
+        .expect_err("a push after a failure is refused");
+    assert!(
+        again.to_string().contains("earlier batch"),
+        "says why: {again}"
+    );
+    let finish = bulk.finish().await.expect_err("finish after a failure");
+    assert!(
+        finish.to_string().contains("`notes`"),
+        "names the table: {finish}"
+    );
+    store.close().await;
+    assert_eq!(
+        count(&db.url).await,
+        5,
+        "nothing of the failed load is kept"
+    );
 }

@@ -60,6 +60,14 @@ async fn outlines(kind: Kind) {
         Kind::Sqlite => {}
     }
 
+    assert!(
+        store
+            .table_outlines(&[])
+            .await
+            .expect("no models")
+            .is_empty(),
+        "{kind:?}: no models, no statement and no outlines"
+    );
     let found = store
         .table_outlines(&[vault, ledger])
         .await
