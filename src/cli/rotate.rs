@@ -72,7 +72,16 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
     };
     if args.dry_run {
         return block_on(async {
-            let store = Store::connect(config).await?;
+            let store = Store::connect(config.clone()).await?;
+            // What the run would refuse about the lag, the plan refuses too.
+            let replica = lag_settings(args, &config, &store).await?;
+            if args.max_lag.is_some_and(|l| l > 0.0) {
+                crate::rotation::lag_source(store.dialect(), replica.is_some())
+                    .map_err(|e| CliError::msg(e.to_string()))?;
+            }
+            if let Some(replica) = replica {
+                replica.close().await;
+            }
             let mut plans = Vec::new();
             for model in &selected {
                 plans.push(
@@ -107,27 +116,8 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
             let bound = super::metrics::serve(addr, &ctx).await?;
             eprintln!("timber rotate: metrics at http://{bound}/metrics");
         }
-        let lag_from = match &args.lag_from {
-            Some(_) if config.dialect != crate::store::Dialect::Mysql => {
-                return Err(CliError::msg(
-                    "--lag-from names a MySQL/MariaDB replica to read the lag on; \
-                     PostgreSQL's lag is read on the primary: leave out --lag-from"
-                        .to_string(),
-                ));
-            }
-            Some(url) => Some(connect_replica(url, &config).await?),
-            None => None,
-        };
-        let store = Store::connect(config).await?;
-        // A lag limit this session cannot read is refused before any work.
-        if args.max_lag.is_some_and(|l| l > 0.0)
-            && store.dialect() == crate::store::Dialect::Postgres
-        {
-            store
-                .replication_lag()
-                .await
-                .map_err(|e| CliError::msg(format!("--max-lag: {e}")))?;
-        }
+        let store = Store::connect(config.clone()).await?;
+        let lag_from = lag_settings(args, &config, &store).await?;
         let audit = AuditLog::open(&store, &ring)
             .await
             .map_err(|e| CliError::msg(format!("cannot rotate: {e}")))?;
@@ -174,6 +164,35 @@ pub fn run(global: &GlobalArgs, args: &RotateArgs) -> CliResult {
 
 /// The replica `--lag-from` names: read-only, a small pool, and the main connection's TLS
 /// settings (`REQUIRE_SSL` holds for it too).
+/// The lag settings checked before any work, for a run and its `--dry-run` alike: a
+/// `--lag-from` replica (MySQL/MariaDB only) connected and asked once, and on PostgreSQL a
+/// `--max-lag` this session can read. Returns the replica.
+async fn lag_settings(
+    args: &RotateArgs,
+    config: &StoreConfig,
+    store: &Store,
+) -> Result<Option<Store>, CliError> {
+    let lag_from = match &args.lag_from {
+        Some(_) if config.dialect != crate::store::Dialect::Mysql => {
+            return Err(CliError::msg(
+                "--lag-from names a MySQL/MariaDB replica to read the lag on; \
+                 PostgreSQL's lag is read on the primary: leave out --lag-from"
+                    .to_string(),
+            ));
+        }
+        Some(url) => Some(connect_replica(url, config).await?),
+        None => None,
+    };
+    // A lag limit this session cannot read is refused before any work.
+    if args.max_lag.is_some_and(|l| l > 0.0) && store.dialect() == crate::store::Dialect::Postgres {
+        store
+            .replication_lag()
+            .await
+            .map_err(|e| CliError::msg(format!("--max-lag: {e}")))?;
+    }
+    Ok(lag_from)
+}
+
 async fn connect_replica(url: &str, main: &StoreConfig) -> Result<Store, CliError> {
     let mut config =
         StoreConfig::from_url(url).map_err(|e| CliError::msg(format!("--lag-from: {e}")))?;

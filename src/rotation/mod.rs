@@ -43,7 +43,7 @@ pub use pace::{set_job_limits, set_max_rate};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};
 pub use retire::{KeyListing, KeyUse, key_listing, key_usage, retire_key};
 pub use retire::{key_usage_with_progress, retirable};
-pub use run::{BatchHook, DEFAULT_LEASE, RotationControl, RunOptions, Runner};
+pub use run::{BatchHook, DEFAULT_LEASE, RotationControl, RunOptions, Runner, lag_source};
 pub use scope::Scope;
 pub use scope::target_label;
 

@@ -152,18 +152,7 @@ impl<'a> Runner<'a> {
     /// A lag limit needs a lag to read: PostgreSQL's primary knows its replicas' lag; a
     /// MySQL/MariaDB job reads a replica (`--lag-from`); SQLite has no replicas.
     pub(crate) fn check_lag_source(&self) -> Result<(), RotationError> {
-        match self.store.dialect() {
-            crate::store::Dialect::Postgres => Ok(()),
-            crate::store::Dialect::Mysql if self.lag_from.is_some() => Ok(()),
-            crate::store::Dialect::Mysql => Err(RotationError::LagUnknown {
-                database: "MySQL/MariaDB primary",
-                remedy: "give --lag-from with a replica's URL (its Seconds_Behind_Source is read)",
-            }),
-            crate::store::Dialect::Sqlite => Err(RotationError::LagUnknown {
-                database: "SQLite database",
-                remedy: "leave out --max-lag, or cap the pace with --max-rate",
-            }),
-        }
+        lag_source(self.store.dialect(), self.lag_from.is_some())
     }
 
     /// More than one worker on SQLite (one writer at a time) is refused before anything
@@ -480,4 +469,21 @@ fn job_cursor(model: &ModelDef, row: &JobRow) -> Result<Option<Value>, RotationE
             model: model.name.clone(),
             reason: format!("job {} has an unreadable cursor: {reason}", row.id),
         })
+}
+
+/// Whether a rotation on `dialect` can read its replicas' lag (with a `--lag-from` replica
+/// or without): the refusal a `--max-lag` run and its `--dry-run` both give.
+pub fn lag_source(dialect: crate::store::Dialect, lag_from: bool) -> Result<(), RotationError> {
+    match dialect {
+        crate::store::Dialect::Postgres => Ok(()),
+        crate::store::Dialect::Mysql if lag_from => Ok(()),
+        crate::store::Dialect::Mysql => Err(RotationError::LagUnknown {
+            database: "MySQL/MariaDB primary",
+            remedy: "give --lag-from with a replica's URL (its Seconds_Behind_Source is read)",
+        }),
+        crate::store::Dialect::Sqlite => Err(RotationError::LagUnknown {
+            database: "SQLite database",
+            remedy: "leave out --max-lag, or cap the pace with --max-rate",
+        }),
+    }
 }

@@ -195,6 +195,17 @@ fn the_lag_limit_is_set_on_a_job_and_refused_where_lag_is_unknown() {
         "{err}"
     );
     assert!(json_lines(&out).is_empty(), "nothing ran");
+    // The plan refuses what the run would: a dry run is no way to find out later.
+    let plan = timber(
+        dir.path(),
+        &["rotate", "--all", "--dry-run", "--max-lag", "5"],
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("SQLite") && stderr(&plan).contains("--max-rate"),
+        "{}",
+        stderr(&plan)
+    );
     let bad = timber(dir.path(), &["rotate", "--all", "--max-lag", "soon"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
@@ -337,6 +348,18 @@ fn mariadb_a_rotation_waits_on_the_replica_it_is_told_to_watch() {
         stderr(&primary_as_replica)
     );
     assert!(json_lines(&primary_as_replica).is_empty());
+    // The same two refused by the plan.
+    for extra in [&[][..], &["--lag-from", url.as_str()][..]] {
+        let mut args = vec!["rotate", "--all", "--dry-run", "--max-lag", "1"];
+        args.extend_from_slice(extra);
+        let plan = timber(dir.path(), &args);
+        assert_eq!(plan.status.code(), Some(2), "{args:?}: {}", stderr(&plan));
+        let err = stderr(&plan);
+        assert!(
+            err.contains("--lag-from") || err.contains("is not a replica"),
+            "{args:?}: {err}"
+        );
+    }
 
     // The replica applies every event 60 s late: it falls behind as the primary writes.
     rt.block_on(Delay::set(&replica, 60));
