@@ -92,13 +92,8 @@ impl Store {
 impl BulkInsert<'_> {
     /// Encrypts `rows` under `ring` (tokens written now) and writes them.
     pub async fn push(&mut self, ring: &KeyRing, rows: &[Fields]) -> Result<(), StoreError> {
-        self.refuse_if_failed()?;
-        let written = match self.encode(ring, rows.iter().map(|fields| (fields, None))) {
-            Ok(encoded) => self.write(encoded).await,
-            Err(e) => Err(e),
-        };
-        self.failed = written.is_err();
-        written
+        self.push_rows(ring, rows.iter().map(|fields| (fields, None)))
+            .await
     }
 
     /// As [`BulkInsert::push`], each row's tokens saying they were written at its time
@@ -108,8 +103,18 @@ impl BulkInsert<'_> {
         ring: &KeyRing,
         rows: &[(Fields, u64)],
     ) -> Result<(), StoreError> {
+        self.push_rows(ring, rows.iter().map(|(fields, at)| (fields, Some(*at))))
+            .await
+    }
+
+    /// Encodes and writes rows; any failure marks the whole insert failed.
+    async fn push_rows<'r>(
+        &mut self,
+        ring: &KeyRing,
+        rows: impl Iterator<Item = (&'r Fields, Option<u64>)>,
+    ) -> Result<(), StoreError> {
         self.refuse_if_failed()?;
-        let written = match self.encode(ring, rows.iter().map(|(fields, at)| (fields, Some(*at)))) {
+        let written = match self.encode(ring, rows) {
             Ok(encoded) => self.write(encoded).await,
             Err(e) => Err(e),
         };

@@ -30,13 +30,13 @@ impl Store {
             Dialect::Sqlite => "",
             Dialect::Postgres | Dialect::Mysql => " FOR UPDATE SKIP LOCKED",
         };
+        // What a claim reads of a chunk, in the order of `wires` below.
+        let read = ["chunk", "generation", "lease_owner", "status"]
+            .map(q)
+            .join(", ");
         let pick = format!(
-            "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND ({} = {} OR ({} = {} AND {} < {})) \
+            "SELECT {read} FROM {} WHERE {} = {} AND ({} = {} OR ({} = {} AND {} < {})) \
              ORDER BY {} LIMIT 1{lock}",
-            q("chunk"),
-            q("generation"),
-            q("lease_owner"),
-            q("status"),
             q(ROTATION_CHUNKS),
             q("job_id"),
             d.param(1),
@@ -67,11 +67,7 @@ impl Store {
         // First a chunk whose lease names a process known gone (same host, no such pid):
         // it was in progress, and a rerun after `kill -9` need not wait out the lease.
         let held = format!(
-            "SELECT {}, {}, {}, {} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
-            q("chunk"),
-            q("generation"),
-            q("lease_owner"),
-            q("status"),
+            "SELECT {read} FROM {} WHERE {} = {} AND {} = {} ORDER BY {}",
             q(ROTATION_CHUNKS),
             q("job_id"),
             d.param(1),
