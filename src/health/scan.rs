@@ -14,7 +14,7 @@ use super::stats::ColumnStats;
 use crate::config::{ColumnDef, ModelDef};
 use crate::crypto::MasterGeneration;
 use crate::crypto::{KeyId, inspect};
-use crate::store::{RawRow, Store, StoreError};
+use crate::store::{RawRow, Recycler, Store, StoreError};
 use crate::value::Value;
 
 // Which tables and columns a scan reads. A model is scanned when it has encrypted columns
@@ -178,11 +178,13 @@ pub async fn scan_table(
         columns: Vec::new(),
         pending: JoinSet::new(),
         rows_read: 0,
+        recycler: None,
     };
     scan.columns = vec![ColumnStats::default(); scan.job.columns.len()];
     let mut sampled = false;
     // One more row than the sample, to tell whether the table has more.
     if let Some(mut stream) = store.raw_stream(model, &fetch, options.sample.map(|n| n + 1))? {
+        scan.recycler = Some(stream.recycler());
         while let Some(page) = stream.next().await {
             let mut page = page?;
             if let Some(n) = options.sample {
@@ -252,6 +254,23 @@ struct Classify {
     columns: Vec<ColumnStats>,
     pending: JoinSet<ChunkStats>,
     rows_read: u64,
+    /// Where pages go when classified (a SQLite file's reader refills them).
+    recycler: Option<Recycler>,
+}
+
+/// A page shared by the chunks classifying it. The last chunk done hands it back to the
+/// reading thread ([`Recycler`]), so its rows are refilled there rather than freed here.
+struct SharedPage {
+    rows: Vec<RawRow>,
+    back: Option<Recycler>,
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        if let Some(back) = &self.back {
+            back.give_back(std::mem::take(&mut self.rows));
+        }
+    }
 }
 
 impl Classify {
@@ -263,19 +282,23 @@ impl Classify {
         if page.is_empty() {
             return Ok(());
         }
-        let page = Arc::new(page);
+        let page = Arc::new(SharedPage {
+            rows: page,
+            back: self.recycler.clone(),
+        });
         if let Some(owner_at) = self.job.owner_at {
-            derive_owner_keys(&self.classifier, &page, owner_at, self.workers).await?;
+            derive_owner_keys(&self.classifier, &page.rows, owner_at, self.workers).await?;
         }
-        let chunk_len = page.len().div_ceil(self.workers);
-        for (i, start) in (0..page.len()).step_by(chunk_len).enumerate() {
+        let rows = page.rows.len();
+        let chunk_len = rows.div_ceil(self.workers);
+        for (i, start) in (0..rows).step_by(chunk_len).enumerate() {
             let (page, job, classifier) = (page.clone(), self.job.clone(), self.classifier.clone());
-            let end = (start + chunk_len).min(page.len());
+            let end = (start + chunk_len).min(rows);
             let position = self.rows_read + (i * chunk_len) as u64;
             self.pending
-                .spawn_blocking(move || classifier.chunk(&job, &page[start..end], position));
+                .spawn_blocking(move || classifier.chunk(&job, &page.rows[start..end], position));
         }
-        self.rows_read += page.len() as u64;
+        self.rows_read += rows as u64;
         // Keep at most two pages in flight: reading overlaps classification, memory stays
         // bounded.
         while self.pending.len() > 2 * self.workers {

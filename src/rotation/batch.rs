@@ -8,7 +8,7 @@ use super::RotationError;
 use super::decide::{Decider, Outcome, reason};
 use super::job::key_text;
 use super::scope::Scope;
-use super::split::decide_all;
+use super::split::{Cores, decide_all};
 use crate::config::ColumnDef;
 use crate::store::{ColumnCas, FailureRow, RotationRow, RotationTx};
 use crate::value::Value;
@@ -42,29 +42,56 @@ pub(crate) fn adapt(batch: u32, seconds: f64) -> u32 {
     }
 }
 
-/// Decides and writes one batch inside `tx`; rows that changed since they were read are
+/// A batch's first decision (every column of every row), made before its transaction:
+/// pure CPU work over the rows as read, so it can run while the previous batch is written.
+/// Nothing here is trusted later without the compare-and-set: a row changed since it was
+/// read misses its write and is re-read and decided again inside the transaction.
+pub(crate) struct Decided {
+    writes: Vec<ColumnWrites>,
+    failed: Vec<bool>,
+    tally: Tally,
+}
+
+/// Decides every column of `rows` on every core (`split.rs`): the crypto is most of a
+/// SQLite rotation's time.
+pub(crate) fn decide_batch(
+    decider: &Decider<'_>,
+    scope: &Scope<'_>,
+    rows: &[RotationRow],
+    cores: Cores,
+) -> Decided {
+    let mut tally = Tally::default();
+    let mut failed = vec![false; rows.len()];
+    let writes = decide_all(decider, scope, rows, cores, &mut failed, &mut tally);
+    Decided {
+        writes,
+        failed,
+        tally,
+    }
+}
+
+/// Writes one decided batch inside `tx`; rows that changed since they were read are
 /// re-read inside the transaction and decided again.
 pub(crate) async fn apply_batch(
     tx: &mut RotationTx<'_>,
     decider: &Decider<'_>,
     scope: &Scope<'_>,
     rows: &[RotationRow],
+    decided: Decided,
 ) -> Result<Tally, RotationError> {
-    let mut tally = Tally::default();
+    let Decided {
+        writes,
+        mut failed,
+        mut tally,
+    } = decided;
+    debug_assert_eq!(failed.len(), rows.len(), "decided for another page");
     let mut wrote = vec![false; rows.len()];
-    let mut failed = vec![false; rows.len()];
     // A map, not a scan: a linear search per written value made each batch quadratic
-    // (11% of a 100k-row rotation's CPU in a profile). Only conflicts need it: a first
-    // attempt knows each row's position.
-    let positions: HashMap<String, usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (id_key(&r.id), i))
-        .collect();
-    // First every column of every row (the rows borrowed, not copied per column), written in
-    // one call: PostgreSQL then writes each row version once, not once per column.
-    // Decided on every core (`split.rs`): the crypto is most of a SQLite rotation's time.
-    let writes = decide_all(decider, scope, rows, &mut failed, &mut tally);
+    // (11% of a 100k-row rotation's CPU in a profile). Only conflicts need it, so it is
+    // built at the first one: a first attempt knows each row's position.
+    let mut positions: Option<HashMap<String, usize>> = None;
+    // Every column of every row (the rows borrowed, not copied per column) is written in one
+    // call: PostgreSQL then writes each row version once, not once per column.
     let targets: Vec<(&ColumnDef, Option<&ColumnDef>)> = scope
         .columns
         .iter()
@@ -78,6 +105,12 @@ pub(crate) async fn apply_batch(
         mark_written(&writes[ci], &conflicts, &mut wrote);
         let mut attempt = 0;
         while !conflicts.is_empty() {
+            let positions = positions.get_or_insert_with(|| {
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, r)| (id_key(&r.id), i))
+                    .collect()
+            });
             tally.conflicts += conflicts.len() as u64;
             if attempt == CONFLICT_RETRIES {
                 for id in &conflicts {

@@ -33,10 +33,11 @@ pub(crate) fn decide_all(
     decider: &Decider<'_>,
     scope: &Scope<'_>,
     rows: &[RotationRow],
+    cores: Cores,
     failed: &mut [bool],
     tally: &mut Tally,
 ) -> Vec<ColumnWrites> {
-    let threads = threads_for(rows.len());
+    let threads = threads_for(rows.len(), cores);
     let per = rows.len().div_ceil(threads.max(1)).max(1);
     let chunks: Vec<Chunk> = if threads <= 1 {
         vec![decide_chunk(decider, scope, rows, 0)]
@@ -130,14 +131,28 @@ fn join(
     writes
 }
 
-/// How many threads a batch of `rows` rows is worth: one per core, none idle for lack of
-/// rows.
-fn threads_for(rows: usize) -> usize {
+/// Which of the machine's cores a decision may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cores {
+    /// Every core: nothing else runs meanwhile.
+    All,
+    /// All but one, left to the database writing the previous batch (a SQLite write runs
+    /// in this process: deciding on every core slowed it by half).
+    AllButOne,
+}
+
+/// How many threads a batch of `rows` rows is worth: one per core it may use, none idle
+/// for lack of rows.
+fn threads_for(rows: usize, cores: Cores) -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
-    let cores = *CORES.get_or_init(|| {
+    let all = *CORES.get_or_init(|| {
         thread::available_parallelism()
             .map(NonZeroUsize::get)
             .unwrap_or(1)
     });
-    cores.min(rows / MIN_ROWS_PER_THREAD).max(1)
+    let usable = match cores {
+        Cores::All => all,
+        Cores::AllButOne => all - 1,
+    };
+    usable.min(rows / MIN_ROWS_PER_THREAD).max(1)
 }

@@ -20,15 +20,17 @@ use chrono::NaiveDateTime;
 use futures_util::future::join_all;
 
 use super::RotationError;
-use super::batch::{FIRST_BATCH, adapt, apply_batch};
+use super::batch::{Decided, FIRST_BATCH, adapt, apply_batch, decide_batch};
 use super::decide::Decider;
 use super::events::{RotationEvent, rate_and_eta};
 use super::job::{JobOptions, JobStatus, key_text, owner_gone, owner_process};
 use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
 use super::run::{Live, Runner};
 use super::scope::Scope;
+use super::split::Cores;
 use crate::store::{
-    ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals, RotationRow, parse_for_column,
+    ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals, RotationRow, StoreError,
+    parse_for_column,
 };
 use crate::value::Value;
 
@@ -210,6 +212,14 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Whether a batch is decided while the one before it is written
+    /// ([`write_deciding_next`]): on a multi-thread runtime, for a lone worker.
+    fn pipelines(&self) -> bool {
+        self.workers <= 1
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    }
+
     fn lease_until(&self) -> NaiveDateTime {
         crate::store::utc_now()
             + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30))
@@ -248,8 +258,9 @@ impl Runner<'_> {
             .cap(live.options.batch.unwrap_or(*learned).clamp(1, 20_000));
         let mut rate_read = Instant::now();
         // The page after the batch being written, read (on another connection) while it is
-        // decided and written, with the limit it was read at.
-        let mut prefetched: Option<(Vec<RotationRow>, u32)> = None;
+        // written, with the limit it was read at and, when pipelined, its decision.
+        let mut prefetched: Option<(Vec<RotationRow>, u32, Option<Decided>)> = None;
+        let pipelined = self.pipelines();
         loop {
             if let Some(stop) = self.control.requested() {
                 run.stop_with(stop, true);
@@ -261,12 +272,13 @@ impl Runner<'_> {
             if let Some(end) = self.hold_for_lag(run, lease).await? {
                 return Ok(end);
             }
-            let (rows, limit) = match prefetched.take() {
+            let (rows, limit, decided) = match prefetched.take() {
                 // Read at the batch size then: a smaller one since (a lower rate) keeps its
-                // first rows, and the cursor rereads the rest.
-                Some((mut rows, limit)) if limit > batch => {
+                // first rows, and the cursor rereads the rest. Its decision was for the
+                // whole page: decided again below.
+                Some((mut rows, limit, _)) if limit > batch => {
                     rows.truncate(batch as usize);
-                    (rows, batch.min(limit))
+                    (rows, batch.min(limit), None)
                 }
                 Some(page) => page,
                 None => {
@@ -281,7 +293,7 @@ impl Runner<'_> {
                             batch,
                         )
                         .await?;
-                    (rows, batch)
+                    (rows, batch, None)
                 }
             };
             // A short page is the chunk's last: nothing after it up to the chunk's end.
@@ -293,12 +305,14 @@ impl Runner<'_> {
             {
                 hook(rows.iter().map(|r| r.id.clone()).collect()).await;
             }
+            let decided =
+                decided.unwrap_or_else(|| decide_batch(&run.decider, scope, &rows, Cores::All));
             let write = async {
                 let mut tx = self.store.rotation_begin(model).await?;
                 let tally = if rows.is_empty() {
                     Default::default()
                 } else {
-                    apply_batch(&mut tx, &run.decider, scope, &rows).await?
+                    apply_batch(&mut tx, &run.decider, scope, &rows, decided).await?
                 };
                 tx.add_failures(live.row.id, &tally.failures).await?;
                 let chunk = ChunkProgress {
@@ -351,12 +365,19 @@ impl Runner<'_> {
                     _ => None,
                 }
             };
-            let (written, next) = tokio::join!(write, next);
+            let (written, next) = if pipelined {
+                write_deciding_next(write, next, &run.decider, scope)
+            } else {
+                let (written, next) = tokio::join!(write, next);
+                (written, next.map(|page| page.map(|rows| (rows, None))))
+            };
             let Some((totals, handled)) = written? else {
                 return Ok(ChunkEnd::Fenced);
             };
             // A page that could not be read is read again next time round.
-            prefetched = next.and_then(Result::ok).map(|rows| (rows, batch));
+            prefetched = next
+                .and_then(Result::ok)
+                .map(|(rows, decided)| (rows, batch, decided));
             if last.is_some() {
                 cursor = last;
             }
@@ -592,4 +613,59 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// What [`write_deciding_next`] gives back: the next page, if one was read, and its decision.
+type NextPage = Option<Result<(Vec<RotationRow>, Option<Decided>), StoreError>>;
+
+/// Writes a batch (`write`) while reading the next page (`next`) and, once it is read,
+/// deciding it on other threads: the crypto of batch N+1 runs while the database writes
+/// batch N, instead of after it (issue 17: a lone worker's rotation was the sum of the two).
+///
+/// Why `block_in_place`: the decision is CPU work on threads borrowing the job's decider,
+/// and the write future borrows the worker; neither is `'static`, so neither can be
+/// spawned. This thread drives both futures itself (`Handle::block_on`, which tokio allows
+/// inside `block_in_place` on a multi-thread runtime) inside a thread scope, and the
+/// runtime moves this worker thread's other tasks elsewhere meanwhile. Futures polled in
+/// the same task wait until the batch is written, so this is for a lone worker only:
+/// several workers of one process are futures of one task, and they overlap each other.
+fn write_deciding_next<W, N>(
+    write: W,
+    next: N,
+    decider: &Decider<'_>,
+    scope: &Scope<'_>,
+) -> (W::Output, NextPage)
+where
+    W: Future,
+    N: Future<Output = Option<Result<Vec<RotationRow>, StoreError>>>,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|threads| {
+            let (written, deciding) = handle.block_on(async {
+                let next = async {
+                    next.await.map(|page| {
+                        page.map(|rows| {
+                            threads.spawn(move || {
+                                let decided = decide_batch(decider, scope, &rows, Cores::AllButOne);
+                                (rows, decided)
+                            })
+                        })
+                    })
+                };
+                tokio::join!(write, next)
+            });
+            let next = deciding.map(|page| {
+                page.map(|thread| {
+                    // Deciding does not panic on any input; if it ever did, the panic is
+                    // carried here as if it had happened on this thread.
+                    let (rows, decided) = thread
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (rows, Some(decided))
+                })
+            });
+            (written, next)
+        })
+    })
 }

@@ -63,7 +63,7 @@ pub use error::StoreError;
 pub use introspect::{ColumnInfo, IndexInfo};
 pub use namespace::valid_namespace;
 pub use raw::{CasOutcome, CasUpdate, RawRow};
-pub use raw_scan::RawStream;
+pub use raw_scan::{RawStream, Recycler};
 pub use records::{Cursor, Page, PageRequest, Record};
 pub use rotation_sql::{
     ChunkLease, ChunkProgress, ChunkRow, ChunkStatus, ColumnCas, FailureRow, JobProgress,

@@ -392,3 +392,67 @@ fn per_user_data_stays_readable_during_a_master_rotation() {
         "found under the old master's user key"
     );
 }
+
+/// The key that matched last is tried first (issue 17: a column under an old key paid one
+/// HMAC per key before it). The order of trials may change only the cost: tokens under
+/// every key, per-user keys of two owners, and a token under no key, interleaved so that each
+/// search starts from the previous answer, are each identified exactly as a search in trial
+/// order identifies them on a fresh thread.
+#[test]
+fn the_last_match_tried_first_never_changes_the_answer() {
+    let (ring, keys) = four_key_ring();
+    let master = keys[4].to_base64().to_string();
+    let under = |key: &Key, text: &str| FernetKey::new(key).encrypt(text.as_bytes());
+    let alice = timber::crypto::derive_user_key(&master, "alice");
+    let bob = timber::crypto::derive_user_key(&master, "bob");
+    let stranger = Key::generate();
+    // (token, owner, the key it is under)
+    let cells: Vec<(String, Option<&str>, Option<KeyId>)> = vec![
+        (under(&keys[1], "a"), None, Some(KeyId::Old(1))),
+        (under(&keys[1], "b"), None, Some(KeyId::Old(1))),
+        (under(&keys[0], "c"), None, Some(KeyId::Primary)),
+        (
+            under(&alice, "d"),
+            Some("alice"),
+            Some(KeyId::User("alice".into())),
+        ),
+        (
+            under(&bob, "e"),
+            Some("bob"),
+            Some(KeyId::User("bob".into())),
+        ),
+        // Alice's key matched last: Bob's token is not under it, nor is Alice's own
+        // token read with Bob as the owner.
+        (under(&alice, "f"), Some("bob"), None),
+        (
+            under(&keys[3], "g"),
+            Some("alice"),
+            Some(KeyId::Named("reports".into())),
+        ),
+        (under(&stranger, "h"), None, None),
+        (under(&keys[2], "i"), None, Some(KeyId::Old(2))),
+        (under(&keys[0], "j"), Some("alice"), Some(KeyId::Primary)),
+        (under(&keys[2], "k"), None, Some(KeyId::Old(2))),
+        (under(&keys[4], "l"), None, Some(KeyId::Master)),
+    ];
+    let in_order: Vec<Option<KeyId>> = std::thread::scope(|s| {
+        cells
+            .iter()
+            .map(|(token, owner, _)| {
+                // A fresh thread has no last match: the plain trial order.
+                s.spawn(|| ring.classify(token, *owner).ok().map(|f| f.id))
+                    .join()
+                    .unwrap()
+            })
+            .collect()
+    });
+    for round in 0..3 {
+        for (i, (token, owner, expected)) in cells.iter().enumerate() {
+            let found = ring.classify(token, *owner).ok().map(|f| f.id);
+            assert_eq!(&found, expected, "round {round}, cell {i}");
+            assert_eq!(found, in_order[i], "round {round}, cell {i}");
+            let decrypted = ring.decrypt_token(token, *owner).ok().map(|(_, id)| id);
+            assert_eq!(&decrypted, expected, "round {round}, cell {i} decrypted");
+        }
+    }
+}

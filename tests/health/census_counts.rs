@@ -360,3 +360,77 @@ async fn postgres_the_stream_reads_exactly_what_the_page_reader_reads() {
 async fn mysql_the_stream_reads_exactly_what_the_page_reader_reads() {
     the_stream_reads_exactly_what_the_page_reader_reads(Kind::Mysql).await;
 }
+
+/// A SQLite file's reader refills the batches the scan gives back (`Recycler`) instead of
+/// allocating new rows. A refilled row must hold exactly the new row: a NULL where the old
+/// one had text, no `not_text` mark left over, a short value where a long one was. The odd
+/// cells are spread through 30 000 rows (seven batches and more), so they land in refilled
+/// rows, and every batch is given back the moment it arrives, as the census does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refilled_batches_read_exactly_what_the_page_reader_reads() {
+    let Some(db) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let models = models(dir.path(), MODELS);
+    let store = db.store().await;
+    store.init(&models.models).await.unwrap();
+    let padding = "x".repeat(300);
+    store_support::exec(
+        Kind::Sqlite,
+        &db.url,
+        format!(
+            "INSERT INTO cc_notes (id, body, meta) WITH RECURSIVE n(i) AS \
+             (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) \
+             SELECT printf('id-%05d', i), \
+               CASE i % 7 WHEN 0 THEN NULL WHEN 1 THEN CAST(X'C328FF' AS TEXT) WHEN 2 THEN 3.5 \
+                 WHEN 3 THEN 'g' ELSE 'gAAAAAbody' || i || substr('{padding}', 1, i % 300) END, \
+               CASE i % 5 WHEN 0 THEN X'00FF' WHEN 1 THEN NULL ELSE '\"gAAAAAmeta' || i || '\"' END \
+             FROM n"
+        ),
+    )
+    .await;
+    let note = models.find("Note").unwrap();
+    let columns = ["body", "meta"];
+    let mut stream = store
+        .raw_stream(note, &columns, None)
+        .unwrap()
+        .expect("a file is streamed");
+    let recycler = stream.recycler();
+    let mut streamed = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.unwrap();
+        streamed.extend(batch.iter().cloned());
+        recycler.give_back(batch);
+    }
+    let paged = store
+        .raw_page(note, &columns, None, u32::MAX)
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 30_000);
+    assert_eq!(
+        streamed, paged,
+        "a refilled row is the row read, nothing of the one before"
+    );
+    let row = |n: usize| &streamed[n - 1];
+    assert_eq!(row(7).values[0], None, "NULL after text stays NULL");
+    assert_eq!(
+        row(8).not_text,
+        vec![0],
+        "bytes that are not UTF-8 are not text"
+    );
+    assert_eq!(row(10).not_text, vec![1]);
+    assert_eq!(
+        row(11).not_text,
+        Vec::<usize>::new(),
+        "no mark left from row 10"
+    );
+    assert_eq!(row(9).values[0].as_deref(), Some("3.5"));
+    assert_eq!(
+        row(10).values[0].as_deref(),
+        Some("g"),
+        "a short value after a long one"
+    );
+    store.close().await;
+    db.drop_all().await;
+}

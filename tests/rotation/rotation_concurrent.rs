@@ -183,3 +183,11 @@ async fn postgres_concurrent_writes_are_never_overwritten() {
 async fn mariadb_concurrent_writes_are_never_overwritten() {
     writes_survive(Kind::Mysql).await;
 }
+
+/// The same on a current-thread runtime, where a batch is decided in its turn instead of
+/// while the batch before it is written (that overlap needs `block_in_place`, which a
+/// current-thread runtime does not have): both paths keep the compare-and-set.
+#[tokio::test]
+async fn sqlite_concurrent_writes_are_never_overwritten_on_one_thread() {
+    writes_survive(Kind::Sqlite).await;
+}

@@ -39,6 +39,11 @@ const MAX_PARAMS: usize = 32_000;
 /// Bytes of values per statement at most, well under MariaDB's default `max_allowed_packet`
 /// (16 MiB) for a batch of long tokens.
 const MAX_BYTES: usize = 8 << 20;
+/// Rows per statement at most on SQLite: its cost per row grows with the statement (the
+/// `VALUES` table it builds and scans): 3 200-row statements took a third longer than
+/// 500-row ones over the same 30 000 Timber-shaped rows (measured with Python's sqlite3,
+/// outside this code), and one size repeats, so the prepared statement is reused.
+const SQLITE_MAX_ROWS: usize = 500;
 
 impl RotationTx<'_> {
     /// All columns' compare-and-sets of a batch, a row written once; returns, per column,
@@ -51,10 +56,17 @@ impl RotationTx<'_> {
         let rows = RowWrites::group(updates);
         let mut conflicts = vec![Vec::new(); targets.len()];
         let per_row = 1 + 3 * targets.len();
+        let max_rows = match self.store.dialect() {
+            Dialect::Sqlite => SQLITE_MAX_ROWS,
+            _ => usize::MAX,
+        };
         let mut start = 0;
         while start < rows.len() {
             let (mut end, mut bytes) = (start, 0);
-            while end < rows.len() && (end - start + 1) * per_row <= MAX_PARAMS {
+            while end < rows.len()
+                && end - start < max_rows
+                && (end - start + 1) * per_row <= MAX_PARAMS
+            {
                 bytes += row_bytes(&rows[end]);
                 if end > start && bytes > MAX_BYTES {
                     break;
