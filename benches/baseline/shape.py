@@ -7,6 +7,7 @@ fixture's lengths: email ~120 B, phone ~100 B, research_notes ~310 B, and the re
 session's four columns ~110-190 B (JSON columns hold the token as a JSON string).
 """
 
+import hashlib
 import json
 
 from common import OLD
@@ -22,8 +23,14 @@ CREATED = "2025-01-01 00:00:00.000000"
 
 
 def uid(namespace, i):
-    """A UUID-shaped text key that names its row number (the last group)."""
-    return f"{namespace:08x}-7e4d-4b57-9e2f-{i:012x}"
+    """A UUID-shaped text key that names its row number (the last group) and its kind (the
+    second). The first group is a hash of both: like the uuid4 keys of a real Python Timber
+    table (the fixture's app.db), key order is not the order rows were written in, so a read
+    in key order visits the table's pages out of order, as it does on a user's table. (Keys
+    in row order had made every key-ordered scan and rotation here read its table front to
+    back: a friendlier shape than users have.)"""
+    mixed = hashlib.sha256(f"{namespace}:{i}".encode()).hexdigest()[:8]
+    return f"{mixed}-{namespace:04x}-4b57-9e2f-{i:012x}"
 
 
 def row_number(key):

@@ -101,7 +101,7 @@ pub fn token_shaped(text: &str) -> bool {
 
 impl Classifier {
     /// Classifies every cell of `rows`; `first_position` is the first row's position in the
-    /// table's key order (for ordered evidence samples).
+    /// scan (for evidence samples that do not depend on thread timing).
     pub fn chunk(&self, job: &TableJob, rows: &[RawRow], first_position: u64) -> ChunkStats {
         let mut out = ChunkStats {
             columns: vec![ColumnStats::default(); job.columns.len()],

@@ -105,7 +105,7 @@ pub struct Evidence {
     pub table: Option<String>,
     pub column: Option<String>,
     pub count: Option<u64>,
-    /// Up to [`MAX_RECORD_IDS`] record ids, in primary-key order.
+    /// Up to [`MAX_RECORD_IDS`] record ids (the first the scan met), in key order.
     pub record_ids: Vec<String>,
     /// Extra named facts (never a value or a key): `key`, `variable`, `sampled`, ...
     pub extra: Vec<(&'static str, Json)>,

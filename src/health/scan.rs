@@ -1,6 +1,7 @@
-//! Streaming scans: rows are read in primary-key order (on a SQLite file by one streamed
-//! statement, `Store::raw_stream`; elsewhere by keyset pages: never OFFSET, never the whole
-//! table in memory), and each batch is split across the worker pool while the next one is
+//! Streaming scans: a whole table is read in the database's own order by one streamed
+//! statement (`Store::raw_stream`: on a SQLite file on a read-only connection of its own; a
+//! sample, the first N by key, in key order), an in-memory SQLite database by keyset pages
+//! (never OFFSET, never the whole table in memory), and each batch is split across the worker pool while the next one is
 //! being read. Reading is async (sqlx); classification is CPU-bound (an HMAC
 //! per candidate key), so it runs on `spawn_blocking` threads, one chunk per core.
 
@@ -154,8 +155,8 @@ impl DuplicateTracker {
     }
 }
 
-/// Scans one table (`estimate` rows, for the progress shown): rows in key order (one streamed statement on a SQLite file, keyset
-/// pages elsewhere), chunks classified in parallel, stats merged.
+/// Scans one table (`estimate` rows, for the progress shown): one streamed statement (keyset
+/// pages on an in-memory SQLite database), chunks classified in parallel, stats merged.
 pub async fn scan_table(
     store: &Store,
     model: &ModelDef,

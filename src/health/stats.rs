@@ -1,7 +1,8 @@
 //! Per-column counts gathered by a scan, and the small ordered samples of record ids that
 //! go into evidence. Workers fill partial stats for a chunk of rows; chunks are merged in
-//! any order, and because every sample id carries its row's position in primary-key order,
-//! the merged sample is always the first ids in key order, whatever the thread timing.
+//! any order, and because every sample id carries its row's position in the scan, the
+//! merged sample is always the first ids the scan met, whatever the thread timing (shown
+//! in key order).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use super::token_age::TokenTimes;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Samples {
     pub count: u64,
-    /// (position in primary-key order, record id), sorted, at most `MAX_RECORD_IDS`.
+    /// (position in the scan's order, record id), sorted, at most `MAX_RECORD_IDS`.
     first: Vec<(u64, String)>,
 }
 
@@ -43,9 +44,16 @@ impl Samples {
         self.first.truncate(MAX_RECORD_IDS);
     }
 
-    /// The sampled record ids, in primary-key order.
+    /// The sampled record ids, in key order (integer keys by value, others by their text).
+    /// Which rows are sampled: the first the scan met; a whole table is read in the
+    /// database's own order, not by key (`Store::raw_stream` says why).
     pub fn ids(&self) -> Vec<String> {
-        self.first.iter().map(|(_, id)| id.clone()).collect()
+        let mut ids: Vec<String> = self.first.iter().map(|(_, id)| id.clone()).collect();
+        ids.sort_by(|a, b| match (a.parse::<i64>(), b.parse::<i64>()) {
+            (Ok(a), Ok(b)) => a.cmp(&b),
+            _ => a.cmp(b),
+        });
+        ids
     }
 
     pub fn is_empty(&self) -> bool {

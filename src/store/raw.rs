@@ -48,6 +48,46 @@ pub(crate) fn raw_row(
     })
 }
 
+/// [`raw_row`] into a spent row's strings (see `raw_scan::Recycler`): the decoded values are
+/// copied in and freed on this thread, where the allocator frees them cheaply, instead of on
+/// the thread that classified the row.
+pub(crate) fn raw_row_into(
+    model: &ModelDef,
+    pk: &ColumnDef,
+    row: Vec<SqlValue>,
+    mut into: RawRow,
+) -> Result<RawRow, StoreError> {
+    let mut values = row.into_iter();
+    into.id =
+        to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk).map_err(|reason| {
+            StoreError::InvalidValue {
+                model: model.name.clone(),
+                field: pk.name.clone(),
+                reason,
+            }
+        })?;
+    into.not_text.clear();
+    into.values.resize_with(values.len(), || None);
+    for (i, (value, slot)) in values.zip(into.values.iter_mut()).enumerate() {
+        match value {
+            // As `stored_texts`: only bytes that are not UTF-8 arrive as bytes here.
+            SqlValue::Bytes(_) => {
+                into.not_text.push(i);
+                *slot = None;
+            }
+            SqlValue::Text(text) => match slot {
+                Some(kept) => {
+                    kept.clear();
+                    kept.push_str(&text);
+                }
+                None => *slot = Some(text),
+            },
+            other => *slot = other.into_text(),
+        }
+    }
+    Ok(into)
+}
+
 /// Stored values as text, and the positions of those that are not text (see [`RawRow`]).
 pub(crate) fn stored_texts(
     values: impl Iterator<Item = SqlValue>,
@@ -99,16 +139,7 @@ impl Store {
     ) -> Result<(String, Vec<SqlValue>, Vec<Wire>), StoreError> {
         let dialect = self.dialect();
         let pk = model.primary_key();
-        let mut exprs = vec![dialect.select_expr(pk)];
-        let mut wires = vec![wire_for(pk)];
-        for name in columns {
-            let column = model.column(name).ok_or_else(|| StoreError::UnknownField {
-                model: model.name.clone(),
-                field: name.to_string(),
-            })?;
-            exprs.push(dialect.stored_text_expr(column));
-            wires.push(Wire::Text);
-        }
+        let (select, wires) = self.raw_select(model, columns)?;
         let mut binds = Vec::new();
         let mut condition = String::new();
         if let Some(after) = after {
@@ -122,14 +153,40 @@ impl Store {
         // The table's column, qualified, not the select list's `"id"::int8` of the same name
         // (which no index provides on PostgreSQL).
         let sql = format!(
-            "SELECT {} FROM {}{condition} ORDER BY {}.{} LIMIT {}",
-            exprs.join(", "),
-            dialect.quote(&model.table_name),
+            "{select}{condition} ORDER BY {}.{} LIMIT {}",
             dialect.quote(&model.table_name),
             dialect.quote(&pk.name),
             limit.max(1)
         );
         Ok((sql, binds, wires))
+    }
+
+    /// `SELECT <key>, <columns' stored text> FROM <table>` and the wires of its results:
+    /// what [`Store::raw_page_query`] orders and limits, and a whole-table stream reads as
+    /// it stands (`Store::raw_stream`).
+    pub(crate) fn raw_select(
+        &self,
+        model: &ModelDef,
+        columns: &[&str],
+    ) -> Result<(String, Vec<Wire>), StoreError> {
+        let dialect = self.dialect();
+        let pk = model.primary_key();
+        let mut exprs = vec![dialect.select_expr(pk)];
+        let mut wires = vec![wire_for(pk)];
+        for name in columns {
+            let column = model.column(name).ok_or_else(|| StoreError::UnknownField {
+                model: model.name.clone(),
+                field: name.to_string(),
+            })?;
+            exprs.push(dialect.stored_text_expr(column));
+            wires.push(Wire::Text);
+        }
+        let sql = format!(
+            "SELECT {} FROM {}",
+            exprs.join(", "),
+            dialect.quote(&model.table_name)
+        );
+        Ok((sql, wires))
     }
 
     /// Up to `limit` rows with a key greater than `after` (from the start when `None`), in
