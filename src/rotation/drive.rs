@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use super::RotationError;
 use super::events::{JobSummary, RotationEvent};
-use super::job::{JobOptions, JobStatus, key_text};
+use super::job::{JobOptions, JobStatus, RowOrder, key_text};
 use super::run::{Live, Runner};
 use super::scope::rotated_columns;
 use crate::audit::Action;
+use crate::value::Value;
 
 /// Rows per chunk (at least): large enough that a chunk holds many batches, small enough
 /// that a worker lost with its lease costs little to redo and four workers share a 200k-row
@@ -214,10 +215,25 @@ impl Runner<'_> {
         }
         let total = live.row.rows_total.max(0) as u64;
         let every = CHUNK_ROWS.max(total / MAX_CHUNKS);
-        let bounds = self
-            .store
-            .rotation_chunk_bounds(live.model, live.cursor.as_ref(), every)
-            .await?;
+        let bounds = match live.options.order {
+            RowOrder::Key => {
+                self.store
+                    .rotation_chunk_bounds(live.model, live.cursor.as_ref(), every)
+                    .await?
+            }
+            RowOrder::Rowid => {
+                let after = match &live.cursor {
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                self.store
+                    .rotation_rowid_bounds(live.model, after, every)
+                    .await?
+                    .into_iter()
+                    .map(Value::Int)
+                    .collect()
+            }
+        };
         let mut ranges = Vec::with_capacity(bounds.len() + 1);
         let mut lo = live.cursor.as_ref().map(key_text);
         for bound in &bounds {

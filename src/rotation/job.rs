@@ -28,6 +28,38 @@ pub struct JobOptions {
     /// Seconds of replication lag past which the job's workers wait (PostgreSQL;
     /// `None`: lag is not watched). Changeable while the job runs, as the rate is.
     pub max_lag: Option<f64>,
+    /// The order the job's chunks and cursors follow (fixed when the job is created).
+    pub order: RowOrder,
+}
+
+/// The order a job walks its table in, which is what its chunk bounds and cursors hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Primary-key order: bounds and cursors are key texts.
+    #[default]
+    Key,
+    /// SQLite's rowid order (a table's physical order): bounds and cursors are rowids.
+    ///
+    /// Why: a Timber table's keys are uuid4s, so in key order each batch of a rotation
+    /// reads and rewrites rows spread over the whole table, and a SQLite commit journals
+    /// and writes back every page it touched: on the Timber-shaped 300 000-row table the
+    /// compare-and-set alone took 11.6 s in key order and 3.7 s in rowid order (Python's
+    /// sqlite3, same statements). Writes still go by key, with the compare-and-set.
+    ///
+    /// A `VACUUM` may renumber rowids of a table without an `INTEGER PRIMARY KEY`; run
+    /// between a pause and its resume, it could make the job pass over rows. Nothing is
+    /// lost then: those rows keep their old key, the census counts them, `keys retire`
+    /// refuses to retire a key still in use, and a rerun rotates them.
+    Rowid,
+}
+
+impl RowOrder {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowOrder::Key => "key",
+            RowOrder::Rowid => "rowid",
+        }
+    }
 }
 
 impl JobOptions {
@@ -38,6 +70,7 @@ impl JobOptions {
             "conflicts": self.conflicts,
             "max_rate": self.max_rate,
             "max_lag": self.max_lag,
+            "order": self.order.as_str(),
         })
         .to_string()
     }
@@ -62,6 +95,11 @@ impl JobOptions {
                 .or_else(|| json["max_rate"].as_str().and_then(|t| t.parse().ok()))
                 .filter(|r| *r > 0),
             max_lag: json["max_lag"].as_f64().filter(|l| *l > 0.0),
+            // Jobs from before this option walked their tables by key.
+            order: match json["order"].as_str() {
+                Some("rowid") => RowOrder::Rowid,
+                _ => RowOrder::Key,
+            },
         }
     }
 

@@ -37,7 +37,7 @@ mod workers;
 pub use decide::{Decider, Outcome, WriteKind};
 pub use events::{JobSummary, RotationEvent};
 pub use fleet::{JobFleet, WorkerLoad, job_fleets};
-pub use job::{JobOptions, JobRequest, JobState, JobStatus, worker_id};
+pub use job::{JobOptions, JobRequest, JobState, JobStatus, RowOrder, worker_id};
 pub use job::{heartbeat_age, owner_gone, owner_process, worker_alive, worker_alive_at};
 pub use pace::{set_job_limits, set_max_rate};
 pub use plan::{ColumnCensus, ModelPlan, plan_model};

@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::RotationError;
 use super::events::{EventSink, JobSummary, RotationEvent};
-use super::job::{JobOptions, JobStatus, heartbeat_age, worker_alive, worker_id};
+use super::job::{JobOptions, JobStatus, RowOrder, heartbeat_age, worker_alive, worker_id};
 use super::scope::{rotated_columns, target_label};
 use crate::access::ActionRefused;
 use crate::audit::AuditLog;
@@ -238,6 +238,11 @@ impl<'a> Runner<'a> {
             conflicts: 0,
             max_rate: self.max_rate,
             max_lag: self.max_lag,
+            order: if self.store.rotation_rowid_order(model).await? {
+                RowOrder::Rowid
+            } else {
+                RowOrder::Key
+            },
         };
         let worker = worker_id();
         let id = self
@@ -352,7 +357,7 @@ impl<'a> Runner<'a> {
         let options = JobOptions::parse(row.options.as_deref());
         // Only used if the job has no chunks yet (one started before chunks existed): its
         // split then starts after what it committed, whoever splits it.
-        let cursor = job_cursor(model, &row)?;
+        let cursor = job_cursor(model, &row, options.order)?;
         self.drive(
             Live {
                 row,
@@ -423,8 +428,8 @@ impl<'a> Runner<'a> {
         {
             return Err(RotationError::TakenOver { id });
         }
-        let cursor = job_cursor(model, &row)?;
         let mut options = JobOptions::parse(row.options.as_deref());
+        let cursor = job_cursor(model, &row, options.order)?;
         let new_lag = self.max_lag.is_some() && self.max_lag != options.max_lag;
         if new_lag {
             options.max_lag = self.max_lag;
@@ -459,11 +464,16 @@ impl<'a> Runner<'a> {
     }
 }
 
-/// The job row's cursor as a key of `model` (`None` before its first batch).
-fn job_cursor(model: &ModelDef, row: &JobRow) -> Result<Option<Value>, RotationError> {
+/// The job row's cursor (`None` before its first batch): a key of `model`, or a rowid for a
+/// job in rowid order.
+fn job_cursor(
+    model: &ModelDef,
+    row: &JobRow,
+    order: RowOrder,
+) -> Result<Option<Value>, RotationError> {
     row.cursor
         .as_deref()
-        .map(|text| parse_for_column(text, model.primary_key()))
+        .map(|text| position_of(text, model, order))
         .transpose()
         .map_err(|reason| RotationError::Model {
             model: model.name.clone(),
@@ -485,5 +495,18 @@ pub fn lag_source(dialect: crate::store::Dialect, lag_from: bool) -> Result<(), 
             database: "SQLite database",
             remedy: "leave out --max-lag, or cap the pace with --max-rate",
         }),
+    }
+}
+
+/// A chunk bound or cursor as stored (`key_text`): a key of `model`, or in rowid order a
+/// rowid (`Value::Int`).
+pub(crate) fn position_of(text: &str, model: &ModelDef, order: RowOrder) -> Result<Value, String> {
+    match order {
+        RowOrder::Key => parse_for_column(text, model.primary_key()),
+        RowOrder::Rowid => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| format!("{text:?} is not a rowid")),
     }
 }

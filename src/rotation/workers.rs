@@ -23,14 +23,13 @@ use super::RotationError;
 use super::batch::{Decided, FIRST_BATCH, adapt, apply_batch, decide_batch};
 use super::decide::Decider;
 use super::events::{RotationEvent, rate_and_eta};
-use super::job::{JobOptions, JobStatus, key_text, owner_gone, owner_process};
+use super::job::{JobOptions, JobStatus, RowOrder, key_text, owner_gone, owner_process};
 use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
-use super::run::{Live, Runner};
+use super::run::{Live, Runner, position_of};
 use super::scope::Scope;
 use super::split::Cores;
 use crate::store::{
     ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals, RotationRow, StoreError,
-    parse_for_column,
 };
 use crate::value::Value;
 
@@ -220,6 +219,40 @@ impl Runner<'_> {
                 .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
     }
 
+    /// Up to `limit` rows of the job's table after `after` up to `until`, in the job's order.
+    async fn read_page(
+        &self,
+        run: &JobRun<'_>,
+        after: Option<&Value>,
+        until: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<RotationRow>, StoreError> {
+        let (model, scope) = (run.live.model, &run.scope);
+        match run.live.options.order {
+            RowOrder::Key => {
+                self.store
+                    .rotation_range_page(model, &scope.read, scope.owner, after, until, limit)
+                    .await
+            }
+            RowOrder::Rowid => {
+                let rowid = |v: Option<&Value>| match v {
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                };
+                self.store
+                    .rotation_rowid_page(
+                        model,
+                        &scope.read,
+                        scope.owner,
+                        rowid(after),
+                        rowid(until),
+                        limit,
+                    )
+                    .await
+            }
+        }
+    }
+
     fn lease_until(&self) -> NaiveDateTime {
         crate::store::utc_now()
             + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30))
@@ -236,9 +269,10 @@ impl Runner<'_> {
         let live = run.live;
         let model = live.model;
         let scope = &run.scope;
+        let order = live.options.order;
         let bound = |text: &Option<String>| -> Result<Option<Value>, RotationError> {
             text.as_deref()
-                .map(|t| parse_for_column(t, model.primary_key()))
+                .map(|t| position_of(t, model, order))
                 .transpose()
                 .map_err(|reason| RotationError::Model {
                     model: model.name.clone(),
@@ -283,22 +317,18 @@ impl Runner<'_> {
                 Some(page) => page,
                 None => {
                     let rows = self
-                        .store
-                        .rotation_range_page(
-                            model,
-                            &scope.read,
-                            scope.owner,
-                            cursor.as_ref(),
-                            until.as_ref(),
-                            batch,
-                        )
+                        .read_page(run, cursor.as_ref(), until.as_ref(), batch)
                         .await?;
                     (rows, batch, None)
                 }
             };
             // A short page is the chunk's last: nothing after it up to the chunk's end.
             let finished = (rows.len() as u64) < u64::from(limit);
-            let last = rows.last().map(|r| r.id.clone());
+            // Where the chunk stands after this page: its last key, or its last rowid.
+            let last = rows.last().map(|r| match (order, r.rowid) {
+                (RowOrder::Rowid, Some(rowid)) => Value::Int(rowid),
+                _ => r.id.clone(),
+            });
             let batch_started = Instant::now();
             if let Some(hook) = &self.after_read
                 && !rows.is_empty()
@@ -350,18 +380,9 @@ impl Runner<'_> {
             };
             let next = async {
                 match (&last, finished) {
-                    (Some(last), false) => Some(
-                        self.store
-                            .rotation_range_page(
-                                model,
-                                &scope.read,
-                                scope.owner,
-                                Some(last),
-                                until.as_ref(),
-                                batch,
-                            )
-                            .await,
-                    ),
+                    (Some(last), false) => {
+                        Some(self.read_page(run, Some(last), until.as_ref(), batch).await)
+                    }
                     _ => None,
                 }
             };

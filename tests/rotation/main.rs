@@ -26,6 +26,7 @@ mod rotation_python;
 mod rotation_rate;
 mod rotation_rate_live;
 mod rotation_rerun;
+mod rotation_rowid_order;
 mod rotation_split;
 mod rotation_stall;
 mod rotation_text_keys;

@@ -78,7 +78,7 @@ impl RotationTx<'_> {
             .await
             .map_err(|e| self.fail("re-read rows", e))?;
         rows.into_iter()
-            .map(|r| rotation_row(self.model, owner, r))
+            .map(|r| rotation_row(self.model, owner, r, false))
             .collect()
     }
 

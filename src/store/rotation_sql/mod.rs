@@ -150,6 +150,9 @@ pub struct RotationRow {
     /// Indexes into `values` of stored bytes that are not UTF-8 (see `RawRow::not_text`).
     pub not_text: Vec<usize>,
     pub owner: Option<String>,
+    /// The row's SQLite rowid, when it was read in rowid order
+    /// ([`Store::rotation_rowid_page`]).
+    pub rowid: Option<i64>,
 }
 
 /// One compare-and-set of a value column (and, optionally, its blind-index column).

@@ -47,8 +47,124 @@ impl Store {
             .await
             .map_err(|e| self.read_error("read rows to rotate", model, e))?;
         rows.into_iter()
-            .map(|r| rotation_row(model, owner, r))
+            .map(|r| rotation_row(model, owner, r, false))
             .collect()
+    }
+
+    /// Whether a rotation of `model` can walk its table in rowid order (`RowOrder::Rowid`):
+    /// a SQLite table that has a rowid (not `WITHOUT ROWID`) and no column that would shadow
+    /// the name.
+    pub async fn rotation_rowid_order(&self, model: &ModelDef) -> Result<bool, StoreError> {
+        if self.dialect() != Dialect::Sqlite
+            || model.columns.iter().any(|c| {
+                ["rowid", "_rowid_", "oid"].contains(&c.name.to_ascii_lowercase().as_str())
+            })
+        {
+            return Ok(false);
+        }
+        let rows = self
+            .backend
+            .fetch(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                &[SqlValue::Text(model.table_name.clone())],
+                &[Wire::Text],
+            )
+            .await
+            .map_err(|e| self.read_error("read the table's definition", model, e))?;
+        let Some(SqlValue::Text(sql)) = rows.into_iter().next().and_then(|r| r.into_iter().next())
+        else {
+            return Ok(false);
+        };
+        let words: Vec<String> = sql
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        Ok(!words
+            .windows(2)
+            .any(|w| w[0] == "WITHOUT" && w[1] == "ROWID"))
+    }
+
+    /// [`Store::rotation_range_page`] in rowid order (SQLite, `RowOrder::Rowid`): up to
+    /// `limit` rows with a rowid after `after` up to and including `until`, each with its
+    /// `rowid`.
+    pub async fn rotation_rowid_page(
+        &self,
+        model: &ModelDef,
+        columns: &[&ColumnDef],
+        owner: Option<&ColumnDef>,
+        after: Option<i64>,
+        until: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<RotationRow>, StoreError> {
+        let d = self.dialect();
+        let (mut exprs, mut wires) = row_exprs(d, model, columns, owner);
+        exprs.push("rowid".into());
+        wires.push(Wire::Int);
+        let mut binds = Vec::new();
+        let mut conditions = Vec::new();
+        if let Some(after) = after {
+            binds.push(SqlValue::Int(after));
+            conditions.push(format!("rowid > ?{}", binds.len()));
+        }
+        if let Some(until) = until {
+            binds.push(SqlValue::Int(until));
+            conditions.push(format!("rowid <= ?{}", binds.len()));
+        }
+        let condition = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {} FROM {}{condition} ORDER BY rowid LIMIT {}",
+            exprs.join(", "),
+            d.quote(&model.table_name),
+            limit.max(1)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &wires)
+            .await
+            .map_err(|e| self.read_error("read rows to rotate", model, e))?;
+        rows.into_iter()
+            .map(|r| rotation_row(model, owner, r, true))
+            .collect()
+    }
+
+    /// The upper bounds of a rowid-order job's chunks after `after`: every `every`-th rowid
+    /// value between the table's first and last (two index lookups, not a scan: rowids are
+    /// mostly dense, and a sparse stretch only makes a chunk smaller).
+    pub async fn rotation_rowid_bounds(
+        &self,
+        model: &ModelDef,
+        after: Option<i64>,
+        every: u64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let sql = format!(
+            "SELECT MIN(rowid), MAX(rowid) FROM {}",
+            self.dialect().quote(&model.table_name)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &[], &[Wire::Int, Wire::Int])
+            .await
+            .map_err(|e| self.read_error("split rotation job into chunks", model, e))?;
+        let row = rows.into_iter().next().unwrap_or_default();
+        let (Some(SqlValue::Int(first)), Some(SqlValue::Int(last))) = (row.first(), row.get(1))
+        else {
+            return Ok(Vec::new()); // an empty table: one open chunk
+        };
+        let every = i64::try_from(every.max(1)).unwrap_or(i64::MAX);
+        let mut bound = after.unwrap_or(first - 1).max(first - 1);
+        let mut bounds = Vec::new();
+        while let Some(next) = bound.checked_add(every)
+            && next < *last
+        {
+            bounds.push(next);
+            bound = next;
+        }
+        Ok(bounds)
     }
 
     /// The SQL, binds and result shapes of [`Store::rotation_page`] (public so a test can
@@ -118,6 +234,24 @@ pub(super) fn row_select(
     columns: &[&ColumnDef],
     owner: Option<&ColumnDef>,
 ) -> (String, Vec<Wire>) {
+    let (exprs, wires) = row_exprs(d, model, columns, owner);
+    (
+        format!(
+            "SELECT {} FROM {}",
+            exprs.join(", "),
+            d.quote(&model.table_name)
+        ),
+        wires,
+    )
+}
+
+/// The select list of a rotation row: key, stored texts, owner.
+fn row_exprs(
+    d: Dialect,
+    model: &ModelDef,
+    columns: &[&ColumnDef],
+    owner: Option<&ColumnDef>,
+) -> (Vec<String>, Vec<Wire>) {
     let pk = model.primary_key();
     let mut exprs = vec![d.select_expr(pk)];
     let mut wires = vec![wire_for(pk)];
@@ -129,20 +263,15 @@ pub(super) fn row_select(
         exprs.push(d.select_expr(owner));
         wires.push(wire_for(owner));
     }
-    (
-        format!(
-            "SELECT {} FROM {}",
-            exprs.join(", "),
-            d.quote(&model.table_name)
-        ),
-        wires,
-    )
+    (exprs, wires)
 }
 
+/// A rotation row from its select list (`rowid_last`: the rowid follows it).
 pub(super) fn rotation_row(
     model: &ModelDef,
     owner: Option<&ColumnDef>,
     row: Vec<SqlValue>,
+    rowid_last: bool,
 ) -> Result<RotationRow, StoreError> {
     let pk = model.primary_key();
     let invalid = |column: &ColumnDef, reason| StoreError::InvalidValue {
@@ -151,6 +280,13 @@ pub(super) fn rotation_row(
         reason,
     };
     let mut values: Vec<SqlValue> = row;
+    let rowid = match rowid_last {
+        true => match values.pop() {
+            Some(SqlValue::Int(n)) => Some(n),
+            _ => return Err(invalid(pk, "the row came without its rowid".into())),
+        },
+        false => None,
+    };
     let owner_value = match owner {
         Some(column) => {
             let raw = values.pop().unwrap_or(SqlValue::Null(Wire::Text));
@@ -168,5 +304,6 @@ pub(super) fn rotation_row(
         values,
         not_text,
         owner: owner_value,
+        rowid,
     })
 }
