@@ -39,7 +39,10 @@ pub enum KeyError {
         "{var} decodes to {got} bytes; a Fernet key is 32 bytes (44 characters of url-safe base64)"
     )]
     WrongLength { var: String, got: usize },
-    #[error("{var} is the same key as {other}; each key must be distinct")]
+    #[error(
+        "{var} is the same key as {other} (or shares its signing half, so their tokens \
+         could not be told apart); each key must be distinct"
+    )]
     Duplicate { var: String, other: String },
     #[error(
         "{var} contains only whitespace; expected a Fernet key (44 characters of url-safe base64)"

@@ -280,7 +280,13 @@ impl KeyRingBuilder {
         }
         for (i, (key, var, is_master)) in all.iter().enumerate() {
             for (j, (earlier, earlier_var, _)) in all[..i].iter().enumerate() {
-                if bool::from(key.raw().ct_eq(earlier.raw())) {
+                // The signing half alone too: a token's key is found by its HMAC, so two keys
+                // sharing it could not be told apart, and which one a search names would
+                // depend on the order it tried them in (keyring.rs tries the last match
+                // first).
+                if bool::from(key.raw().ct_eq(earlier.raw()))
+                    || bool::from(key.signing_key().ct_eq(earlier.signing_key()))
+                {
                     // The primary, when present, is always first in `all`.
                     let earlier_is_primary = j == 0 && self.primary.is_some();
                     return Err(if *is_master && earlier_is_primary {

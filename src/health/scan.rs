@@ -1,9 +1,10 @@
 //! Streaming scans: a whole table is read in the database's own order by one streamed
 //! statement (`Store::raw_stream`: on a SQLite file on a read-only connection of its own; a
 //! sample, the first N by key, in key order), an in-memory SQLite database by keyset pages
-//! (never OFFSET, never the whole table in memory), and each batch is split across the worker pool while the next one is
-//! being read. Reading is async (sqlx); classification is CPU-bound (an HMAC
-//! per candidate key), so it runs on `spawn_blocking` threads, one chunk per core.
+//! (never OFFSET, never the whole table in memory), and each batch is split across the
+//! worker pool while the next one is being read. Reading is async (sqlx); classification is
+//! CPU-bound (an HMAC per candidate key), so it runs on `spawn_blocking` threads, one chunk
+//! per core.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

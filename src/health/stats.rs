@@ -49,9 +49,11 @@ impl Samples {
     /// database's own order, not by key (`Store::raw_stream` says why).
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.first.iter().map(|(_, id)| id.clone()).collect();
-        ids.sort_by(|a, b| match (a.parse::<i64>(), b.parse::<i64>()) {
-            (Ok(a), Ok(b)) => a.cmp(&b),
-            _ => a.cmp(b),
+        // Integers first by value, then other ids by text: a total order, so the listing
+        // is the same however the ids arrived.
+        ids.sort_by_cached_key(|id| match id.parse::<i64>() {
+            Ok(n) => (false, n, String::new()),
+            Err(_) => (true, 0, id.clone()),
         });
         ids
     }

@@ -3,7 +3,7 @@
 //! end. Each batch is ONE transaction (compare-and-set writes, failures, the chunk's cursor
 //! under its fencing generation, the job's counts), so a kill between batches loses
 //! nothing and a kill inside one rolls it back whole; the chunk is then redone from its
-//! last committed key by whoever claims it next.
+//! last committed position (key, or rowid on SQLite) by whoever claims it next.
 
 use std::time::Instant;
 
@@ -207,7 +207,8 @@ impl Runner<'_> {
         })
     }
 
-    /// Splits the job into key ranges if it has none yet: a new job, or one started before
+    /// Splits the job into ranges (of keys, or of rowids for a job in rowid order) if it has
+    /// none yet: a new job, or one started before
     /// chunks existed (split from its cursor, so what it committed is not redone).
     async fn ensure_chunks(&self, live: &Live<'_>) -> Result<(), RotationError> {
         if !self.store.rotation_chunks(live.row.id).await?.is_empty() {
@@ -227,7 +228,7 @@ impl Runner<'_> {
                     _ => None,
                 };
                 self.store
-                    .rotation_rowid_bounds(live.model, after, every)
+                    .rotation_rowid_bounds(live.model, after, every, total)
                     .await?
                     .into_iter()
                     .map(Value::Int)

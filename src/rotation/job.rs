@@ -47,9 +47,10 @@ pub enum RowOrder {
     /// sqlite3, same statements). Writes still go by key, with the compare-and-set.
     ///
     /// A `VACUUM` may renumber rowids of a table without an `INTEGER PRIMARY KEY`; run
-    /// between a pause and its resume, it could make the job pass over rows. Nothing is
-    /// lost then: those rows keep their old key, the census counts them, `keys retire`
-    /// refuses to retire a key still in use, and a rerun rotates them.
+    /// between a pause and its resume, it could make the job pass over rows (it still ends
+    /// `completed`). No value is lost or unreadable then: those rows keep their old key, the
+    /// census counts them, `keys retire` refuses to retire a key still in use, and a rerun
+    /// rotates them.
     Rowid,
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`plan`]: per model and column, how many values need work (a census by HMAC, with a
 //!   sampled estimate for very large tables); `--dry-run` prints it and writes nothing.
-//! - [`run`]: the job loop. Rows are read in primary-key order in batches; each batch is one
+//! - [`run`]: the job loop. Rows are read in batches in primary-key order (on SQLite in
+//!   rowid order, `RowOrder::Rowid`); each batch is one
 //!   transaction holding compare-and-set updates (`... WHERE pk = ? AND col = <old token>`,
 //!   joined over the whole batch: one statement per column, one for all on PostgreSQL),
 //!   the failures found, and the job's cursor and counters, so a process killed at any

@@ -3,10 +3,12 @@
 //! asked to stop. Workers of other processes (`timber rotate --join JOB` on other machines)
 //! do the same on the same chunks; the database hands each chunk to one of them.
 //!
-//! A batch reads a page of its chunk in key order, then in ONE transaction compare-and-sets
+//! A batch reads a page of its chunk in the job's order (key, or rowid on SQLite:
+//! `RowOrder`), decides it, then in ONE transaction compare-and-sets
 //! the writes, records failures, commits the chunk's cursor under the generation it was
 //! claimed with (refused if the chunk was taken over) and adds its counts to the job. While
-//! the batch is written the next page of the chunk is read on another connection.
+//! the batch is written the next page of the chunk is read on another connection (and, for
+//! a lone worker, decided: `write_deciding_next`).
 //!
 //! The job's rate limit is shared: this process's workers pace their rows together, at the
 //! job's rate divided among the processes holding its leases.

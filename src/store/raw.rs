@@ -76,11 +76,11 @@ pub(crate) fn raw_row_into(
                 *slot = None;
             }
             SqlValue::Text(text) => match slot {
-                Some(kept) => {
+                Some(kept) if kept.capacity() <= (2 * text.len()).max(4096) => {
                     kept.clear();
                     kept.push_str(&text);
                 }
-                None => *slot = Some(text),
+                _ => *slot = Some(text),
             },
             other => *slot = other.into_text(),
         }

@@ -35,7 +35,8 @@ const BATCH: usize = 4096;
 /// Batches the reader may run ahead (memory stays bounded).
 const AHEAD: usize = 4;
 
-/// The rows of one table in key order, in batches, from a reading thread.
+/// The rows of one table (a whole table in the database's order, a sample in key order), in
+/// batches, from a reading thread.
 pub struct RawStream {
     rows: mpsc::Receiver<Vec<RawRow>>,
     reader: Option<JoinHandle<Result<(), String>>>,
@@ -111,8 +112,8 @@ impl Store {
             // and a read by key visits the table's pages at random (on SQLite one page read
             // through the key's index per row; on PostgreSQL an index scan of a table larger
             // than its buffers). The Timber-shaped 300 000-row census took 1.6 s in key order
-            // against 0.33 s for SQLite's own read of the same columns. A whole table needs no
-            // order; a sample (`--sample N`, the first N by key) keeps it.
+            // and 0.6 s in table order (SQLite's own read of the same columns: 0.33 s). A
+            // whole table needs no order; a sample (`--sample N`, the first N by key) keeps it.
             None => {
                 let (sql, wires) = self.raw_select(model, columns)?;
                 (sql, Vec::new(), wires)
@@ -262,13 +263,7 @@ fn sqlite_row(
         match (wire, row.get_ref(index)?) {
             (_, ValueRef::Null) => *slot = None,
             (Wire::Text, ValueRef::Text(t)) => match std::str::from_utf8(t) {
-                Ok(text) => match slot {
-                    Some(kept) => {
-                        kept.clear();
-                        kept.push_str(text);
-                    }
-                    None => *slot = Some(text.to_owned()),
-                },
+                Ok(text) => refill(slot, text),
                 // Not UTF-8: the reader says the cell is not text.
                 Err(_) => {
                     *slot = None;
@@ -289,6 +284,19 @@ fn sqlite_row(
         }
     }
     Ok(out)
+}
+
+/// Puts `text` in `slot`, in the string already there when it is not much larger than
+/// needed: a string keeps the largest capacity it ever held, and one long value in a column
+/// must not make every refilled row hold that much from then on.
+pub(crate) fn refill(slot: &mut Option<String>, text: &str) {
+    match slot {
+        Some(kept) if kept.capacity() <= (2 * text.len()).max(4096) => {
+            kept.clear();
+            kept.push_str(text);
+        }
+        _ => *slot = Some(text.to_owned()),
+    }
 }
 
 /// A cell by its storage class, before `coerce` (invalid UTF-8 arrives as bytes).

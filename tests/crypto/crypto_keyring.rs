@@ -456,3 +456,35 @@ fn the_last_match_tried_first_never_changes_the_answer() {
         }
     }
 }
+
+/// Two keys that share their signing half (the first 16 bytes) authenticate the same tokens,
+/// so which one a token is "under" could not be told; the ring refuses the second, naming
+/// both variables and neither key.
+#[test]
+fn keys_sharing_a_signing_half_are_refused() {
+    let first = Key::generate();
+    let mut bytes = URL_SAFE
+        .decode(first.to_base64().as_bytes())
+        .expect("a key is base64");
+    for b in &mut bytes[16..] {
+        *b ^= 0x5a;
+    }
+    let twin = URL_SAFE.encode(&bytes);
+    let err = KeyRing::builder()
+        .primary(&first.to_base64(), "ENCRYPTION_KEY")
+        .unwrap()
+        .old(&twin, "ENCRYPTION_KEY_OLD")
+        .unwrap()
+        .build()
+        .expect_err("a key sharing the primary's signing half");
+    let text = err.to_string();
+    assert!(matches!(err, KeyError::Duplicate { .. }), "{text}");
+    assert!(
+        text.contains("ENCRYPTION_KEY_OLD") && text.contains("signing half"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&twin) && !text.contains(&*first.to_base64()),
+        "{text}"
+    );
+}

@@ -45,18 +45,11 @@ fn email(i: usize) -> Value {
 
 /// Seeds `ROWS` rows under the old key, rotates them with `timber rotate --all` in batches
 /// of 500, and checks every value; returns the job's options and its final cursor.
-async fn rotate(db: &TestDb, without_rowid: bool) -> (JobOptions, Option<String>) {
+async fn rotate(db: &TestDb, table: Option<&str>) -> (JobOptions, Option<String>) {
     let model = models(MODELS).remove(0);
     let store = db.store().await;
-    if without_rowid {
-        store_support::exec(
-            Kind::Sqlite,
-            &db.url,
-            "CREATE TABLE codes (id VARCHAR(36) NOT NULL PRIMARY KEY, email VARCHAR(1444)) \
-             WITHOUT ROWID"
-                .to_string(),
-        )
-        .await;
+    if let Some(table) = table {
+        store_support::exec(Kind::Sqlite, &db.url, table.to_string()).await;
     }
     store
         .init(std::slice::from_ref(&model))
@@ -135,7 +128,7 @@ async fn sqlite_rotation_walks_the_table_in_rowid_order() {
     let Some(db) = TestDb::new(Kind::Sqlite).await else {
         return;
     };
-    let (options, cursor) = rotate(&db, false).await;
+    let (options, cursor) = rotate(&db, None).await;
     assert_eq!(options.order, RowOrder::Rowid);
     // The last rowid, not the last key: rows were inserted 1..=ROWS.
     assert_eq!(cursor.as_deref(), Some(ROWS.to_string().as_str()));
@@ -147,9 +140,108 @@ async fn sqlite_a_table_without_rowid_is_walked_by_key() {
     let Some(db) = TestDb::new(Kind::Sqlite).await else {
         return;
     };
-    let (options, cursor) = rotate(&db, true).await;
+    let table = "CREATE TABLE codes (id VARCHAR(36) NOT NULL PRIMARY KEY, email VARCHAR(1444)) \
+                 WITHOUT ROWID";
+    let (options, cursor) = rotate(&db, Some(table)).await;
     assert_eq!(options.order, RowOrder::Key);
     let last_key = (1..=ROWS).map(key).max().unwrap();
     assert_eq!(cursor.as_deref(), Some(last_key.as_str()));
+    db.drop_all().await;
+}
+
+/// A column the model does not declare, named `rowid`, is what `rowid` means in SQL: such
+/// a table is walked by key (its `rowid` column may repeat or be NULL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_column_named_rowid_keeps_key_order() {
+    let Some(db) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    let table = "CREATE TABLE codes (id VARCHAR(36) NOT NULL PRIMARY KEY, \
+                 email VARCHAR(1444), rowid INTEGER DEFAULT 7)";
+    let (options, _) = rotate(&db, Some(table)).await;
+    assert_eq!(options.order, RowOrder::Key);
+    db.drop_all().await;
+}
+
+/// Integer keys an application chooses can be sparse: 300 rows and one at 2^62 span 2^62
+/// rowids, which must make chunks by rows (here one), not by span (billions), and every row
+/// is still rotated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sparse_rowids_make_a_bounded_number_of_chunks() {
+    let Some(db) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    const SPARSE: &str = r#"
+models:
+  - name: Code
+    table_name: codes
+    columns:
+      - { name: id, type: Integer, primary_key: true }
+      - { name: email, type: String(255), encrypted: true }
+"#;
+    let model = models(SPARSE).remove(0);
+    let store = db.store().await;
+    store.init(std::slice::from_ref(&model)).await.unwrap();
+    let far = 1_i64 << 62;
+    let ids: Vec<i64> = (1..=300).chain([far]).collect();
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|&i| {
+            vec![
+                ("id".into(), Value::Int(i)),
+                ("email".into(), email(i as usize)),
+            ]
+        })
+        .collect();
+    store
+        .insert_many(&model, &ring_old(), &rows, None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("models/codes.yaml"), SPARSE).unwrap();
+    let policy = write_policy(dir.path());
+    let env = format!(
+        "DATABASE_URL={}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}TIMBER_USER=rotation-test\n",
+        db.url
+    );
+    std::fs::write(dir.path().join(".env"), env).unwrap();
+    let out = timber(dir.path(), &["rotate", "--all", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "rotate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = json_lines(&out)
+        .into_iter()
+        .find(|e| e["event"] == "done")
+        .expect("a done event");
+    assert_eq!(done["rows_done"], 301, "every row rotated: {done}");
+    let job = done["job"].as_i64().unwrap();
+    let chunks = store.rotation_chunks(job).await.unwrap();
+    assert_eq!(
+        chunks.len(),
+        1,
+        "301 rows make one chunk, whatever their span"
+    );
+    let ring = ring_new_only();
+    let page = store
+        .page(&model, &ring, &PageRequest::first(500))
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 301);
+    for record in &page.records {
+        let Value::Int(i) = record.id else {
+            panic!("integer ids")
+        };
+        match record.cell(&model, "email") {
+            Some(Cell::Decrypted { value, key, .. }) => {
+                assert_eq!(value, &email(i as usize));
+                assert_eq!(key, &KeyId::Primary);
+            }
+            other => panic!("row {i}: {other:?}"),
+        }
+    }
+    store.close().await;
     db.drop_all().await;
 }

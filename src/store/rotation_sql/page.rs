@@ -1,5 +1,6 @@
-//! What a rotation reads: pages in key order with the stored text of the encrypted (and
-//! blind-index) columns and the owner column's value, and the same rows again by key.
+//! What a rotation reads: pages in key order (or, on SQLite, rowid order) with the stored
+//! text of the encrypted (and blind-index) columns and the owner column's value, and the
+//! same rows again by key.
 
 use super::RotationRow;
 use crate::config::{ColumnDef, ModelDef};
@@ -55,22 +56,27 @@ impl Store {
     /// a SQLite table that has a rowid (not `WITHOUT ROWID`) and no column that would shadow
     /// the name.
     pub async fn rotation_rowid_order(&self, model: &ModelDef) -> Result<bool, StoreError> {
-        if self.dialect() != Dialect::Sqlite
-            || model.columns.iter().any(|c| {
-                ["rowid", "_rowid_", "oid"].contains(&c.name.to_ascii_lowercase().as_str())
-            })
-        {
+        if self.dialect() != Dialect::Sqlite {
             return Ok(false);
         }
+        // A column of the table itself (declared in the model or not) named `rowid` would be
+        // what `rowid` means in SQL: key order then.
         let rows = self
             .backend
             .fetch(
-                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                "SELECT (SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1), \
+                 (SELECT COUNT(*) FROM pragma_table_info(?1) \
+                  WHERE lower(name) IN ('rowid', '_rowid_', 'oid'))",
                 &[SqlValue::Text(model.table_name.clone())],
-                &[Wire::Text],
+                &[Wire::Text, Wire::Int],
             )
             .await
             .map_err(|e| self.read_error("read the table's definition", model, e))?;
+        if let Some(row) = rows.first()
+            && !matches!(row.get(1), Some(SqlValue::Int(0)))
+        {
+            return Ok(false);
+        }
         let Some(SqlValue::Text(sql)) = rows.into_iter().next().and_then(|r| r.into_iter().next())
         else {
             return Ok(false);
@@ -132,14 +138,18 @@ impl Store {
             .collect()
     }
 
-    /// The upper bounds of a rowid-order job's chunks after `after`: every `every`-th rowid
-    /// value between the table's first and last (two index lookups, not a scan: rowids are
-    /// mostly dense, and a sparse stretch only makes a chunk smaller).
+    /// The upper bounds of a rowid-order job's chunks after `after`, about `every` rows
+    /// apart for a table of about `table_rows` rows. Rowids are usually dense: then the bounds are
+    /// every `every`-th value between the first and the last rowid (two lookups, no scan).
+    /// Integer keys an application chooses (timestamps, one row at 2^62) can be sparse:
+    /// then the rowids are counted off (one scan of the table), so that a wide span makes
+    /// no more chunks than rows do.
     pub async fn rotation_rowid_bounds(
         &self,
         model: &ModelDef,
         after: Option<i64>,
         every: u64,
+        table_rows: u64,
     ) -> Result<Vec<i64>, StoreError> {
         let sql = format!(
             "SELECT MIN(rowid), MAX(rowid) FROM {}",
@@ -155,16 +165,54 @@ impl Store {
         else {
             return Ok(Vec::new()); // an empty table: one open chunk
         };
-        let every = i64::try_from(every.max(1)).unwrap_or(i64::MAX);
-        let mut bound = after.unwrap_or(first - 1).max(first - 1);
+        let start = i128::from(after.unwrap_or(*first).max(first.saturating_sub(1)));
+        let last = i128::from(*last);
+        let span = (last - start).max(0);
+        if span > 2 * i128::from(table_rows) + i128::from(every) {
+            return self
+                .rotation_rowid_bounds_counted(model, after, every)
+                .await;
+        }
+        let width = i128::from(every.max(1));
         let mut bounds = Vec::new();
-        while let Some(next) = bound.checked_add(every)
-            && next < *last
-        {
-            bounds.push(next);
-            bound = next;
+        let mut bound = start + width;
+        // Bounds below the last rowid (so each fits an i64); the last chunk is open.
+        while bound < last {
+            bounds.push(i64::try_from(bound).unwrap_or(i64::MAX));
+            bound += width;
         }
         Ok(bounds)
+    }
+
+    /// Every `every`-th rowid after `after`, counted off in one scan (sparse rowids).
+    async fn rotation_rowid_bounds_counted(
+        &self,
+        model: &ModelDef,
+        after: Option<i64>,
+        every: u64,
+    ) -> Result<Vec<i64>, StoreError> {
+        let (condition, binds) = match after {
+            Some(after) => (" WHERE rowid > ?1", vec![SqlValue::Int(after)]),
+            None => ("", Vec::new()),
+        };
+        let sql = format!(
+            "SELECT r FROM (SELECT rowid AS r, ROW_NUMBER() OVER (ORDER BY rowid) AS n \
+             FROM {}{condition}) WHERE n % {} = 0 ORDER BY n",
+            self.dialect().quote(&model.table_name),
+            every.max(1)
+        );
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &[Wire::Int])
+            .await
+            .map_err(|e| self.read_error("split rotation job into chunks", model, e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| match r.first() {
+                Some(SqlValue::Int(n)) => Some(*n),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The SQL, binds and result shapes of [`Store::rotation_page`] (public so a test can
