@@ -60,6 +60,10 @@ pub struct TokenInfo {
     pub ciphertext_len: usize,
     /// Decoded length of the whole token.
     pub total_len: usize,
+    /// The first 16 bytes of the token's HMAC tag, big-endian: identical tokens have
+    /// identical tags, so health finds copied tokens by it (not secret: the tag is part of
+    /// the stored token).
+    pub tag_prefix: u128,
 }
 
 impl TokenInfo {
@@ -146,12 +150,16 @@ pub fn parse_decoded(data: &[u8]) -> Result<TokenInfo, Malformed> {
     ts.copy_from_slice(&data[1..9]);
     let mut iv = [0u8; 16];
     iv.copy_from_slice(&data[9..HEADER_LEN]);
+    let mut tag = [0u8; 16];
+    let mac_at = data.len() - MAC_LEN;
+    tag.copy_from_slice(&data[mac_at..mac_at + 16]);
     Ok(TokenInfo {
         version: data[0],
         timestamp: u64::from_be_bytes(ts),
         iv,
         ciphertext_len,
         total_len: data.len(),
+        tag_prefix: u128::from_be_bytes(tag),
     })
 }
 

@@ -175,16 +175,12 @@ impl Classifier {
         tags: &mut Vec<u128>,
     ) {
         let token = inspect::unquote(cell.stored);
-        if let Some(tag) = inspect::decode_token(token)
-            .filter(|d| inspect::parse_decoded(d).is_ok())
-            .and_then(|d| token_tag(&d))
-        {
-            tags.push(tag);
-        }
         // The plaintext, when it could be read, for the blind-index comparison.
         let mut plain: Option<Zeroizing<String>> = None;
         match self.ring.decrypt_token_with_info(token, cell.owner) {
             Ok((bytes, key, info)) => {
+                // Every well-formed token's tag, for duplicates: read off the one decode.
+                tags.push(info.tag_prefix);
                 if info.timestamp > self.now.saturating_add(FUTURE_SKEW_SECS) {
                     cell.count_in(&mut stats.future);
                 } else if info.timestamp < PLAUSIBLE_SINCE {
@@ -202,8 +198,16 @@ impl Classifier {
                     Err(_) => cell.count_in(&mut stats.corrupted),
                 }
             }
-            Err(CellError::UnknownKey) => cell.count_in(&mut stats.unknown_key),
-            Err(CellError::Corrupted) => cell.count_in(&mut stats.corrupted),
+            Err(error @ (CellError::UnknownKey | CellError::Corrupted)) => {
+                // Well-formed, so its tag counts too (decoded again: a rare path).
+                if let Some(Ok(info)) = inspect::with_decoded(token, inspect::parse_decoded) {
+                    tags.push(info.tag_prefix);
+                }
+                match error {
+                    CellError::UnknownKey => cell.count_in(&mut stats.unknown_key),
+                    _ => cell.count_in(&mut stats.corrupted),
+                }
+            }
             // A `&str` is always text: `NotText` comes from the store, never from here.
             Err(CellError::NotAToken | CellError::NotText) => {
                 self.not_a_token(token, cell, stats);
