@@ -175,19 +175,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn samples_keep_the_first_ids_in_key_order_whatever_the_merge_order() {
+    fn samples_keep_the_first_ids_met_whatever_the_merge_order() {
+        // Integer keys met at scan positions 100..120 by one worker and 0..5 by another.
         let mut late = Samples::default();
         for p in 100..120 {
-            late.add(p, &format!("r{p}"));
+            late.add(p, &p.to_string());
         }
         let mut early = Samples::default();
         for p in (0..5).rev() {
-            early.add(p, &format!("r{p}"));
+            early.add(p, &p.to_string());
         }
         late.merge(early);
         assert_eq!(late.count, 25);
         let ids = late.ids();
         assert_eq!(ids.len(), MAX_RECORD_IDS);
-        assert_eq!(&ids[..6], ["r0", "r1", "r2", "r3", "r4", "r100"]);
+        // The first met, shown in key order: integers by value ("100" after "4").
+        assert_eq!(&ids[..6], ["0", "1", "2", "3", "4", "100"]);
+    }
+
+    #[test]
+    fn the_ids_met_first_are_shown_in_key_order() {
+        // Text keys met in scan order z, a, m (a whole table is read in the database's
+        // order, not by key): the sample is the first met, listed by key.
+        let mut samples = Samples::default();
+        for (p, id) in ["zeta", "alpha", "mu", "beta"].iter().enumerate() {
+            samples.add(p as u64, id);
+        }
+        for p in 10..30 {
+            samples.add(p, "later");
+        }
+        let ids = samples.ids();
+        assert_eq!(&ids[..4], ["alpha", "beta", "later", "later"]);
+        assert!(ids.contains(&"zeta".to_string()) && ids.contains(&"mu".to_string()));
+        assert_eq!(ids.len(), MAX_RECORD_IDS);
     }
 }
