@@ -32,19 +32,23 @@ pub(crate) fn raw_row(
     row: Vec<SqlValue>,
 ) -> Result<RawRow, StoreError> {
     let mut values = row.into_iter();
-    let id =
-        to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk).map_err(|reason| {
-            StoreError::InvalidValue {
-                model: model.name.clone(),
-                field: pk.name.clone(),
-                reason,
-            }
-        })?;
+    let id = raw_key(model, pk, values.next())?;
     let (values, not_text) = stored_texts(values);
     Ok(RawRow {
         id,
         values,
         not_text,
+    })
+}
+
+/// A raw row's key, its first cell.
+fn raw_key(model: &ModelDef, pk: &ColumnDef, cell: Option<SqlValue>) -> Result<Value, StoreError> {
+    to_value(cell.unwrap_or(SqlValue::Null(Wire::Text)), pk).map_err(|reason| {
+        StoreError::InvalidValue {
+            model: model.name.clone(),
+            field: pk.name.clone(),
+            reason,
+        }
     })
 }
 
@@ -58,14 +62,7 @@ pub(crate) fn raw_row_into(
     mut into: RawRow,
 ) -> Result<RawRow, StoreError> {
     let mut values = row.into_iter();
-    into.id =
-        to_value(values.next().unwrap_or(SqlValue::Null(Wire::Text)), pk).map_err(|reason| {
-            StoreError::InvalidValue {
-                model: model.name.clone(),
-                field: pk.name.clone(),
-                reason,
-            }
-        })?;
+    into.id = raw_key(model, pk, values.next())?;
     into.not_text.clear();
     into.values.resize_with(values.len(), || None);
     for (i, (value, slot)) in values.zip(into.values.iter_mut()).enumerate() {

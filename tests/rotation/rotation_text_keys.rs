@@ -8,9 +8,7 @@ use crate::rotation_support;
 use crate::store_support;
 
 use crate::fixture::models;
-use rotation_support::{
-    MASTER_KEY, NEW_KEY, OLD_KEY, json_lines, ring_new_only, ring_old, timber, write_policy,
-};
+use rotation_support::{env_dir_with, json_lines, ring_new_only, ring_old, timber};
 use store_support::{Kind, TestDb};
 use timber::crypto::KeyId;
 use timber::store::{Cell, PageRequest};
@@ -60,15 +58,7 @@ async fn rotates_text_keys(kind: Kind) {
         .await
         .expect("seed rows under the old key");
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("models/codes.yaml"), MODELS).unwrap();
-    let policy = write_policy(dir.path());
-    let env = format!(
-        "DATABASE_URL={}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}TIMBER_USER=rotation-test\n",
-        db.url
-    );
-    std::fs::write(dir.path().join(".env"), env).unwrap();
+    let dir = env_dir_with(&db.url, MODELS);
     let out = timber(dir.path(), &["rotate", "--all", "--format", "json"]);
     assert!(
         out.status.success(),

@@ -173,9 +173,14 @@ pub fn write_policy(dir: &Path) -> &'static str {
 /// A temp dir with models/, policy.yaml and a .env for the binary: new primary, old as
 /// _OLD, role `operator` (see [`POLICY`]).
 pub fn env_dir(url: &str) -> tempfile::TempDir {
+    env_dir_with(url, MODELS)
+}
+
+/// [`env_dir`] with other models (`models_yaml`).
+pub fn env_dir_with(url: &str, models_yaml: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("models/secrets.yaml"), MODELS).unwrap();
+    std::fs::write(dir.path().join("models/models.yaml"), models_yaml).unwrap();
     let policy = write_policy(dir.path());
     let env = format!(
         "DATABASE_URL={url}\nENCRYPTION_KEY={NEW_KEY}\nENCRYPTION_KEY_OLD={OLD_KEY}\nMASTER_ENCRYPTION_KEY={MASTER_KEY}\nTIMBER_MODELS=models\n{policy}TIMBER_USER=rotation-test\n"

@@ -42,13 +42,26 @@ impl Store {
     ) -> Result<Vec<RotationRow>, StoreError> {
         let (sql, binds, wires) =
             self.rotation_range_query(model, columns, owner, after, until, limit)?;
+        self.fetch_rotation_rows(model, owner, (&sql, &binds, &wires), false)
+            .await
+    }
+
+    /// Runs a page query (`sql`, `binds`, `wires`) and reads its rows as rotation rows
+    /// (`rowid_last`: each row's rowid follows its select list).
+    async fn fetch_rotation_rows(
+        &self,
+        model: &ModelDef,
+        owner: Option<&ColumnDef>,
+        (sql, binds, wires): (&str, &[SqlValue], &[Wire]),
+        rowid_last: bool,
+    ) -> Result<Vec<RotationRow>, StoreError> {
         let rows = self
             .backend
-            .fetch(&sql, &binds, &wires)
+            .fetch(sql, binds, wires)
             .await
             .map_err(|e| self.read_error("read rows to rotate", model, e))?;
         rows.into_iter()
-            .map(|r| rotation_row(model, owner, r, false))
+            .map(|r| rotation_row(model, owner, r, rowid_last))
             .collect()
     }
 
@@ -128,14 +141,8 @@ impl Store {
             d.quote(&model.table_name),
             limit.max(1)
         );
-        let rows = self
-            .backend
-            .fetch(&sql, &binds, &wires)
+        self.fetch_rotation_rows(model, owner, (&sql, &binds, &wires), true)
             .await
-            .map_err(|e| self.read_error("read rows to rotate", model, e))?;
-        rows.into_iter()
-            .map(|r| rotation_row(model, owner, r, true))
-            .collect()
     }
 
     /// The upper bounds of a rowid-order job's chunks after `after`, about `every` rows
