@@ -212,9 +212,19 @@ fn four_workers_two_killed(kind: Kind) {
     let written: Written = Arc::default();
     let stop_app = Arc::new(AtomicBool::new(false));
     let app = {
-        let (store, written, stop) = (store.clone(), written.clone(), stop_app.clone());
+        let (url, written, stop) = (db.url.clone(), written.clone(), stop_app.clone());
         std::thread::spawn(move || {
             let rt = runtime();
+            // A pool of this thread's own: connections opened on this thread's runtime die
+            // with it, and left in a shared pool they failed the checks after it ("a Tokio
+            // context ... is being shutdown").
+            let store = rt.block_on(async {
+                let mut config = timber::store::StoreConfig::from_url(&url).expect("test url");
+                config.create_if_missing = true;
+                timber::store::Store::connect(config)
+                    .await
+                    .expect("connect to the test database")
+            });
             let mut tag = 0;
             // Each row at most once: `app_write` remembers a row's values as its own write
             // made them, so a second write (one column only) to a row would be misremembered.
@@ -228,6 +238,7 @@ fn four_workers_two_killed(kind: Kind) {
                 rt.block_on(app_write(&store, &written, id, tag, tag % 3 == 0));
                 std::thread::sleep(Duration::from_millis(5));
             }
+            rt.block_on(store.close());
         })
     };
     let mut first = Worker::start(
