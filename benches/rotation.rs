@@ -112,6 +112,7 @@ async fn raw_rewrite(store: &Store, model: &ModelDef, batch: u32) -> u64 {
                         expected: old.clone(),
                         new: old,
                         hash: None,
+                        rowid: None,
                     })
                 })
                 .collect();

@@ -178,6 +178,7 @@ pub(crate) fn decide(
                     expected: stored.unwrap_or_default().to_string(),
                     new,
                     hash,
+                    rowid: row.rowid,
                 });
                 writes.at.push(i);
             }

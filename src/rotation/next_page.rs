@@ -1,16 +1,59 @@
 //! A worker's next page (`workers.rs`): read in the job's order, and for a lone worker
-//! decided while the batch before it is written.
+//! decided while the batch before it is written, also across a chunk's end.
 
 use std::future::Future;
+use std::sync::Mutex;
 
 use super::batch::{Decided, decide_batch};
 use super::decide::Decider;
 use super::job::RowOrder;
-use super::run::{Live, Runner};
+use super::run::{Live, Runner, position_of};
 use super::scope::Scope;
 use super::split::Cores;
-use crate::store::{RotationRow, StoreError};
+use crate::store::{ChunkLease, ChunkRow, RotationRow, StoreError};
 use crate::value::Value;
+
+/// A page as a worker holds it between batches: its rows, the limit it was read at, and
+/// its decision when it was decided ahead.
+pub(super) type Page = (Vec<RotationRow>, u32, Option<Decided>);
+
+/// The first page of the chunk a lone worker will most likely claim next, read and decided
+/// while the last batch of its chunk was written (issue 17). Without it, each chunk began
+/// with a read and a decision that nothing overlapped: about 20 ms per 10 000-row chunk on
+/// SQLite, a fifth of the Timber-shaped rotation. The chunk is not claimed yet, so this is
+/// a guess: the page is used only for the very chunk and start it was read for.
+pub(super) struct CarriedPage {
+    /// The chunk it was read for, and where that chunk started then.
+    chunk: i64,
+    lo: Option<String>,
+    hi: Option<String>,
+    cursor: Option<String>,
+    page: Page,
+}
+
+impl CarriedPage {
+    pub(super) fn new(chunk: ChunkRow, page: Page) -> CarriedPage {
+        CarriedPage {
+            chunk: chunk.chunk,
+            lo: chunk.lo,
+            hi: chunk.hi,
+            cursor: chunk.cursor,
+            page,
+        }
+    }
+
+    /// The page, when `lease` is the chunk it was read for and starts where it was read
+    /// from (the same bounds and cursor); otherwise nothing, and the chunk reads its own.
+    /// Another chunk's page would move this chunk's cursor past rows it never read. Rows
+    /// changed since the read are safe either way: every write is a compare-and-set.
+    pub(super) fn for_lease(self, lease: &ChunkLease) -> Option<Page> {
+        (self.chunk == lease.chunk
+            && self.lo == lease.lo
+            && self.hi == lease.hi
+            && self.cursor == lease.cursor)
+            .then_some(self.page)
+    }
+}
 
 impl Runner<'_> {
     /// Whether a batch is decided while the one before it is written
@@ -54,6 +97,43 @@ impl Runner<'_> {
                     .await
             }
         }
+    }
+}
+
+impl Runner<'_> {
+    /// The first page of the first pending chunk after `lease`'s, read as that chunk's own
+    /// first read would be; the chunk it was read for goes in `ahead`. `None` when there is
+    /// no such chunk, or it could not be read (the chunk then reads its own first page).
+    pub(super) async fn first_page_of_next_chunk(
+        &self,
+        live: &Live<'_>,
+        scope: &Scope<'_>,
+        lease: &ChunkLease,
+        limit: u32,
+        ahead: &Mutex<Option<ChunkRow>>,
+    ) -> Option<Result<Vec<RotationRow>, StoreError>> {
+        let next = self
+            .store
+            .rotation_next_pending_chunk(lease.job_id, lease.chunk)
+            .await
+            .ok()??;
+        let order = live.options.order;
+        let bound = |text: &Option<String>| match text {
+            Some(t) => position_of(t, live.model, order).ok().map(Some),
+            None => Some(None),
+        };
+        let until = bound(&next.hi)?;
+        let start = match bound(&next.cursor)? {
+            Some(cursor) => Some(cursor),
+            None => bound(&next.lo)?,
+        };
+        let page = self
+            .read_page(live, scope, start.as_ref(), until.as_ref(), limit)
+            .await;
+        if page.is_ok() {
+            *ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some(next);
+        }
+        Some(page)
     }
 }
 
@@ -110,4 +190,70 @@ where
             (written, next)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ChunkStatus;
+
+    fn chunk(n: i64, cursor: Option<&str>) -> ChunkRow {
+        ChunkRow {
+            job_id: 1,
+            chunk: n,
+            lo: Some(format!("{}", n * 100)),
+            hi: Some(format!("{}", n * 100 + 100)),
+            status: ChunkStatus::Pending,
+            lease_owner: None,
+            lease_expires_at: None,
+            generation: 0,
+            cursor: cursor.map(str::to_string),
+            rows_done: 0,
+            rows_skipped: 0,
+            rows_failed: 0,
+            conflicts: 0,
+            claimed_at: None,
+            claimed_rows: 0,
+        }
+    }
+
+    fn lease(row: &ChunkRow) -> ChunkLease {
+        ChunkLease {
+            job_id: row.job_id,
+            chunk: row.chunk,
+            generation: row.generation + 1,
+            owner: "host/1/w1".into(),
+            lo: row.lo.clone(),
+            hi: row.hi.clone(),
+            cursor: row.cursor.clone(),
+            took_over_from: None,
+        }
+    }
+
+    fn carried(row: ChunkRow) -> CarriedPage {
+        CarriedPage::new(row, (Vec::new(), 7, None))
+    }
+
+    #[test]
+    fn a_page_read_ahead_serves_only_the_chunk_and_start_it_was_read_for() {
+        let read_for = chunk(2, None);
+        let page = carried(read_for.clone()).for_lease(&lease(&read_for));
+        assert_eq!(page.map(|p| p.1), Some(7), "the very chunk, from its start");
+        // Another worker took the guessed chunk: the claim got the one after it.
+        assert!(
+            carried(read_for.clone())
+                .for_lease(&lease(&chunk(3, None)))
+                .is_none()
+        );
+        // The guessed chunk, but someone committed rows in it meanwhile.
+        let moved_on = chunk(2, Some("150"));
+        assert!(carried(read_for).for_lease(&lease(&moved_on)).is_none());
+        // Read from a cursor, claimed with the same cursor.
+        let resumed = chunk(2, Some("150"));
+        assert!(
+            carried(resumed.clone())
+                .for_lease(&lease(&resumed))
+                .is_some()
+        );
+    }
 }

@@ -22,16 +22,16 @@ use chrono::NaiveDateTime;
 use futures_util::future::join_all;
 
 use super::RotationError;
-use super::batch::{Decided, FIRST_BATCH, adapt, apply_batch, decide_batch};
+use super::batch::{FIRST_BATCH, adapt, apply_batch, decide_batch};
 use super::decide::Decider;
 use super::events::{RotationEvent, rate_and_eta};
 use super::job::{JobOptions, JobStatus, RowOrder, key_text, owner_gone, owner_process};
-use super::next_page::write_deciding_next;
+use super::next_page::{CarriedPage, Page, write_deciding_next};
 use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
 use super::run::{Live, Runner, position_of};
 use super::scope::Scope;
 use super::split::Cores;
-use crate::store::{ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals, RotationRow};
+use crate::store::{ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals};
 use crate::value::Value;
 
 /// How often an idle worker (every chunk left is leased by others) looks again.
@@ -143,6 +143,8 @@ impl Runner<'_> {
         // again at FIRST_BATCH for every 10 000-row chunk, a quarter of each chunk's batches
         // had been small ones.
         let mut learned = FIRST_BATCH;
+        // The next chunk's first page, read while this chunk's last batch was written.
+        let mut carried: Option<CarriedPage> = None;
         let outcome = async {
             loop {
                 if let Some(stop) = self.control.requested() {
@@ -171,7 +173,7 @@ impl Runner<'_> {
                     });
                 }
                 let chunk = lease.chunk;
-                match self.run_chunk(run, &lease, &mut learned).await {
+                match self.run_chunk(run, &lease, &mut learned, &mut carried).await {
                     Ok(ChunkEnd::Done | ChunkEnd::Stopped) => {}
                     Ok(ChunkEnd::Fenced) => {
                         tracing::warn!(job, chunk, worker = %owner, "rotation chunk lost to another worker; its batch was not committed");
@@ -218,12 +220,14 @@ impl Runner<'_> {
     }
 
     /// Rotates one leased chunk from its cursor to its end, starting at and keeping up to
-    /// date the worker's `learned` batch size.
+    /// date the worker's `learned` batch size. A lone worker starts from the page `carried`
+    /// when it was read for this chunk, and leaves there the next chunk's first page.
     async fn run_chunk(
         &self,
         run: &JobRun<'_>,
         lease: &ChunkLease,
         learned: &mut u32,
+        carried: &mut Option<CarriedPage>,
     ) -> Result<ChunkEnd, RotationError> {
         let live = run.live;
         let model = live.model;
@@ -252,7 +256,7 @@ impl Runner<'_> {
         let mut rate_read = Instant::now();
         // The page after the batch being written, read (on another connection) while it is
         // written, with the limit it was read at and, when pipelined, its decision.
-        let mut prefetched: Option<(Vec<RotationRow>, u32, Option<Decided>)> = None;
+        let mut prefetched: Option<Page> = carried.take().and_then(|c| c.for_lease(lease));
         let pipelined = self.pipelines();
         loop {
             if let Some(stop) = self.control.requested() {
@@ -337,12 +341,18 @@ impl Runner<'_> {
                 tx.commit().await?;
                 Ok::<_, RotationError>(Some((totals, rows.len() as u64)))
             };
+            // The chunk the next page was read for, when it is the next chunk's first.
+            let ahead = Mutex::new(None);
             let next = async {
                 match (&last, finished) {
                     (Some(last), false) => Some(
                         self.read_page(live, scope, Some(last), until.as_ref(), batch)
                             .await,
                     ),
+                    (_, true) if pipelined && run.stopping().is_none() => {
+                        self.first_page_of_next_chunk(live, scope, lease, batch, &ahead)
+                            .await
+                    }
                     _ => None,
                 }
             };
@@ -356,9 +366,16 @@ impl Runner<'_> {
                 return Ok(ChunkEnd::Fenced);
             };
             // A page that could not be read is read again next time round.
-            prefetched = next
+            let next = next
                 .and_then(Result::ok)
                 .map(|(rows, decided)| (rows, batch, decided));
+            if finished {
+                *carried = next
+                    .zip(ahead.into_inner().unwrap_or_else(|e| e.into_inner()))
+                    .map(|(page, chunk)| CarriedPage::new(chunk, page));
+            } else {
+                prefetched = next;
+            }
             if last.is_some() {
                 cursor = last;
             }

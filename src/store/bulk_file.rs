@@ -172,7 +172,7 @@ fn reason(e: rusqlite::Error) -> FileWriteError {
 
 /// A stored value bound as the store's sqlx connections bind it (`sqlite.rs`'s `bind`):
 /// booleans as integers, dates and times as text in SQLite's format.
-struct Bind<'a>(&'a SqlValue);
+pub(super) struct Bind<'a>(pub(super) &'a SqlValue);
 
 impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

@@ -35,6 +35,7 @@ mod sample;
 mod schema;
 mod search;
 mod sqlite;
+mod sqlite_file_read;
 mod system_tables;
 mod tls;
 mod write_prep;

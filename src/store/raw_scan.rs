@@ -300,7 +300,7 @@ pub(crate) fn refill(slot: &mut Option<String>, text: &str) {
 }
 
 /// A cell by its storage class, before `coerce` (invalid UTF-8 arrives as bytes).
-fn cell(value: ValueRef<'_>, wire: Wire) -> SqlValue {
+pub(super) fn cell(value: ValueRef<'_>, wire: Wire) -> SqlValue {
     match value {
         ValueRef::Null => SqlValue::Null(wire),
         ValueRef::Integer(i) => SqlValue::Int(i),

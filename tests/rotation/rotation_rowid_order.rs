@@ -10,7 +10,7 @@ use crate::rotation_support;
 use crate::store_support;
 
 use crate::fixture::models;
-use rotation_support::{env_dir_with, json_lines, ring_new_only, ring_old, timber};
+use rotation_support::{env_dir_with, json_lines, ring_new_only, ring_old, ring_rotating, timber};
 use store_support::{Kind, TestDb};
 use timber::crypto::KeyId;
 use timber::rotation::{JobOptions, RowOrder};
@@ -224,6 +224,126 @@ models:
             other => panic!("row {i}: {other:?}"),
         }
     }
+    store.close().await;
+    db.drop_all().await;
+}
+
+/// The compare-and-set finds a row by the rowid it was read at, and still requires its key.
+/// Attacked between each batch's read and its write (the batch hook), as a `VACUUM` or an
+/// application would: one row moves to another rowid (its key and value unchanged), and a
+/// second row moves away while a new row takes the rowid it left, holding a copy of its
+/// stored value (so the expected value alone would match it). The moved rows are conflicts,
+/// re-read by key and rotated; the row that took over a rowid is never written (the
+/// rotation has passed its rowid, so it stays as it was, under the old key). Two chunks, so
+/// a chunk's first page is also read ahead of its claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_row_that_changed_rowid_is_written_by_key_and_no_other_row_in_its_place() {
+    use futures_util::FutureExt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use timber::rotation::{JobStatus, RunOptions, Runner};
+
+    let Some(db) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    let model = models(MODELS).remove(0);
+    let store = db.store().await;
+    store.init(std::slice::from_ref(&model)).await.unwrap();
+    let rows: Vec<_> = (1..=ROWS)
+        .map(|i| {
+            vec![
+                ("id".into(), Value::Text(key(i))),
+                ("email".into(), email(i)),
+            ]
+        })
+        .collect();
+    store
+        .insert_many(&model, &ring_old(), &rows, None)
+        .await
+        .unwrap();
+
+    let moved = Arc::new(AtomicU64::new(0));
+    let hook = {
+        let (url, moved) = (db.url.clone(), moved.clone());
+        move |ids: Vec<Value>| {
+            let (url, moved) = (url.clone(), moved.clone());
+            async move {
+                let texts: Vec<&str> = ids
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Text(t) if t.len() == 36 => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let [first, second, ..] = texts[..] else {
+                    return;
+                };
+                let sql = format!(
+                    "UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{first}';
+                     CREATE TEMP TABLE left_at (r INTEGER);
+                     INSERT INTO left_at SELECT rowid FROM codes WHERE id = '{second}';
+                     UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{second}';
+                     INSERT INTO codes (rowid, id, email) VALUES ((SELECT r FROM left_at),
+                         'intruder-{second}', (SELECT email FROM codes WHERE id = '{second}'));"
+                );
+                store_support::exec(Kind::Sqlite, &url, sql).await;
+                moved.fetch_add(2, Ordering::SeqCst);
+            }
+            .boxed()
+        }
+    };
+    let ring = ring_rotating();
+    let mut runner = Runner::new(&store, &ring, "rotation-test");
+    runner.after_read = Some(Arc::new(hook));
+    let options = RunOptions {
+        batch: Some(500),
+        encrypt_plaintext: false,
+    };
+    let summary = runner.start(&model, &options).await.expect("rotation runs");
+    assert_eq!(summary.status, JobStatus::Completed);
+    assert_eq!(
+        summary.rows_failed, 0,
+        "a moved row is retried by key, not failed"
+    );
+    let moved = moved.load(Ordering::SeqCst);
+    assert!(moved >= 40, "rows were moved under the rotation: {moved}");
+    assert!(
+        summary.conflicts >= moved,
+        "every moved row missed its write by rowid: {} < {moved}",
+        summary.conflicts
+    );
+
+    let mut request = Some(PageRequest::first(1000));
+    let (mut seeded, mut intruders) = (0, 0);
+    while let Some(req) = request {
+        let page = store.page(&model, &ring, &req).await.expect("page");
+        for record in &page.records {
+            let Value::Text(id) = &record.id else {
+                panic!("text ids")
+            };
+            let Some(Cell::Decrypted { value, key, .. }) = record.cell(&model, "email") else {
+                panic!("row {id}: unreadable: {:?}", record.cell(&model, "email"));
+            };
+            if let Some(copied) = id.strip_prefix("intruder-") {
+                let i: usize = copied[24..].parse().expect("seeded key");
+                assert_eq!(value, &email(i), "row {id}: plaintext changed");
+                assert_eq!(
+                    key,
+                    &KeyId::Old(1),
+                    "row {id} was written in another row's place"
+                );
+                intruders += 1;
+            } else {
+                let i: usize = id[24..].parse().expect("seeded key");
+                assert_eq!(value, &email(i), "row {id}: plaintext changed");
+                assert_eq!(key, &KeyId::Primary, "row {id}: still under the old key");
+                seeded += 1;
+            }
+        }
+        request = page.next(1000);
+    }
+    assert_eq!(seeded, ROWS, "every seeded row still there, none twice");
+    assert_eq!(intruders as u64, moved / 2);
     store.close().await;
     db.drop_all().await;
 }

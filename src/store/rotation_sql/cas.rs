@@ -166,6 +166,8 @@ impl RotationTx<'_> {
 /// backend writes a row once with all its columns (`cas_pg.rs`, `cas_rows.rs`).
 pub(super) struct RowWrites<'u> {
     pub(super) id: &'u Value,
+    /// The rowid the row was read at (SQLite, rowid order), if every write of it has one.
+    pub(super) rowid: Option<i64>,
     pub(super) columns: Vec<Option<&'u ColumnCas>>,
 }
 
@@ -180,10 +182,14 @@ impl<'u> RowWrites<'u> {
                 let i = *at.entry(id_key(&update.id)).or_insert_with(|| {
                     rows.push(RowWrites {
                         id: &update.id,
+                        rowid: update.rowid,
                         columns: vec![None; updates.len()],
                     });
                     rows.len() - 1
                 });
+                if rows[i].rowid != update.rowid {
+                    rows[i].rowid = None;
+                }
                 rows[i].columns[ci] = Some(update);
             }
         }

@@ -315,6 +315,39 @@ impl Store {
         Ok(rows.into_iter().map(chunk_from).collect())
     }
 
+    /// The first pending chunk of job `job_id` after chunk `after`: the one a claim would
+    /// most likely take next (a claim prefers a chunk left by a gone process, or an expired
+    /// lease, so this is a guess, and its reader checks what it then claims).
+    pub async fn rotation_next_pending_chunk(
+        &self,
+        job_id: i64,
+        after: i64,
+    ) -> Result<Option<ChunkRow>, StoreError> {
+        let d = self.dialect();
+        let sql = format!(
+            "{} WHERE {} = {} AND {} = {} AND {} > {} ORDER BY {} LIMIT 1",
+            self.chunk_select(),
+            d.quote("job_id"),
+            d.param(1),
+            d.quote("status"),
+            d.param(2),
+            d.quote("chunk"),
+            d.param(3),
+            d.quote("chunk")
+        );
+        let binds = [
+            SqlValue::Int(job_id),
+            SqlValue::Text(ChunkStatus::Pending.as_str().into()),
+            SqlValue::Int(after),
+        ];
+        let rows = self
+            .backend
+            .fetch(&sql, &binds, &CHUNK_WIRES)
+            .await
+            .map_err(|e| self.chunk_error("read rotation chunks", e))?;
+        Ok(rows.into_iter().map(chunk_from).next())
+    }
+
     /// The chunks of every job in `job_ids` (for `timber jobs`, the console, metrics); empty
     /// when the chunks table does not exist (a database initialised before chunks).
     pub async fn rotation_chunks_of(&self, job_ids: &[i64]) -> Result<Vec<ChunkRow>, StoreError> {

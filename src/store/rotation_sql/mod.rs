@@ -163,6 +163,10 @@ pub struct ColumnCas {
     pub new: String,
     /// New blind-index hash; `None` leaves the hash column as it is.
     pub hash: Option<String>,
+    /// The row's SQLite rowid as it was read ([`RotationRow::rowid`]): the write finds the
+    /// row by it instead of through the key's index, and still requires the key (a row
+    /// whose rowid changed meanwhile is a conflict, re-read by key).
+    pub rowid: Option<i64>,
 }
 
 pub(super) fn now() -> NaiveDateTime {

@@ -141,6 +141,22 @@ impl Store {
             d.quote(&model.table_name),
             limit.max(1)
         );
+        // A SQLite file is read without sqlx's per-row hand-over (`sqlite_file_read.rs`).
+        let file_read = self
+            .sqlite_file_fetch(
+                "read rows to rotate",
+                &model.table_name,
+                sql.clone(),
+                binds.clone(),
+                wires.clone(),
+            )
+            .await;
+        if let Some(rows) = file_read {
+            return rows?
+                .into_iter()
+                .map(|r| rotation_row(model, owner, r, true))
+                .collect();
+        }
         self.fetch_rotation_rows(model, owner, (&sql, &binds, &wires), true)
             .await
     }
