@@ -87,7 +87,7 @@ impl RotationTx<'_> {
             let binds = self.cas_rows_binds(targets.len(), chunk, by_rowid)?;
             let done = self
                 .tx
-                .execute(&sql, &binds)
+                .execute_owned(&sql, binds)
                 .await
                 .map_err(|e| self.fail("rotation update", e))?;
             if done.rows_affected < chunk.len() as u64 {
