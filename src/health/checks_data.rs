@@ -2,13 +2,13 @@
 //! token / unknown key / corrupted), values under old keys, implausible token timestamps,
 //! and identical tokens in two places.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::census::Survey;
 use super::classify::FUTURE_SKEW_SECS;
-use super::report::{Evidence, Finding, Severity};
+use super::report::{Evidence, Finding, MAX_RECORD_IDS, Severity};
 use super::scan::{TableScan, TokenPlace, locate_tokens};
-use super::stats::{ColumnStats, KeyBucket, Samples};
+use super::stats::{ColumnStats, KeyBucket, Samples, sort_in_key_order};
 use super::token_age::TokenTimes;
 use crate::config::ModelDef;
 use crate::crypto::KeyId;
@@ -290,9 +290,15 @@ pub async fn duplicate_tokens(
             .iter()
             .find(|m| m.name == model)
             .map_or("", |m| m.table_name.as_str());
+        // The first cells met (a record holding two copies counts once), listed by key.
         ids.sort();
-        ids.dedup_by(|a, b| a.1 == b.1);
-        let order = ids.into_iter().map(|(_, id)| id);
+        let mut seen = HashSet::new();
+        let mut order: Vec<String> = ids
+            .into_iter()
+            .filter_map(|(_, id)| seen.insert(id.clone()).then_some(id))
+            .take(MAX_RECORD_IDS)
+            .collect();
+        sort_in_key_order(&mut order);
         out.push(
             Finding::new(id, Severity::Warn, format!(
                 "{} {} a token that also appears elsewhere ({}): values were copied between rows",

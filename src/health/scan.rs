@@ -383,12 +383,15 @@ async fn absorb(
     Ok(())
 }
 
-/// A cell holding a repeated token: model, column, record id, position in key order.
+/// A cell holding a repeated token: model, column, record id, position in the scan's order.
 pub type TokenPlace = (String, String, String, u64);
 
-/// Where each repeated token is, per fingerprint, in key order. A
-/// second, cheap pass (base64 only, no HMAC), run only when duplicates were found, so the
-/// first pass never has to keep every record id in memory.
+/// Where each repeated token is, per fingerprint, in the order the first pass read the
+/// table (a whole table in the database's order, a sample the first rows by key). A second,
+/// cheap pass (base64 only, no HMAC), run only when duplicates were found, so the first pass
+/// never has to keep every record id in memory. It reads as the first pass does: by key, a
+/// uuid-keyed table's pages are visited at random, and this pass runs when someone is
+/// looking at copied tokens, in an incident.
 pub async fn locate_tokens(
     store: &Store,
     model: &ModelDef,
@@ -398,23 +401,9 @@ pub async fn locate_tokens(
     found: &mut HashMap<u128, Vec<TokenPlace>>,
 ) -> Result<(), StoreError> {
     let fetch: Vec<&str> = job.fetch.iter().map(String::as_str).collect();
-    let mut after: Option<Value> = None;
     let mut rows_read: u64 = 0;
-    loop {
-        let mut limit = PAGE_ROWS;
-        if let Some(n) = sample {
-            let left = n.saturating_sub(rows_read);
-            if left == 0 {
-                break;
-            }
-            limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
-        }
-        let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id.clone());
-        let first_position = rows_read;
-        rows_read += page.len() as u64;
-        for (offset, row) in page.iter().enumerate() {
+    let mut locate = |page: &[RawRow], rows_read: &mut u64| {
+        for row in page {
             for col in &job.columns {
                 let Some(Some(stored)) = row.values.get(col.value_at) else {
                     continue;
@@ -427,11 +416,37 @@ pub async fn locate_tokens(
                         job.model.clone(),
                         col.def.name.clone(),
                         record_id(&row.id),
-                        first_position + offset as u64,
+                        *rows_read,
                     ));
                 }
             }
+            *rows_read += 1;
         }
+    };
+    if let Some(mut stream) = store.raw_stream(model, &fetch, sample)? {
+        let back = stream.recycler();
+        while let Some(page) = stream.next().await {
+            let page = page?;
+            locate(&page, &mut rows_read);
+            back.give_back(page);
+        }
+        return Ok(());
+    }
+    // An in-memory SQLite database: keyset pages.
+    let mut after: Option<Value> = None;
+    loop {
+        let mut limit = PAGE_ROWS;
+        if let Some(n) = sample {
+            let left = n.saturating_sub(rows_read);
+            if left == 0 {
+                break;
+            }
+            limit = limit.min(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+        let page = store.raw_page(model, &fetch, after.as_ref(), limit).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        locate(&page, &mut rows_read);
         if (page.len() as u32) < limit {
             break;
         }

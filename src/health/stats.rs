@@ -49,18 +49,22 @@ impl Samples {
     /// database's own order, not by key (`Store::raw_stream` says why).
     pub fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.first.iter().map(|(_, id)| id.clone()).collect();
-        // Integers first by value, then other ids by text: a total order, so the listing
-        // is the same however the ids arrived.
-        ids.sort_by_cached_key(|id| match id.parse::<i64>() {
-            Ok(n) => (false, n, String::new()),
-            Err(_) => (true, 0, id.clone()),
-        });
+        sort_in_key_order(&mut ids);
         ids
     }
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
+}
+
+/// Record ids as evidence lists them: integers first by value, then other ids by text. A
+/// total order, so a listing is the same however its ids arrived.
+pub fn sort_in_key_order(ids: &mut [String]) {
+    ids.sort_by_cached_key(|id| match id.parse::<i64>() {
+        Ok(n) => (false, n, String::new()),
+        Err(_) => (true, 0, id.clone()),
+    });
 }
 
 /// Which key a token is under, as the census counts it: a configured key of the ring, or
