@@ -44,7 +44,9 @@ pub enum RowOrder {
     /// reads and rewrites rows spread over the whole table, and a SQLite commit journals
     /// and writes back every page it touched: on the Timber-shaped 300 000-row table the
     /// compare-and-set alone took 11.6 s in key order and 3.7 s in rowid order (Python's
-    /// sqlite3, same statements). Writes still go by key, with the compare-and-set.
+    /// sqlite3, same statements). Writes find a row by the rowid it was read at and still
+    /// require its key and old values (the compare-and-set); a row no longer at that rowid
+    /// is a conflict, re-read and written by key.
     ///
     /// A `VACUUM` may renumber rowids of a table without an `INTEGER PRIMARY KEY`; run
     /// between a pause and its resume, it could make the job pass over rows (it still ends

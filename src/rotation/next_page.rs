@@ -112,11 +112,18 @@ impl Runner<'_> {
         limit: u32,
         ahead: &Mutex<Option<ChunkRow>>,
     ) -> Option<Result<Vec<RotationRow>, StoreError>> {
-        let next = self
+        let next = match self
             .store
             .rotation_next_pending_chunk(lease.job_id, lease.chunk)
             .await
-            .ok()??;
+        {
+            Ok(next) => next?,
+            Err(e) => {
+                // Only a guess failed: the next chunk reads its own first page.
+                tracing::debug!(job = lease.job_id, chunk = lease.chunk, error = %e, "no read-ahead of the next chunk");
+                return None;
+            }
+        };
         let order = live.options.order;
         let bound = |text: &Option<String>| match text {
             Some(t) => position_of(t, live.model, order).ok().map(Some),
@@ -130,8 +137,11 @@ impl Runner<'_> {
         let page = self
             .read_page(live, scope, start.as_ref(), until.as_ref(), limit)
             .await;
-        if page.is_ok() {
-            *ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some(next);
+        match &page {
+            Ok(_) => *ahead.lock().unwrap_or_else(|e| e.into_inner()) = Some(next),
+            Err(e) => {
+                tracing::debug!(job = lease.job_id, chunk = next.chunk, error = %e, "the next chunk's first page was not read ahead");
+            }
         }
         Some(page)
     }
@@ -248,6 +258,15 @@ mod tests {
         // The guessed chunk, but someone committed rows in it meanwhile.
         let moved_on = chunk(2, Some("150"));
         assert!(carried(read_for).for_lease(&lease(&moved_on)).is_none());
+        // The same chunk number with other bounds (a job's chunks are never redrawn, but
+        // the bounds are what the page was read within).
+        let mut redrawn = chunk(2, None);
+        redrawn.hi = Some("999".into());
+        assert!(
+            carried(chunk(2, None))
+                .for_lease(&lease(&redrawn))
+                .is_none()
+        );
         // Read from a cursor, claimed with the same cursor.
         let resumed = chunk(2, Some("150"));
         assert!(

@@ -161,6 +161,9 @@ impl Runner<'_> {
                     if self.all_chunks_done(job).await? {
                         return Ok(());
                     }
+                    // Nothing claimable now: whatever was read ahead may be old by the time a
+                    // chunk frees up.
+                    carried = None;
                     self.idle(run).await?;
                     continue;
                 };
@@ -257,6 +260,13 @@ impl Runner<'_> {
         // The page after the batch being written, read (on another connection) while it is
         // written, with the limit it was read at and, when pipelined, its decision.
         let mut prefetched: Option<Page> = carried.take().and_then(|c| c.for_lease(lease));
+        if prefetched.is_some() {
+            tracing::debug!(
+                job = lease.job_id,
+                chunk = lease.chunk,
+                "first page read ahead"
+            );
+        }
         let pipelined = self.pipelines();
         loop {
             if let Some(stop) = self.control.requested() {

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
 
 use super::audit_log::{AuditEntry, AuditRow, ENTRY_COLUMNS};
 use super::convert::parse_datetime;
@@ -268,12 +267,7 @@ fn scan(
     tx: &tokio::sync::mpsc::Sender<AuditScanBatch>,
     returned: &mpsc::Receiver<AuditScanBatch>,
 ) -> Result<(), rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(busy)?;
-    conn.pragma_update(None, "query_only", "ON")?;
+    let conn = super::sqlite_file_read::open_read_only(path, busy)?;
     let columns: Vec<String> = ENTRY_COLUMNS.iter().map(|c| format!("\"{c}\"")).collect();
     let sql = format!(
         "SELECT {} FROM \"{AUDIT_LOG}\" WHERE \"id\" > ?1 ORDER BY \"id\"",

@@ -17,7 +17,6 @@
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -199,12 +198,7 @@ fn scan(
     tx: &mpsc::Sender<Vec<RawRow>>,
     spent: &std::sync::mpsc::Receiver<Vec<RawRow>>,
 ) -> Result<(), ScanError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(busy)?;
-    conn.pragma_update(None, "query_only", "ON")?;
+    let conn = super::sqlite_file_read::open_read_only(path, busy)?;
     let mut statement = conn.prepare(sql)?;
     let mut rows = statement.query([])?;
     let mut batch = Vec::with_capacity(BATCH);

@@ -23,6 +23,7 @@ use super::convert::coerce;
 use super::dialect::Wire;
 use super::raw_scan::cell;
 use super::{Store, StoreError};
+use crate::config::ModelDef;
 
 impl Store {
     /// Runs the read-only `sql` with `binds` on this store's SQLite file and decodes its rows
@@ -31,7 +32,7 @@ impl Store {
     pub(super) async fn sqlite_file_fetch(
         &self,
         what: &str,
-        table: &str,
+        model: &ModelDef,
         sql: String,
         binds: Vec<SqlValue>,
         wires: Vec<Wire>,
@@ -44,12 +45,34 @@ impl Store {
             Ok(Err(reason)) => reason,
             Err(e) => format!("the reading thread stopped: {e}"),
         };
+        // As `read_error` says it for sqlx's readers: a missing table names `timber init`.
+        if reason.starts_with("no such table") {
+            return Some(Err(StoreError::MissingTable {
+                model: model.name.clone(),
+                table: model.table_name.clone(),
+                url: self.url_redacted(),
+            }));
+        }
         Some(Err(StoreError::Query {
             what: what.into(),
-            table: table.into(),
+            table: model.table_name.clone(),
             reason,
         }))
     }
+}
+
+/// A read-only connection to the SQLite file at `path` (every rusqlite reader here: the
+/// audit scan, the census and health scans, rotation pages): opened `SQLITE_OPEN_READ_ONLY`
+/// and `query_only`, waiting up to `busy` for a writer's lock as the store's own
+/// connections do.
+pub(super) fn open_read_only(path: &Path, busy: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
 }
 
 fn fetch(
@@ -59,14 +82,7 @@ fn fetch(
     binds: &[SqlValue],
     wires: &[Wire],
 ) -> Result<Vec<Vec<SqlValue>>, String> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| e.to_string())?;
-    conn.busy_timeout(busy).map_err(|e| e.to_string())?;
-    conn.pragma_update(None, "query_only", "ON")
-        .map_err(|e| e.to_string())?;
+    let conn = open_read_only(path, busy).map_err(|e| e.to_string())?;
     let mut statement = conn.prepare(sql).map_err(|e| e.to_string())?;
     let mut rows = statement
         .query(rusqlite::params_from_iter(binds.iter().map(Bind)))

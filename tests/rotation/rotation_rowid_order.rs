@@ -347,3 +347,108 @@ async fn sqlite_a_row_that_changed_rowid_is_written_by_key_and_no_other_row_in_i
     store.close().await;
     db.drop_all().await;
 }
+
+/// A value already under the new key whose blind index is stale is written with its token
+/// unchanged and its hash recomputed: its new value is its old one. Moved to another rowid
+/// between the batch's read and its write, such a row holds everything the write expected
+/// and its "new" value, yet the write by rowid missed it: it must still be found unwritten
+/// (it is not at the rowid it was read at), re-read by key and rehashed. Found by its value
+/// alone, it had looked written and kept its stale hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_moved_row_whose_hash_alone_is_stale_is_still_rehashed() {
+    use futures_util::FutureExt;
+    use sqlx::Connection;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use timber::rotation::{JobStatus, RunOptions, Runner};
+
+    const INDEXED: &str = r#"
+models:
+  - name: Code
+    table_name: codes
+    columns:
+      - { name: id, type: String(36), primary_key: true }
+      - { name: email, type: String(255), encrypted: true, blind_index: email_bidx }
+      - { name: email_bidx, type: String(64), indexed: true }
+"#;
+    const N: usize = 1_200;
+    let Some(db) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    let model = models(INDEXED).remove(0);
+    let store = db.store().await;
+    store.init(std::slice::from_ref(&model)).await.unwrap();
+    let ring = ring_rotating();
+    let rows: Vec<_> = (1..=N)
+        .map(|i| {
+            vec![
+                ("id".into(), Value::Text(key(i))),
+                ("email".into(), email(i)),
+            ]
+        })
+        .collect();
+    // Under the new key already; only the hashes need work.
+    store.insert_many(&model, &ring, &rows, None).await.unwrap();
+    let stale = |url: String| async move {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM codes WHERE email_bidx = 'stale'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        n
+    };
+    store_support::exec(
+        Kind::Sqlite,
+        &db.url,
+        "UPDATE codes SET email_bidx = 'stale'".into(),
+    )
+    .await;
+    assert_eq!(stale(db.url.clone()).await, N as i64);
+
+    let moved = Arc::new(AtomicU64::new(0));
+    // Rows moved once: the sweep meets them again at the table's end, rehashed by then.
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let hook = {
+        let (url, moved, seen) = (db.url.clone(), moved.clone(), seen.clone());
+        move |ids: Vec<Value>| {
+            let (url, moved, seen) = (url.clone(), moved.clone(), seen.clone());
+            async move {
+                let Some(Value::Text(first)) = ids.first() else {
+                    return;
+                };
+                if !seen.lock().unwrap().insert(first.clone()) {
+                    return;
+                }
+                let sql = format!(
+                    "UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{first}'"
+                );
+                store_support::exec(Kind::Sqlite, &url, sql).await;
+                moved.fetch_add(1, Ordering::SeqCst);
+            }
+            .boxed()
+        }
+    };
+    let mut runner = Runner::new(&store, &ring, "rotation-test");
+    runner.after_read = Some(Arc::new(hook));
+    let options = RunOptions {
+        batch: Some(100),
+        encrypt_plaintext: false,
+    };
+    let summary = runner.start(&model, &options).await.expect("rotation runs");
+    assert_eq!(summary.status, JobStatus::Completed);
+    assert_eq!(summary.rows_failed, 0);
+    let moved = moved.load(Ordering::SeqCst);
+    assert!(moved >= 10, "rows were moved under the rotation: {moved}");
+    assert!(
+        summary.conflicts >= moved,
+        "every moved row missed its write by rowid: {} < {moved}",
+        summary.conflicts
+    );
+    assert_eq!(
+        stale(db.url.clone()).await,
+        0,
+        "every stale hash recomputed, the moved rows' too"
+    );
+    store.close().await;
+    db.drop_all().await;
+}

@@ -92,7 +92,7 @@ impl RotationTx<'_> {
                 .map_err(|e| self.fail("rotation update", e))?;
             if done.rows_affected < chunk.len() as u64 {
                 for (ci, ids) in self
-                    .unwritten_rows(targets, chunk)
+                    .unwritten_rows(targets, chunk, by_rowid)
                     .await?
                     .into_iter()
                     .enumerate()
@@ -216,11 +216,18 @@ impl RotationTx<'_> {
     /// Per column, the ids of `chunk`'s rows that were not written: a row is written when
     /// every column it writes holds its new value (exact: a new value is a fresh token, or
     /// for a recomputed blind index the very `expected` text the row had to hold, and a row
-    /// that was not written fails at least one `expected`, so it holds neither there).
+    /// that was not written fails at least one `expected`, so it holds neither there), and,
+    /// when the statement found rows by rowid (`by_rowid`), when it is still at the rowid it
+    /// was read at. Why the rowid: a row that moved to another rowid was not written even
+    /// where it holds every `expected`, and a recomputed blind index's new value is its
+    /// `expected`; by key alone, such a row looked written and kept its stale hash. (This
+    /// transaction holds SQLite's write lock, so what it reads now is what the statement
+    /// saw.)
     async fn unwritten_rows(
         &mut self,
         targets: &[(&ColumnDef, Option<&ColumnDef>)],
         chunk: &[RowWrites<'_>],
+        by_rowid: bool,
     ) -> Result<Vec<Vec<Value>>, StoreError> {
         let d = self.store.dialect();
         let pk = self.model.primary_key();
@@ -234,6 +241,10 @@ impl RotationTx<'_> {
         for (column, _) in targets {
             exprs.push(d.stored_text_expr(column));
             wires.push(Wire::Text);
+        }
+        if by_rowid {
+            exprs.push("rowid".into());
+            wires.push(Wire::Int);
         }
         // MySQL/MariaDB: a locking read, which sees the latest committed rows rather than the
         // snapshot an earlier read of this transaction fixed (REPEATABLE READ).
@@ -254,20 +265,29 @@ impl RotationTx<'_> {
             .fetch(&sql, &binds, &wires)
             .await
             .map_err(|e| self.fail("find rotation conflicts", e))?;
-        let mut now: HashMap<String, Vec<Option<String>>> = HashMap::with_capacity(found.len());
+        // Per key: the stored values, and the rowid (when asked for).
+        let mut now: HashMap<String, (Vec<Option<String>>, Option<i64>)> =
+            HashMap::with_capacity(found.len());
         for row in found {
             let mut cells = row.into_iter();
             let id = cells.next().unwrap_or(SqlValue::Null(Wire::Text));
             let id = to_value(id, pk).unwrap_or(Value::Null);
-            now.insert(id_key(&id), cells.map(SqlValue::into_text).collect());
+            let mut values: Vec<SqlValue> = cells.collect();
+            let rowid = match by_rowid.then(|| values.pop()).flatten() {
+                Some(SqlValue::Int(n)) => Some(n),
+                _ => None,
+            };
+            let values = values.into_iter().map(SqlValue::into_text).collect();
+            now.insert(id_key(&id), (values, rowid));
         }
         let mut unwritten = vec![Vec::new(); targets.len()];
         for row in chunk {
             let stored = now.get(&id_key(row.id));
-            let written = stored.is_some_and(|values| {
-                row.columns.iter().zip(values).all(|(write, value)| {
-                    write.is_none_or(|w| value.as_deref() == Some(w.new.as_str()))
-                })
+            let written = stored.is_some_and(|(values, rowid)| {
+                (!by_rowid || *rowid == row.rowid)
+                    && row.columns.iter().zip(values).all(|(write, value)| {
+                        write.is_none_or(|w| value.as_deref() == Some(w.new.as_str()))
+                    })
             });
             if !written {
                 for (ci, write) in row.columns.iter().enumerate() {

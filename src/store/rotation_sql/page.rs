@@ -145,7 +145,7 @@ impl Store {
         let file_read = self
             .sqlite_file_fetch(
                 "read rows to rotate",
-                &model.table_name,
+                model,
                 sql.clone(),
                 binds.clone(),
                 wires.clone(),
