@@ -406,21 +406,18 @@ models:
     assert_eq!(stale(db.url.clone()).await, N as i64);
 
     let moved = Arc::new(AtomicU64::new(0));
-    // Rows moved once: the sweep meets them again at the table's end, rehashed by then.
-    let seen = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
     let hook = {
-        let (url, moved, seen) = (db.url.clone(), moved.clone(), seen.clone());
+        let (url, moved) = (db.url.clone(), moved.clone());
         move |ids: Vec<Value>| {
-            let (url, moved, seen) = (url.clone(), moved.clone(), seen.clone());
+            let (url, moved) = (url.clone(), moved.clone());
             async move {
                 let Some(Value::Text(first)) = ids.first() else {
                     return;
                 };
-                if !seen.lock().unwrap().insert(first.clone()) {
-                    return;
-                }
+                // Behind the sweep: the rotation never meets the row again, so only the
+                // retry of this batch can rehash it.
                 let sql = format!(
-                    "UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{first}'"
+                    "UPDATE codes SET rowid = (SELECT min(rowid) FROM codes) - 1 WHERE id = '{first}'"
                 );
                 store_support::exec(Kind::Sqlite, &url, sql).await;
                 moved.fetch_add(1, Ordering::SeqCst);
