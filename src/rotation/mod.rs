@@ -27,6 +27,7 @@ mod drive;
 mod events;
 mod fleet;
 mod job;
+mod lag_hold;
 mod next_page;
 mod pace;
 mod plan;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use super::batch::{Decided, decide_batch};
 use super::decide::Decider;
 use super::job::RowOrder;
-use super::run::{Live, Runner, position_of};
+use super::run::{Live, Runner, chunk_span};
 use super::scope::Scope;
 use super::split::Cores;
 use crate::store::{ChunkLease, ChunkRow, RotationRow, StoreError};
@@ -98,9 +98,7 @@ impl Runner<'_> {
             }
         }
     }
-}
 
-impl Runner<'_> {
     /// The first page of the first pending chunk after `lease`'s, read as that chunk's own
     /// first read would be; the chunk it was read for goes in `ahead`. `None` when there is
     /// no such chunk, or it could not be read (the chunk then reads its own first page).
@@ -124,16 +122,15 @@ impl Runner<'_> {
                 return None;
             }
         };
-        let order = live.options.order;
-        let bound = |text: &Option<String>| match text {
-            Some(t) => position_of(t, live.model, order).ok().map(Some),
-            None => Some(None),
-        };
-        let until = bound(&next.hi)?;
-        let start = match bound(&next.cursor)? {
-            Some(cursor) => Some(cursor),
-            None => bound(&next.lo)?,
-        };
+        // An unreadable bound is the claiming worker's error to report, not this guess's.
+        let (start, until) = chunk_span(
+            &next.lo,
+            &next.hi,
+            &next.cursor,
+            live.model,
+            live.options.order,
+        )
+        .ok()?;
         let page = self
             .read_page(live, scope, start.as_ref(), until.as_ref(), limit)
             .await;

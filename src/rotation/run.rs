@@ -498,6 +498,28 @@ pub fn lag_source(dialect: crate::store::Dialect, lag_from: bool) -> Result<(), 
     }
 }
 
+/// Where a chunk's reading starts (after its cursor, else after its lower bound) and where
+/// it ends (its upper bound, inclusive), as positions of the job's `order`: the bounds of
+/// its first page, for the worker that claimed it and for a read ahead of the claim alike.
+pub(crate) fn chunk_span(
+    lo: &Option<String>,
+    hi: &Option<String>,
+    cursor: &Option<String>,
+    model: &ModelDef,
+    order: RowOrder,
+) -> Result<(Option<Value>, Option<Value>), String> {
+    let bound = |text: &Option<String>| {
+        text.as_deref()
+            .map(|t| position_of(t, model, order))
+            .transpose()
+    };
+    let start = match bound(cursor)? {
+        Some(c) => Some(c),
+        None => bound(lo)?,
+    };
+    Ok((start, bound(hi)?))
+}
+
 /// A chunk bound or cursor as stored (`key_text`): a key of `model`, or in rowid order a
 /// rowid (`Value::Int`).
 pub(crate) fn position_of(text: &str, model: &ModelDef, order: RowOrder) -> Result<Value, String> {

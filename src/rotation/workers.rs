@@ -28,7 +28,7 @@ use super::events::{RotationEvent, rate_and_eta};
 use super::job::{JobOptions, JobStatus, RowOrder, key_text, owner_gone, owner_process};
 use super::next_page::{CarriedPage, Page, write_deciding_next};
 use super::pace::{Pacer, RATE_POLL, TABLE_POLL};
-use super::run::{Live, Runner, position_of};
+use super::run::{Live, Runner, chunk_span};
 use super::scope::Scope;
 use super::split::Cores;
 use crate::store::{ChunkLease, ChunkProgress, ChunkStatus, JobProgress, JobTotals};
@@ -36,17 +36,15 @@ use crate::value::Value;
 
 /// How often an idle worker (every chunk left is leased by others) looks again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
-/// How often replication lag is read while it is under the limit, and while waiting for it.
-const LAG_POLL: Duration = Duration::from_secs(1);
 
 /// What this process's workers of one job share.
-struct JobRun<'r> {
-    live: &'r Live<'r>,
+pub(super) struct JobRun<'r> {
+    pub(super) live: &'r Live<'r>,
     scope: Scope<'r>,
     decider: Decider<'r>,
     pacer: Mutex<Pacer>,
     /// Rows this process handled in this run (all its workers).
-    rows: AtomicU64,
+    pub(super) rows: AtomicU64,
     /// Why this process's workers stop (the first worker to learn it sets it), and whether
     /// it was asked here (this process's control, or its own failure) rather than read from
     /// the job's row (another process's request).
@@ -54,34 +52,34 @@ struct JobRun<'r> {
     /// The job's rate as the jobs table last said (the operator's; `None`: unlimited).
     job_rate: Mutex<Option<u64>>,
     /// The job's replication-lag limit as the jobs table last said (`None`: not watched).
-    max_lag: Mutex<Option<f64>>,
+    pub(super) max_lag: Mutex<Option<f64>>,
     /// When this process last found the lag under the limit (read at most every
-    /// [`LAG_POLL`], not once per batch).
-    lag_ok_at: Mutex<Option<Instant>>,
+    /// `lag_hold::LAG_POLL`, not once per batch).
+    pub(super) lag_ok_at: Mutex<Option<Instant>>,
     /// This process's workers are waiting on lag (said once for all of them).
-    lag_waiting: std::sync::atomic::AtomicBool,
+    pub(super) lag_waiting: std::sync::atomic::AtomicBool,
 }
 
 impl JobRun<'_> {
-    fn stopping(&self) -> Option<JobStatus> {
+    pub(super) fn stopping(&self) -> Option<JobStatus> {
         self.stop
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .map(|(status, _)| status)
     }
 
-    fn stop_with(&self, status: JobStatus, here: bool) {
+    pub(super) fn stop_with(&self, status: JobStatus, here: bool) {
         let mut stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
         stop.get_or_insert((status, here));
     }
 
-    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+    pub(super) fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
         self.pacer.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// What the job's row asks of its workers: to stop (and why), or nothing.
-fn stop_asked(status: JobStatus) -> Option<JobStatus> {
+pub(super) fn stop_asked(status: JobStatus) -> Option<JobStatus> {
     match status {
         JobStatus::Pausing | JobStatus::Paused => Some(JobStatus::Paused),
         JobStatus::Cancelling | JobStatus::Cancelled => Some(JobStatus::Cancelled),
@@ -91,7 +89,7 @@ fn stop_asked(status: JobStatus) -> Option<JobStatus> {
 }
 
 /// How a worker's time on one chunk ended.
-enum ChunkEnd {
+pub(super) enum ChunkEnd {
     /// Every row of the chunk is handled (the chunk is `done`).
     Done,
     /// The job was asked to stop; the lease was given back.
@@ -217,7 +215,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn lease_until(&self) -> NaiveDateTime {
+    pub(super) fn lease_until(&self) -> NaiveDateTime {
         crate::store::utc_now()
             + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(30))
     }
@@ -236,23 +234,14 @@ impl Runner<'_> {
         let model = live.model;
         let scope = &run.scope;
         let order = live.options.order;
-        let bound = |text: &Option<String>| -> Result<Option<Value>, RotationError> {
-            text.as_deref()
-                .map(|t| position_of(t, model, order))
-                .transpose()
-                .map_err(|reason| RotationError::Model {
-                    model: model.name.clone(),
-                    reason: format!(
-                        "job {} chunk {} has an unreadable key bound: {reason}",
-                        lease.job_id, lease.chunk
-                    ),
-                })
-        };
-        let until = bound(&lease.hi)?;
-        let mut cursor = match bound(&lease.cursor)? {
-            Some(c) => Some(c),
-            None => bound(&lease.lo)?,
-        };
+        let (mut cursor, until) = chunk_span(&lease.lo, &lease.hi, &lease.cursor, model, order)
+            .map_err(|reason| RotationError::Model {
+                model: model.name.clone(),
+                reason: format!(
+                    "job {} chunk {} has an unreadable key bound: {reason}",
+                    lease.job_id, lease.chunk
+                ),
+            })?;
         let mut batch = run
             .pacer()
             .cap(live.options.batch.unwrap_or(*learned).clamp(1, 20_000));
@@ -478,105 +467,9 @@ impl Runner<'_> {
         });
     }
 
-    /// Waits while replication lag is over the job's limit (read at most every
-    /// [`LAG_POLL`]), renewing the lease and watching for a stop, and says when it starts
-    /// and stops waiting. `Some` when the chunk ended meanwhile (taken over, or a stop).
-    async fn hold_for_lag(
-        &self,
-        run: &JobRun<'_>,
-        lease: &ChunkLease,
-    ) -> Result<Option<ChunkEnd>, RotationError> {
-        let lock = |m: &Mutex<Option<Instant>>| *m.lock().unwrap_or_else(|e| e.into_inner());
-        if lock(&run.lag_ok_at).is_some_and(|at| at.elapsed() < LAG_POLL) {
-            return Ok(None);
-        }
-        let job = run.live.row.id;
-        let mut waiting_since = false;
-        loop {
-            let Some(max_lag) = *run.max_lag.lock().unwrap_or_else(|e| e.into_inner()) else {
-                return Ok(None);
-            };
-            // Set while the job ran (`timber jobs set`) on a server whose lag this process
-            // cannot read: said, rather than waited on forever.
-            self.check_lag_source()?;
-            // PostgreSQL: the primary's view of its replicas; MySQL/MariaDB: the replica's
-            // own (`None` when its replication is stopped: unknown, so wait).
-            let lag = match &self.lag_from {
-                Some(replica) => replica.replica_lag().await?,
-                None => self.store.replication_lag().await?,
-            };
-            if let Some(lag) = lag.filter(|l| *l <= max_lag) {
-                *run.lag_ok_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                if waiting_since {
-                    // The time waited is no credit: a replica that has just caught up is
-                    // what the rate protects, so the rate counts again from now.
-                    let rows = run.rows.load(Ordering::SeqCst);
-                    let mut pacer = run.pacer();
-                    let rate = pacer.rate();
-                    pacer.set_rate(rate, rows);
-                }
-                // Said once for the process, by the first worker to see it.
-                if waiting_since && run.lag_waiting.swap(false, Ordering::SeqCst) {
-                    tracing::info!(job, lag, max_lag, "replication lag back under the limit");
-                    self.events.send(RotationEvent::Lagging {
-                        job,
-                        lag_seconds: Some(lag),
-                        max_lag,
-                        waiting: false,
-                    });
-                }
-                return Ok(None);
-            }
-            if !waiting_since {
-                waiting_since = true;
-                if !run.lag_waiting.swap(true, Ordering::SeqCst) {
-                    tracing::warn!(
-                        job,
-                        ?lag,
-                        max_lag,
-                        "replication lag over the limit; waiting"
-                    );
-                    self.events.send(RotationEvent::Lagging {
-                        job,
-                        lag_seconds: lag,
-                        max_lag,
-                        waiting: true,
-                    });
-                }
-            }
-            let slice = Instant::now() + LAG_POLL;
-            while Instant::now() < slice {
-                if let Some(stop) = self.control.requested() {
-                    run.stop_with(stop, true);
-                }
-                if run.stopping().is_some() {
-                    self.store.rotation_release_chunk(lease).await?;
-                    return Ok(Some(ChunkEnd::Stopped));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if !self
-                .store
-                .rotation_renew_lease(lease, self.lease_until())
-                .await?
-            {
-                return Ok(Some(ChunkEnd::Fenced));
-            }
-            // The job's heartbeat moves while it waits: waiting is not being gone.
-            self.store.rotation_heartbeat(job).await?;
-            if let Some(row) = self.store.rotation_job(job).await? {
-                if let Some(stop) = stop_asked(row.status) {
-                    run.stop_with(stop, false);
-                }
-                let rows = run.rows.load(Ordering::SeqCst);
-                self.follow_rate(run, row.options.as_deref(), rows);
-            }
-        }
-    }
-
     /// Runs at the rate (and lag limit) the jobs table holds now, if an operator changed it
     /// (`timber jobs set JOB --max-rate N --max-lag S`, the console), and says so.
-    fn follow_rate(&self, run: &JobRun<'_>, options: Option<&str>, rows: u64) {
+    pub(super) fn follow_rate(&self, run: &JobRun<'_>, options: Option<&str>, rows: u64) {
         let parsed = JobOptions::parse(options);
         {
             let mut lag = run.max_lag.lock().unwrap_or_else(|e| e.into_inner());

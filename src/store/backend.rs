@@ -130,11 +130,10 @@ pub(crate) fn decode_error(index: usize, what: impl Into<String>) -> sqlx::Error
 }
 
 /// Implements [`Backend`] and [`BackendTx`] for one sqlx database, given the backend's
-/// `bind(query, &[SqlValue]) -> query`, `bind_owned(query, Vec<SqlValue>) -> query`,
-/// `decode(&row, &[Wire]) -> Result<Vec<SqlValue>>` and `last_id(&query_result) ->
-/// Option<i64>` functions. The three backends differ only there.
+/// `bind(query, &[SqlValue]) -> query`, `decode(&row, &[Wire]) -> Result<Vec<SqlValue>>` and
+/// `last_id(&query_result) -> Option<i64>` functions. The three backends differ only there.
 macro_rules! sqlx_backend {
-    ($backend:ident, $tx:ident, $db:ty, $dialect:expr, $bind:path, $bind_owned:path, $decode:path, $last_id:path) => {
+    ($backend:ident, $tx:ident, $db:ty, $dialect:expr, $bind:path, $decode:path, $last_id:path) => {
         /// A pool of connections of this backend.
         pub struct $backend {
             pub(crate) pool: sqlx::Pool<$db>,
@@ -277,7 +276,16 @@ macro_rules! sqlx_backend {
                 binds: Vec<$crate::store::backend::SqlValue>,
             ) -> $crate::store::backend::DbFuture<'a, $crate::store::backend::Exec> {
                 Box::pin(async move {
-                    let query = $bind_owned(sqlx::query(sqlx::AssertSqlSafe(sql)), binds);
+                    // Text and bytes are moved into the query (every backend's `bind` binds
+                    // them as `String` and `Vec<u8>`); the rest as `bind` binds them.
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for value in binds {
+                        query = match value {
+                            $crate::store::backend::SqlValue::Text(s) => query.bind(s),
+                            $crate::store::backend::SqlValue::Bytes(b) => query.bind(b),
+                            other => $bind(query, std::slice::from_ref(&other)),
+                        };
+                    }
                     let done = query.execute(&mut *self.tx).await?;
                     Ok($crate::store::backend::Exec {
                         rows_affected: done.rows_affected(),

@@ -23,7 +23,6 @@ sqlx_backend!(
     MySql,
     Dialect::Mysql,
     bind,
-    bind_owned,
     decode,
     last_id
 );
@@ -100,18 +99,6 @@ fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {
             array @ (SqlValue::IntArray(_) | SqlValue::TextArray(_)) => {
                 query.bind(array.clone().into_text())
             }
-        };
-    }
-    query
-}
-
-/// [`bind`] taking the values: text and bytes are moved into the query, not copied.
-fn bind_owned<'q>(mut query: Query<'q>, binds: Vec<SqlValue>) -> Query<'q> {
-    for value in binds {
-        query = match value {
-            SqlValue::Text(s) => query.bind(s),
-            SqlValue::Bytes(b) => query.bind(b),
-            other => bind(query, std::slice::from_ref(&other)),
         };
     }
     query

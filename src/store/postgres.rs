@@ -23,7 +23,6 @@ sqlx_backend!(
     Postgres,
     Dialect::Postgres,
     bind,
-    bind_owned,
     decode,
     last_id
 );
@@ -114,11 +113,6 @@ fn bind<'q>(mut query: Query<'q>, binds: &[SqlValue]) -> Query<'q> {
         };
     }
     query
-}
-
-/// [`bind`] for the binds a caller gives away (PostgreSQL copies them as it binds anyway).
-fn bind_owned<'q>(query: Query<'q>, binds: Vec<SqlValue>) -> Query<'q> {
-    bind(query, &binds)
 }
 
 fn decode(row: &PgRow, wires: &[Wire]) -> Result<Vec<SqlValue>, sqlx::Error> {

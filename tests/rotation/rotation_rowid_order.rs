@@ -9,12 +9,17 @@
 use crate::rotation_support;
 use crate::store_support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::fixture::models;
+use futures_util::FutureExt;
 use rotation_support::{env_dir_with, json_lines, ring_new_only, ring_old, ring_rotating, timber};
 use store_support::{Kind, TestDb};
-use timber::crypto::KeyId;
-use timber::rotation::{JobOptions, RowOrder};
-use timber::store::{Cell, PageRequest};
+use timber::config::ModelDef;
+use timber::crypto::{KeyId, KeyRing};
+use timber::rotation::{JobOptions, JobStatus, JobSummary, RowOrder, RunOptions, Runner};
+use timber::store::{Cell, PageRequest, Store};
 use timber::value::Value;
 
 const MODELS: &str = r#"
@@ -41,6 +46,103 @@ fn email(i: usize) -> Value {
     Value::Text(format!("code.{i}@example.com"))
 }
 
+/// Rows `1..=n` (text keys, `email(i)`), written under `ring`'s primary key.
+async fn seed(store: &Store, model: &ModelDef, ring: &KeyRing, n: usize) {
+    let rows: Vec<_> = (1..=n)
+        .map(|i| {
+            vec![
+                ("id".into(), Value::Text(key(i))),
+                ("email".into(), email(i)),
+            ]
+        })
+        .collect();
+    store
+        .insert_many(model, ring, &rows, None)
+        .await
+        .expect("seed rows");
+}
+
+/// Every row's id, and its `email` as `ring` reads it: plaintext and key.
+async fn emails(store: &Store, model: &ModelDef, ring: &KeyRing) -> Vec<(String, Value, KeyId)> {
+    let mut out = Vec::new();
+    let mut request = Some(PageRequest::first(1000));
+    while let Some(req) = request {
+        let page = store.page(model, ring, &req).await.expect("page");
+        for record in &page.records {
+            let Value::Text(id) = &record.id else {
+                panic!("text ids")
+            };
+            match record.cell(model, "email") {
+                Some(Cell::Decrypted { value, key, .. }) => {
+                    out.push((id.clone(), value.clone(), key.clone()))
+                }
+                other => panic!("row {id}: unreadable: {other:?}"),
+            }
+        }
+        request = page.next(1000);
+    }
+    out
+}
+
+/// The row number a seeded key names.
+fn row_of(id: &str) -> usize {
+    id[24..].parse().expect("seeded key")
+}
+
+/// Rotates `model` in batches of `batch` with the rotating ring while, between each batch's
+/// read and its write, `moves` (given the batch's text keys) returns SQL that moves rows and
+/// how many rows it moves. The rotation completes with no failure, and every moved row is a
+/// counted conflict. Returns the summary and the rows moved.
+async fn rotate_while_moving(
+    store: &Store,
+    db: &TestDb,
+    model: &ModelDef,
+    batch: u32,
+    moves: fn(&[&str]) -> Option<(String, u64)>,
+) -> (JobSummary, u64) {
+    let moved = Arc::new(AtomicU64::new(0));
+    let hook = {
+        let (url, moved) = (db.url.clone(), moved.clone());
+        move |ids: Vec<Value>| {
+            let (url, moved) = (url.clone(), moved.clone());
+            async move {
+                let keys: Vec<&str> = ids
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Text(t) if t.len() == 36 => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some((sql, rows)) = moves(&keys) {
+                    store_support::exec(Kind::Sqlite, &url, sql).await;
+                    moved.fetch_add(rows, Ordering::SeqCst);
+                }
+            }
+            .boxed()
+        }
+    };
+    let ring = ring_rotating();
+    let mut runner = Runner::new(store, &ring, "rotation-test");
+    runner.after_read = Some(Arc::new(hook));
+    let options = RunOptions {
+        batch: Some(batch),
+        encrypt_plaintext: false,
+    };
+    let summary = runner.start(model, &options).await.expect("rotation runs");
+    assert_eq!(summary.status, JobStatus::Completed);
+    assert_eq!(
+        summary.rows_failed, 0,
+        "a moved row is retried by key, not failed"
+    );
+    let moved = moved.load(Ordering::SeqCst);
+    assert!(
+        summary.conflicts >= moved,
+        "every moved row missed its write by rowid: {} < {moved}",
+        summary.conflicts
+    );
+    (summary, moved)
+}
+
 /// Seeds `ROWS` rows under the old key, rotates them with `timber rotate --all` in batches
 /// of 500, and checks every value; returns the job's options and its final cursor.
 async fn rotate(db: &TestDb, table: Option<&str>) -> (JobOptions, Option<String>) {
@@ -53,18 +155,7 @@ async fn rotate(db: &TestDb, table: Option<&str>) -> (JobOptions, Option<String>
         .init(std::slice::from_ref(&model))
         .await
         .expect("init");
-    let rows: Vec<_> = (1..=ROWS)
-        .map(|i| {
-            vec![
-                ("id".into(), Value::Text(key(i))),
-                ("email".into(), email(i)),
-            ]
-        })
-        .collect();
-    store
-        .insert_many(&model, &ring_old(), &rows, None)
-        .await
-        .expect("seed rows under the old key");
+    seed(&store, &model, &ring_old(), ROWS).await;
 
     let dir = env_dir_with(&db.url, MODELS);
     let out = timber(
@@ -83,28 +174,13 @@ async fn rotate(db: &TestDb, table: Option<&str>) -> (JobOptions, Option<String>
         .expect("a done event");
     assert_eq!(done["rows_done"], ROWS, "every row rotated: {done}");
 
-    let ring = ring_new_only();
-    let mut request = Some(PageRequest::first(1000));
-    let mut seen = 0;
-    while let Some(req) = request {
-        let page = store.page(&model, &ring, &req).await.expect("page");
-        for record in &page.records {
-            let Value::Text(id) = &record.id else {
-                panic!("text ids")
-            };
-            let i: usize = id[24..].parse().expect("seeded key");
-            match record.cell(&model, "email") {
-                Some(Cell::Decrypted { value, key, .. }) => {
-                    assert_eq!(value, &email(i), "row {id}: plaintext changed");
-                    assert_eq!(key, &KeyId::Primary, "row {id}: still under the old key");
-                }
-                other => panic!("row {id}: unreadable with the new key alone: {other:?}"),
-            }
-            seen += 1;
-        }
-        request = page.next(1000);
+    // Read with the new key alone: a row still under the old key is unreadable.
+    let read = emails(&store, &model, &ring_new_only()).await;
+    for (id, value, key) in &read {
+        assert_eq!(value, &email(row_of(id)), "row {id}: plaintext changed");
+        assert_eq!(key, &KeyId::Primary, "row {id}: still under the old key");
     }
-    assert_eq!(seen, ROWS, "every row still there, none twice");
+    assert_eq!(read.len(), ROWS, "every row still there, none twice");
     let job = done["job"].as_i64().expect("job id");
     let row = store.rotation_job(job).await.unwrap().expect("the job");
     let chunks = store.rotation_chunks(job).await.unwrap();
@@ -238,109 +314,45 @@ models:
 /// a chunk's first page is also read ahead of its claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_row_that_changed_rowid_is_written_by_key_and_no_other_row_in_its_place() {
-    use futures_util::FutureExt;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use timber::rotation::{JobStatus, RunOptions, Runner};
-
     let Some(db) = TestDb::new(Kind::Sqlite).await else {
         return;
     };
     let model = models(MODELS).remove(0);
     let store = db.store().await;
     store.init(std::slice::from_ref(&model)).await.unwrap();
-    let rows: Vec<_> = (1..=ROWS)
-        .map(|i| {
-            vec![
-                ("id".into(), Value::Text(key(i))),
-                ("email".into(), email(i)),
-            ]
-        })
-        .collect();
-    store
-        .insert_many(&model, &ring_old(), &rows, None)
-        .await
-        .unwrap();
-
-    let moved = Arc::new(AtomicU64::new(0));
-    let hook = {
-        let (url, moved) = (db.url.clone(), moved.clone());
-        move |ids: Vec<Value>| {
-            let (url, moved) = (url.clone(), moved.clone());
-            async move {
-                let texts: Vec<&str> = ids
-                    .iter()
-                    .filter_map(|v| match v {
-                        Value::Text(t) if t.len() == 36 => Some(t.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                let [first, second, ..] = texts[..] else {
-                    return;
-                };
-                let sql = format!(
-                    "UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{first}';
-                     CREATE TEMP TABLE left_at (r INTEGER);
-                     INSERT INTO left_at SELECT rowid FROM codes WHERE id = '{second}';
-                     UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{second}';
-                     INSERT INTO codes (rowid, id, email) VALUES ((SELECT r FROM left_at),
-                         'intruder-{second}', (SELECT email FROM codes WHERE id = '{second}'));"
-                );
-                store_support::exec(Kind::Sqlite, &url, sql).await;
-                moved.fetch_add(2, Ordering::SeqCst);
-            }
-            .boxed()
-        }
-    };
-    let ring = ring_rotating();
-    let mut runner = Runner::new(&store, &ring, "rotation-test");
-    runner.after_read = Some(Arc::new(hook));
-    let options = RunOptions {
-        batch: Some(500),
-        encrypt_plaintext: false,
-    };
-    let summary = runner.start(&model, &options).await.expect("rotation runs");
-    assert_eq!(summary.status, JobStatus::Completed);
-    assert_eq!(
-        summary.rows_failed, 0,
-        "a moved row is retried by key, not failed"
-    );
-    let moved = moved.load(Ordering::SeqCst);
+    seed(&store, &model, &ring_old(), ROWS).await;
+    let (_, moved) = rotate_while_moving(&store, &db, &model, 500, |keys| {
+        let [first, second, ..] = keys[..] else {
+            return None;
+        };
+        let sql = format!(
+            "UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{first}';
+             CREATE TEMP TABLE left_at (r INTEGER);
+             INSERT INTO left_at SELECT rowid FROM codes WHERE id = '{second}';
+             UPDATE codes SET rowid = (SELECT max(rowid) FROM codes) + 1 WHERE id = '{second}';
+             INSERT INTO codes (rowid, id, email) VALUES ((SELECT r FROM left_at),
+                 'intruder-{second}', (SELECT email FROM codes WHERE id = '{second}'));"
+        );
+        Some((sql, 2))
+    })
+    .await;
     assert!(moved >= 40, "rows were moved under the rotation: {moved}");
-    assert!(
-        summary.conflicts >= moved,
-        "every moved row missed its write by rowid: {} < {moved}",
-        summary.conflicts
-    );
 
-    let mut request = Some(PageRequest::first(1000));
     let (mut seeded, mut intruders) = (0, 0);
-    while let Some(req) = request {
-        let page = store.page(&model, &ring, &req).await.expect("page");
-        for record in &page.records {
-            let Value::Text(id) = &record.id else {
-                panic!("text ids")
-            };
-            let Some(Cell::Decrypted { value, key, .. }) = record.cell(&model, "email") else {
-                panic!("row {id}: unreadable: {:?}", record.cell(&model, "email"));
-            };
-            if let Some(copied) = id.strip_prefix("intruder-") {
-                let i: usize = copied[24..].parse().expect("seeded key");
-                assert_eq!(value, &email(i), "row {id}: plaintext changed");
-                assert_eq!(
-                    key,
-                    &KeyId::Old(1),
-                    "row {id} was written in another row's place"
-                );
-                intruders += 1;
-            } else {
-                let i: usize = id[24..].parse().expect("seeded key");
-                assert_eq!(value, &email(i), "row {id}: plaintext changed");
-                assert_eq!(key, &KeyId::Primary, "row {id}: still under the old key");
-                seeded += 1;
-            }
+    for (id, value, key) in emails(&store, &model, &ring_rotating()).await {
+        if let Some(copied) = id.strip_prefix("intruder-") {
+            assert_eq!(value, email(row_of(copied)), "row {id}: plaintext changed");
+            assert_eq!(
+                key,
+                KeyId::Old(1),
+                "row {id} was written in another row's place"
+            );
+            intruders += 1;
+        } else {
+            assert_eq!(value, email(row_of(&id)), "row {id}: plaintext changed");
+            assert_eq!(key, KeyId::Primary, "row {id}: still under the old key");
+            seeded += 1;
         }
-        request = page.next(1000);
     }
     assert_eq!(seeded, ROWS, "every seeded row still there, none twice");
     assert_eq!(intruders as u64, moved / 2);
@@ -356,11 +368,7 @@ async fn sqlite_a_row_that_changed_rowid_is_written_by_key_and_no_other_row_in_i
 /// alone, it had looked written and kept its stale hash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_moved_row_whose_hash_alone_is_stale_is_still_rehashed() {
-    use futures_util::FutureExt;
     use sqlx::Connection;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use timber::rotation::{JobStatus, RunOptions, Runner};
 
     const INDEXED: &str = r#"
 models:
@@ -378,17 +386,8 @@ models:
     let model = models(INDEXED).remove(0);
     let store = db.store().await;
     store.init(std::slice::from_ref(&model)).await.unwrap();
-    let ring = ring_rotating();
-    let rows: Vec<_> = (1..=N)
-        .map(|i| {
-            vec![
-                ("id".into(), Value::Text(key(i))),
-                ("email".into(), email(i)),
-            ]
-        })
-        .collect();
     // Under the new key already; only the hashes need work.
-    store.insert_many(&model, &ring, &rows, None).await.unwrap();
+    seed(&store, &model, &ring_rotating(), N).await;
     let stale = |url: String| async move {
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM codes WHERE email_bidx = 'stale'")
@@ -405,42 +404,17 @@ models:
     .await;
     assert_eq!(stale(db.url.clone()).await, N as i64);
 
-    let moved = Arc::new(AtomicU64::new(0));
-    let hook = {
-        let (url, moved) = (db.url.clone(), moved.clone());
-        move |ids: Vec<Value>| {
-            let (url, moved) = (url.clone(), moved.clone());
-            async move {
-                let Some(Value::Text(first)) = ids.first() else {
-                    return;
-                };
-                // Behind the sweep: the rotation never meets the row again, so only the
-                // retry of this batch can rehash it.
-                let sql = format!(
-                    "UPDATE codes SET rowid = (SELECT min(rowid) FROM codes) - 1 WHERE id = '{first}'"
-                );
-                store_support::exec(Kind::Sqlite, &url, sql).await;
-                moved.fetch_add(1, Ordering::SeqCst);
-            }
-            .boxed()
-        }
-    };
-    let mut runner = Runner::new(&store, &ring, "rotation-test");
-    runner.after_read = Some(Arc::new(hook));
-    let options = RunOptions {
-        batch: Some(100),
-        encrypt_plaintext: false,
-    };
-    let summary = runner.start(&model, &options).await.expect("rotation runs");
-    assert_eq!(summary.status, JobStatus::Completed);
-    assert_eq!(summary.rows_failed, 0);
-    let moved = moved.load(Ordering::SeqCst);
+    let (_, moved) = rotate_while_moving(&store, &db, &model, 100, |keys| {
+        let first = keys.first()?;
+        // Behind the sweep: the rotation never meets the row again, so only the retry of
+        // this batch can rehash it.
+        let sql = format!(
+            "UPDATE codes SET rowid = (SELECT min(rowid) FROM codes) - 1 WHERE id = '{first}'"
+        );
+        Some((sql, 1))
+    })
+    .await;
     assert!(moved >= 10, "rows were moved under the rotation: {moved}");
-    assert!(
-        summary.conflicts >= moved,
-        "every moved row missed its write by rowid: {} < {moved}",
-        summary.conflicts
-    );
     assert_eq!(
         stale(db.url.clone()).await,
         0,
