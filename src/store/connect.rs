@@ -275,14 +275,14 @@ pub(crate) fn without_query_keys(url: &str, drop: impl Fn(&str) -> bool) -> Stri
     out
 }
 
-/// Opens and closes one connection before the pool is built: the pool retries a refused
-/// connection until its acquire timeout and then reports only that it timed out, while a
-/// single attempt fails at once with the server's own reason (refused, bad password, TLS).
+/// Opens and closes one connection: the pool retries a refused connection until its
+/// acquire timeout and then reports only that it timed out, while a single attempt fails at
+/// once with the server's own reason (refused, bad password, TLS, starting up).
 ///
-/// One after the other, not side by side (which would save a connection's 4-5 round trips
-/// over a slow link): side by side, a wrong password would be tried twice per start,
-/// locking an account with a failed-login limit twice as fast, and a role limited to one
-/// connection could not start at all.
+/// One after the other, never side by side with the pool's first connection (which would
+/// save a connection's 4-5 round trips over a slow link): side by side, a wrong password
+/// would be tried twice per start, locking an account with a failed-login limit twice as
+/// fast, and a role limited to one connection could not start at all.
 pub(crate) async fn probe<C: sqlx::Connection>(
     options: &C::Options,
     timeout: Duration,
@@ -290,6 +290,47 @@ pub(crate) async fn probe<C: sqlx::Connection>(
     match tokio::time::timeout(timeout, C::connect_with(options)).await {
         Ok(connection) => connection?.close().await,
         Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}
+
+/// Builds a PostgreSQL pool with one connection open, without a probe connection first
+/// (issue 17: over a 50 ms link the probe cost a quarter of a second on every command).
+///
+/// The pool reports every failure but two with the server's own reason at once: a wrong
+/// password, a TLS failure, an unknown host or database fail its first attempt and are not
+/// retried. The two it retries until its acquire timeout, then reports only as a timeout,
+/// are handled here:
+/// - a refused connection (nothing listening: a wrong port, a server down) is found first by
+///   a bare TCP connect to `tcp`, one round trip, no credentials sent; PostgreSQL does not
+///   log a connection closed before its startup packet;
+/// - a server starting up or out of connections: after the pool's timeout, a
+///   [`probe`] asks once more for the server's reason.
+///
+/// Not for MySQL/MariaDB: a TCP connection closed before its handshake counts against the
+/// client host's `max_connect_errors` there, and enough failed starts would get the host
+/// blocked; MySQL keeps the probe.
+pub(crate) async fn open_pg_pool(
+    pool: sqlx::pool::PoolOptions<sqlx::Postgres>,
+    options: sqlx::postgres::PgConnectOptions,
+    tcp: Option<(String, u16)>,
+    timeout: Duration,
+) -> Result<sqlx::Pool<sqlx::Postgres>, sqlx::Error> {
+    if let Some((host, port)) = tcp {
+        let reach = tokio::net::TcpStream::connect((host.as_str(), port));
+        if let Ok(Err(e)) = tokio::time::timeout(timeout, reach).await
+            && e.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Err(sqlx::Error::Io(e));
+        }
+        // Any other outcome is the pool's to meet and report: a name that does not
+        // resolve, an unreachable network, or the connection's success.
+    }
+    match pool.connect_with(options.clone()).await {
+        Err(sqlx::Error::PoolTimedOut) => {
+            probe::<sqlx::PgConnection>(&options, timeout).await?;
+            Err(sqlx::Error::PoolTimedOut)
+        }
+        opened => opened,
     }
 }
 

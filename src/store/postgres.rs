@@ -53,10 +53,11 @@ pub(crate) async fn connect(
         let ms = timeout.as_millis().max(1).to_string();
         options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
     }
-    super::connect::probe::<sqlx::PgConnection>(&options, config.acquire_timeout).await?;
-    let pool = super::connect::server_pool::<Postgres>(max, config.acquire_timeout)
-        .connect_with(options)
-        .await?;
+    // A Unix socket (`host=/run/postgresql`) has no TCP connect to try first.
+    let tcp = (options.get_socket().is_none() && !options.get_host().starts_with('/'))
+        .then(|| (options.get_host().to_string(), options.get_port()));
+    let pool = super::connect::server_pool::<Postgres>(max, config.acquire_timeout);
+    let pool = super::connect::open_pg_pool(pool, options, tcp, config.acquire_timeout).await?;
     Ok(PgBackend { pool })
 }
 

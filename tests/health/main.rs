@@ -12,6 +12,7 @@ mod test_db_store;
 
 mod census_ages;
 mod census_counts;
+mod census_round_trips;
 mod discover_columns;
 mod discover_detectors;
 mod health_canary;

@@ -26,11 +26,19 @@ where
 
         Box::pin(try_stream! {
             let mut conn = pool.acquire().await?;
-            let mut s = conn.fetch_many(query);
+            {
+                let mut s = conn.fetch_many(query);
 
-            while let Some(v) = s.try_next().await? {
-                r#yield!(v);
+                while let Some(v) = s.try_next().await? {
+                    r#yield!(v);
+                }
             }
+
+            // Timber Console patch (vendor/README.md): back in the pool before the stream
+            // ends, not from a task spawned on drop, so the caller's next statement finds
+            // the connection idle instead of opening another one (a new connection is four
+            // round trips over a distant link).
+            conn.return_to_pool().await;
 
             Ok(())
         })
@@ -45,7 +53,13 @@ where
     {
         let pool = self.clone();
 
-        Box::pin(async move { pool.acquire().await?.fetch_optional(query).await })
+        Box::pin(async move {
+            // Timber Console patch: returned before the answer, as in `fetch_many`.
+            let mut conn = pool.acquire().await?;
+            let row = conn.fetch_optional(query).await;
+            conn.return_to_pool().await;
+            row
+        })
     }
 
     fn prepare_with<'e>(

@@ -67,7 +67,20 @@ impl<S: Socket> Socket for RustlsSocket<S> {
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_complete_io(cx)
+        // Timber Console patch (vendor/README.md): write what rustls holds and stop.
+        // `complete_io` also reads when it has nothing to write, so a flush with nothing
+        // pending waited for the server's next record: closing a connection (Terminate,
+        // then a flush in `shutdown`) waited a round trip for the server's close_notify.
+        while self.state.wants_write() {
+            match self.state.write_tls(&mut self.inner) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.inner.poll_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -102,6 +115,19 @@ where
         feature = "_tls-rustls-ring-native-roots"
     ))]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+
+    // Timber Console patch (vendor/README.md): offer the P-256 key share first. A TLS 1.3
+    // client sends a key share for its first group only, and PostgreSQL up to 17 accepts
+    // one group, `ssl_ecdh_curve` (default prime256v1): offered X25519 first, it answers
+    // with a HelloRetryRequest, one more round trip on every connection. Every server
+    // speaking TLS 1.3 supports P-256, and X25519 stays offered.
+    let provider = {
+        let mut provider = Arc::unwrap_or_clone(provider);
+        provider
+            .kx_groups
+            .sort_by_key(|group| group.name() != rustls::NamedGroup::secp256r1);
+        Arc::new(provider)
+    };
 
     // Unwrapping is safe here because we use a default provider.
     let config = ClientConfig::builder_with_provider(provider.clone())
