@@ -99,6 +99,10 @@ pub trait Backend: Send + Sync {
     /// Starts a transaction; dropping it without `commit` rolls back.
     fn begin(&self) -> DbFuture<'_, Box<dyn BackendTx>>;
 
+    /// Starts a transaction with `statement` instead of a plain `BEGIN` (one round trip:
+    /// a server runs it as one simple query, so it may hold `BEGIN; SET LOCAL ...`).
+    fn begin_with(&self, statement: &'static str) -> DbFuture<'_, Box<dyn BackendTx>>;
+
     /// Closes every connection of the pool.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
@@ -249,6 +253,17 @@ macro_rules! sqlx_backend {
             {
                 Box::pin(async move {
                     let tx = self.pool.begin().await?;
+                    Ok(Box::new($tx { tx }) as Box<dyn $crate::store::backend::BackendTx>)
+                })
+            }
+
+            fn begin_with(
+                &self,
+                statement: &'static str,
+            ) -> $crate::store::backend::DbFuture<'_, Box<dyn $crate::store::backend::BackendTx>>
+            {
+                Box::pin(async move {
+                    let tx = self.pool.begin_with(sqlx::AssertSqlSafe(statement)).await?;
                     Ok(Box::new($tx { tx }) as Box<dyn $crate::store::backend::BackendTx>)
                 })
             }

@@ -19,13 +19,34 @@ impl Store {
         model: &'m ModelDef,
     ) -> Result<RotationTx<'m>, StoreError> {
         self.refuse_if_read_only("rotation batch", model)?;
+        let tx = match self.dialect() {
+            Dialect::Postgres => self
+                .backend
+                .begin_with(PG_BATCH_BEGIN)
+                .await
+                .map_err(|e| self.write_error("begin transaction", model, e))?,
+            Dialect::Sqlite | Dialect::Mysql => self.begin(model).await?,
+        };
         Ok(RotationTx {
             store: self.clone(),
-            tx: self.begin(model).await?,
+            tx,
             model,
         })
     }
 }
+
+/// A PostgreSQL batch's transaction finds its rows by primary key, one index probe each.
+///
+/// Why: the compare-and-set joins a batch's 4 000 rows to their table by key, and on a
+/// table of a few tens of thousands of rows PostgreSQL preferred hashing the whole table,
+/// read from end to end for every batch (spilling its hash to disk at the default
+/// `work_mem`): 67 ms of the join against 28 ms for 4 000 probes of the key's index, and
+/// 1.40-1.65 s against 1.18-1.46 s for `rotate --all` of the 30 000-row Timber shape. On
+/// 300 000 rows it already probed the index (the same time either way). `SET LOCAL` ends
+/// with the transaction, and every statement of a batch (the compare-and-set, re-reads by
+/// key, progress rows) is a lookup by key.
+const PG_BATCH_BEGIN: &str =
+    "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 
 /// The transaction of one batch: compare-and-set updates, re-reads of rows that changed
 /// meanwhile, failures and the job's progress, committed together or not at all.
