@@ -125,14 +125,20 @@ pub trait BackendTx: Send {
     fn commit(self: Box<Self>) -> DbFuture<'static, ()>;
 }
 
-/// Whether a statement is sent unprepared (the simple query protocol): on a server, a
+/// Whether a statement is sent unprepared (the simple query protocol): on PostgreSQL, a
 /// statement without parameters. A prepared statement costs a round trip to prepare before
 /// the one that runs it (sqlx caches it per connection, but a CLI command's connection is
-/// new); over a 50 ms link the census paid 50 ms for each of its reads (issue 17). Sent as
-/// text, it is one round trip and its values come back as text, which every backend's
-/// decoder reads. SQLite has no round trip to save and keeps its statement cache.
+/// new); over a 50 ms link the census paid 50 ms for each of its reads (issue 17).
+///
+/// Sent as text, its values come back as text, which `postgres::decode` reads as it reads
+/// binary ones (the session asks for hex `bytea`, see `postgres::connect`). Not MySQL:
+/// there a `FLOAT` column's text is rounded to six digits. Not SQLite: no round trip to
+/// save, and it keeps its statement cache.
+///
+/// The simple protocol runs every statement in the text, so a caller's SQL without
+/// parameters must be one statement built from validated names only, never a value.
 pub(crate) fn unprepared(binds: &[SqlValue], dialect: super::dialect::Dialect) -> bool {
-    binds.is_empty() && dialect != super::dialect::Dialect::Sqlite
+    binds.is_empty() && dialect == super::dialect::Dialect::Postgres
 }
 
 /// A decode failure for column `index`, as sqlx reports it.

@@ -304,7 +304,8 @@ pub(crate) async fn probe<C: sqlx::Connection>(
 ///   a bare TCP connect to `tcp`, one round trip, no credentials sent; PostgreSQL does not
 ///   log a connection closed before its startup packet;
 /// - a server starting up or out of connections: after the pool's timeout, a
-///   [`probe`] asks once more for the server's reason.
+///   [`probe`] asks once more for the server's reason (reported after the timeout, where
+///   the probe first had it at once: failures pay, not every start).
 ///
 /// Not for MySQL/MariaDB: a TCP connection closed before its handshake counts against the
 /// client host's `max_connect_errors` there, and enough failed starts would get the host
@@ -317,22 +318,30 @@ pub(crate) async fn open_pg_pool(
 ) -> Result<sqlx::Pool<sqlx::Postgres>, sqlx::Error> {
     if let Some((host, port)) = tcp {
         let reach = tokio::net::TcpStream::connect((host.as_str(), port));
-        if let Ok(Err(e)) = tokio::time::timeout(timeout, reach).await
-            && e.kind() == std::io::ErrorKind::ConnectionRefused
-        {
-            return Err(sqlx::Error::Io(e));
+        match tokio::time::timeout(timeout, reach).await {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(sqlx::Error::Io(e));
+            }
+            // A host that drops every packet: the pool would wait the same again.
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            // Any other outcome is the pool's to meet and report: a name that does not
+            // resolve, an unreachable network, or the connection's success.
+            Ok(_) => {}
         }
-        // Any other outcome is the pool's to meet and report: a name that does not
-        // resolve, an unreachable network, or the connection's success.
     }
     match pool.connect_with(options.clone()).await {
         Err(sqlx::Error::PoolTimedOut) => {
-            probe::<sqlx::PgConnection>(&options, timeout).await?;
+            // The reasons asked for here come back at once; a server that hangs instead
+            // is not waited for a second full timeout.
+            probe::<sqlx::PgConnection>(&options, PROBE_AFTER_TIMEOUT.min(timeout)).await?;
             Err(sqlx::Error::PoolTimedOut)
         }
         opened => opened,
     }
 }
+
+/// How long the probe after the pool's timeout waits for the server's reason.
+const PROBE_AFTER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long a pooled server connection may sit idle before it is pinged on checkout. A
 /// ping on every checkout (sqlx's default) is a round trip per statement: over a 50 ms

@@ -274,13 +274,20 @@ async fn a_server_taking_no_more_connections_is_reported_with_its_reason_on_post
         eprintln!("SKIP: TIMBER_TEST_POSTGRES_URL names no user to replace");
         return;
     };
+    if url[at..end].contains(':') {
+        eprintln!("SKIP: a test role would need the URL's password; connection limits not tested");
+        return;
+    }
     let role = format!("timber_full_{}", std::process::id());
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
     let create = format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 0");
-    sqlx::query(sqlx::AssertSqlSafe(create))
+    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(create))
         .execute(&admin)
         .await
-        .unwrap();
+    {
+        eprintln!("SKIP: cannot create a test role ({e}); connection limits not tested");
+        return;
+    }
     let limited = format!("{}{role}{}", &url[..at], &url[end..]);
     let mut config = StoreConfig::from_url(&limited).unwrap();
     config.acquire_timeout = std::time::Duration::from_millis(600);
@@ -297,24 +304,28 @@ async fn a_server_taking_no_more_connections_is_reported_with_its_reason_on_post
 }
 
 /// A pooled connection goes back to the pool settled but without a round trip (the
-/// vendored sqlx-core's `flush` instead of a `ping` on release, vendor/README.md). Settled
-/// means: a transaction dropped without commit is rolled back before the connection idles
-/// (its row locks released, so another session can write the row), and a stream dropped
-/// part-way is read to its end (the next statement on the same connection gets its own
-/// rows, not the rest of the old ones).
+/// vendored sqlx-core's `flush` instead of a `ping` on release, vendor/README.md): a
+/// transaction dropped without commit is rolled back before the connection idles, so its
+/// row lock is gone and another session can write the row. The pool checks nothing on
+/// checkout (`test_before_acquire(false)`, as the store's pools do), so only the release
+/// can have sent the ROLLBACK.
+///
 /// The check for one server: `$pool` and `$conn` are its sqlx pool options and connection,
-/// `fill` the statement that puts 20 000 rows in `held`, `wait` the session setting that
-/// bounds a lock wait at two seconds.
+/// `wait` the session setting that bounds a lock wait at two seconds.
 macro_rules! check_released_connection_is_settled {
-    ($url:expr, $pool:ty, $conn:ty, $fill:expr, $wait:expr) => {{
+    ($url:expr, $pool:ty, $conn:ty, $wait:expr) => {{
         let sql = |s: &str| sqlx::AssertSqlSafe(s.to_string());
         let url: &str = $url;
         let pool = <$pool>::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect(url)
             .await
             .unwrap();
-        for statement in ["CREATE TABLE held (id INT PRIMARY KEY, v TEXT)", $fill] {
+        for statement in [
+            "CREATE TABLE held (id INT PRIMARY KEY, v TEXT)",
+            "INSERT INTO held VALUES (1, 'a'), (2, 'b')",
+        ] {
             sqlx::query(sql(statement)).execute(&pool).await.unwrap();
         }
         let mut tx = pool.begin().await.unwrap();
@@ -332,17 +343,6 @@ macro_rules! check_released_connection_is_settled {
             .await
             .expect("the dropped transaction's lock is gone: it was rolled back");
         drop(idle);
-        let mut rows = sqlx::query(sql("SELECT id FROM held ORDER BY id")).fetch(&pool);
-        futures_util::StreamExt::next(&mut rows)
-            .await
-            .unwrap()
-            .unwrap();
-        drop(rows);
-        let n: i64 = sqlx::query_scalar(sql("SELECT count(*) FROM held WHERE v = 'other'"))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(n, 1, "the next statement reads its own answer");
     }};
 }
 
@@ -353,26 +353,15 @@ async fn a_dropped_transaction_is_rolled_back_when_its_connection_is_released() 
             &db.url,
             sqlx::postgres::PgPoolOptions,
             sqlx::PgConnection,
-            "INSERT INTO held SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g",
             "SET lock_timeout = '2s'"
         );
         db.drop_all().await;
     }
     if let Some(db) = TestDb::new(Kind::Mysql).await {
-        // 20 000 rows from digits (a recursive CTE stops at MariaDB's 1 000 iterations).
-        let digits = "(SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 \
-                      UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL \
-                      SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)";
-        let fill = format!(
-            "INSERT INTO held SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 1, \
-             REPEAT('x', 100) FROM {digits} a, {digits} b, {digits} c, {digits} e, \
-             (SELECT 0 d UNION ALL SELECT 1) f"
-        );
         check_released_connection_is_settled!(
             &db.url,
             sqlx::mysql::MySqlPoolOptions,
             sqlx::MySqlConnection,
-            fill.as_str(),
             "SET SESSION innodb_lock_wait_timeout = 2"
         );
         db.drop_all().await;

@@ -12,7 +12,8 @@ use crate::store_only::{text, value};
 use futures_util::future::BoxFuture;
 use store_support::{Kind, TestDb};
 use timber::store::{
-    Cell, Cursor, ObjectKind, PageRequest, WriteContext, WriteEvent, WriteObserver,
+    Cell, Cursor, ObjectKind, PageRequest, Store, StoreConfig, WriteContext, WriteEvent,
+    WriteObserver,
 };
 use timber::value::Value;
 
@@ -399,4 +400,53 @@ async fn story_postgres() {
 #[tokio::test]
 async fn story_mysql() {
     story(Kind::Mysql).await;
+}
+
+/// On PostgreSQL a first page is read unprepared (one round trip), so its values come
+/// back as text, where `bytea` is spelled by the session's `bytea_output`. A database or
+/// role set to `escape` (here the URL's own `options`) must not change the bytes a page
+/// reads, nor any other column.
+#[tokio::test]
+async fn a_first_page_reads_the_same_values_whatever_the_sessions_bytea_output() {
+    let Some(db) = TestDb::new(Kind::Postgres).await else {
+        return;
+    };
+    let model = &models(MODELS)[0];
+    let ring = ring();
+    let store = db.store().await;
+    store.init(std::slice::from_ref(model)).await.expect("init");
+    store
+        .insert(model, &ring, &patient(1), WriteContext::default())
+        .await
+        .expect("insert");
+    let hex = store
+        .page(model, &ring, &PageRequest::first(5))
+        .await
+        .expect("page, bytea_output as the server has it");
+    store.close().await;
+    assert!(
+        db.url.contains("options="),
+        "the test URL sets a search_path"
+    );
+    let url = db
+        .url
+        .replacen("options=", "options=-c%20bytea_output%3Descape%20", 1);
+    let escaped = Store::connect(StoreConfig::from_url(&url).unwrap())
+        .await
+        .expect("connect with bytea_output=escape in the URL");
+    let page = escaped
+        .page(model, &ring, &PageRequest::first(5))
+        .await
+        .expect("page, bytea_output=escape asked for");
+    let record = &page.records[0];
+    assert_eq!(
+        record.cell(model, "avatar"),
+        Some(&Cell::Plain(Value::Bytes(vec![0, 1, 2, 255])))
+    );
+    assert_eq!(
+        record.cells, hex.records[0].cells,
+        "every column reads the same"
+    );
+    escaped.close().await;
+    db.drop_all().await;
 }
