@@ -126,19 +126,28 @@ pub trait BackendTx: Send {
 }
 
 /// Whether a statement is sent unprepared (the simple query protocol): on PostgreSQL, a
-/// statement without parameters. A prepared statement costs a round trip to prepare before
-/// the one that runs it (sqlx caches it per connection, but a CLI command's connection is
-/// new); over a 50 ms link the census paid 50 ms for each of its reads (issue 17).
+/// statement without parameters that reads no binary column. A prepared statement costs
+/// a round trip to prepare before the one that runs it (sqlx caches it per connection,
+/// but a CLI command's connection is new); over a 50 ms link the census paid 50 ms for
+/// each of its reads (issue 17).
 ///
 /// Sent as text, its values come back as text, which `postgres::decode` reads as it reads
-/// binary ones (the session asks for hex `bytea`, see `postgres::connect`). Not MySQL:
-/// there a `FLOAT` column's text is rounded to six digits. Not SQLite: no round trip to
-/// save, and it keeps its statement cache.
+/// binary ones, except `bytea`: its text follows the session's `bytea_output`, and sqlx
+/// reads only `hex`. Setting that at startup would send an `options` parameter on every
+/// connection, which connection poolers may refuse, so a statement reading bytes stays
+/// prepared. Not MySQL: there a `FLOAT` column's text is rounded to six digits. Not SQLite:
+/// no round trip to save, and it keeps its statement cache.
 ///
 /// The simple protocol runs every statement in the text, so a caller's SQL without
 /// parameters must be one statement built from validated names only, never a value.
-pub(crate) fn unprepared(binds: &[SqlValue], dialect: super::dialect::Dialect) -> bool {
-    binds.is_empty() && dialect == super::dialect::Dialect::Postgres
+pub(crate) fn unprepared(
+    binds: &[SqlValue],
+    wires: &[super::dialect::Wire],
+    dialect: super::dialect::Dialect,
+) -> bool {
+    binds.is_empty()
+        && dialect == super::dialect::Dialect::Postgres
+        && !wires.contains(&super::dialect::Wire::Bytes)
 }
 
 /// A decode failure for column `index`, as sqlx reports it.
@@ -177,7 +186,7 @@ macro_rules! sqlx_backend {
             ) -> $crate::store::backend::DbFuture<'a, Vec<Vec<$crate::store::backend::SqlValue>>>
             {
                 Box::pin(async move {
-                    let rows = if $crate::store::backend::unprepared(binds, $dialect) {
+                    let rows = if $crate::store::backend::unprepared(binds, wires, $dialect) {
                         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                             .fetch_all(&self.pool)
                             .await?
@@ -199,7 +208,7 @@ macro_rules! sqlx_backend {
                 Result<Vec<$crate::store::backend::SqlValue>, sqlx::Error>,
             > {
                 use futures_util::StreamExt;
-                let rows = if $crate::store::backend::unprepared(binds, $dialect) {
+                let rows = if $crate::store::backend::unprepared(binds, wires, $dialect) {
                     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch(&self.pool)
                 } else {
                     $bind(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch(&self.pool)

@@ -49,10 +49,6 @@ pub(crate) async fn connect(
     if read_only {
         options = options.options([("default_transaction_read_only", "on")]);
     }
-    // Statements without parameters come back as text (`backend::unprepared`), where
-    // sqlx reads `bytea` only in hex; a role or database set to `escape` must not break
-    // an unfiltered browse of a binary column.
-    options = options.options([("bytea_output", "hex")]);
     if let Some(timeout) = config.idle_transaction_timeout {
         let ms = timeout.as_millis().max(1).to_string();
         options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);

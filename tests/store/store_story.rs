@@ -402,10 +402,10 @@ async fn story_mysql() {
     story(Kind::Mysql).await;
 }
 
-/// On PostgreSQL a first page is read unprepared (one round trip), so its values come
-/// back as text, where `bytea` is spelled by the session's `bytea_output`. A database or
-/// role set to `escape` (here the URL's own `options`) must not change the bytes a page
-/// reads, nor any other column.
+/// On PostgreSQL a statement without parameters is sent unprepared (one round trip) and
+/// its values come back as text, where `bytea` is spelled by the session's
+/// `bytea_output`. A first page of a model with a binary column must still read the same
+/// values when a database or role sets `escape` (here the URL's own `options`).
 #[tokio::test]
 async fn a_first_page_reads_the_same_values_whatever_the_sessions_bytea_output() {
     let Some(db) = TestDb::new(Kind::Postgres).await else {

@@ -41,9 +41,9 @@ impl Store {
 /// Why: the compare-and-set joins a batch's 4 000 rows to their table by key. At the
 /// default `random_page_cost` (4, a spinning disk's) PostgreSQL preferred, on a table of a
 /// few tens of thousands of rows, hashing the whole table for every batch (read end to end
-/// and spilled to disk at the default `work_mem`): 82 ms of the join against 21 ms for
-/// 4 000 index probes, 185 ms against 79 ms for the statement, and 1.80-2.09 s against
-/// 1.47-1.72 s for `rotate --all` of the 30 000-row Timber shape. On 300 000 rows it
+/// and spilled to disk at the default `work_mem`): 121 ms against 79 ms for one
+/// 4 000-row statement (`EXPLAIN ANALYZE`), and 1.45-1.71 s against 1.09-1.30 s for
+/// `rotate --all` of the 30 000-row Timber shape. On 300 000 rows it
 /// already probed the index. A cost, not a ban on hash joins: a table without an index
 /// on its key is still joined by hashing (a ban would scan it once per row). `SET LOCAL`
 /// ends with the transaction.
