@@ -33,9 +33,9 @@ pub fn run(global: &GlobalArgs, args: &CensusArgs) -> CliResult {
         );
     }
     let mut config = StoreConfig::from_settings(&ctx.settings)?;
-    // The census runs one statement at a time. With one connection, each statement waits
-    // for the previous connection's return to the pool (sqlx pings it: one round trip)
-    // instead of opening a second connection (four or five round trips: TCP, TLS,
+    // The census runs one statement at a time, and a statement's connection is back in
+    // the pool before its answer completes (vendor/README.md). One connection at most
+    // makes sure no statement ever opens a second one (four or five round trips: TCP, TLS,
     // startup), which over a 50 ms link cost more than the whole of a small census.
     config.max_connections = 1;
     let options = ScanOptions {

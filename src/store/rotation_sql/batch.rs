@@ -19,14 +19,11 @@ impl Store {
         model: &'m ModelDef,
     ) -> Result<RotationTx<'m>, StoreError> {
         self.refuse_if_read_only("rotation batch", model)?;
-        let tx = match self.dialect() {
-            Dialect::Postgres => self
-                .backend
-                .begin_with(PG_BATCH_BEGIN)
-                .await
-                .map_err(|e| self.write_error("begin transaction", model, e))?,
-            Dialect::Sqlite | Dialect::Mysql => self.begin(model).await?,
+        let begun = match self.dialect() {
+            Dialect::Postgres => self.backend.begin_with(PG_BATCH_BEGIN).await,
+            Dialect::Sqlite | Dialect::Mysql => self.backend.begin().await,
         };
+        let tx = begun.map_err(|e| self.write_error("begin transaction", model, e))?;
         Ok(RotationTx {
             store: self.clone(),
             tx,
